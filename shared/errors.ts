@@ -56,6 +56,9 @@ export function describeFailure(error: unknown): { code: FailureCode; message: s
   return { code: 'internal', message: INTERNAL_MESSAGE };
 }
 
+/** Where a failed tool result carries its stable failure code for programs. */
+export const FAILURE_META_KEY = 'io.manifold/failure';
+
 /**
  * Turn a failure inside a tool into a tool result with `isError: true`, so the
  * model sees the message and can correct its call (MCP: tool execution errors
@@ -66,7 +69,9 @@ export function toolFailure(error: unknown): CallToolResult {
   return {
     isError: true,
     content: [{ type: 'text', text: `Error (${failure.code}): ${failure.message}` }],
-    structuredContent: { error: failure },
+    // Not structuredContent: clients validate that against the tool's output schema
+    // even on errors. Programs read the stable code from _meta instead.
+    _meta: { [FAILURE_META_KEY]: failure },
   };
 }
 

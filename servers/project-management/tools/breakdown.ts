@@ -1,0 +1,132 @@
+import { CreateMessageResultSchema, McpError, type CreateMessageRequest } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { callerMeta } from '../../../shared/callerContext.js';
+import { DomainError } from '../../../shared/errors.js';
+import { guardTool, toolSuccess } from '../../../shared/toolResult.js';
+import type { ServerContext } from '../context.js';
+import { LIMITS, parseTaskId, schemas, TASK_PRIORITIES } from '../domain.js';
+import { taskLine, taskView, toTaskView } from '../views.js';
+
+const MAX_SUBTASKS = 10;
+const SUBTASK_DESCRIPTION_MAX = 2000;
+
+const suggestedSubtask = z.object({
+  title: z.string(),
+  description: z.string().optional(),
+  priority: z.enum(TASK_PRIORITIES).optional(),
+});
+
+/**
+ * Pull the JSON array out of a model's answer: it may be bare, fenced in ```json, or
+ * wrapped in prose. Anything else is a clear error rather than a guess.
+ */
+export function parseSuggestedSubtasks(text: string): Array<z.infer<typeof suggestedSubtask>> {
+  const fenced = /```(?:json)?\s*([\s\S]*?)```/.exec(text)?.[1];
+  const candidate = fenced ?? text.slice(text.indexOf('['), text.lastIndexOf(']') + 1);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(candidate);
+  } catch {
+    throw new DomainError('unavailable', 'The client\'s model did not answer with a JSON array of sub-tasks.', {
+      action: 'Try again, or use the task_breakdown prompt and create the tasks with create_task.',
+    });
+  }
+  const list = z.array(z.unknown()).safeParse(parsed);
+  if (!list.success) {
+    throw new DomainError('unavailable', 'The client\'s model answered with JSON that is not a list of sub-tasks.', {
+      action: 'Try again, or create the tasks with create_task.',
+    });
+  }
+  return list.data.flatMap((item) => {
+    const one = suggestedSubtask.safeParse(item);
+    return one.success ? [one.data] : [];
+  });
+}
+
+function clip(text: string, max: number): string {
+  const clean = text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, ' ').trim();
+  return clean.length <= max ? clean : `${clean.slice(0, max - 1)}…`;
+}
+
+export function registerBreakdownTool(ctx: ServerContext): void {
+  const { server, store, logger } = ctx;
+
+  server.registerTool(
+    'generate_task_breakdown',
+    {
+      title: 'Generate task breakdown',
+      description:
+        'Break an objective into concrete sub-tasks using the client\'s model (MCP sampling; the user may be asked to approve) and store them. ' +
+        'Required: objective (1-2,000 characters). Optional: project key, parent (an existing top-level task id to attach the sub-tasks to; otherwise a parent task is created from the objective), ' +
+        `max_subtasks (1-${MAX_SUBTASKS}, default 5). One level of nesting only. Returns the parent and the created sub-tasks. ` +
+        'If the client cannot sample, it fails with a clear message: then use the task_breakdown prompt and create_task instead.',
+      inputSchema: z.strictObject({
+        objective: z.string().trim().min(1, 'objective must not be empty').max(2000, 'objective must be at most 2,000 characters').describe('What should be achieved.'),
+        project: schemas.projectKey.optional().describe(`Project key; defaults to "${ctx.defaultProject}" or the parent's project.`),
+        parent: schemas.taskId.optional().describe('Existing top-level task to put the sub-tasks under.'),
+        max_subtasks: z.number().int().min(1).max(MAX_SUBTASKS, `max_subtasks must be at most ${MAX_SUBTASKS}`).optional().describe('Most sub-tasks to create, default 5.'),
+      }),
+      outputSchema: { parent: taskView, subtasks: z.array(taskView) },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    },
+    guardTool(logger, 'generate_task_breakdown', async (args, extra) => {
+      if (!server.server.getClientCapabilities()?.sampling) {
+        throw new DomainError('unsupported', 'This client does not support sampling, so the server cannot ask its model for a breakdown.', {
+          action: 'Use the task_breakdown prompt to plan the sub-tasks, then create each with create_task (parent set to the objective\'s task).',
+        });
+      }
+      const caller = ctx.callerOf(extra._meta);
+      const max = args.max_subtasks ?? 5;
+      const parentTask = args.parent ? await store.getTask(parseTaskId(args.parent, 'parent')) : undefined;
+      const project = args.project ?? parentTask?.project ?? ctx.defaultProject;
+
+      const request: CreateMessageRequest = {
+        method: 'sampling/createMessage',
+        params: {
+          systemPrompt:
+            'You plan software work. Answer with only a JSON array, no prose. Each element: ' +
+            '{"title": string (at most 200 characters, imperative), "description": string (at most 2 sentences), "priority": "low"|"medium"|"high"|"urgent"}.',
+          messages: [
+            {
+              role: 'user',
+              content: { type: 'text', text: `Break this objective into at most ${max} concrete, independent sub-tasks:\n\n${args.objective}` },
+            },
+          ],
+          maxTokens: 1200,
+          includeContext: 'none',
+          // Echo the caller so a gateway routes this request to the session whose call caused it.
+          ...(caller.session ? { _meta: callerMeta(caller) } : {}),
+        },
+      };
+      let answer;
+      try {
+        answer = await extra.sendRequest(request, CreateMessageResultSchema, { timeout: ctx.samplingTimeoutMs });
+      } catch (error) {
+        const reason = error instanceof McpError ? error.message : 'no answer';
+        throw new DomainError('unavailable', `The client did not complete the sampling request (${reason}).`, {
+          action: 'Approve the sampling request in the client, or use the task_breakdown prompt and create_task instead.',
+        });
+      }
+      const text = answer.content.type === 'text' ? answer.content.text : '';
+      const suggestions = parseSuggestedSubtasks(text)
+        .map((s) => ({ ...s, title: clip(s.title, LIMITS.titleMax) }))
+        .filter((s) => s.title.length > 0)
+        .slice(0, max);
+      if (suggestions.length === 0) {
+        throw new DomainError('unavailable', 'The client\'s model suggested no usable sub-tasks.', { action: 'Rephrase the objective more concretely and try again.' });
+      }
+
+      const { parent, subtasks } = await store.createBreakdown(
+        parentTask
+          ? { existingId: parseTaskId(parentTask.id) }
+          : { project, title: clip(args.objective, LIMITS.titleMax), description: args.objective },
+        suggestions.map((s) => ({ title: s.title, description: clip(s.description ?? '', SUBTASK_DESCRIPTION_MAX), priority: s.priority })),
+        caller.user,
+      );
+      return toolSuccess(`Created ${subtasks.length} sub-task(s) under ${parent.id}:\n${subtasks.map(taskLine).join('\n')}`, {
+        parent: toTaskView(parent),
+        subtasks: subtasks.map(toTaskView),
+      });
+    }),
+  );
+}

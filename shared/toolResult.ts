@@ -1,0 +1,32 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { DomainError, toolFailure } from './errors.js';
+import type { Logger } from './logger.js';
+
+/**
+ * A successful tool result: a readable summary for the model and the same data as
+ * `structuredContent` for programs (MCP 2025-06-18 structured tool output).
+ */
+export function toolSuccess(summary: string, structured: Record<string, unknown>): CallToolResult {
+  return { content: [{ type: 'text', text: summary }], structuredContent: structured };
+}
+
+/**
+ * Wrap a tool handler so every failure becomes an `isError` result with an
+ * actionable message. Unexpected failures are logged with their stack on stderr
+ * and reach the client only as a generic message (never a stack trace or a raw
+ * driver error).
+ */
+export function guardTool<A extends unknown[]>(
+  logger: Logger,
+  toolName: string,
+  handler: (...args: A) => Promise<CallToolResult>,
+): (...args: A) => Promise<CallToolResult> {
+  return async (...args: A) => {
+    try {
+      return await handler(...args);
+    } catch (error) {
+      if (!(error instanceof DomainError)) logger.error({ err: error, tool: toolName }, 'tool failed unexpectedly');
+      return toolFailure(error);
+    }
+  };
+}
