@@ -7,19 +7,24 @@ import { createProjectManagementServer } from '../../servers/project-management/
 import { openDatabase, type OpenedDatabase } from '../../servers/project-management/store/database.js';
 import { ProjectStore } from '../../servers/project-management/store/projectStore.js';
 import { createTemporaryDatabase, postgresAvailable, type TemporaryDatabase } from '../support/databases.js';
-import { tempDir } from '../support/processes.js';
+import { connectHttp, connectStdio, startHttpServer, tempDir, type StdioConnection } from '../support/processes.js';
+
+const ENTRY = 'servers/project-management/main.js';
 
 export interface StoreBackend {
   name: 'sqlite' | 'postgres';
-  open: () => Promise<{ database: OpenedDatabase; cleanup: () => Promise<void> }>;
+  open: () => Promise<{ database: OpenedDatabase; serverEnv: Record<string, string>; cleanup: () => Promise<void> }>;
 }
+
+/** How the test client reaches the server: in-process, or a real process over stdio or HTTP. */
+export type ClientTransportKind = 'memory' | 'stdio' | 'http';
 
 const sqliteBackend: StoreBackend = {
   name: 'sqlite',
   open: async () => {
     const dir = tempDir('pm');
-    const database = await openDatabase({ kind: 'sqlite', file: join(dir.path, 'pm.sqlite') });
-    return { database, cleanup: async () => { await database.close(); dir.remove(); } };
+    const database = await openDatabase({ kind: 'sqlite', file: join(dir.path, 'project-management.sqlite') });
+    return { database, serverEnv: { MANIFOLD_DATA_DIR: dir.path }, cleanup: async () => { await database.close(); dir.remove(); } };
   },
 };
 
@@ -28,46 +33,88 @@ const postgresBackend: StoreBackend = {
   open: async () => {
     const temporary: TemporaryDatabase = await createTemporaryDatabase();
     const database = await openDatabase({ kind: 'postgres', url: temporary.url });
-    return { database, cleanup: async () => { await database.close(); await temporary.drop(); } };
+    return { database, serverEnv: { DATABASE_URL: temporary.url }, cleanup: async () => { await database.close(); await temporary.drop(); } };
   },
 };
 
 /** SQLite always; PostgreSQL when DATABASE_URL is set (required under CI). */
 export const backends: StoreBackend[] = postgresAvailable() ? [sqliteBackend, postgresBackend] : [sqliteBackend];
 
+/** Every backend with every given transport, for describe.each. */
+export function matrix(transports: readonly ClientTransportKind[]): Array<{ backend: StoreBackend; transport: ClientTransportKind; label: string }> {
+  return backends.flatMap((backend) => transports.map((transport) => ({ backend, transport, label: `${backend.name} via ${transport}` })));
+}
+
 export interface Harness {
+  /** A store on the same database as the server, for assertions on what was written. */
   store: ProjectStore;
-  connect: (capabilities?: ClientCapabilities, setup?: (client: Client) => void, meta?: { trust: boolean }) => Promise<Client>;
+  connect: (capabilities?: ClientCapabilities, setup?: (client: Client) => void) => Promise<Client>;
   close: () => Promise<void>;
 }
 
-/** An in-process server on a real database, with SDK clients over linked in-memory transports. */
-export async function startHarness(backend: StoreBackend, options: { samplingTimeoutMs?: number; trustCallerMeta?: boolean } = {}): Promise<Harness> {
-  const { database, cleanup } = await backend.open();
+export interface HarnessOptions {
+  samplingTimeoutMs?: number;
+  trustCallerMeta?: boolean;
+  transport?: ClientTransportKind;
+}
+
+const LOCAL_USER = 'ada@example.com';
+
+/**
+ * A project-management server on a real database, reached by SDK clients either
+ * in-process (linked in-memory transports) or as a real process over stdio or
+ * Streamable HTTP. The harness also opens the database itself, to check what the
+ * server wrote.
+ */
+export async function startHarness(backend: StoreBackend, options: HarnessOptions = {}): Promise<Harness> {
+  const { database, serverEnv, cleanup } = await backend.open();
   const store = new ProjectStore(database.db);
   const clients: Client[] = [];
+  const transport = options.transport ?? 'memory';
+  const env = {
+    ...serverEnv,
+    MANIFOLD_USER: LOCAL_USER,
+    MANIFOLD_TRUST_CALLER_META: options.trustCallerMeta ? '1' : '0',
+    PM_SAMPLING_TIMEOUT_MS: String(options.samplingTimeoutMs ?? 5_000),
+  };
+  const httpServer = transport === 'http' ? await startHttpServer(ENTRY, env) : undefined;
+  const stdioConnections: StdioConnection[] = [];
   const logger = createLogger('pm-test', 'silent');
+
+  const connectInMemory = async (capabilities: ClientCapabilities, setup?: (client: Client) => void): Promise<Client> => {
+    const server = createProjectManagementServer({
+      store,
+      logger,
+      trustCallerMeta: options.trustCallerMeta ?? false,
+      localUser: LOCAL_USER,
+      defaultProject: 'general',
+      samplingTimeoutMs: options.samplingTimeoutMs ?? 5_000,
+    });
+    const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverTransport);
+    const client = new Client({ name: 'pm-test', version: '1.0.0' }, { capabilities });
+    setup?.(client);
+    await client.connect(clientTransport);
+    return client;
+  };
+
   return {
     store,
     connect: async (capabilities = {}, setup) => {
-      const server = createProjectManagementServer({
-        store,
-        logger,
-        trustCallerMeta: options.trustCallerMeta ?? false,
-        localUser: 'ada@example.com',
-        defaultProject: 'general',
-        samplingTimeoutMs: options.samplingTimeoutMs ?? 5_000,
-      });
-      const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
-      await server.connect(serverTransport);
-      const client = new Client({ name: 'pm-test', version: '1.0.0' }, { capabilities });
-      setup?.(client);
-      await client.connect(clientTransport);
+      let client: Client;
+      if (transport === 'memory') client = await connectInMemory(capabilities, setup);
+      else if (transport === 'http') client = await connectHttp(httpServer!.url, capabilities, {}, setup);
+      else {
+        const connection = await connectStdio(ENTRY, env, capabilities, setup);
+        stdioConnections.push(connection);
+        client = connection.client;
+      }
       clients.push(client);
       return client;
     },
     close: async () => {
-      for (const client of clients) await client.close();
+      for (const client of clients) await client.close().catch(() => undefined);
+      await httpServer?.stop();
       await cleanup();
     },
   };

@@ -6,19 +6,19 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/processes.js';
-import { backends, resourceText, startHarness, structured, type Harness, type TaskOut } from './harness.js';
+import { matrix, resourceText, startHarness, structured, type Harness, type TaskOut } from './harness.js';
 
 function readJson<T>(result: Parameters<typeof resourceText>[0]): T {
   return JSON.parse(resourceText(result)) as T;
 }
 
-describe.each(backends)('project-management resources and prompts on $name', (backend) => {
+describe.each(matrix(['memory', 'http']))('project-management resources and prompts on $label', ({ backend, transport }) => {
   let harness: Harness;
   let client: Client;
   const call = async (name: string, args: Record<string, unknown> = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult;
 
   beforeAll(async () => {
-    harness = await startHarness(backend);
+    harness = await startHarness(backend, { transport });
     client = await harness.connect();
     await call('create_project', { key: 'mobile', name: 'Mobile app' });
     await call('create_task', { title: 'Crash on launch', project: 'mobile', priority: 'urgent', assignee: 'grace@example.com' });

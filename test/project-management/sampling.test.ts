@@ -14,10 +14,10 @@ function answering(text: string, seen?: Array<Record<string, unknown>>) {
     });
 }
 
-describe('generate_task_breakdown (sampling)', () => {
+describe.each(['memory', 'stdio', 'http'] as const)('generate_task_breakdown (sampling) via %s', (transport) => {
   let harness: Harness;
   beforeAll(async () => {
-    harness = await startHarness(sqlite, { samplingTimeoutMs: 1_000 });
+    harness = await startHarness(sqlite, { samplingTimeoutMs: 1_000, transport });
   });
   afterAll(async () => harness?.close());
 
@@ -108,10 +108,10 @@ describe('generate_task_breakdown (sampling)', () => {
   });
 });
 
-describe('acting user', () => {
+describe.each(['memory', 'stdio', 'http'] as const)('acting user via %s', (transport) => {
   it('records the gateway-supplied caller only when caller metadata is trusted', async () => {
     for (const trust of [true, false]) {
-      const harness = await startHarness(sqlite, { trustCallerMeta: trust });
+      const harness = await startHarness(sqlite, { trustCallerMeta: trust, transport });
       try {
         const client = await harness.connect();
         const result = (await client.callTool({

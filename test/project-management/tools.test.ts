@@ -1,16 +1,16 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, startHarness, structured, textOf, type Harness, type TaskOut } from './harness.js';
+import { matrix, startHarness, structured, textOf, type Harness, type TaskOut } from './harness.js';
 
-describe.each(backends)('project-management tools on $name', (backend) => {
+describe.each(matrix(['memory', 'stdio', 'http']))('project-management tools on $label', ({ backend, transport }) => {
   let harness: Harness;
   let client: Client;
   const call = async (name: string, args: Record<string, unknown> = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult;
   const task = (result: CallToolResult) => structured<{ task: TaskOut }>(result).task;
 
   beforeAll(async () => {
-    harness = await startHarness(backend);
+    harness = await startHarness(backend, { transport });
     client = await harness.connect();
   });
   afterAll(async () => harness?.close());

@@ -97,8 +97,14 @@ export async function startHttpServer(entry: string, env: Record<string, string 
   };
 }
 
-export async function connectHttp(url: string, capabilities: ClientCapabilities = {}, headers: Record<string, string> = {}): Promise<Client> {
+export async function connectHttp(
+  url: string,
+  capabilities: ClientCapabilities = {},
+  headers: Record<string, string> = {},
+  setup?: (client: Client) => void,
+): Promise<Client> {
   const client = new Client({ name: 'manifold-test', version: '1.0.0' }, { capabilities });
+  setup?.(client);
   await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
   return client;
 }
