@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../shared/packageRoot.js';
@@ -15,12 +16,23 @@ for (const suite of suites) {
   process.stderr.write(`bench: ${suite.name}…\n`);
   rows.push(...(await suite.run()));
 }
+/** Benchmarks that need a process of their own (memory figures); their report is kept as text. */
+const programs = ['docsIndex.bench.js'];
+const programReports: string[] = [];
+for (const program of programs) {
+  process.stderr.write(`bench: ${program}…\n`);
+  const result = spawnSync(process.execPath, ['--expose-gc', join(import.meta.dirname, program)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  programReports.push(result.stdout.trim());
+  if (result.status !== 0) process.exitCode = 1;
+}
+
 const table = markdownTable(rows);
 console.log(table);
+for (const report of programReports) console.log(`\n${report}`);
 const dir = join(packageRoot(), 'bench-results');
 mkdirSync(dir, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const meta = { at: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length };
-writeFileSync(join(dir, `bench-${stamp}.json`), JSON.stringify({ ...meta, rows }, null, 2));
-writeFileSync(join(dir, `bench-${stamp}.md`), `# Manifold benchmarks\n\n${JSON.stringify(meta)}\n\n${table}\n`);
+writeFileSync(join(dir, `bench-${stamp}.json`), JSON.stringify({ ...meta, rows, programReports }, null, 2));
+writeFileSync(join(dir, `bench-${stamp}.md`), `# Manifold benchmarks\n\n${JSON.stringify(meta)}\n\n${table}\n\n${programReports.map((r) => `\`\`\`\n${r}\n\`\`\``).join('\n\n')}\n`);
 process.stderr.write(`bench: results written to ${dir}\n`);

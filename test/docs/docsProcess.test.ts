@@ -1,0 +1,172 @@
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  assertBuilt,
+  connectHttp,
+  copyFixtureTree,
+  DOCS_MAIN,
+  failureOf,
+  startHttpProcess,
+  startStdioProcess,
+  structured,
+  waitFor,
+} from './helpers.js';
+
+interface SearchOutput {
+  results: { path: string; anchor: string; link?: string; uri: string }[];
+}
+
+describe('docs server process over stdio', () => {
+  let tree: { root: string; remove: () => Promise<void> };
+  let server: Awaited<ReturnType<typeof startStdioProcess>>;
+
+  beforeAll(async () => {
+    tree = await copyFixtureTree();
+    server = await startStdioProcess({ DOCS_ROOT: tree.root, DOCS_BASE_URL: 'https://github.com/acme/widgets/blob/main/docs/' });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await tree?.remove();
+  });
+
+  it('searches the tree and links results under DOCS_BASE_URL', async () => {
+    const { results } = structured<SearchOutput>(await server.client.callTool({ name: 'search_docs', arguments: { query: 'rate limit 429' } }));
+    expect(results[0]).toMatchObject({
+      path: 'reference/api/errors.md',
+      anchor: 'rate-limits',
+      uri: 'docs://reference/api/errors.md',
+      link: 'https://github.com/acme/widgets/blob/main/docs/reference/api/errors.md#rate-limits',
+    });
+  });
+
+  it('logs JSON to stderr only (stdout carries the protocol)', () => {
+    const lines = server.stderr().split('\n').filter((l) => l.trim() !== '');
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+    expect(server.stderr()).toContain('"msg":"indexed docs"');
+  });
+
+  it('refuses traversal and links out of the root', async () => {
+    await fs.symlink('/etc/hostname', path.join(tree.root, 'host.md')).catch(() => undefined);
+    for (const [bad, code] of [
+      ['../../etc/passwd.md', 'forbidden'],
+      ['/etc/passwd.md', 'forbidden'],
+      ['..%2F..%2Fetc%2Fpasswd.md', 'forbidden'],
+      ['host.md', 'forbidden'],
+      ['notes.txt', 'invalid_input'],
+    ] as const) {
+      const result = await server.client.callTool({ name: 'get_document', arguments: { path: bad } });
+      expect(result.isError, bad).toBe(true);
+      expect(failureOf(result).code, bad).toBe(code);
+      expect(failureOf(result).message, bad).toContain(bad);
+    }
+    await expect(server.client.readResource({ uri: 'docs://..%2F..%2Fetc%2Fpasswd.md' })).rejects.toThrow(/leaves the docs root/);
+  });
+
+  it('re-indexes an edit, notifies the subscriber, and announces a new file', async () => {
+    await server.client.subscribeResource({ uri: 'docs://troubleshooting.markdown' });
+    await fs.appendFile(path.join(tree.root, 'troubleshooting.markdown'), '\n## Slow searches\n\nA pangolin-sized index takes longer to build.\n');
+    await waitFor('resources/updated over stdio', () => server.notifications.updated.includes('docs://troubleshooting.markdown'));
+    const { results } = structured<SearchOutput>(await server.client.callTool({ name: 'search_docs', arguments: { query: 'pangolin' } }));
+    expect(results[0]).toMatchObject({ path: 'troubleshooting.markdown', anchor: 'slow-searches' });
+
+    await fs.writeFile(path.join(tree.root, 'faq.md'), '# FAQ\n\n## Is there a dark mode?\n\nYes, the wombat theme.\n');
+    await waitFor('resources/list_changed over stdio', () => server.notifications.listChanged > 0);
+    const found = structured<SearchOutput>(await server.client.callTool({ name: 'search_docs', arguments: { query: 'wombat theme' } }));
+    expect(found.results[0]).toMatchObject({ path: 'faq.md', anchor: 'is-there-a-dark-mode' });
+  });
+});
+
+describe('docs server process over Streamable HTTP', () => {
+  let tree: { root: string; remove: () => Promise<void> };
+  let server: Awaited<ReturnType<typeof startHttpProcess>>;
+
+  beforeAll(async () => {
+    tree = await copyFixtureTree();
+    server = await startHttpProcess({ DOCS_ROOT: tree.root });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await tree?.remove();
+  });
+
+  it('serves two sessions from one index and pushes updates to a subscribed session', async () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+    const first = await connectHttp(server.url);
+    const second = await connectHttp(server.url);
+    try {
+      const { results } = structured<SearchOutput>(await second.client.callTool({ name: 'search_docs', arguments: { query: 'health check' } }));
+      expect(results[0]).toMatchObject({ path: 'guides/deploying.md', anchor: 'health-checks' });
+      expect(results[0]?.link).toBeUndefined();
+
+      await first.client.subscribeResource({ uri: 'docs://guides/deploying.md' });
+      await fs.appendFile(path.join(tree.root, 'guides/deploying.md'), '\n## Rollbacks\n\nRedeploy the previous capybara image.\n');
+      await waitFor('resources/updated over HTTP', () => first.notifications.updated.includes('docs://guides/deploying.md'));
+      // Only the session that subscribed hears about the document.
+      expect(second.notifications.updated).toEqual([]);
+      const section = structured<{ content: string }>(
+        await second.client.callTool({ name: 'get_section', arguments: { path: 'guides/deploying.md', anchor: 'rollbacks' } }),
+      );
+      expect(section.content).toContain('capybara');
+    } finally {
+      await first.client.close();
+      await second.client.close();
+    }
+  });
+});
+
+describe('docs server process configuration', () => {
+  it('defaults DOCS_ROOT to the project docs/ folder, whatever the working directory', async () => {
+    assertBuilt();
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [DOCS_MAIN],
+      cwd: os.tmpdir(),
+      env: { PATH: process.env.PATH ?? '', DOCS_WATCH: '0', LOG_LEVEL: 'warn' },
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'docs-default-root', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const list = structured<{ documents: { path: string }[]; total: number }>(await client.callTool({ name: 'list_documents', arguments: {} }));
+      expect(list.total).toBeGreaterThanOrEqual(5);
+      expect(list.documents.map((d) => d.path)).toContain('README.md');
+      const { results } = structured<SearchOutput>(await client.callTool({ name: 'search_docs', arguments: { query: 'bearer token loopback' } }));
+      expect(results.length).toBeGreaterThan(0);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('exits with status 2 and names DOCS_ROOT when it does not exist', async () => {
+    assertBuilt();
+    const child = spawn(process.execPath, [DOCS_MAIN], {
+      env: { PATH: process.env.PATH ?? '', DOCS_ROOT: path.join(os.tmpdir(), 'manifold-no-such-docs-root') },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(2);
+    expect(stderr).toContain('DOCS_ROOT');
+    expect(stderr).toContain('does not exist');
+  });
+
+  it('rejects a DOCS_BASE_URL that is not an http(s) URL', async () => {
+    assertBuilt();
+    const child = spawn(process.execPath, [DOCS_MAIN], {
+      env: { PATH: process.env.PATH ?? '', DOCS_BASE_URL: 'ftp://example.com/docs' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(2);
+    expect(stderr).toContain('DOCS_BASE_URL');
+  });
+});
