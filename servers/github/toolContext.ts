@@ -1,0 +1,37 @@
+import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import { resolveCaller, type CallerContext } from '../../shared/callerContext.js';
+import type { Logger } from '../../shared/logger.js';
+import type { GithubConnection } from './githubErrors.js';
+import type { KnownRepositories, RepositoryRef } from './repositoryRef.js';
+
+/** What every tool and resource handler needs; built once per server by the factory. */
+export interface GithubToolContext extends GithubConnection {
+  defaultRepository: RepositoryRef | undefined;
+  knownRepositories: KnownRepositories;
+  logger: Logger;
+  /** Trust the gateway's caller identity in request `_meta` (MANIFOLD_TRUST_CALLER_META). */
+  trustCallerMeta: boolean;
+  /** The acting user when there is no trusted gateway caller (MANIFOLD_USER). */
+  localUser: string;
+}
+
+/** Annotations for tools that only read from GitHub. */
+export const READ_ONLY_ANNOTATIONS: ToolAnnotations = {
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: true,
+};
+
+/** Annotations for tools that add something to GitHub (never delete or overwrite). */
+export const ADDITIVE_WRITE_ANNOTATIONS: ToolAnnotations = {
+  readOnlyHint: false,
+  destructiveHint: false,
+  idempotentHint: false,
+  openWorldHint: true,
+};
+
+/** The user a write is made for: the gateway's caller when trusted, else the local user. */
+export function actingCaller(context: GithubToolContext, meta: Record<string, unknown> | undefined): CallerContext {
+  return resolveCaller(meta, { trustMeta: context.trustCallerMeta, localUser: context.localUser });
+}

@@ -1,0 +1,81 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../shared/logger.js';
+import { createGithubClient } from '../../servers/github/githubClient.js';
+import { createGithubServer } from '../../servers/github/server.js';
+import { FakeGithubApi, FIXTURE_TOKENS } from './fakeGithubApi.js';
+import { callTool, failure, structured, textOf } from './harness.js';
+
+/** The factory over an in-memory transport, for fast table-driven checks of inputs. */
+let api: FakeGithubApi;
+let client: Client;
+
+beforeAll(async () => {
+  api = new FakeGithubApi();
+  const apiUrl = await api.start();
+  const logger = createLogger('github-test', 'silent');
+  const server = createGithubServer({
+    github: createGithubClient({ apiUrl, token: FIXTURE_TOKENS.write, logger, maxRateLimitWaitSeconds: 5, retries: 0, requestTimeoutMs: 5000 }),
+    apiUrl,
+    authenticated: true,
+    defaultRepository: { owner: 'acme', repo: 'widgets' },
+    logger,
+  });
+  const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
+  client = new Client({ name: 'in-process', version: '1.0.0' });
+  await Promise.all([server.connect(serverTransport), client.connect(clientTransport)]);
+});
+
+afterAll(async () => {
+  await client?.close();
+  await api?.stop();
+});
+
+describe('input validation', () => {
+  const rejected: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['list_issues', { per_page: 101 }, /per_page/],
+    ['list_issues', { state: 'merged' }, /state/],
+    ['list_issues', { since: 'last week' }, /since/],
+    ['get_issue', { issue_number: 'issue three' }, /not an issue reference/],
+    ['get_issue', { owner: 'acme', repo: 'gadgets', issue_number: 'https://github.com/acme/widgets/issues/3' }, /points at acme\/widgets/],
+    ['get_issue', { owner: 'bad owner!', issue_number: 1 }, /owner/],
+    ['search_issues', { query: 'x', per_page: 100, page: 11 }, /first 1000 results/],
+    ['get_code_owners', { paths: [] }, /paths/],
+    ['get_file_contents', { path: 'README.md', ref: 'bad ref' }, /ref/],
+    ['comment_on_issue', { issue_number: 2, body: '   ' }, /blank/],
+  ];
+  for (const [tool, args, pattern] of rejected) {
+    it(`${tool} refuses ${JSON.stringify(args)}`, async () => {
+      const before = api.requests.length;
+      const result = await callTool(client, tool, args);
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(pattern);
+      // Nothing reached GitHub for a call that could not be right.
+      expect(api.requests.slice(before)).toHaveLength(0);
+    });
+  }
+
+  it('gives the stable failure code to programs in _meta', async () => {
+    expect(failure(await callTool(client, 'get_issue', { issue_number: 'issue three' })).code).toBe('invalid_input');
+  });
+});
+
+describe('accepted forms', () => {
+  const accepted: Array<[string, Record<string, unknown>, (data: Record<string, unknown>) => void]> = [
+    ['get_issue', { repo: 'acme/widgets', issue_number: '#4' }, (d) => expect(d).toMatchObject({ issue: { number: 4 } })],
+    ['get_issue', { repo: 'widgets', issue_number: 'https://api.github.com/repos/acme/widgets/issues/4' }, (d) => expect(d).toMatchObject({ issue: { number: 4 } })],
+    ['list_issues', { since: '2024-05-01', state: 'all' }, (d) => expect((d.issues as Array<{ number: number }>).map((i) => i.number)).toEqual([8, 6, 3, 2])],
+    ['list_issues', { assignee: 'none' }, (d) => expect((d.issues as Array<{ number: number }>).map((i) => i.number)).toEqual([6, 4, 2])],
+    ['get_file_contents', { path: './docs//setup.md' }, (d) => expect(d).toMatchObject({ path: 'docs/setup.md', kind: 'file' })],
+  ];
+  for (const [tool, args, check] of accepted) {
+    it(`${tool} accepts ${JSON.stringify(args)}`, async () => {
+      check(structured(await callTool(client, tool, args)));
+    });
+  }
+
+  it('sends since as a full ISO timestamp', () => {
+    expect(api.requestsTo('GET', '/repos/acme/widgets/issues').some((r) => r.query.since === '2024-05-01T00:00:00Z')).toBe(true);
+  });
+});
