@@ -2,6 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { resolveCaller, type CallerContext } from '../../shared/callerContext.js';
 import type { Logger } from '../../shared/logger.js';
 import type { DocsIndex } from './docsIndex.js';
+import { registerDocsPrompts } from './prompts.js';
 import { registerDocsResources } from './resources.js';
 import { registerDocsTools } from './tools.js';
 
@@ -33,7 +34,7 @@ export interface DocsServerContext extends DocsServerDeps {
 
 /** Build one MCP server (one per session over HTTP) on the shared docs index. */
 export function createDocsServer(deps: DocsServerDeps): McpServer {
-  const server = new McpServer(SERVER_INFO, { instructions: INSTRUCTIONS });
+  const server = new McpServer(SERVER_INFO, { capabilities: { logging: {} }, instructions: INSTRUCTIONS });
   const ctx: DocsServerContext = {
     ...deps,
     server,
@@ -41,5 +42,6 @@ export function createDocsServer(deps: DocsServerDeps): McpServer {
   };
   registerDocsTools(ctx);
   registerDocsResources(ctx);
+  registerDocsPrompts(ctx);
   return server;
 }

@@ -2,6 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Logger } from '../../shared/logger.js';
 import type { GithubClient } from './githubClient.js';
 import { KnownRepositories, type RepositoryRef } from './repositoryRef.js';
+import { registerGithubPrompts } from './prompts.js';
 import { registerGithubResources } from './resources.js';
 import type { GithubToolContext } from './toolContext.js';
 import { registerCodeOwnerTools } from './tools/codeOwners.js';
@@ -62,5 +63,6 @@ export function createGithubServer(deps: GithubServerDeps): McpServer {
   registerContentTools(server, context);
   registerCodeOwnerTools(server, context);
   registerGithubResources(server, context);
+  registerGithubPrompts(server, context);
   return server;
 }

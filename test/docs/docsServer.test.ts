@@ -60,6 +60,23 @@ describe('docs server (in process)', () => {
     return { ...failureOf(result), text: textOf(result) };
   };
 
+  it('offers answer_from_docs, embedding the best sections with their anchors and links', async () => {
+    const { prompts } = await docs.client.listPrompts();
+    expect(prompts.map((p) => p.name)).toEqual(['answer_from_docs']);
+    const prompt = await docs.client.getPrompt({ name: 'answer_from_docs', arguments: { question: 'how do I install it with npm' } });
+    expect(prompt.messages[0]?.content).toMatchObject({ type: 'text' });
+    const first = prompt.messages[1]?.content;
+    expect(first).toMatchObject({ type: 'resource', resource: { uri: 'docs://guides/installing.md#install-with-npm', mimeType: 'text/markdown' } });
+    expect(JSON.stringify(first)).toContain('https://docs.example.com/handbook/guides/installing.md#install-with-npm');
+    const none = await docs.client.getPrompt({ name: 'answer_from_docs', arguments: { question: 'zzyzx quantum marmalade' } });
+    expect(none.messages).toHaveLength(1);
+    expect(JSON.stringify(none.messages[0])).toContain('No section matched');
+  });
+
+  it('accepts logging/setLevel', async () => {
+    await expect(docs.client.setLoggingLevel('warning')).resolves.toBeDefined();
+  });
+
   it('lists four read-only tools with output schemas and honest annotations', async () => {
     const { tools } = await docs.client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(['get_document', 'get_section', 'list_documents', 'search_docs']);

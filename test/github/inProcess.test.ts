@@ -79,3 +79,23 @@ describe('accepted forms', () => {
     expect(api.requestsTo('GET', '/repos/acme/widgets/issues').some((r) => r.query.since === '2024-05-01T00:00:00Z')).toBe(true);
   });
 });
+
+describe('prompts', () => {
+  it('triage_issue embeds the issue and its comments', async () => {
+    const { prompts } = await client.listPrompts();
+    expect(prompts.map((p) => p.name).sort()).toEqual(['review_pull_request', 'triage_issue']);
+    const prompt = await client.getPrompt({ name: 'triage_issue', arguments: { issue: '3' } });
+    expect(prompt.description).toBe('Triage acme/widgets#3');
+    expect(prompt.messages[1]?.content).toMatchObject({ type: 'resource', resource: { uri: 'github://acme/widgets/issues/3' } });
+    expect(JSON.stringify(prompt.messages[1])).toContain('Crash when a widget has no name');
+  });
+
+  it('review_pull_request names the tools and the pull request', async () => {
+    const prompt = await client.getPrompt({ name: 'review_pull_request', arguments: { pull_request: 'https://github.com/acme/widgets/pull/5' } });
+    expect(JSON.stringify(prompt.messages)).toContain('number 5');
+  });
+
+  it('a prompt for an unknown issue fails with the GitHub error', async () => {
+    await expect(client.getPrompt({ name: 'triage_issue', arguments: { issue: '999' } })).rejects.toThrow(/#999/);
+  });
+});
