@@ -66,7 +66,10 @@ export async function startHttpServer(entry: string, env: Record<string, string 
   let stderr = '';
   const url = await new Promise<string>((resolveUrl, reject) => {
     const lines = createInterface({ input: child.stderr! });
-    const timer = setTimeout(() => reject(new Error(`server did not log its URL in time:\n${stderr}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not log its URL in time:\n${stderr}`));
+    }, 20_000);
     lines.on('line', (line) => {
       stderr += `${line}\n`;
       try {

@@ -1,7 +1,7 @@
 import { CreateMessageResultSchema, McpError, type CreateMessageRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { callerMeta } from '../../../shared/callerContext.js';
 import { DomainError } from '../../../shared/errors.js';
+import { relatedRequestMeta } from '../../../shared/relatedRequestMeta.js';
 import { guardTool, toolSuccess } from '../../../shared/toolResult.js';
 import type { ServerContext } from '../context.js';
 import { LIMITS, parseTaskId, schemas, TASK_PRIORITIES } from '../domain.js';
@@ -94,8 +94,8 @@ export function registerBreakdownTool(ctx: ServerContext): void {
           ],
           maxTokens: 1200,
           includeContext: 'none',
-          // Echo the caller so a gateway routes this request to the session whose call caused it.
-          ...(caller.session ? { _meta: callerMeta(caller) } : {}),
+          // Echo the gateway's correlation keys so it routes this request to the session whose call caused it.
+          _meta: relatedRequestMeta(extra._meta),
         },
       };
       let answer;

@@ -1,0 +1,220 @@
+import type { Prompt, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from '../../shared/logger.js';
+import type { UpstreamConnection } from '../upstreams/upstreamConnection.js';
+import { exposedName, exposeUri, nameProblem, parseExposedUri } from './naming.js';
+
+/** Where an exposed tool or prompt lives. */
+export interface NameTarget {
+  upstream: UpstreamConnection;
+  /** The name on the upstream. */
+  name: string;
+}
+
+/**
+ * What one client session sees: the whole aggregate (`/mcp`) or a single upstream with its
+ * own names (`/servers/{namespace}/mcp`). Session handlers only talk to a view.
+ */
+export interface CatalogView {
+  /** Undefined for the aggregate; the namespace for a single-upstream view. */
+  readonly namespace: string | undefined;
+  upstreams(): readonly UpstreamConnection[];
+  includes(namespace: string): boolean;
+  tools(): readonly Tool[];
+  resolveTool(name: string): NameTarget | undefined;
+  prompts(): readonly Prompt[];
+  resolvePrompt(name: string): NameTarget | undefined;
+  resourceTemplates(): readonly ResourceTemplate[];
+  exposeUri(namespace: string, uri: string): string;
+  resolveUri(uri: string): { upstream: UpstreamConnection; uri: string } | undefined;
+  /** Prefix for log notification `logger` fields. */
+  loggerName(namespace: string, logger: string | undefined): string | undefined;
+}
+
+interface Indexed<T> {
+  items: T[];
+  index: Map<string, NameTarget>;
+}
+
+/**
+ * The aggregate of every upstream's tools, prompts and resource templates under gateway
+ * names. Rebuilt whenever an upstream's lists change; names that cannot be exposed (too
+ * long, bad characters, or colliding) are left out and reported in `problems` and the log —
+ * never dropped silently.
+ */
+export class UpstreamCatalog implements CatalogView {
+  readonly namespace = undefined;
+  private toolsIndexed: Indexed<Tool> = { items: [], index: new Map() };
+  private promptsIndexed: Indexed<Prompt> = { items: [], index: new Map() };
+  private templates: ResourceTemplate[] = [];
+  private readonly byNamespace: Map<string, UpstreamConnection>;
+  problems: string[] = [];
+
+  constructor(
+    private readonly all: readonly UpstreamConnection[],
+    private readonly separator: string,
+    private readonly logger: Logger,
+  ) {
+    this.byNamespace = new Map(all.map((upstream) => [upstream.namespace, upstream]));
+  }
+
+  upstream(namespace: string): UpstreamConnection | undefined {
+    return this.byNamespace.get(namespace);
+  }
+
+  upstreams(): readonly UpstreamConnection[] {
+    return this.all;
+  }
+
+  includes(namespace: string): boolean {
+    return this.byNamespace.has(namespace);
+  }
+
+  /** Recompute the aggregate; returns which aggregate lists changed. */
+  rebuild(): { tools: boolean; prompts: boolean; resourceTemplates: boolean } {
+    const problems: string[] = [];
+    const tools = this.index('tool', (u) => u.tools, (tool, name) => ({ ...tool, name }), problems);
+    const prompts = this.index('prompt', (u) => u.prompts, (prompt, name) => ({ ...prompt, name }), problems);
+    const templates = this.all.flatMap((u) =>
+      u.resourceTemplates.map((template) => ({ ...template, uriTemplate: exposeUri(u.namespace, template.uriTemplate) })),
+    );
+    const changed = {
+      tools: !sameJson(tools.items, this.toolsIndexed.items),
+      prompts: !sameJson(prompts.items, this.promptsIndexed.items),
+      resourceTemplates: !sameJson(templates, this.templates),
+    };
+    this.toolsIndexed = tools;
+    this.promptsIndexed = prompts;
+    this.templates = templates;
+    const fresh = problems.filter((p) => !this.problems.includes(p));
+    for (const problem of fresh) this.logger.error({ problem }, `catalog: ${problem}`);
+    this.problems = problems;
+    return changed;
+  }
+
+  private index<T extends { name: string }>(
+    kind: 'tool' | 'prompt',
+    list: (upstream: UpstreamConnection) => readonly T[],
+    rename: (item: T, name: string) => T,
+    problems: string[],
+  ): Indexed<T> {
+    const candidates = new Map<string, Array<{ upstream: UpstreamConnection; item: T }>>();
+    for (const upstream of this.all) {
+      for (const item of list(upstream)) {
+        const name = exposedName(upstream.namespace, this.separator, item.name);
+        const problem = nameProblem(name);
+        if (problem) {
+          problems.push(
+            `${kind} "${item.name}" of upstream "${upstream.namespace}" is not exposed: its gateway name "${name}" ${problem}. ` +
+              `Shorten the namespace or the ${kind} name, or deny it in the configuration.`,
+          );
+          continue;
+        }
+        const entry = candidates.get(name);
+        if (entry) entry.push({ upstream, item });
+        else candidates.set(name, [{ upstream, item }]);
+      }
+    }
+    const items: T[] = [];
+    const index = new Map<string, NameTarget>();
+    for (const [name, entries] of candidates) {
+      if (entries.length > 1) {
+        problems.push(
+          `${kind} name "${name}" is claimed by ${entries.map((e) => `"${e.item.name}" of "${e.upstream.namespace}"`).join(' and ')}; ` +
+            `none of them is exposed. Use a separator that cannot occur in namespaces (the default "__"), or deny one.`,
+        );
+        continue;
+      }
+      const { upstream, item } = entries[0]!;
+      items.push(rename(item, name));
+      index.set(name, { upstream, name: item.name });
+    }
+    return { items, index };
+  }
+
+  tools(): readonly Tool[] {
+    return this.toolsIndexed.items;
+  }
+
+  resolveTool(name: string): NameTarget | undefined {
+    return this.toolsIndexed.index.get(name);
+  }
+
+  prompts(): readonly Prompt[] {
+    return this.promptsIndexed.items;
+  }
+
+  resolvePrompt(name: string): NameTarget | undefined {
+    return this.promptsIndexed.index.get(name);
+  }
+
+  resourceTemplates(): readonly ResourceTemplate[] {
+    return this.templates;
+  }
+
+  exposeUri(namespace: string, uri: string): string {
+    return exposeUri(namespace, uri);
+  }
+
+  resolveUri(uri: string): { upstream: UpstreamConnection; uri: string } | undefined {
+    const parsed = parseExposedUri(uri);
+    const upstream = parsed && this.byNamespace.get(parsed.namespace);
+    return upstream && parsed ? { upstream, uri: parsed.uri } : undefined;
+  }
+
+  loggerName(namespace: string, logger: string | undefined): string {
+    return logger ? `${namespace}/${logger}` : namespace;
+  }
+}
+
+/** One upstream alone, with its own names and URIs (`/servers/{namespace}/mcp`). */
+export class SingleUpstreamView implements CatalogView {
+  readonly namespace: string;
+
+  constructor(private readonly upstream: UpstreamConnection) {
+    this.namespace = upstream.namespace;
+  }
+
+  upstreams(): readonly UpstreamConnection[] {
+    return [this.upstream];
+  }
+
+  includes(namespace: string): boolean {
+    return namespace === this.namespace;
+  }
+
+  tools(): readonly Tool[] {
+    return this.upstream.tools;
+  }
+
+  resolveTool(name: string): NameTarget | undefined {
+    return this.upstream.tools.some((tool) => tool.name === name) ? { upstream: this.upstream, name } : undefined;
+  }
+
+  prompts(): readonly Prompt[] {
+    return this.upstream.prompts;
+  }
+
+  resolvePrompt(name: string): NameTarget | undefined {
+    return this.upstream.prompts.some((prompt) => prompt.name === name) ? { upstream: this.upstream, name } : undefined;
+  }
+
+  resourceTemplates(): readonly ResourceTemplate[] {
+    return this.upstream.resourceTemplates;
+  }
+
+  exposeUri(_namespace: string, uri: string): string {
+    return uri;
+  }
+
+  resolveUri(uri: string): { upstream: UpstreamConnection; uri: string } {
+    return { upstream: this.upstream, uri };
+  }
+
+  loggerName(_namespace: string, logger: string | undefined): string | undefined {
+    return logger;
+  }
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,0 +1,168 @@
+import { z } from 'zod';
+
+/**
+ * The gateway configuration file (JSON). Every field is documented in config/README.md;
+ * the schema is the single source of truth and `loadGatewayConfig` reports a bad file with
+ * the exact JSON path of each problem.
+ */
+
+export const NAMESPACE_PATTERN = /^[a-z][a-z0-9-]{0,15}$/;
+/** `*` matches any run of characters; everything else is literal. */
+const toolPattern = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.*\-/]+$/, 'may contain letters, digits, _ - . / and * (wildcard)');
+
+const stdioLaunch = z
+  .object({
+    command: z.string().min(1, 'must name the program to run, e.g. "node"'),
+    args: z.array(z.string()).default([]),
+    /** Literal variables for the child, merged over a minimal inherited environment. */
+    env: z.record(z.string(), z.string()).default({}),
+    /** Names of gateway environment variables passed through unchanged (e.g. "GITHUB_TOKEN"). */
+    inheritEnv: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')).default([]),
+    /** Working directory; relative paths resolve against the configuration file's folder. */
+    cwd: z.string().optional(),
+  })
+  .strict();
+
+const remoteLaunch = z
+  .object({
+    url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }),
+    /** `streamable-http` first with a fallback to legacy HTTP+SSE (`auto`), or one of them. */
+    transport: z.enum(['auto', 'streamable-http', 'sse']).default('auto'),
+    /** The gateway's own credentials for this upstream; never a client's token. */
+    headers: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+
+export const upstreamSchema = z
+  .object({
+    namespace: z
+      .string()
+      .regex(NAMESPACE_PATTERN, 'must be 1-16 characters: a lowercase letter, then lowercase letters, digits or "-"'),
+    description: z.string().max(500).optional(),
+    stdio: stdioLaunch.optional(),
+    remote: remoteLaunch.optional(),
+    tools: z
+      .object({
+        /** When set, only matching tools are exposed. */
+        allow: z.array(toolPattern).optional(),
+        /** Matching tools are never exposed nor callable (applied after `allow`). */
+        deny: z.array(toolPattern).default([]),
+      })
+      .strict()
+      .default({ deny: [] }),
+    /** Longest wait for one call's answer without progress; progress notifications reset it. */
+    callTimeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
+    /** Hard ceiling for one call even with progress. */
+    maxCallDurationMs: z.number().int().min(100).max(24 * 3_600_000).default(600_000),
+    /** Calls in flight at once to this upstream; further calls wait in a bounded queue. */
+    maxConcurrency: z.number().int().min(1).max(10_000).default(64),
+    /** Calls allowed to wait for a slot; beyond it a call fails at once with a clear error. */
+    maxQueue: z.number().int().min(0).max(100_000).default(256),
+    /** A required upstream must be initialized for /readyz to be green. */
+    required: z.boolean().default(true),
+    health: z
+      .object({
+        pingIntervalMs: z.number().int().min(100).max(3_600_000).default(15_000),
+        pingTimeoutMs: z.number().int().min(50).max(600_000).default(5_000),
+        /** Longest wait for `initialize` after the child starts. */
+        startTimeoutMs: z.number().int().min(100).max(600_000).default(20_000),
+      })
+      .strict()
+      .default({ pingIntervalMs: 15_000, pingTimeoutMs: 5_000, startTimeoutMs: 20_000 }),
+    restart: z
+      .object({
+        initialDelayMs: z.number().int().min(10).max(600_000).default(500),
+        maxDelayMs: z.number().int().min(10).max(3_600_000).default(30_000),
+        /** A child that stayed up this long resets the backoff to its initial delay. */
+        resetAfterMs: z.number().int().min(100).max(3_600_000).default(60_000),
+      })
+      .strict()
+      .default({ initialDelayMs: 500, maxDelayMs: 30_000, resetAfterMs: 60_000 }),
+  })
+  .strict()
+  .superRefine((upstream, ctx) => {
+    if (!upstream.stdio === !upstream.remote) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'set exactly one of "stdio" (a child process) or "remote" (a URL)',
+        path: [],
+      });
+    }
+    if (upstream.health.pingTimeoutMs >= upstream.health.pingIntervalMs) {
+      ctx.addIssue({ code: 'custom', message: 'must be shorter than health.pingIntervalMs', path: ['health', 'pingTimeoutMs'] });
+    }
+  });
+
+export const AUTH_MODES = ['none-loopback-dev'] as const;
+
+export const gatewaySchema = z
+  .object({
+    listen: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 8080 }),
+    /** Joins namespace and name for tools and prompts (`pm__create_task`). */
+    separator: z.string().regex(/^[A-Za-z0-9_-]{1,4}$/, 'must be 1-4 of A-Z a-z 0-9 _ -').default('__'),
+    auth: z
+      .object({
+        /**
+         * `none-loopback-dev`: no authentication, accepted only on a loopback address, for
+         * local development. OAuth modes arrive with issue 5.
+         */
+        mode: z.enum(AUTH_MODES, { message: `must be one of: ${AUTH_MODES.join(', ')}` }),
+        /** The identity every request gets in `none-loopback-dev`. */
+        devUser: z.string().min(1).max(320).default('local-dev'),
+      })
+      .strict(),
+    http: z
+      .object({
+        /** Browser origins allowed besides loopback ones (DNS-rebinding defence, MCP transport spec). */
+        allowedOrigins: z.array(z.string().regex(/^https?:\/\/[^/]+$/, 'must be an origin such as https://app.example.com')).default([]),
+        /** Host header values allowed besides loopback names (only checked when bound to loopback). */
+        allowedHosts: z.array(z.string().min(1)).default([]),
+        maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+        /** Idle sessions (no request, no open stream) are closed after this long. */
+        sessionIdleTimeoutMs: z.number().int().min(1000).default(30 * 60_000),
+        maxSessions: z.number().int().min(1).default(10_000),
+        /** SSE events kept per session for `Last-Event-ID` replay. */
+        replayBufferEvents: z.number().int().min(0).max(100_000).default(256),
+        /** Items per page of tools/list, prompts/list, resources/templates/list. */
+        pageSize: z.number().int().min(1).max(10_000).default(100),
+        /** How long SIGTERM waits for in-flight calls before stopping the children. */
+        drainTimeoutMs: z.number().int().min(0).max(600_000).default(10_000),
+      })
+      .strict()
+      .default({
+        allowedOrigins: [],
+        allowedHosts: [],
+        maxBodyBytes: 1024 * 1024,
+        sessionIdleTimeoutMs: 30 * 60_000,
+        maxSessions: 10_000,
+        replayBufferEvents: 256,
+        pageSize: 100,
+        drainTimeoutMs: 10_000,
+      }),
+    upstreams: z.array(upstreamSchema).min(1, 'declare at least one upstream'),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.upstreams.forEach((upstream, index) => {
+      const first = seen.get(upstream.namespace);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `duplicate namespace "${upstream.namespace}" (already used by upstreams[${first}])`,
+          path: ['upstreams', index, 'namespace'],
+        });
+      } else seen.set(upstream.namespace, index);
+    });
+  });
+
+export type GatewayConfigInput = z.input<typeof gatewaySchema>;
+export type GatewayConfig = z.output<typeof gatewaySchema>;
+export type UpstreamConfig = z.output<typeof upstreamSchema>;
+export type AuthMode = (typeof AUTH_MODES)[number];

@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto';
+import type { LoggingLevel, LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from '../shared/logger.js';
+import type { CallerIdentity } from './auth/authenticate.js';
+import { SingleUpstreamView, UpstreamCatalog, type CatalogView } from './catalog/upstreamCatalog.js';
+import type { GatewayConfig } from './config/schema.js';
+import { SessionTransport } from './http/sessionTransport.js';
+import { composeToolCall, type ToolCallHandler, type ToolCallMiddleware } from './policy/toolCallPipeline.js';
+import { ClientSession, LOG_LEVEL_ORDER } from './session/clientSession.js';
+import { ResourceSubscriptions } from './session/resourceSubscriptions.js';
+import { composeInstructions, registerSessionHandlers, unionCapabilities } from './session/sessionHandlers.js';
+import { SessionRegistry } from './session/sessionRegistry.js';
+import type { ListKind, UpstreamListener, UpstreamStateName } from './upstreams/types.js';
+import { UpstreamConnection, type UpstreamStatus } from './upstreams/upstreamConnection.js';
+
+export interface GatewayOptions {
+  /** Policy stages around every forwarded tools/call (authorization, limits, cache, audit, metrics). */
+  toolCallMiddlewares?: readonly ToolCallMiddleware[];
+}
+
+export interface Readiness {
+  ready: boolean;
+  upstreams: UpstreamStatus[];
+  catalogProblems: string[];
+  sessions: number;
+}
+
+/**
+ * The gateway's core, independent of HTTP: the supervised upstreams, the catalog built from
+ * them, the client sessions, and the routing of upstream events to sessions.
+ */
+export class ManifoldGateway implements UpstreamListener {
+  readonly upstreams: UpstreamConnection[];
+  readonly catalog: UpstreamCatalog;
+  readonly sessions: SessionRegistry;
+  private readonly singleViews = new Map<string, SingleUpstreamView>();
+  private readonly subscriptions: ResourceSubscriptions;
+  private readonly toolCall: ToolCallHandler;
+  private accepting = true;
+
+  constructor(
+    readonly config: GatewayConfig,
+    private readonly logger: Logger,
+    options: GatewayOptions = {},
+  ) {
+    this.upstreams = config.upstreams.map((upstream) => new UpstreamConnection(upstream, logger, this));
+    this.catalog = new UpstreamCatalog(this.upstreams, config.separator, logger);
+    for (const upstream of this.upstreams) this.singleViews.set(upstream.namespace, new SingleUpstreamView(upstream));
+    this.subscriptions = new ResourceSubscriptions(logger);
+    this.sessions = new SessionRegistry(config.http.sessionIdleTimeoutMs, (session) => {
+      logger.info({ session: session.id }, 'closing idle session');
+      void session.transport.close();
+    });
+    this.toolCall = composeToolCall(options.toolCallMiddlewares ?? [], (call) =>
+      call.target.upstream.forward(
+        'tools/call',
+        { name: call.target.name, ...(call.arguments ? { arguments: call.arguments } : {}), ...(call.meta ? { _meta: call.meta } : {}) },
+        { caller: call.caller, session: call.session, requestId: call.requestId },
+        { signal: call.signal, onprogress: call.onprogress },
+      ),
+    );
+  }
+
+  /** Start every upstream in parallel; resolves when each has succeeded or failed once. */
+  async start(): Promise<void> {
+    this.sessions.startSweeping();
+    await Promise.all(this.upstreams.map((upstream) => upstream.start()));
+  }
+
+  view(namespace: string | undefined): CatalogView | undefined {
+    return namespace === undefined ? this.catalog : this.singleViews.get(namespace);
+  }
+
+  get isAccepting(): boolean {
+    return this.accepting;
+  }
+
+  readiness(): Readiness {
+    const upstreams = this.upstreams.map((upstream) => upstream.status());
+    return {
+      ready: this.accepting && upstreams.every((u) => !u.required || u.state === 'ready'),
+      upstreams,
+      catalogProblems: this.catalog.problems,
+      sessions: this.sessions.size,
+    };
+  }
+
+  /** Open a session (on `initialize`) bound to a view and the caller's identity. */
+  openSession(view: CatalogView, identity: CallerIdentity, mode: 'streamable' | 'legacy-sse'): ClientSession {
+    const id = randomUUID();
+    const transport = new SessionTransport(id, mode, this.config.http.replayBufferEvents);
+    const capabilities = unionCapabilities(view);
+    const session = new ClientSession(id, view, identity, transport, capabilities, composeInstructions(view, this.config.separator));
+    registerSessionHandlers(session, capabilities, {
+      pageSize: this.config.http.pageSize,
+      separator: this.config.separator,
+      subscriptions: this.subscriptions,
+      toolCall: this.toolCall,
+      onLogLevelChanged: () => this.updateUpstreamLogLevels(),
+      logger: this.logger,
+    });
+    session.server.onclose = () => this.onSessionClosed(session);
+    session.server.onerror = (error) => this.logger.debug({ err: error, session: id }, 'session protocol error');
+    void session.server.connect(transport);
+    this.sessions.add(session);
+    this.logger.debug({ session: id, user: identity.user, view: view.namespace ?? '*', mode }, 'session opened');
+    return session;
+  }
+
+  private onSessionClosed(session: ClientSession): void {
+    if (!this.sessions.get(session.id)) return;
+    this.sessions.delete(session.id);
+    void this.subscriptions.dropSession(session);
+    if (session.logLevel) this.updateUpstreamLogLevels();
+    this.logger.debug({ session: session.id }, 'session closed');
+  }
+
+  /** Each upstream is asked for the lowest level any session that sees it wants. */
+  private updateUpstreamLogLevels(): void {
+    for (const upstream of this.upstreams) {
+      let lowest: LoggingLevel | undefined;
+      for (const session of this.sessions.values()) {
+        if (!session.logLevel || !session.view.includes(upstream.namespace)) continue;
+        if (!lowest || LOG_LEVEL_ORDER.indexOf(session.logLevel) < LOG_LEVEL_ORDER.indexOf(lowest)) lowest = session.logLevel;
+      }
+      upstream.setWantedLogLevel(lowest);
+    }
+  }
+
+  // --- upstream events ----------------------------------------------------------------------
+
+  onStateChange(namespace: string, state: UpstreamStateName): void {
+    this.logger.info({ upstream: namespace, state }, `upstream ${namespace} is ${state}`);
+    if (state === 'ready') {
+      const upstream = this.catalog.upstream(namespace);
+      if (upstream) void this.subscriptions.renew(upstream);
+    }
+  }
+
+  onListsChanged(namespace: string, kinds: ReadonlySet<ListKind>): void {
+    const aggregate = this.catalog.rebuild();
+    for (const session of this.sessions.values()) {
+      const single = session.view.namespace !== undefined;
+      if (!session.view.includes(namespace)) continue;
+      const tools = single ? kinds.has('tools') : aggregate.tools;
+      const prompts = single ? kinds.has('prompts') : aggregate.prompts;
+      const resources = kinds.has('resources') || (single ? kinds.has('resourceTemplates') : aggregate.resourceTemplates);
+      void this.notify(session, tools, prompts, resources);
+    }
+  }
+
+  private async notify(session: ClientSession, tools: boolean, prompts: boolean, resources: boolean): Promise<void> {
+    if (!session.clientCapabilities()) return; // not initialized yet
+    const server = session.server;
+    try {
+      if (tools) await server.sendToolListChanged();
+      if (prompts && hasCapability(session, 'prompts')) await server.sendPromptListChanged();
+      if (resources && hasCapability(session, 'resources')) await server.sendResourceListChanged();
+    } catch (error) {
+      this.logger.debug({ err: error, session: session.id }, 'list_changed not delivered');
+    }
+  }
+
+  onResourceUpdated(namespace: string, uri: string): void {
+    const subscribers = this.subscriptions.subscribers(namespace, uri);
+    if (!subscribers) return;
+    for (const [session, exposedUri] of subscribers) {
+      void session.server.sendResourceUpdated({ uri: exposedUri }).catch(() => undefined);
+    }
+  }
+
+  onLogMessage(namespace: string, params: LoggingMessageNotification['params']): void {
+    for (const session of this.sessions.values()) {
+      if (!session.wantsLog(params.level) || !session.view.includes(namespace)) continue;
+      const logger = session.view.loggerName(namespace, params.logger);
+      void session.server
+        .notification({ method: 'notifications/message', params: { ...params, ...(logger ? { logger } : {}) } })
+        .catch(() => undefined);
+    }
+  }
+
+  // --- shutdown -----------------------------------------------------------------------------
+
+  /** Stop accepting new sessions and calls (readiness turns red). */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  /** Wait for in-flight calls to be answered, at most `timeoutMs`; returns how many were left. */
+  async drain(timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    const pending = (): number => {
+      let count = 0;
+      for (const upstream of this.upstreams) count += upstream.inFlight.size;
+      for (const session of this.sessions.values()) count += session.transport.pendingRequests;
+      return count;
+    };
+    while (pending() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    return pending();
+  }
+
+  async stop(): Promise<void> {
+    this.sessions.stopSweeping();
+    await Promise.all([...this.sessions.values()].map((session) => session.transport.close()));
+    await Promise.all(this.upstreams.map((upstream) => upstream.stop()));
+  }
+}
+
+function hasCapability(session: ClientSession, name: 'prompts' | 'resources'): boolean {
+  return session.capabilities[name] !== undefined;
+}

@@ -1,0 +1,84 @@
+import Router from '@koa/router';
+import Koa from 'koa';
+import { isLoopbackHost } from '../../shared/config.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Authenticator } from '../auth/authenticate.js';
+import type { CatalogView } from '../catalog/upstreamCatalog.js';
+import type { ManifoldGateway } from '../gateway.js';
+import { sendJson, sendRpcError } from './jsonRpcMessages.js';
+import { LegacySseRoutes } from './legacySseRoutes.js';
+import { authenticate, catchErrors, checkOrigin, limitedJsonBody, type GatewayState } from './middlewares.js';
+import { StreamableHttpRoutes } from './streamableHttpRoutes.js';
+
+export interface HttpAppOptions {
+  gateway: ManifoldGateway;
+  authenticator: Authenticator;
+  logger: Logger;
+}
+
+/**
+ * The gateway's HTTP side. Every request passes, in this order:
+ *   errors → origin/host check → authenticate → body limit → route
+ * Later stages (rate limits: issue 7) slot in after `authenticate`.
+ */
+export function createHttpApp({ gateway, authenticator, logger }: HttpAppOptions): Koa<GatewayState> {
+  const { config } = gateway;
+  const app = new Koa<GatewayState>();
+  app.silent = true;
+
+  app.use(catchErrors(logger));
+  app.use(
+    checkOrigin({
+      allowedOrigins: config.http.allowedOrigins,
+      allowedHosts: config.http.allowedHosts,
+      loopbackListener: isLoopbackHost(config.listen.host),
+    }),
+  );
+  app.use(authenticate(authenticator));
+  // (rate limits per user and tool: issue 7)
+  app.use(limitedJsonBody(config.http.maxBodyBytes));
+
+  const router = new Router<GatewayState>();
+  const streamable = new StreamableHttpRoutes(gateway);
+  const legacy = new LegacySseRoutes(gateway);
+
+  // The aggregate of every upstream.
+  router.post('/mcp', (ctx) => streamable.post(ctx, gateway.catalog));
+  router.get('/mcp', (ctx) => streamable.get(ctx, gateway.catalog));
+  router.delete('/mcp', (ctx) => streamable.delete(ctx, gateway.catalog));
+  router.get('/sse', (ctx) => legacy.open(ctx, gateway.catalog, '/messages'));
+  router.post('/messages', (ctx) => legacy.post(ctx, gateway.catalog));
+
+  // One upstream alone, with its own names.
+  const single = (ctx: Koa.ParameterizedContext<GatewayState>, handler: (view: CatalogView) => unknown): unknown => {
+    const namespace = (ctx as unknown as { params: Record<string, string> }).params.namespace ?? '';
+    const view = gateway.view(namespace);
+    if (!view) {
+      ctx.respond = false;
+      return sendRpcError(ctx.res, 404, -32000, `No upstream with namespace "${namespace}". Known: ${gateway.upstreams.map((u) => u.namespace).join(', ')}.`);
+    }
+    return handler(view);
+  };
+  router.post('/servers/:namespace/mcp', (ctx) => single(ctx, (view) => streamable.post(ctx, view)));
+  router.get('/servers/:namespace/mcp', (ctx) => single(ctx, (view) => streamable.get(ctx, view)));
+  router.delete('/servers/:namespace/mcp', (ctx) => single(ctx, (view) => streamable.delete(ctx, view)));
+  router.get('/servers/:namespace/sse', (ctx) =>
+    single(ctx, (view) => legacy.open(ctx, view, `/servers/${encodeURIComponent(view.namespace ?? '')}/messages`)),
+  );
+  router.post('/servers/:namespace/messages', (ctx) => single(ctx, (view) => legacy.post(ctx, view)));
+
+  // Probes.
+  router.get('/healthz', (ctx) => {
+    ctx.respond = false;
+    sendJson(ctx.res, 200, { status: 'ok', accepting: gateway.isAccepting });
+  });
+  router.get('/readyz', (ctx) => {
+    ctx.respond = false;
+    const readiness = gateway.readiness();
+    sendJson(ctx.res, readiness.ready ? 200 : 503, { status: readiness.ready ? 'ready' : 'not ready', ...readiness });
+  });
+
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}

@@ -1,0 +1,141 @@
+import type { IncomingMessage } from 'node:http';
+import type { Middleware } from 'koa';
+import { isLoopbackHost } from '../../shared/config.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Authenticator, CallerIdentity } from '../auth/authenticate.js';
+import { sendRpcError } from './jsonRpcMessages.js';
+
+/** What the middlewares leave for the route handlers. */
+export interface GatewayState {
+  identity?: CallerIdentity;
+  /** The parsed JSON body of a POST. */
+  body?: unknown;
+}
+
+export type GatewayMiddleware = Middleware<GatewayState>;
+
+/** Paths served without authentication (probes). */
+export const PUBLIC_PATHS = new Set(['/healthz', '/readyz']);
+
+/** Anything thrown below becomes a JSON-RPC error without internals; it is logged in full. */
+export function catchErrors(logger: Logger): GatewayMiddleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      logger.error({ err: error, method: ctx.method, path: ctx.path }, 'HTTP request failed');
+      ctx.respond = false;
+      sendRpcError(ctx.res, 500, -32603, 'Internal error in the gateway. It has been logged; retry, and report it if it persists.');
+    }
+  };
+}
+
+/**
+ * DNS-rebinding defence (MCP spec, transports: security warning). A browser page on another
+ * origin must not reach a local gateway: `Origin`, when sent, must be a loopback origin or a
+ * configured one; and on a loopback listener `Host` must name this machine, since a rebound
+ * hostname resolves to 127.0.0.1 but keeps its own name in `Host`.
+ */
+export function checkOrigin(options: { allowedOrigins: readonly string[]; allowedHosts: readonly string[]; loopbackListener: boolean }): GatewayMiddleware {
+  const origins = new Set(options.allowedOrigins.map((origin) => origin.toLowerCase()));
+  const hosts = new Set(options.allowedHosts.map((host) => host.toLowerCase()));
+  return async (ctx, next) => {
+    const origin = ctx.req.headers.origin;
+    if (origin !== undefined && !isAllowedOrigin(origin, origins)) {
+      ctx.respond = false;
+      return sendRpcError(ctx.res, 403, -32000, `Origin "${origin}" is not allowed. Call from a loopback origin or add it to http.allowedOrigins.`);
+    }
+    if (options.loopbackListener && !PUBLIC_PATHS.has(ctx.path)) {
+      const host = hostName(ctx.req.headers.host);
+      if (host !== undefined && !isLoopbackHost(host) && !hosts.has(host)) {
+        ctx.respond = false;
+        return sendRpcError(ctx.res, 403, -32000, `Host "${host}" is not allowed on a loopback listener. Use localhost or 127.0.0.1, or add it to http.allowedHosts.`);
+      }
+    }
+    await next();
+  };
+}
+
+function isAllowedOrigin(origin: string, allowed: ReadonlySet<string>): boolean {
+  if (allowed.has(origin.toLowerCase())) return true;
+  try {
+    return isLoopbackHost(new URL(origin).hostname);
+  } catch {
+    return false;
+  }
+}
+
+function hostName(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^(\[[^\]]+\]|[^:]+)(?::\d+)?$/.exec(header.trim());
+  return match?.[1]?.toLowerCase();
+}
+
+/** Establish who is calling (the pluggable authenticator) and refuse anonymous requests. */
+export function authenticate(authenticator: Authenticator): GatewayMiddleware {
+  return async (ctx, next) => {
+    if (PUBLIC_PATHS.has(ctx.path)) return next();
+    const outcome = await authenticator.authenticate(ctx.req);
+    if (!outcome.ok) {
+      ctx.respond = false;
+      return sendRpcError(ctx.res, outcome.status, -32001, outcome.message, outcome.headers);
+    }
+    ctx.state.identity = outcome.identity;
+    await next();
+  };
+}
+
+/** Read a POST body as JSON, refusing more than `maxBytes` (413) before buffering it all. */
+export function limitedJsonBody(maxBytes: number): GatewayMiddleware {
+  return async (ctx, next) => {
+    if (ctx.method !== 'POST') return next();
+    const declared = Number(ctx.req.headers['content-length']);
+    if (declared > maxBytes) {
+      ctx.respond = false;
+      ctx.req.resume();
+      return sendRpcError(ctx.res, 413, -32600, `Request body of ${declared} bytes exceeds the limit of ${maxBytes} bytes.`, { Connection: 'close' });
+    }
+    const text = await readBody(ctx.req, maxBytes);
+    if (text === undefined) {
+      ctx.respond = false;
+      return sendRpcError(ctx.res, 413, -32600, `Request body exceeds the limit of ${maxBytes} bytes.`, { Connection: 'close' });
+    }
+    try {
+      ctx.state.body = JSON.parse(text);
+    } catch {
+      ctx.respond = false;
+      return sendRpcError(ctx.res, 400, -32700, 'Parse error: the request body is not valid JSON.');
+    }
+    await next();
+  };
+}
+
+function readBody(req: IncomingMessage, maxBytes: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > maxBytes) {
+        done = true;
+        req.resume();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once('end', () => {
+      if (done) return;
+      done = true;
+      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+    });
+    req.once('error', (error) => {
+      if (!done) {
+        done = true;
+        reject(error);
+      }
+    });
+  });
+}

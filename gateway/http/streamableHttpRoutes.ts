@@ -1,0 +1,121 @@
+import type { ParameterizedContext } from 'koa';
+import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import type { CatalogView } from '../catalog/upstreamCatalog.js';
+import type { ManifoldGateway } from '../gateway.js';
+import type { ClientSession } from '../session/clientSession.js';
+import { parseMessages, sendRpcError } from './jsonRpcMessages.js';
+import type { GatewayState } from './middlewares.js';
+
+type Ctx = ParameterizedContext<GatewayState>;
+
+const SESSION_HEADER = 'mcp-session-id';
+const VERSION_HEADER = 'mcp-protocol-version';
+
+/**
+ * Streamable HTTP (MCP spec 2025-11-25, basic/transports) for one view: `/mcp` (aggregate)
+ * or `/servers/{namespace}/mcp` (one upstream). POST carries JSON-RPC, GET opens the
+ * server→client stream (or resumes one with Last-Event-ID), DELETE ends the session.
+ */
+export class StreamableHttpRoutes {
+  constructor(private readonly gateway: ManifoldGateway) {}
+
+  post = (ctx: Ctx, view: CatalogView): void => {
+    ctx.respond = false;
+    const { req, res } = ctx;
+    if (!isJson(req.headers['content-type'])) {
+      return sendRpcError(res, 415, -32000, 'Unsupported Media Type: send Content-Type: application/json.');
+    }
+    if (!accepts(req.headers.accept, 'application/json') || !accepts(req.headers.accept, 'text/event-stream')) {
+      return sendRpcError(res, 406, -32000, 'Not Acceptable: send Accept: application/json, text/event-stream.');
+    }
+    const parsed = parseMessages(ctx.state.body);
+    if (!parsed.ok) return sendRpcError(res, 400, -32600, parsed.message);
+    const { messages, batch } = parsed;
+    const hasInitialize = messages.some((m) => 'method' in m && m.method === 'initialize');
+    const sessionId = header(req.headers[SESSION_HEADER]);
+
+    if (hasInitialize) {
+      if (batch || messages.length > 1) return sendRpcError(res, 400, -32600, 'initialize must be sent alone, not in a batch.');
+      if (sessionId) return sendRpcError(res, 400, -32600, 'This session is already initialized; send initialize without Mcp-Session-Id to start a new one.');
+      if (!this.gateway.isAccepting) return sendRpcError(res, 503, -32000, 'The gateway is shutting down. Reconnect shortly.', { 'Retry-After': '5' });
+      if (this.gateway.sessions.size >= this.gateway.config.http.maxSessions) {
+        return sendRpcError(res, 503, -32000, 'Too many open sessions on this gateway. Retry later.', { 'Retry-After': '10' });
+      }
+      const session = this.gateway.openSession(view, ctx.state.identity!, 'streamable');
+      res.setHeader('Mcp-Session-Id', session.id);
+      session.transport.receivePost(res, messages, false);
+      return;
+    }
+
+    const session = this.findSession(ctx, view, sessionId);
+    if (!session) return;
+    if (!this.versionOk(ctx)) return;
+    if (!this.gateway.isAccepting && messages.some((m) => 'method' in m && 'id' in m)) {
+      // Responses and notifications (answers to sampling, cancellations) still go through while draining.
+      return sendRpcError(res, 503, -32000, 'The gateway is shutting down. Reconnect shortly.', { 'Retry-After': '5' });
+    }
+    session.transport.receivePost(res, messages, batch);
+  };
+
+  get = (ctx: Ctx, view: CatalogView): void => {
+    ctx.respond = false;
+    const { req, res } = ctx;
+    if (!accepts(req.headers.accept, 'text/event-stream')) {
+      return sendRpcError(res, 406, -32000, 'Not Acceptable: a GET stream needs Accept: text/event-stream.');
+    }
+    const session = this.findSession(ctx, view, header(req.headers[SESSION_HEADER]));
+    if (!session || !this.versionOk(ctx)) return;
+    if (!this.gateway.isAccepting) return sendRpcError(res, 503, -32000, 'The gateway is shutting down.');
+    const refused = session.transport.attachGet(res, header(req.headers['last-event-id']));
+    if (refused) sendRpcError(res, refused.status, -32000, refused.message);
+  };
+
+  delete = async (ctx: Ctx, view: CatalogView): Promise<void> => {
+    ctx.respond = false;
+    const session = this.findSession(ctx, view, header(ctx.req.headers[SESSION_HEADER]));
+    if (!session || !this.versionOk(ctx)) return;
+    await session.transport.close();
+    ctx.res.writeHead(200).end();
+  };
+
+  /** The session named by Mcp-Session-Id, opened on this view by this caller; else an error is sent. */
+  private findSession(ctx: Ctx, view: CatalogView, sessionId: string | undefined): ClientSession | undefined {
+    if (!sessionId) {
+      sendRpcError(ctx.res, 400, -32000, 'Bad Request: missing Mcp-Session-Id header. Start a session with initialize.');
+      return undefined;
+    }
+    const session = this.gateway.sessions.get(sessionId);
+    // Another caller's session, or one of another endpoint, is reported as unknown (no probing).
+    if (!session || session.view !== view || session.transport.mode !== 'streamable' || session.identity.user !== ctx.state.identity?.user) {
+      sendRpcError(ctx.res, 404, -32001, 'Session not found: it expired or was closed. Start a new session with initialize.');
+      return undefined;
+    }
+    return session;
+  }
+
+  /** MCP-Protocol-Version, when sent, must be one this gateway speaks (absent means 2025-03-26). */
+  private versionOk(ctx: Ctx): boolean {
+    const version = header(ctx.req.headers[VERSION_HEADER]);
+    if (version === undefined || SUPPORTED_PROTOCOL_VERSIONS.includes(version)) return true;
+    sendRpcError(
+      ctx.res,
+      400,
+      -32000,
+      `Bad Request: unsupported MCP-Protocol-Version "${version}" (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}).`,
+    );
+    return false;
+  }
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function isJson(contentType: string | undefined): boolean {
+  return contentType !== undefined && contentType.toLowerCase().includes('application/json');
+}
+
+function accepts(accept: string | undefined, type: string): boolean {
+  if (accept === undefined) return false;
+  return accept.includes(type) || accept.includes('*/*');
+}

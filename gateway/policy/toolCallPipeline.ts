@@ -1,0 +1,31 @@
+import type { Progress, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { CallerContext } from '../../shared/callerContext.js';
+import type { NameTarget } from '../catalog/upstreamCatalog.js';
+import type { ClientSessionLink } from '../upstreams/types.js';
+
+/**
+ * One tools/call on its way to an upstream. Policy stages (per-scope authorization, rate
+ * limits, caching, audit, metrics — issues 5 and 7) are middlewares around the forwarding
+ * step, composed once at start; with none configured the call goes straight through.
+ */
+export interface ToolCallContext {
+  session: ClientSessionLink;
+  /** The client's JSON-RPC request id within its session. */
+  requestId: RequestId;
+  caller: CallerContext;
+  /** The name the client used (`pm__create_task`). */
+  exposedName: string;
+  target: NameTarget;
+  arguments: Record<string, unknown> | undefined;
+  /** The client's request `_meta` (progress token and `io.manifold/*` keys removed upstream). */
+  meta: Record<string, unknown> | undefined;
+  signal: AbortSignal;
+  onprogress: ((progress: Progress) => void) | undefined;
+}
+
+export type ToolCallHandler = (call: ToolCallContext) => Promise<Record<string, unknown>>;
+export type ToolCallMiddleware = (call: ToolCallContext, next: ToolCallHandler) => Promise<Record<string, unknown>>;
+
+export function composeToolCall(middlewares: readonly ToolCallMiddleware[], terminal: ToolCallHandler): ToolCallHandler {
+  return middlewares.reduceRight<ToolCallHandler>((next, middleware) => (call) => middleware(call, next), terminal);
+}

@@ -1,0 +1,74 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { ClientCapabilities, LoggingLevel, RequestId, ServerCapabilities, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/index.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import { z } from 'zod';
+import type { CallerContext } from '../../shared/callerContext.js';
+import type { CallerIdentity } from '../auth/authenticate.js';
+import type { CatalogView } from '../catalog/upstreamCatalog.js';
+import type { SessionTransport } from '../http/sessionTransport.js';
+import type { ClientSessionLink } from '../upstreams/types.js';
+
+const PassThroughResult = z.custom<Record<string, unknown>>((value) => typeof value === 'object' && value !== null);
+
+/** One validator for every session: the SDK would otherwise build an Ajv instance per Server. */
+let sharedValidator: jsonSchemaValidator | undefined;
+export function sessionSchemaValidator(): jsonSchemaValidator {
+  sharedValidator ??= new AjvJsonSchemaValidator();
+  return sharedValidator;
+}
+
+export const LOG_LEVEL_ORDER: readonly LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+
+/**
+ * One client session: the SDK `Server` (protocol), its transport (HTTP), the catalog view it
+ * sees, and the identity it was opened with.
+ */
+export class ClientSession implements ClientSessionLink {
+  readonly server: Server;
+  /** Set by logging/setLevel; upstream log messages below it are not forwarded. */
+  logLevel: LoggingLevel | undefined;
+  /** Subscription keys (see ResourceSubscriptions). */
+  readonly subscriptions = new Set<string>();
+  readonly caller: CallerContext;
+
+  constructor(
+    readonly id: string,
+    readonly view: CatalogView,
+    readonly identity: CallerIdentity,
+    readonly transport: SessionTransport,
+    readonly capabilities: ServerCapabilities,
+    instructions: string | undefined,
+  ) {
+    this.caller = {
+      user: identity.user,
+      ...(identity.email ? { email: identity.email } : {}),
+      scopes: identity.scopes,
+      session: id,
+    };
+    this.server = new Server(
+      { name: view.namespace ? `manifold-gateway/${view.namespace}` : 'manifold-gateway', title: 'Manifold', version: '0.1.0' },
+      { capabilities, ...(instructions ? { instructions } : {}), jsonSchemaValidator: sessionSchemaValidator() },
+    );
+  }
+
+  clientCapabilities(): ClientCapabilities | undefined {
+    return this.server.getClientCapabilities();
+  }
+
+  requestClient(
+    request: { method: string; params?: Record<string, unknown> | undefined },
+    relatedRequestId: RequestId | undefined,
+    options: { signal: AbortSignal; timeoutMs: number },
+  ): Promise<Record<string, unknown>> {
+    return this.server.request(request as ServerRequest, PassThroughResult, {
+      relatedRequestId,
+      signal: options.signal,
+      timeout: options.timeoutMs,
+    });
+  }
+
+  wantsLog(level: LoggingLevel): boolean {
+    return this.logLevel !== undefined && LOG_LEVEL_ORDER.indexOf(level) >= LOG_LEVEL_ORDER.indexOf(this.logLevel);
+  }
+}

@@ -1,0 +1,46 @@
+import type { ClientCapabilities, LoggingMessageNotification, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { CallerContext } from '../../shared/callerContext.js';
+
+/** What an upstream needs from a client session to deliver a server→client request to it. */
+export interface ClientSessionLink {
+  readonly id: string;
+  /** The capabilities the client declared at initialize (sampling, elicitation, roots…). */
+  clientCapabilities(): ClientCapabilities | undefined;
+  /**
+   * Send `request` to the client. With `relatedRequestId` it travels on the stream of that
+   * client request (Streamable HTTP), otherwise on the session's standalone stream.
+   */
+  requestClient(
+    request: { method: string; params?: Record<string, unknown> | undefined },
+    relatedRequestId: RequestId | undefined,
+    options: { signal: AbortSignal; timeoutMs: number },
+  ): Promise<Record<string, unknown>>;
+}
+
+/** The client request a forwarded call belongs to. */
+export interface CallOrigin {
+  caller: CallerContext;
+  session: ClientSessionLink;
+  /** The id of the client's request in its own session. */
+  requestId: RequestId;
+}
+
+export interface InFlightCall {
+  /** The opaque id sent to the upstream as `_meta["io.manifold/call"]`. */
+  id: string;
+  origin: CallOrigin;
+  method: string;
+}
+
+export type ListKind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';
+
+export type UpstreamStateName = 'starting' | 'ready' | 'restarting' | 'stopped';
+
+/** Events an upstream reports to the gateway (catalog, sessions, readiness). */
+export interface UpstreamListener {
+  onStateChange(namespace: string, state: UpstreamStateName): void;
+  /** The lists named changed (after a refresh); resources are listed live, so only announced. */
+  onListsChanged(namespace: string, kinds: ReadonlySet<ListKind>): void;
+  onResourceUpdated(namespace: string, uri: string): void;
+  onLogMessage(namespace: string, params: LoggingMessageNotification['params']): void;
+}

@@ -1,0 +1,653 @@
+import { existsSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ErrorCode,
+  ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
+  McpError,
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type Implementation,
+  type LoggingLevel,
+  type Progress,
+  type Prompt,
+  type ResourceTemplate,
+  type ServerCapabilities,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { CALLER_META_KEY, callerMeta, readCallerMeta } from '../../shared/callerContext.js';
+import { DomainError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+import { CALL_META_KEY } from '../../shared/relatedRequestMeta.js';
+import type { UpstreamConfig } from '../config/schema.js';
+import { RestartBackoff } from './backoff.js';
+import { ChildProcessTransport } from './childProcessTransport.js';
+import { pipeChildStderr } from './childStderrLog.js';
+import { ConcurrencyLimit } from './concurrencyLimit.js';
+import type { CallOrigin, InFlightCall, ListKind, UpstreamListener, UpstreamStateName } from './types.js';
+
+/**
+ * Results are passed through as they are: the client at the other end validates them against
+ * the schemas it knows, and a second full schema pass here would only cost CPU per call.
+ */
+const PassThroughResult = z.custom<Record<string, unknown>>((value) => typeof value === 'object' && value !== null);
+
+const GATEWAY_CLIENT_INFO: Implementation = { name: 'manifold-gateway', version: '0.1.0' };
+
+/** Keys a client may not set in forwarded `_meta`: the gateway alone speaks for the caller. */
+const RESERVED_META_KEYS = [CALLER_META_KEY, CALL_META_KEY, 'progressToken'];
+
+export interface ForwardOptions {
+  signal?: AbortSignal | undefined;
+  onprogress?: ((progress: Progress) => void) | undefined;
+  /** Override of the configured call timeout (lists and health use shorter ones). */
+  timeoutMs?: number;
+}
+
+export interface UpstreamStatus {
+  namespace: string;
+  state: UpstreamStateName;
+  required: boolean;
+  transport: 'stdio' | 'remote';
+  pid?: number | undefined;
+  serverInfo?: Implementation | undefined;
+  lastError?: string | undefined;
+  nextRestartInMs?: number | undefined;
+  restarts: number;
+  inFlight: number;
+  queued: number;
+  tools: number;
+  prompts: number;
+  resourceTemplates: number;
+}
+
+let nextCallId = 0;
+
+/**
+ * One upstream MCP server and the single SDK `Client` every client session shares. Stdio
+ * children are supervised: started, initialized, pinged, and restarted with backoff when
+ * they exit or stop answering; remote servers are reconnected the same way.
+ */
+export class UpstreamConnection {
+  readonly namespace: string;
+  state: UpstreamStateName = 'starting';
+  lastError: string | undefined;
+  restarts = 0;
+  capabilities: ServerCapabilities | undefined;
+  serverInfo: Implementation | undefined;
+  instructions: string | undefined;
+  /** Allowed tools with their upstream names, as last listed. */
+  tools: Tool[] = [];
+  prompts: Prompt[] = [];
+  resourceTemplates: ResourceTemplate[] = [];
+  readonly inFlight = new Map<string, InFlightCall>();
+
+  private client: Client | undefined;
+  private transport: Transport | undefined;
+  private readySince = 0;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private upstreamLogLevel: LoggingLevel | undefined;
+  private wantedLogLevel: LoggingLevel | undefined;
+  private readonly backoff: RestartBackoff;
+  private readonly limit: ConcurrencyLimit;
+  private readonly log: Logger;
+  private readonly allow: RegExp[] | undefined;
+  private readonly deny: RegExp[];
+  private firstAttempt: Promise<void> | undefined;
+  private nextRestartAt = 0;
+
+  constructor(
+    readonly config: UpstreamConfig,
+    logger: Logger,
+    private readonly listener: UpstreamListener,
+  ) {
+    this.namespace = config.namespace;
+    this.log = logger.child({ upstream: config.namespace });
+    this.backoff = new RestartBackoff(config.restart);
+    this.limit = new ConcurrencyLimit(config.maxConcurrency, config.maxQueue);
+    this.allow = config.tools.allow?.map(globToRegExp);
+    this.deny = config.tools.deny.map(globToRegExp);
+  }
+
+  /** Begin supervision; resolves when the first attempt has succeeded or failed. */
+  start(): Promise<void> {
+    this.firstAttempt ??= this.attempt();
+    return this.firstAttempt;
+  }
+
+  status(): UpstreamStatus {
+    return {
+      namespace: this.namespace,
+      state: this.state,
+      required: this.config.required,
+      transport: this.config.stdio ? 'stdio' : 'remote',
+      pid: this.transport instanceof ChildProcessTransport ? this.transport.pid : undefined,
+      serverInfo: this.serverInfo,
+      lastError: this.lastError,
+      nextRestartInMs: this.state === 'restarting' && this.nextRestartAt > 0 ? Math.max(0, this.nextRestartAt - Date.now()) : undefined,
+      restarts: this.restarts,
+      inFlight: this.inFlight.size,
+      queued: this.limit.queued,
+      tools: this.tools.length,
+      prompts: this.prompts.length,
+      resourceTemplates: this.resourceTemplates.length,
+    };
+  }
+
+  isToolAllowed(name: string): boolean {
+    if (this.allow && !this.allow.some((pattern) => pattern.test(name))) return false;
+    return !this.deny.some((pattern) => pattern.test(name));
+  }
+
+  /**
+   * Forward one request. With an `origin`, the caller's identity and the call id travel in
+   * `_meta` (shared/relatedRequestMeta.ts) and the call is tracked so that requests the
+   * upstream sends back during it reach the right session.
+   */
+  async forward(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    origin: CallOrigin | undefined,
+    options: ForwardOptions = {},
+  ): Promise<Record<string, unknown>> {
+    const client = this.client;
+    if (this.state !== 'ready' || !client) throw this.unavailableError();
+    if (!this.limit.tryAcquire()) {
+      await this.limit.acquire(
+        () =>
+          new DomainError('rate_limited', `Upstream "${this.namespace}" is at its concurrency limit (${this.config.maxConcurrency} calls) and its queue is full.`, {
+            action: 'Retry in a few seconds.',
+          }),
+        options.signal,
+      );
+      if (this.state !== 'ready' || this.client !== client) {
+        this.release();
+        throw this.unavailableError();
+      }
+    }
+    let call: InFlightCall | undefined;
+    let forwardedParams = params;
+    if (origin) {
+      call = { id: `c${(++nextCallId).toString(36)}`, origin, method };
+      this.inFlight.set(call.id, call);
+      forwardedParams = { ...params, _meta: forwardedMeta(params?._meta, origin, call.id) };
+    } else if (params?._meta !== undefined) {
+      forwardedParams = { ...params, _meta: forwardedMeta(params._meta, undefined, undefined) };
+    }
+    const timeout = options.timeoutMs ?? this.config.callTimeoutMs;
+    try {
+      return await client.request({ method, params: forwardedParams } as never, PassThroughResult, {
+        signal: options.signal,
+        onprogress: options.onprogress,
+        timeout,
+        resetTimeoutOnProgress: true,
+        maxTotalTimeout: Math.max(timeout, this.config.maxCallDurationMs),
+      });
+    } catch (error) {
+      throw this.describeCallFailure(error, method, timeout, client);
+    } finally {
+      if (call) this.inFlight.delete(call.id);
+      this.release();
+    }
+  }
+
+  private release(): void {
+    this.limit.release();
+  }
+
+  private describeCallFailure(error: unknown, method: string, timeoutMs: number, client: Client): Error {
+    if (!(error instanceof McpError)) return error instanceof Error ? error : new Error(String(error));
+    if (error.code === ErrorCode.ConnectionClosed && (this.client !== client || this.state !== 'ready')) {
+      return new DomainError(
+        'unavailable',
+        `Upstream "${this.namespace}" stopped while handling this ${method} request (${this.lastError ?? 'connection closed'}); the outcome is unknown.`,
+        { action: 'It is being restarted; check the current state before retrying a change, then retry.' },
+      );
+    }
+    if (error.code === ErrorCode.RequestTimeout) {
+      return new DomainError(
+        'unavailable',
+        `Upstream "${this.namespace}" did not answer this ${method} request within ${Math.round(timeoutMs / 100) / 10} s.`,
+        { action: 'The request was cancelled upstream. Retry later, or with a smaller request.' },
+      );
+    }
+    return error;
+  }
+
+  private unavailableError(): DomainError {
+    let why = this.state === 'stopped' ? 'the gateway is shutting down' : (this.lastError ?? 'it is starting');
+    if (this.state === 'restarting' && this.nextRestartAt > 0) {
+      why += `; restart attempt ${this.backoff.attempts} in ${Math.max(0, this.nextRestartAt - Date.now())} ms`;
+    }
+    return new DomainError('unavailable', `Upstream "${this.namespace}" is unavailable: ${why}.`, {
+      action: this.state === 'stopped' ? 'Reconnect later.' : 'It is being restarted automatically; retry shortly. Other namespaces are unaffected.',
+    });
+  }
+
+  /** The lowest level any session wants; the upstream is asked to send that and above. */
+  setWantedLogLevel(level: LoggingLevel | undefined): void {
+    this.wantedLogLevel = level;
+    void this.applyLogLevel();
+  }
+
+  private async applyLogLevel(): Promise<void> {
+    const client = this.client;
+    const level = this.wantedLogLevel;
+    if (!client || this.state !== 'ready' || !level || !this.capabilities?.logging || level === this.upstreamLogLevel) return;
+    this.upstreamLogLevel = level;
+    try {
+      await client.setLoggingLevel(level, { timeout: this.config.health.pingTimeoutMs });
+    } catch (error) {
+      this.log.warn({ err: error }, 'logging/setLevel failed upstream');
+    }
+  }
+
+  // --- supervision -------------------------------------------------------------------------
+
+  private async attempt(): Promise<void> {
+    if (this.stopping) return;
+    this.setState(this.restarts === 0 && this.state === 'starting' ? 'starting' : 'restarting');
+    try {
+      await this.connect();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.lastError = this.describeStartFailure(message);
+      this.log.error({ err: error }, `failed to start: ${this.lastError}`);
+      await this.discardConnection();
+      this.scheduleRestart();
+    }
+  }
+
+  private describeStartFailure(message: string): string {
+    const exit = this.transport instanceof ChildProcessTransport ? this.transport.exit : undefined;
+    const stdio = this.config.stdio;
+    const launched = stdio ? `"${[stdio.command, ...stdio.args].join(' ')}" in ${stdio.cwd ?? '.'}` : this.config.remote?.url;
+    if (exit) return `the child ${launched} exited during startup (${describeExit(exit)}); see its log lines above`;
+    if (message.startsWith('its entry file')) return `cannot start ${launched}: ${message}`;
+    if (/ENOENT/.test(message)) return `cannot run ${launched}: command not found`;
+    return `${launched} failed to initialize: ${message}`;
+  }
+
+  private async connect(): Promise<void> {
+    this.checkEntryFile();
+    const transport = this.createTransport();
+    this.transport = transport;
+    const client = new Client(GATEWAY_CLIENT_INFO, {
+      capabilities: { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } },
+    });
+    this.installHandlers(client);
+    let connected = false;
+    transport.onclose = () => {
+      if (connected) this.onConnectionLost(client);
+    };
+    const startTimeout = this.config.health.startTimeoutMs;
+    if (transport instanceof ChildProcessTransport) {
+      await transport.start();
+      const stderr = transport.stderr;
+      if (stderr) pipeChildStderr(stderr, this.log, transport.pid);
+      // Client.connect calls start() again; the transport is already running.
+      transport.start = () => Promise.resolve();
+    }
+    await client.connect(transport, { timeout: startTimeout });
+    connected = true;
+    this.client = client;
+    this.capabilities = client.getServerCapabilities();
+    this.serverInfo = client.getServerVersion();
+    this.instructions = client.getInstructions();
+    await this.refreshLists(new Set(['tools', 'prompts', 'resourceTemplates']), client, startTimeout, false);
+    if (this.client !== client) return; // lost while listing
+    this.readySince = Date.now();
+    this.lastError = undefined;
+    this.nextRestartAt = 0;
+    this.upstreamLogLevel = undefined;
+    this.setState('ready');
+    this.log.info(
+      {
+        childPid: transport instanceof ChildProcessTransport ? transport.pid : undefined,
+        server: this.serverInfo,
+        tools: this.tools.length,
+        prompts: this.prompts.length,
+        resourceTemplates: this.resourceTemplates.length,
+      },
+      'upstream ready',
+    );
+    this.listener.onListsChanged(this.namespace, new Set(['tools', 'prompts', 'resources', 'resourceTemplates']));
+    void this.applyLogLevel();
+    this.schedulePing(client);
+  }
+
+  /** A missing script (say, a domain server not built yet) is named plainly, not as a crash. */
+  private checkEntryFile(): void {
+    const stdio = this.config.stdio;
+    const script = stdio?.args.find((arg) => !arg.startsWith('-'));
+    if (!stdio || !script || !/\.(c|m)?(j|t)s$/.test(script)) return;
+    const path = resolvePath(stdio.cwd ?? '.', script);
+    if (!existsSync(path)) {
+      throw new Error(`its entry file ${path} does not exist (build the project with "npx tsc -p .", or fix stdio.args)`);
+    }
+  }
+
+  private createTransport(): Transport {
+    const stdio = this.config.stdio;
+    if (stdio) {
+      const env: Record<string, string> = { ...getDefaultEnvironment() };
+      for (const name of stdio.inheritEnv) {
+        const value = process.env[name];
+        if (value !== undefined) env[name] = value;
+      }
+      Object.assign(env, stdio.env, { MANIFOLD_TRUST_CALLER_META: '1' });
+      return new ChildProcessTransport({ command: stdio.command, args: stdio.args, env, cwd: stdio.cwd });
+    }
+    const remote = this.config.remote!;
+    const init: RequestInit = { headers: remote.headers };
+    if (remote.transport === 'sse') return new SSEClientTransport(new URL(remote.url), { requestInit: init });
+    const streamable = new StreamableHTTPClientTransport(new URL(remote.url), { requestInit: init });
+    if (remote.transport === 'streamable-http') return streamable;
+    return new FallbackHttpTransport(streamable, () => new SSEClientTransport(new URL(remote.url), { requestInit: init }), this.log);
+  }
+
+  private installHandlers(client: Client): void {
+    const route = (request: { method: string; params?: Record<string, unknown> }, extra: { signal: AbortSignal }) =>
+      this.routeServerRequest(request, extra.signal);
+    client.setRequestHandler(CreateMessageRequestSchema, (request, extra) => route(request, extra) as never);
+    client.setRequestHandler(ElicitRequestSchema, (request, extra) => route(request, extra) as never);
+    client.setRequestHandler(ListRootsRequestSchema, (request, extra) => route(request, extra) as never);
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.onListChanged(client, 'tools'));
+    client.setNotificationHandler(PromptListChangedNotificationSchema, () => this.onListChanged(client, 'prompts'));
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, () => this.onListChanged(client, 'resourceTemplates'));
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+      this.listener.onResourceUpdated(this.namespace, notification.params.uri);
+    });
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+      this.listener.onLogMessage(this.namespace, notification.params);
+    });
+    client.onerror = (error) => this.log.debug({ err: error }, 'upstream protocol error');
+  }
+
+  private async onListChanged(client: Client, kind: ListKind): Promise<void> {
+    const kinds = new Set<ListKind>([kind]);
+    if (kind === 'resourceTemplates') kinds.add('resources');
+    try {
+      await this.refreshLists(kinds, client, this.config.callTimeoutMs, true);
+    } catch (error) {
+      this.log.warn({ err: error, kind }, 'refreshing the list after list_changed failed');
+    }
+  }
+
+  /** Fetch every page of the named lists (MCP pagination) and report which ones changed. */
+  private async refreshLists(kinds: ReadonlySet<ListKind>, client: Client, timeoutMs: number, notify: boolean): Promise<void> {
+    const caps = client.getServerCapabilities() ?? {};
+    const changed = new Set<ListKind>();
+    const jobs: Array<Promise<void>> = [];
+    if (kinds.has('tools')) {
+      jobs.push(
+        (caps.tools ? listAll(client, 'tools/list', 'tools', timeoutMs) : Promise.resolve([])).then((items) => {
+          const tools = (items as Tool[]).filter((tool) => this.isToolAllowed(tool.name));
+          if (JSON.stringify(tools) !== JSON.stringify(this.tools)) changed.add('tools');
+          this.tools = tools;
+        }),
+      );
+    }
+    if (kinds.has('prompts')) {
+      jobs.push(
+        (caps.prompts ? listAll(client, 'prompts/list', 'prompts', timeoutMs) : Promise.resolve([])).then((items) => {
+          if (JSON.stringify(items) !== JSON.stringify(this.prompts)) changed.add('prompts');
+          this.prompts = items as Prompt[];
+        }),
+      );
+    }
+    if (kinds.has('resourceTemplates')) {
+      jobs.push(
+        (caps.resources ? listAll(client, 'resources/templates/list', 'resourceTemplates', timeoutMs) : Promise.resolve([])).then((items) => {
+          if (JSON.stringify(items) !== JSON.stringify(this.resourceTemplates)) changed.add('resourceTemplates');
+          this.resourceTemplates = items as ResourceTemplate[];
+        }),
+      );
+    }
+    await Promise.all(jobs);
+    if (kinds.has('resources')) changed.add('resources');
+    if (notify && changed.size > 0) this.listener.onListsChanged(this.namespace, changed);
+  }
+
+  private schedulePing(client: Client): void {
+    clearTimeout(this.pingTimer);
+    this.pingTimer = setTimeout(async () => {
+      if (this.client !== client || this.stopping) return;
+      try {
+        await client.ping({ timeout: this.config.health.pingTimeoutMs });
+        this.schedulePing(client);
+      } catch (error) {
+        if (this.client !== client || this.stopping) return;
+        this.lastError = `it did not answer ping within ${this.config.health.pingTimeoutMs} ms (hung)`;
+        this.log.error({ err: error }, `upstream ${this.lastError}; restarting it`);
+        this.onConnectionLost(client);
+      }
+    }, this.config.health.pingIntervalMs);
+    this.pingTimer.unref();
+  }
+
+  /** The connection ended (exit, crash, hang): fail what is in flight and restart with backoff. */
+  private onConnectionLost(client: Client): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    clearTimeout(this.pingTimer);
+    const transport = this.transport;
+    if (transport instanceof ChildProcessTransport) {
+      if (transport.exit && !this.lastError?.includes('hung')) this.lastError = `the child exited (${describeExit(transport.exit)})`;
+    } else if (!this.lastError) {
+      this.lastError = 'the connection closed';
+    }
+    if (this.stopping) return;
+    this.log.error({ inFlight: this.inFlight.size, uptimeMs: Date.now() - this.readySince }, `upstream down: ${this.lastError}`);
+    this.backoff.noteUptime(Date.now() - this.readySince);
+    void client.close().catch(() => undefined);
+    void this.discardConnection();
+    this.scheduleRestart();
+  }
+
+  private async discardConnection(): Promise<void> {
+    const transport = this.transport;
+    this.transport = undefined;
+    this.client = undefined;
+    if (transport instanceof ChildProcessTransport) transport.kill();
+    else await transport?.close().catch(() => undefined);
+  }
+
+  private scheduleRestart(): void {
+    if (this.stopping) return;
+    this.setState('restarting');
+    const delay = this.backoff.take();
+    this.restarts++;
+    this.nextRestartAt = Date.now() + delay;
+    this.lastError ??= 'down';
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => void this.attempt(), delay);
+  }
+
+  private setState(state: UpstreamStateName): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.listener.onStateChange(this.namespace, state);
+  }
+
+  /** Stop supervising and stop the child (stdin closed, then SIGTERM, then SIGKILL). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.pingTimer);
+    clearTimeout(this.restartTimer);
+    this.setState('stopped');
+    const transport = this.transport;
+    const client = this.client;
+    this.client = undefined;
+    this.transport = undefined;
+    if (transport instanceof ChildProcessTransport) await transport.close(1500);
+    else await client?.close().catch(() => undefined);
+  }
+
+  // --- server→client requests ---------------------------------------------------------------
+
+  /**
+   * Deliver a request the upstream sends during a call (sampling, elicitation, roots) to the
+   * session that made the call. Rules, in order (documented in gateway/README.md):
+   * 1. `_meta["io.manifold/call"]` names a call in flight to this upstream → that call.
+   * 2. `_meta["io.manifold/caller"].session` names a session with calls in flight here → that
+   *    session (on the stream of its call when it has exactly one).
+   * 3. Exactly one call is in flight to this upstream → that call.
+   * 4. Otherwise the request is refused: guessing could show one user's prompt to another.
+   */
+  private async routeServerRequest(
+    request: { method: string; params?: Record<string, unknown> },
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>> {
+    const meta = request.params?._meta as Record<string, unknown> | undefined;
+    const target = this.attribute(meta);
+    if (!target) {
+      throw new McpError(
+        ErrorCode.InvalidRequest,
+        `Manifold gateway: cannot tell which client session this ${request.method} request belongs to ` +
+          `(${this.inFlight.size} calls in flight to "${this.namespace}", and no "${CALL_META_KEY}" in _meta). ` +
+          `Send server→client requests only during a call, echoing the call's _meta (see shared/relatedRequestMeta.ts).`,
+      );
+    }
+    const { session, relatedRequestId } = target;
+    const capabilities = session.clientCapabilities() ?? {};
+    const needed = request.method === 'sampling/createMessage' ? 'sampling' : request.method === 'elicitation/create' ? 'elicitation' : 'roots';
+    if (capabilities[needed] === undefined) {
+      throw new McpError(ErrorCode.InvalidRequest, `The client session of this call did not declare the "${needed}" capability, so ${request.method} cannot be sent to it.`);
+    }
+    const params = request.params ? { ...request.params, _meta: stripReserved(meta) } : undefined;
+    return session.requestClient({ method: request.method, params }, relatedRequestId, { signal, timeoutMs: this.config.maxCallDurationMs });
+  }
+
+  private attribute(meta: Record<string, unknown> | undefined): { session: CallOrigin['session']; relatedRequestId: CallOrigin['requestId'] | undefined } | undefined {
+    const callId = meta?.[CALL_META_KEY];
+    if (typeof callId === 'string') {
+      const call = this.inFlight.get(callId);
+      if (call) return { session: call.origin.session, relatedRequestId: call.origin.requestId };
+    }
+    const sessionId = readCallerMeta(meta)?.session;
+    if (sessionId) {
+      const calls = [...this.inFlight.values()].filter((call) => call.origin.session.id === sessionId);
+      const first = calls[0];
+      if (first) return { session: first.origin.session, relatedRequestId: calls.length === 1 ? first.origin.requestId : undefined };
+    }
+    if (this.inFlight.size === 1) {
+      const only = this.inFlight.values().next().value as InFlightCall;
+      return { session: only.origin.session, relatedRequestId: only.origin.requestId };
+    }
+    return undefined;
+  }
+}
+
+function forwardedMeta(meta: unknown, origin: CallOrigin | undefined, callId: string | undefined): Record<string, unknown> {
+  const out = stripReserved(meta as Record<string, unknown> | undefined) ?? {};
+  if (origin && callId) {
+    Object.assign(out, callerMeta(origin.caller));
+    out[CALL_META_KEY] = callId;
+  }
+  return out;
+}
+
+function stripReserved(meta: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!meta) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(meta)) if (!RESERVED_META_KEYS.includes(key)) out[key] = value;
+  return out;
+}
+
+async function listAll(client: Client, method: string, field: string, timeoutMs: number): Promise<unknown[]> {
+  const items: unknown[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 1000; page++) {
+    const result = await client.request({ method, params: cursor ? { cursor } : {} } as never, PassThroughResult, { timeout: timeoutMs });
+    const list = result[field];
+    if (Array.isArray(list)) items.push(...list);
+    cursor = typeof result.nextCursor === 'string' ? result.nextCursor : undefined;
+    if (!cursor) break;
+  }
+  return items;
+}
+
+function describeExit(exit: { code: number | null; signal: NodeJS.Signals | null }): string {
+  return exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
+}
+
+function globToRegExp(pattern: string): RegExp {
+  const escaped = pattern.replace(/[.+?^${}()|[\]\\/]/g, '\\$&').replace(/\*/g, '.*');
+  return new RegExp(`^${escaped}$`);
+}
+
+/**
+ * Streamable HTTP first; when the server answers the first POST with an HTTP 4xx, fall back
+ * to the 2024-11-05 HTTP+SSE transport (MCP spec, transports: backwards compatibility).
+ */
+class FallbackHttpTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: Transport['onmessage'];
+  private active: Transport;
+  private decided = false;
+
+  constructor(
+    primary: Transport,
+    private readonly fallback: () => Transport,
+    private readonly log: Logger,
+  ) {
+    this.active = primary;
+  }
+
+  get sessionId(): string | undefined {
+    return this.active.sessionId;
+  }
+
+  setProtocolVersion(version: string): void {
+    this.active.setProtocolVersion?.(version);
+  }
+
+  private wire(transport: Transport): void {
+    transport.onclose = () => this.onclose?.();
+    transport.onerror = (error) => this.onerror?.(error);
+    transport.onmessage = (message, extra) => this.onmessage?.(message, extra);
+  }
+
+  async start(): Promise<void> {
+    this.wire(this.active);
+    await this.active.start();
+  }
+
+  async send(message: Parameters<Transport['send']>[0], options?: Parameters<Transport['send']>[1]): Promise<void> {
+    if (this.decided) return this.active.send(message, options);
+    try {
+      await this.active.send(message, options);
+      this.decided = true;
+    } catch (error) {
+      const status = /HTTP (\d{3})/.exec(String(error))?.[1] ?? /\b(4\d\d)\b/.exec(String(error))?.[1];
+      if (!status || !status.startsWith('4')) throw error;
+      this.log.info({ status }, 'Streamable HTTP refused; falling back to HTTP+SSE');
+      const previous = this.active;
+      previous.onclose = undefined;
+      await previous.close().catch(() => undefined);
+      this.active = this.fallback();
+      this.wire(this.active);
+      await this.active.start();
+      this.decided = true;
+      await this.active.send(message, options);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.active.close();
+  }
+}

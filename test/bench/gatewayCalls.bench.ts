@@ -1,0 +1,250 @@
+/**
+ * Tool-call throughput and latency: a trivial `echo` tool called
+ *   1. through the Manifold gateway over Streamable HTTP (fixture child over stdio),
+ *   2. straight to the same fixture served by the SDK's Streamable HTTP transport (JSON responses),
+ *   3. straight to the fixture over stdio (newline-delimited JSON-RPC),
+ * at concurrency 1, 8 and 32. The load client is hand-written JSON-RPC over node:http
+ * (keep-alive, no fetch) so that it is not the bottleneck; its own CPU is reported, as is
+ * the CPU of the server process(es) per call.
+ *
+ * Run: npx tsc -p . && node dist/test/bench/gatewayCalls.bench.js [--seconds 3] [--profile]
+ * Results: a table on stdout, JSON in bench-results/gateway-calls.json.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+const FIXTURE = join(ROOT, 'dist', 'test', 'fixtures', 'gateway', 'fixtureServer.js');
+const GATEWAY = join(ROOT, 'dist', 'gateway', 'main.js');
+const { values: flags } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, profile: { type: 'boolean', default: false } } });
+const SECONDS = Number(flags.seconds);
+const CONCURRENCY = [1, 8, 32];
+const CLK_TCK = 100;
+
+interface Result {
+  target: string;
+  concurrency: number;
+  calls: number;
+  callsPerSecond: number;
+  p50ms: number;
+  p99ms: number;
+  clientCpuMsPerCall: number;
+  serverCpuMsPerCall: number;
+  childCpuMsPerCall?: number;
+}
+
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function startProcess(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info', ...env } });
+  return new Promise((resolveStart, reject) => {
+    const lines = createInterface({ input: child.stderr! });
+    lines.on('line', (line) => {
+      try {
+        const entry = JSON.parse(line) as { url?: string };
+        if (entry.url) resolveStart({ child, url: entry.url });
+      } catch {
+        // not JSON
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`process exited (${code}) before listening`)));
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+// --- HTTP load client ------------------------------------------------------------------------
+
+function post(agent: Agent, url: URL, body: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolvePost, reject) => {
+    const req = request(
+      { agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'content-length': Buffer.byteLength(body), ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolvePost({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function httpSession(agent: Agent, url: URL): Promise<Record<string, string>> {
+  const init = await post(agent, url, JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }), {});
+  const session = init.headers['mcp-session-id'];
+  if (init.status !== 200 || typeof session !== 'string') throw new Error(`initialize failed: ${init.status} ${init.body}`);
+  const headers = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' };
+  await post(agent, url, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), headers);
+  return headers;
+}
+
+async function runHttp(target: string, urlText: string, tool: string, concurrency: number, pids: () => { server: number; children: number[] }): Promise<Result> {
+  const url = new URL(urlText);
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const sessions = await Promise.all(Array.from({ length: concurrency }, () => httpSession(agent, url)));
+  const latencies: number[] = [];
+  let stop = false;
+  let measuring = false;
+  const worker = async (headers: Record<string, string>): Promise<void> => {
+    let id = 1;
+    while (!stop) {
+      const body = JSON.stringify({ jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name: tool, arguments: { text: 'hello' } } });
+      const started = performance.now();
+      const response = await post(agent, url, body, headers);
+      if (response.status !== 200 || !response.body.includes('"hello"')) throw new Error(`bad response ${response.status}: ${response.body.slice(0, 200)}`);
+      if (measuring) latencies.push(performance.now() - started);
+    }
+  };
+  return measure(target, concurrency, latencies, pids, () => Promise.all(sessions.map((h) => worker(h))), (value) => (measuring = value), () => (stop = true), () => agent.destroy());
+}
+
+// --- stdio load client -----------------------------------------------------------------------
+
+async function runStdio(concurrency: number): Promise<Result> {
+  const child = spawn(process.execPath, [FIXTURE], { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, LOG_LEVEL: 'warn' } });
+  const waiting = new Map<number, (line: string) => void>();
+  const lines = createInterface({ input: child.stdout! });
+  lines.on('line', (line) => {
+    const id = /"id":(\d+)/.exec(line)?.[1];
+    if (id !== undefined) waiting.get(Number(id))?.(line);
+  });
+  let nextId = 0;
+  const call = (message: Record<string, unknown>): Promise<string> => {
+    const id = ++nextId;
+    return new Promise((resolveCall) => {
+      waiting.set(id, (line) => {
+        waiting.delete(id);
+        resolveCall(line);
+      });
+      child.stdin!.write(`${JSON.stringify({ jsonrpc: '2.0', id, ...message })}\n`);
+    });
+  };
+  await call({ method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } });
+  child.stdin!.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
+  const latencies: number[] = [];
+  let stop = false;
+  let measuring = false;
+  const worker = async (): Promise<void> => {
+    while (!stop) {
+      const started = performance.now();
+      const line = await call({ method: 'tools/call', params: { name: 'echo', arguments: { text: 'hello' } } });
+      if (!line.includes('"hello"')) throw new Error(`bad response ${line}`);
+      if (measuring) latencies.push(performance.now() - started);
+    }
+  };
+  return measure('direct stdio (child)', concurrency, latencies, () => ({ server: child.pid!, children: [] }), () => Promise.all(Array.from({ length: concurrency }, worker)), (v) => (measuring = v), () => (stop = true), () => child.kill());
+}
+
+async function measure(
+  target: string,
+  concurrency: number,
+  latencies: number[],
+  pids: () => { server: number; children: number[] },
+  start: () => Promise<unknown>,
+  setMeasuring: (value: boolean) => void,
+  stop: () => void,
+  cleanup: () => void,
+): Promise<Result> {
+  const running = start();
+  await new Promise((r) => setTimeout(r, 500)); // warm-up
+  const { server, children } = pids();
+  const serverBefore = cpuMs(server);
+  const childrenBefore = children.map(cpuMs);
+  const clientBefore = process.cpuUsage();
+  const began = performance.now();
+  setMeasuring(true);
+  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  setMeasuring(false);
+  const elapsed = (performance.now() - began) / 1000;
+  const client = process.cpuUsage(clientBefore);
+  const serverCpu = cpuMs(server) - serverBefore;
+  const childCpu = children.map(cpuMs).reduce((sum, v, i) => sum + v - (childrenBefore[i] ?? 0), 0);
+  stop();
+  await running;
+  cleanup();
+  const calls = latencies.length;
+  const sorted = latencies.sort((a, b) => a - b);
+  return {
+    target,
+    concurrency,
+    calls,
+    callsPerSecond: Math.round(calls / elapsed),
+    p50ms: round(percentile(sorted, 50)),
+    p99ms: round(percentile(sorted, 99)),
+    clientCpuMsPerCall: round((client.user + client.system) / 1000 / calls),
+    serverCpuMsPerCall: round(serverCpu / calls),
+    ...(children.length > 0 ? { childCpuMsPerCall: round(childCpu / calls) } : {}),
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+// --- main ------------------------------------------------------------------------------------
+
+const results: Result[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'manifold-bench-'));
+const configFile = join(dir, 'gateway.json');
+writeFileSync(
+  configFile,
+  JSON.stringify({
+    listen: { host: '127.0.0.1', port: 0 },
+    auth: { mode: 'none-loopback-dev' },
+    upstreams: [{ namespace: 'fx', stdio: { command: process.execPath, args: [FIXTURE] }, maxConcurrency: 256 }],
+  }),
+);
+const gatewayArgs = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench-results', 'profiles')}`, GATEWAY] : [GATEWAY];
+const gateway = await startProcess([...gatewayArgs, '--config', configFile]);
+const base = gateway.url.replace(/\/mcp$/, '');
+for (let i = 0; i < 100; i++) {
+  const ready = await fetch(`${base}/readyz`).then((r) => r.ok).catch(() => false);
+  if (ready) break;
+  await new Promise((r) => setTimeout(r, 100));
+}
+const direct = await startProcess([FIXTURE, '--http', '0']);
+
+for (const concurrency of CONCURRENCY) {
+  results.push(await runHttp('gateway (Streamable HTTP → stdio child)', gateway.url, 'fx__echo', concurrency, () => ({ server: gateway.child.pid!, children: childPids(gateway.child.pid!) })));
+  results.push(await runHttp('direct SDK Streamable HTTP server', direct.url, 'echo', concurrency, () => ({ server: direct.child.pid!, children: [] })));
+  results.push(await runStdio(concurrency));
+}
+gateway.child.kill('SIGTERM');
+direct.child.kill('SIGTERM');
+await new Promise((r) => setTimeout(r, 500));
+
+const header = '| target | conc. | calls/s | p50 ms | p99 ms | client CPU ms/call | server CPU ms/call | child CPU ms/call |';
+const rows = results.map(
+  (r) => `| ${r.target} | ${r.concurrency} | ${r.callsPerSecond} | ${r.p50ms} | ${r.p99ms} | ${r.clientCpuMsPerCall} | ${r.serverCpuMsPerCall} | ${r.childCpuMsPerCall ?? ''} |`,
+);
+const ratios = CONCURRENCY.map((c) => {
+  const g = results.find((r) => r.concurrency === c && r.target.startsWith('gateway'))!;
+  const d = results.find((r) => r.concurrency === c && r.target.startsWith('direct SDK'))!;
+  return `c=${c}: gateway/direct-SDK throughput ${(g.callsPerSecond / d.callsPerSecond).toFixed(2)}×, p50 ${(g.p50ms / d.p50ms).toFixed(2)}×`;
+});
+const table = [header, '|---|---|---|---|---|---|---|---|', ...rows, '', ...ratios].join('\n');
+process.stdout.write(`${table}\n`);
+mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
+writeFileSync(join(ROOT, 'bench-results', 'gateway-calls.json'), JSON.stringify({ seconds: SECONDS, results }, null, 2));
+writeFileSync(join(ROOT, 'bench-results', 'gateway-calls.md'), `${table}\n`);

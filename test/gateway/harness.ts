@@ -1,0 +1,157 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CreateMessageRequestSchema, ElicitRequestSchema, type ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const GATEWAY_MAIN = join(ROOT, 'dist', 'gateway', 'main.js');
+export const FIXTURE_SERVER = join(ROOT, 'dist', 'test', 'fixtures', 'gateway', 'fixtureServer.js');
+export const EVERYTHING_BIN = join(ROOT, 'node_modules', '.bin', 'mcp-server-everything');
+
+export interface LogLine {
+  level?: number;
+  msg?: string;
+  upstream?: string;
+  [key: string]: unknown;
+}
+
+export interface RunningGateway {
+  url: string;
+  base: string;
+  process: ChildProcess;
+  logs: LogLine[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(): Promise<void>;
+}
+
+/** A fixture upstream entry for a config. */
+export function fixtureUpstream(namespace: string, extra: Record<string, unknown> = {}, env: Record<string, string> = {}): Record<string, unknown> {
+  return {
+    namespace,
+    stdio: { command: process.execPath, args: [FIXTURE_SERVER], env: { FIXTURE_NAME: namespace, ...env } },
+    ...extra,
+  };
+}
+
+export function everythingUpstream(namespace = 'everything', extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { namespace, stdio: { command: EVERYTHING_BIN, args: ['stdio'] }, ...extra };
+}
+
+export function writeConfig(config: Record<string, unknown>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'manifold-gw-'));
+  const file = join(dir, 'gateway.json');
+  writeFileSync(file, JSON.stringify({ listen: { host: '127.0.0.1', port: 0 }, auth: { mode: 'none-loopback-dev' }, ...config }, null, 2));
+  return file;
+}
+
+/** Run `node dist/gateway/main.js --config <file>` and wait for the URL it logs. */
+export async function startGateway(config: Record<string, unknown>, options: { env?: Record<string, string> } = {}): Promise<RunningGateway> {
+  const file = writeConfig(config);
+  const child = spawn(process.execPath, [GATEWAY_MAIN, '--config', file], {
+    env: { ...process.env, LOG_LEVEL: 'debug', ...options.env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const logs: LogLine[] = [];
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
+    child.once('exit', (code, signal) => resolveExit({ code, signal })),
+  );
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const lines = createInterface({ input: child.stderr! });
+    lines.on('line', (line) => {
+      try {
+        const entry = JSON.parse(line) as LogLine;
+        logs.push(entry);
+        if (typeof entry.url === 'string') resolveUrl(entry.url);
+      } catch {
+        logs.push({ msg: line });
+      }
+    });
+    void exited.then(({ code }) => reject(new Error(`gateway exited (${code}) before listening:\n${logs.map((l) => l.msg).join('\n')}`)));
+  });
+  return {
+    url,
+    base: url.replace(/\/mcp$/, ''),
+    process: child,
+    logs,
+    exited,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Poll until `check` returns a value (not undefined/false), or fail after `timeoutMs`. */
+export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface Readiness {
+  ready: boolean;
+  upstreams: Array<{ namespace: string; state: string; pid?: number; restarts: number; lastError?: string; tools: number; inFlight: number }>;
+  catalogProblems: string[];
+  sessions: number;
+}
+
+export async function readiness(gateway: RunningGateway): Promise<Readiness> {
+  const response = await fetch(`${gateway.base}/readyz`);
+  return (await response.json()) as Readiness;
+}
+
+export async function waitReady(gateway: RunningGateway, timeoutMs = 20_000): Promise<Readiness> {
+  return waitFor(async () => {
+    const state = await readiness(gateway);
+    return state.ready ? state : undefined;
+  }, timeoutMs, 'gateway /readyz');
+}
+
+export interface ConnectOptions {
+  capabilities?: ClientCapabilities;
+  onSampling?: (prompt: string) => string | Promise<string>;
+  onElicit?: () => Record<string, unknown>;
+  legacy?: boolean;
+  name?: string;
+}
+
+/** An official SDK client connected to the gateway (Streamable HTTP, or legacy HTTP+SSE). */
+export async function connect(url: string, options: ConnectOptions = {}): Promise<Client> {
+  const capabilities: ClientCapabilities = options.capabilities ?? {};
+  if (options.onSampling) capabilities.sampling = {};
+  if (options.onElicit) capabilities.elicitation = { form: {} };
+  const client = new Client({ name: options.name ?? 'gateway-test', version: '1.0.0' }, { capabilities });
+  if (options.onSampling) {
+    const onSampling = options.onSampling;
+    client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+      const first = request.params.messages[0]?.content as { type: string; text?: string } | undefined;
+      return { role: 'assistant', model: 'test-model', content: { type: 'text', text: await onSampling(first?.text ?? '') } };
+    });
+  }
+  if (options.onElicit) {
+    const onElicit = options.onElicit;
+    client.setRequestHandler(ElicitRequestSchema, () => ({ action: 'accept', content: onElicit() }) as never);
+  }
+  const transport = options.legacy ? new SSEClientTransport(new URL(url)) : new StreamableHTTPClientTransport(new URL(url));
+  await client.connect(transport);
+  return client;
+}
+
+export function textOf(result: unknown): string {
+  const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
+  return content.map((block) => block.text ?? '').join('');
+}
