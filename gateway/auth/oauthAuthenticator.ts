@@ -1,0 +1,73 @@
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from '../../shared/logger.js';
+import { TokenRejected, type AccessTokenVerifier } from './accessTokenVerifier.js';
+import type { AuthOutcome, Authenticator } from './authenticate.js';
+import { readBearerToken } from './bearerToken.js';
+import { unauthorizedChallenge, type ProtectedResource } from './protectedResource.js';
+
+export interface OAuthAuthenticatorOptions {
+  verifier: AccessTokenVerifier;
+  /** The protected resource a request path belongs to, and the audiences accepted there. */
+  resourceFor: (path: string) => { resource: ProtectedResource; audiences: readonly string[] };
+  logger: Logger;
+}
+
+/**
+ * OAuth 2.1 bearer authentication (MCP authorization, RFC 6750, RFC 9728): no token or a
+ * bad one gets 401 with a challenge naming the protected resource metadata; a valid token
+ * yields the caller's identity and scopes. Scope checks happen per call, later.
+ */
+export function oauthAuthenticator(options: OAuthAuthenticatorOptions): Authenticator {
+  const { verifier, resourceFor, logger } = options;
+  return {
+    mode: 'oauth',
+    async authenticate(req: IncomingMessage): Promise<AuthOutcome> {
+      const path = new URL(req.url ?? '/', 'http://gateway.invalid').pathname;
+      const { resource, audiences } = resourceFor(path);
+      const bearer = readBearerToken(req.headers.authorization);
+      if (bearer.kind === 'missing') {
+        return {
+          ok: false,
+          status: 401,
+          message: `Authentication required: send an OAuth access token for ${resource.resource} as "Authorization: Bearer <token>". Discover how to get one from ${resource.metadataUrl}.`,
+          headers: { 'WWW-Authenticate': unauthorizedChallenge(resource) },
+        };
+      }
+      if (bearer.kind === 'malformed') {
+        return {
+          ok: false,
+          status: 401,
+          message: `Invalid Authorization header: ${bearer.reason}.`,
+          headers: { 'WWW-Authenticate': unauthorizedChallenge(resource, { code: 'invalid_request', description: bearer.reason }) },
+        };
+      }
+      try {
+        const access = await verifier.verify(bearer.token, audiences);
+        return {
+          ok: true,
+          identity: {
+            user: access.subject,
+            ...(access.email ? { email: access.email } : {}),
+            scopes: access.scopes,
+            method: `oauth:${access.clientId || 'unknown-client'}`,
+          },
+        };
+      } catch (error) {
+        if (error instanceof TokenRejected) {
+          return {
+            ok: false,
+            status: 401,
+            message: `Invalid access token: ${error.reason}. Obtain a new token for ${resource.resource}.`,
+            headers: { 'WWW-Authenticate': unauthorizedChallenge(resource, { code: 'invalid_token', description: error.reason }) },
+          };
+        }
+        logger.error({ err: error }, 'access token verification unavailable');
+        return {
+          ok: false,
+          status: 503 as 401,
+          message: 'The authorization server could not be reached to check the access token. Retry shortly.',
+        };
+      }
+    },
+  };
+}
