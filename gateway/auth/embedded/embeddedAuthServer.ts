@@ -1,0 +1,387 @@
+import { join } from 'node:path';
+import type Koa from 'koa';
+import mount from 'koa-mount';
+import Provider, { errors, type Account, type ClientMetadata, type Configuration, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
+import { DomainError } from '../../../shared/errors.js';
+import type { Logger } from '../../../shared/logger.js';
+import { EXTRA_CLIENT_METADATA, registrationPolicy } from './clientPolicy.js';
+import { messagePage, PAGE_CSP } from './interactionPages.js';
+import { interactionRoutes, type UserDirectory } from './interactionRoutes.js';
+import { ensureDataDir, loadCookieKeys, loadSigningKeys, publicJwks, SIGNING_ALGORITHM } from './persistentKeys.js';
+import type { EmbeddedClient, EmbeddedUser } from './settings.js';
+import { openOidcStateStore } from './sqliteAdapter.js';
+
+/**
+ * The embedded OAuth 2.1 authorization server: oidc-provider (an OpenID Certified
+ * implementation) configured for MCP, mounted in the gateway's Koa app under `/oauth`.
+ *
+ * - Authorization code with PKCE S256 for every client (OAuth 2.1 §4.1.1; MCP authorization).
+ * - Dynamic client registration (RFC 7591), open to public clients; see clientPolicy.ts.
+ * - Refresh tokens for the authorization code grant, rotated on every use (OAuth 2.1 §4.3.1).
+ * - Client credentials for configured script clients (OAuth 2.1 §4.2).
+ * - Resource indicators (RFC 8707): access tokens are RFC 9068 JWTs (`typ: at+jwt`, ES256)
+ *   whose `aud` is the requested gateway resource; any other resource is `invalid_target`.
+ * - State (signing keys, cookie keys, clients, grants, sessions, refresh tokens) in `dataDir`.
+ */
+export interface EmbeddedAuthServerOptions {
+  /** The gateway's external base URL, an origin without a path, e.g. `http://127.0.0.1:8080`. */
+  publicUrl: string;
+  /** The canonical URI of the gateway's main MCP endpoint, e.g. `http://127.0.0.1:8080/mcp`; the default audience. */
+  resource: string;
+  /** Further audiences tokens may be issued for, e.g. `${publicUrl}/servers/{ns}/mcp`. */
+  extraResources?: string[];
+  /** Supported scopes, e.g. `pm:read pm:write pm:admin github:read`. */
+  scopes: string[];
+  users: EmbeddedUser[];
+  /** Confidential script clients for the client credentials grant. */
+  clients?: EmbeddedClient[];
+  /**
+   * Lets dynamic registration create client credentials clients when sent as
+   * `Authorization: Bearer <token>`; without it such clients come from `clients` only.
+   */
+  registrationAdminToken?: string;
+  /** Folder for persistent state (created 0700): keys, cookie keys, `oauth-state.sqlite`. */
+  dataDir: string;
+  /** Access token lifetime; default 3600. */
+  accessTokenTtlSeconds?: number;
+  /** Refresh token idle lifetime (each use rotates it and restarts the clock); default 30 days. */
+  refreshTokenTtlSeconds?: number;
+  logger: Logger;
+}
+
+export interface EmbeddedAuthServer {
+  /** `<publicUrl>/oauth`: the `iss` of every token and the `authorization_servers` entry. */
+  issuer: string;
+  /** Where the public signing keys are published. */
+  jwksUri: string;
+  /** The public signing keys, for a resource server that wants them without an HTTP fetch. */
+  publicJwks: { keys: Record<string, unknown>[] };
+  /**
+   * Koa middleware serving `/oauth/*` (authorization, token, registration, JWKS, discovery,
+   * login and consent pages) and `/.well-known/oauth-authorization-server/oauth` (RFC 8414 §3).
+   * Everything else passes through to `next`.
+   */
+  mount: Koa.Middleware;
+  /** Issue an access token for a configured user (the token command). */
+  mintAccessToken(user: string, scopes: string[], resource?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** The path the authorization server lives under; the issuer is `<publicUrl>` + this. */
+export const AUTH_BASE_PATH = '/oauth';
+/** A built-in client that only ever appears in tokens minted by `mintAccessToken`; it cannot use any endpoint. */
+export const TOKEN_COMMAND_CLIENT_ID = 'manifold-token-command';
+export const STATE_DATABASE_FILE = 'oauth-state.sqlite';
+
+const DEFAULT_ACCESS_TOKEN_TTL = 3600;
+const DEFAULT_REFRESH_TOKEN_TTL = 30 * 24 * 3600;
+/** A grant bounds how long refresh tokens can keep being rotated. */
+const GRANT_TTL = 365 * 24 * 3600;
+const SESSION_TTL = 24 * 3600;
+const INTERACTION_TTL = 10 * 60;
+const PURGE_INTERVAL_MS = 15 * 60_000;
+
+export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOptions): Promise<EmbeddedAuthServer> {
+  const { logger } = options;
+  const publicUrl = canonicalPublicUrl(options.publicUrl);
+  const issuer = `${publicUrl}${AUTH_BASE_PATH}`;
+  const supportedScopes = new Set(options.scopes);
+  const resources = new Set([options.resource, ...(options.extraResources ?? [])]);
+  for (const resource of resources) {
+    if (!URL.canParse(resource) || resource.includes('#')) throw new DomainError('invalid_input', `Resource "${resource}" is not an absolute URI without a fragment (RFC 8707 §2).`, { field: 'resource' });
+  }
+  const accessTokenTtl = options.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL;
+  const refreshTokenTtl = options.refreshTokenTtlSeconds ?? DEFAULT_REFRESH_TOKEN_TTL;
+  const users = userDirectory(options.users, supportedScopes);
+
+  const dataDir = ensureDataDir(options.dataDir);
+  const signingKeys = await loadSigningKeys(dataDir, logger);
+  const cookieKeys = await loadCookieKeys(dataDir, logger);
+  const store = openOidcStateStore(join(dataDir, STATE_DATABASE_FILE));
+
+  const resourceServer = (resource: string, scopes: Iterable<string>): ResourceServer => ({
+    scope: [...scopes].join(' '),
+    audience: resource,
+    accessTokenTTL: accessTokenTtl,
+    accessTokenFormat: 'jwt',
+    jwt: { sign: { alg: SIGNING_ALGORITHM } },
+  });
+
+  const configuration: Configuration = {
+    adapter: store.adapter,
+    jwks: signingKeys,
+    clients: [tokenCommandClient(), ...(options.clients ?? []).map(scriptClient)],
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: SIGNING_ALGORITHM,
+    },
+    clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post'],
+    enabledJWA: { idTokenSigningAlgValues: [SIGNING_ALGORITHM] },
+    responseTypes: ['code'],
+    // Resource scopes are listed here too, so discovery advertises them (scopes_supported) and a
+    // client's registered `scope` can restrict them.
+    scopes: ['openid', 'offline_access', ...supportedScopes],
+    pkce: { required: () => true },
+    cookies: {
+      keys: cookieKeys,
+      names: { session: 'manifold_oauth_session', interaction: 'manifold_oauth_interaction', resume: 'manifold_oauth_resume' },
+      long: { httpOnly: true, sameSite: 'lax' },
+      short: { httpOnly: true, sameSite: 'lax' },
+    },
+    features: {
+      devInteractions: { enabled: false },
+      registration: { enabled: true, initialAccessToken: false, issueRegistrationAccessToken: true },
+      clientCredentials: { enabled: true },
+      revocation: {
+        enabled: true,
+        // RFC 7009 §2.1: a client may revoke only its own tokens.
+        allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId,
+      },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: (_ctx, _client, oneOf) => (oneOf ? (oneOf.includes(options.resource) ? options.resource : (oneOf[0] ?? options.resource)) : options.resource),
+        // At the token endpoint, a request without `resource` gets the resource of its grant.
+        useGrantedResource: () => true,
+        getResourceServerInfo: (ctx, indicator, client) => {
+          if (!resources.has(indicator)) {
+            throw new errors.InvalidTarget(`unknown resource; this server issues tokens for ${[...resources].join(', ')}`);
+          }
+          return resourceServer(indicator, scopesFor(ctx, client.scope));
+        },
+      },
+      dPoP: { enabled: false },
+      userinfo: { enabled: false },
+      rpInitiatedLogout: { enabled: false },
+    },
+    extraClientMetadata: {
+      properties: [...EXTRA_CLIENT_METADATA],
+      validator: registrationPolicy({ registrationAdminToken: options.registrationAdminToken }),
+    },
+    findAccount: (_ctx, sub) => {
+      const user = users.byId(sub);
+      return user ? accountOf(user) : undefined;
+    },
+    // RFC 9068 §2.2.1 allows identity claims; the gateway passes `email` on to its children.
+    extraTokenClaims: (_ctx, token) => {
+      const user = 'accountId' in token && typeof token.accountId === 'string' ? users.byId(token.accountId) : undefined;
+      return user ? { email: user.email } : undefined;
+    },
+    issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // Refresh tokens outlive the browser session at this server: signing out here must not
+    // disconnect MCP clients, and a restart keeps them working.
+    expiresWithSession: () => false,
+    rotateRefreshToken: () => true,
+    ttl: {
+      AccessToken: accessTokenTtl,
+      ClientCredentials: accessTokenTtl,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      RefreshToken: refreshTokenTtl,
+      Grant: GRANT_TTL,
+      Session: SESSION_TTL,
+      Interaction: INTERACTION_TTL,
+    },
+    interactions: { url: (_ctx, interaction) => `${AUTH_BASE_PATH}/interaction/${interaction.uid}` },
+    clientBasedCORS: (_ctx, origin, client) => (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
+    renderError: (ctx, out) => {
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.set('Content-Security-Policy', PAGE_CSP);
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = messagePage('Authorization failed', `${out.error}${out.error_description ? `: ${out.error_description}` : ''}. Go back to the application and start again.`);
+    },
+  };
+
+  /**
+   * The scopes a resource server offers for this request: every supported scope, narrowed to
+   * what the signed-in user may grant (so a user whose scopes shrank gets the smaller set on
+   * the next refresh), and for client credentials to the client's registered `scope`.
+   */
+  function scopesFor(ctx: KoaContextWithOIDC, clientScope: string | undefined): Set<string> {
+    const offered = new Set(supportedScopes);
+    const grantType = (ctx.oidc.params as { grant_type?: unknown } | undefined)?.grant_type;
+    if (ctx.oidc.route === 'token' && grantType === 'client_credentials') {
+      const allowed = new Set((clientScope ?? '').split(' '));
+      for (const scope of offered) if (!allowed.has(scope)) offered.delete(scope);
+    }
+    const accountId = (ctx.oidc.entities as { Account?: { accountId?: unknown } }).Account?.accountId;
+    if (typeof accountId === 'string') {
+      const user = users.byId(accountId);
+      const grantable = user ? users.grantableScopes(user) : new Set<string>();
+      for (const scope of offered) if (!grantable.has(scope)) offered.delete(scope);
+    }
+    return offered;
+  }
+
+  const provider = new Provider(issuer, configuration);
+  provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'embedded authorization server failed'));
+  // Client mistakes (invalid_grant, invalid_target…) are routine; their codes help debugging.
+  const logRefusal = (event: string) => (_ctx: KoaContextWithOIDC, error: errors.OIDCProviderError) =>
+    logger.debug({ event, error: error.error, description: error.error_description }, 'embedded authorization server refused a request');
+  provider.on('authorization.error', logRefusal('authorization.error'));
+  provider.on('grant.error', logRefusal('grant.error'));
+  provider.on('registration_create.error', logRefusal('registration_create.error'));
+  provider.on('revocation.error', logRefusal('revocation.error'));
+  provider.on('registration_create.success', (_ctx, client) => {
+    logger.info({ client: client.clientId, name: client.clientName }, 'embedded authorization server: client registered');
+  });
+
+  const purge = (): void => {
+    try {
+      const purged = store.purgeExpired();
+      if (purged > 0) logger.debug({ purged }, 'embedded authorization server: purged expired state');
+    } catch (error) {
+      logger.warn({ err: error }, 'embedded authorization server: purging expired state failed');
+    }
+  };
+  purge();
+  const purgeTimer = setInterval(purge, PURGE_INTERVAL_MS);
+  purgeTimer.unref();
+
+  const providerAtBase = mount(AUTH_BASE_PATH, provider);
+  const interactions = interactionRoutes({
+    provider,
+    basePath: AUTH_BASE_PATH,
+    issuerOrigin: publicUrl,
+    users,
+    supportedScopes,
+    defaultResource: options.resource,
+    logger,
+  });
+  // RFC 8414 §3.1: for an issuer with a path, the metadata lives at the well-known path with the
+  // issuer's path appended. The MCP SDK tries that first; oidc-provider serves it under its own
+  // prefix, so rewrite. (The OpenID form `/oauth/.well-known/openid-configuration` is native.)
+  const insertedWellKnown = new Map([
+    [`/.well-known/oauth-authorization-server${AUTH_BASE_PATH}`, `${AUTH_BASE_PATH}/.well-known/oauth-authorization-server`],
+    [`/.well-known/openid-configuration${AUTH_BASE_PATH}`, `${AUTH_BASE_PATH}/.well-known/openid-configuration`],
+  ]);
+
+  // oidc-provider signs its cookies with its own keys (the persistent cookie keys) but sets some
+  // through `ctx.cookies`, which in a mounted app belongs to the gateway's app and its keys.
+  // Give its requests a cookie jar bound to the provider, so every cookie is signed and checked
+  // with the same keys; and follow the gateway's `proxy` setting for `Secure` cookies.
+  const useProviderCookies = (ctx: Koa.Context): void => {
+    provider.proxy = ctx.app.proxy;
+    ctx.cookies = provider.createContext(ctx.req, ctx.res).cookies;
+  };
+
+  const mountMiddleware: Koa.Middleware = async (ctx, next) => {
+    const rewritten = insertedWellKnown.get(ctx.path);
+    if (rewritten !== undefined) {
+      const original = ctx.path;
+      ctx.path = rewritten;
+      try {
+        await providerAtBase(ctx, async () => {
+          ctx.path = original;
+          await next();
+        });
+      } finally {
+        ctx.path = original;
+      }
+      return;
+    }
+    if (ctx.path !== AUTH_BASE_PATH && !ctx.path.startsWith(`${AUTH_BASE_PATH}/`)) return next();
+    useProviderCookies(ctx);
+    await interactions(ctx, () => providerAtBase(ctx, next));
+  };
+
+  const mintAccessToken = async (login: string, scopes: string[], resource: string = options.resource): Promise<string> => {
+    const user = users.byLogin(login);
+    if (!user) throw new DomainError('not_found', `No configured user "${login}".`, { field: 'user', action: 'Name a user id or email from the auth configuration.' });
+    const unique = [...new Set(scopes.filter(Boolean))];
+    const unknown = unique.filter((s) => !supportedScopes.has(s));
+    if (unknown.length) {
+      throw new DomainError('invalid_input', `Unsupported scope ${unknown.map((s) => `"${s}"`).join(', ')}.`, { field: 'scope', action: `Supported scopes: ${[...supportedScopes].join(' ') || '(none)'}.` });
+    }
+    const grantable = users.grantableScopes(user);
+    const denied = unique.filter((s) => !grantable.has(s));
+    if (denied.length) {
+      throw new DomainError('forbidden', `User "${user.id}" may not have ${denied.map((s) => `"${s}"`).join(', ')}.`, { field: 'scope', action: `Their scopes: ${[...grantable].join(' ') || '(none)'}.` });
+    }
+    if (!resources.has(resource)) {
+      throw new DomainError('invalid_input', `Resource "${resource}" is not one of this gateway's (invalid_target).`, { field: 'resource', action: `Use one of: ${[...resources].join(', ')}.` });
+    }
+    const client = await provider.Client.find(TOKEN_COMMAND_CLIENT_ID);
+    if (!client) throw new Error('The built-in token command client is missing.');
+    const scope = unique.join(' ');
+    const grant = new provider.Grant({ accountId: user.id, clientId: client.clientId });
+    if (scope) grant.addResourceScope(resource, scope);
+    const grantId = await grant.save();
+    const token = new provider.AccessToken({
+      accountId: user.id,
+      client,
+      grantId,
+      gty: 'manifold_token_command',
+      scope,
+      resourceServer: new provider.ResourceServer(resource, resourceServer(resource, supportedScopes)),
+    });
+    const value = await token.save();
+    logger.info({ user: user.id, scope, resource }, 'embedded authorization server: minted an access token');
+    return value;
+  };
+
+  logger.info({ issuer, resources: [...resources], dataDir }, 'embedded authorization server ready');
+
+  return {
+    issuer,
+    jwksUri: `${issuer}/jwks`,
+    publicJwks: publicJwks(signingKeys),
+    mount: mountMiddleware,
+    mintAccessToken,
+    close: async () => {
+      clearInterval(purgeTimer);
+      store.close();
+    },
+  };
+}
+
+/** Refuse a base URL with a path: the authorization server's routes assume it sits at the root. */
+function canonicalPublicUrl(publicUrl: string): string {
+  const url = URL.parse(publicUrl);
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username) {
+    throw new DomainError('invalid_input', `publicUrl "${publicUrl}" must be an http(s) origin without a path, e.g. http://127.0.0.1:8080.`, { field: 'publicUrl' });
+  }
+  return url.origin;
+}
+
+function userDirectory(list: EmbeddedUser[], supportedScopes: ReadonlySet<string>): UserDirectory {
+  const byId = new Map(list.map((user) => [user.id, user]));
+  const byEmail = new Map(list.map((user) => [user.email.toLowerCase(), user]));
+  return {
+    byId: (id) => byId.get(id),
+    byLogin: (login) => byId.get(login) ?? byEmail.get(login.toLowerCase()),
+    grantableScopes: (user) => new Set(user.scopes ? user.scopes.filter((s) => supportedScopes.has(s)) : supportedScopes),
+  };
+}
+
+function accountOf(user: EmbeddedUser): Account {
+  return {
+    accountId: user.id,
+    claims: () => ({ sub: user.id, email: user.email, ...(user.name ? { name: user.name } : {}) }),
+  };
+}
+
+function tokenCommandClient(): ClientMetadata {
+  return {
+    client_id: TOKEN_COMMAND_CLIENT_ID,
+    client_name: 'Manifold token command',
+    token_endpoint_auth_method: 'none',
+    grant_types: [],
+    response_types: [],
+    redirect_uris: [],
+  };
+}
+
+function scriptClient(client: EmbeddedClient): ClientMetadata {
+  return {
+    client_id: client.clientId,
+    client_secret: client.clientSecret,
+    client_name: client.name ?? client.clientId,
+    token_endpoint_auth_method: client.authMethod,
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: client.scopes.join(' '),
+  };
+}
