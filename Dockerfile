@@ -18,4 +18,5 @@ COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY docs docs
 COPY config config
+RUN mkdir -p /data && chown node /data
 USER node

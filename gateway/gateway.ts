@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LoggingLevel, LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../shared/logger.js';
+import { AccessPolicy } from './auth/accessPolicy.js';
 import type { CallerIdentity } from './auth/authenticate.js';
 import { SingleUpstreamView, UpstreamCatalog, type CatalogView } from './catalog/upstreamCatalog.js';
 import type { GatewayConfig } from './config/schema.js';
@@ -16,6 +17,7 @@ import { UpstreamConnection, type UpstreamStatus } from './upstreams/upstreamCon
 export interface GatewayOptions {
   /** Policy stages around every forwarded tools/call (authorization, limits, cache, audit, metrics). */
   toolCallMiddlewares?: readonly ToolCallMiddleware[];
+  access?: AccessPolicy;
 }
 
 export interface Readiness {
@@ -37,12 +39,15 @@ export class ManifoldGateway implements UpstreamListener {
   private readonly subscriptions: ResourceSubscriptions;
   private readonly toolCall: ToolCallHandler;
   private accepting = true;
+  /** Which scope each tool, prompt and resource needs. */
+  readonly access: AccessPolicy;
 
   constructor(
     readonly config: GatewayConfig,
     private readonly logger: Logger,
     options: GatewayOptions = {},
   ) {
+    this.access = options.access ?? new AccessPolicy(config.auth.mode === 'oauth' ? config.auth.toolScopes : {});
     this.upstreams = config.upstreams.map((upstream) => new UpstreamConnection(upstream, logger, this));
     this.catalog = new UpstreamCatalog(this.upstreams, config.separator, logger);
     for (const upstream of this.upstreams) this.singleViews.set(upstream.namespace, new SingleUpstreamView(upstream));
@@ -93,6 +98,7 @@ export class ManifoldGateway implements UpstreamListener {
     const session = new ClientSession(id, view, identity, transport, capabilities, composeInstructions(view, this.config.separator));
     registerSessionHandlers(session, capabilities, {
       pageSize: this.config.http.pageSize,
+      access: this.access,
       separator: this.config.separator,
       subscriptions: this.subscriptions,
       toolCall: this.toolCall,

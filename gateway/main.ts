@@ -1,22 +1,16 @@
-import { createServer } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basename, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../shared/config.js';
+import { packageRoot } from '../shared/packageRoot.js';
 import { runMain } from '../shared/runtimeEnv.js';
-import { createAuthenticator } from './auth/authenticate.js';
+import { publicUrlFor, setUpGatewayAuth } from './auth/gatewayAuth.js';
 import { loadGatewayConfig } from './config/load.js';
 import { ManifoldGateway } from './gateway.js';
 import { createHttpApp } from './http/app.js';
 
 const USAGE = 'Usage: gateway [--config PATH]  (default: config/gateway.json in the package; env MANIFOLD_GATEWAY_HOST, MANIFOLD_GATEWAY_PORT override listen)';
-
-/** The package root: this file is dist/gateway/main.js (or gateway/main.ts under a TS runner). */
-function packageRoot(): string {
-  const parent = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-  return basename(parent) === 'dist' ? resolve(parent, '..') : parent;
-}
 
 function parseFlags(argv: readonly string[]): { config: string } {
   try {
@@ -31,9 +25,12 @@ runMain('gateway', async (logger) => {
   const flags = parseFlags(process.argv.slice(2));
   const config = await loadGatewayConfig(flags.config);
   const gateway = new ManifoldGateway(config, logger);
-  const app = createHttpApp({ gateway, authenticator: createAuthenticator(config), logger });
 
-  const server = createServer(app.callback());
+  // Listen first: the public URL (and so the OAuth resource identifiers) may depend on the bound port.
+  let handle: RequestListener = (_req, res) => {
+    res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '1' }).end('{"error":"starting"}');
+  };
+  const server = createServer((req, res) => handle(req, res));
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 0; // SSE streams and long calls stay open; calls have their own timeouts.
@@ -43,9 +40,20 @@ runMain('gateway', async (logger) => {
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const base = `http://${host}:${address.port}`;
+  const base = publicUrlFor(config, { host: address.address, port: address.port });
+  const dataDir = resolve(process.env.MANIFOLD_DATA_DIR ?? resolve(packageRoot(), 'data'));
+  const auth = await setUpGatewayAuth(config, { publicUrl: base, dataDir, access: gateway.access, logger });
+  handle = createHttpApp({ gateway, auth, publicUrl: base, logger }).callback();
   logger.info(
-    { url: `${base}/mcp`, base, config: flags.config, auth: config.auth.mode, upstreams: config.upstreams.map((u) => u.namespace) },
+    {
+      url: `${base}/mcp`,
+      base,
+      listening: `${host}:${address.port}`,
+      config: flags.config,
+      auth: config.auth.mode,
+      ...(auth.issuer ? { issuer: auth.issuer } : {}),
+      upstreams: config.upstreams.map((u) => u.namespace),
+    },
     'gateway listening',
   );
 
@@ -63,6 +71,7 @@ runMain('gateway', async (logger) => {
     const left = await gateway.drain(config.http.drainTimeoutMs);
     if (left > 0) logger.warn({ left }, `drain timeout (${config.http.drainTimeoutMs} ms): abandoning in-flight calls`);
     await gateway.stop();
+    await auth.close();
     server.closeAllConnections();
     logger.info({ ms: Date.now() - started }, 'stopped');
     process.exit(0);

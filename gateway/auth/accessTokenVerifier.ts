@@ -75,6 +75,8 @@ export interface JwtVerifierOptions {
    * set at once (key rotation), at most this often, so forged kids cannot hammer the issuer.
    */
   minKeyRefreshIntervalMs?: number;
+  /** Replaces fetch for the issuer's key set (the embedded server hands its keys over directly). */
+  customFetch?: typeof fetch;
 }
 
 function isUnknownKey(error: unknown): boolean {
@@ -101,6 +103,7 @@ export function jwtAccessTokenVerifier(options: JwtVerifierOptions): AccessToken
       [oauth.clockTolerance]: options.clockToleranceSeconds,
       [oauth.jwksCache]: jwks,
       [oauth.allowInsecureRequests]: options.allowInsecureRequests,
+      ...(options.customFetch ? { [oauth.customFetch]: options.customFetch } : {}),
     });
   };
   const validate = async (token: string, audience: string): Promise<VerifiedAccess> => {

@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import type { GatewayConfig } from '../config/schema.js';
 
-/** Who is calling, as established by the authenticator (issue 5 adds OAuth 2.1 bearer tokens). */
+/** Who is calling, as established by the authenticator (OAuth 2.1 bearer tokens, or the loopback development identity). */
 export interface CallerIdentity {
   user: string;
   email?: string;
@@ -29,11 +28,4 @@ export interface Authenticator {
 export function loopbackDevAuthenticator(devUser: string): Authenticator {
   const outcome: AuthOutcome = { ok: true, identity: { user: devUser, scopes: ['*'], method: 'none-loopback-dev' } };
   return { mode: 'none-loopback-dev', authenticate: () => outcome };
-}
-
-export function createAuthenticator(config: GatewayConfig): Authenticator {
-  switch (config.auth.mode) {
-    case 'none-loopback-dev':
-      return loopbackDevAuthenticator(config.auth.devUser);
-  }
 }

@@ -10,10 +10,11 @@ const MAX_TOKEN_LENGTH = 16 * 1024;
 
 export function readBearerToken(authorization: string | undefined): BearerResult {
   if (authorization === undefined || authorization.trim() === '') return { kind: 'missing' };
-  const space = authorization.indexOf(' ');
-  const scheme = space === -1 ? authorization : authorization.slice(0, space);
+  const trimmed = authorization.trim();
+  const space = trimmed.indexOf(' ');
+  const scheme = space === -1 ? trimmed : trimmed.slice(0, space);
   if (scheme.toLowerCase() !== 'bearer') return { kind: 'malformed', reason: `the Authorization scheme must be Bearer, not "${scheme.slice(0, 20)}"` };
-  const token = authorization.slice(space + 1).trim();
+  const token = space === -1 ? '' : trimmed.slice(space + 1).trim();
   if (token.length === 0) return { kind: 'malformed', reason: 'the Bearer token is empty' };
   if (token.length > MAX_TOKEN_LENGTH) return { kind: 'malformed', reason: 'the Bearer token is too long' };
   if (!B64TOKEN.test(token)) return { kind: 'malformed', reason: 'the Bearer token contains characters RFC 6750 does not allow' };

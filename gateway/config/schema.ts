@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { embeddedAuthSettingsSchema } from '../auth/embedded/settings.js';
 
 /**
  * The gateway configuration file (JSON). Every field is documented in config/README.md;
@@ -93,7 +94,65 @@ export const upstreamSchema = z
     }
   });
 
-export const AUTH_MODES = ['none-loopback-dev'] as const;
+export const AUTH_MODES = ['none-loopback-dev', 'oauth'] as const;
+
+const devAuth = z
+  .object({
+    /**
+     * `none-loopback-dev`: no authentication, accepted only on a loopback address, for local
+     * development. Every request acts as `devUser` with every scope.
+     */
+    mode: z.literal('none-loopback-dev'),
+    devUser: z.string().min(1).max(320).default('local-dev'),
+  })
+  .strict();
+
+const scopeName = z.string().regex(/^[a-z][a-z0-9-]{0,15}:(read|write|admin)$/, 'must be a gateway scope such as "pm:write" (<namespace>:read|write|admin)');
+
+const oauthAuth = z
+  .object({
+    /** OAuth 2.1 resource server (MCP authorization). */
+    mode: z.literal('oauth'),
+    /**
+     * The gateway's external base URL (scheme, host, port), from which its resource
+     * identifiers derive (`<publicUrl>/mcp`, `<publicUrl>/servers/<ns>/mcp`). Default: the
+     * address it listens on. Set it when clients reach the gateway through a proxy.
+     */
+    publicUrl: z.url({ protocol: /^https?$/, message: 'must be an http(s) origin such as https://mcp.example.com' }).optional(),
+    /** An external OpenID Provider / authorization server; when absent the embedded one runs. */
+    issuer: z.url({ protocol: /^https?$/, message: 'must be the issuer URL, e.g. https://keycloak.example.com/realms/acme' }).optional(),
+    /** `jwt`: RFC 9068 access tokens checked against the issuer's keys; `introspection`: RFC 7662. */
+    tokenFormat: z.enum(['jwt', 'introspection']).default('jwt'),
+    /** The gateway's own client for token introspection; the secret comes from an environment variable. */
+    introspection: z
+      .object({
+        clientId: z.string().min(1),
+        clientSecretEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'),
+      })
+      .strict()
+      .optional(),
+    /** Signature algorithms accepted on access tokens (never `none` or HMAC). */
+    algorithms: z.array(z.enum(['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519'])).min(1).default(['ES256', 'RS256', 'PS256', 'EdDSA']),
+    /** Tolerated clock difference for exp/nbf, in seconds. */
+    clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+    /** Per-tool scope overrides: { "<namespace>": { "<tool>": "<namespace>:<level>" } }. */
+    toolScopes: z.record(z.string(), z.record(z.string(), scopeName)).default({}),
+    /** Users and script clients of the embedded authorization server (ignored with `issuer`). */
+    embedded: embeddedAuthSettingsSchema.optional(),
+  })
+  .strict()
+  .superRefine((auth, ctx) => {
+    if (auth.tokenFormat === 'introspection' && (!auth.issuer || !auth.introspection)) {
+      ctx.addIssue({ code: 'custom', path: ['introspection'], message: 'tokenFormat "introspection" needs "issuer" and "introspection": { clientId, clientSecretEnv }' });
+    }
+    if (auth.publicUrl && new URL(auth.publicUrl).pathname !== '/') {
+      ctx.addIssue({ code: 'custom', path: ['publicUrl'], message: 'must be an origin without a path, e.g. https://mcp.example.com' });
+    }
+  });
+
+export const authSchema = z.discriminatedUnion('mode', [devAuth, oauthAuth], {
+  error: () => `must have "mode": one of ${AUTH_MODES.join(', ')}`,
+});
 
 export const gatewaySchema = z
   .object({
@@ -106,17 +165,7 @@ export const gatewaySchema = z
       .default({ host: '127.0.0.1', port: 8080 }),
     /** Joins namespace and name for tools and prompts (`pm__create_task`). */
     separator: z.string().regex(/^[A-Za-z0-9_-]{1,4}$/, 'must be 1-4 of A-Z a-z 0-9 _ -').default('__'),
-    auth: z
-      .object({
-        /**
-         * `none-loopback-dev`: no authentication, accepted only on a loopback address, for
-         * local development. OAuth modes arrive with issue 5.
-         */
-        mode: z.enum(AUTH_MODES, { message: `must be one of: ${AUTH_MODES.join(', ')}` }),
-        /** The identity every request gets in `none-loopback-dev`. */
-        devUser: z.string().min(1).max(320).default('local-dev'),
-      })
-      .strict(),
+    auth: authSchema,
     http: z
       .object({
         /** Browser origins allowed besides loopback ones (DNS-rebinding defence, MCP transport spec). */
@@ -166,3 +215,4 @@ export type GatewayConfigInput = z.input<typeof gatewaySchema>;
 export type GatewayConfig = z.output<typeof gatewaySchema>;
 export type UpstreamConfig = z.output<typeof upstreamSchema>;
 export type AuthMode = (typeof AUTH_MODES)[number];
+export type OAuthConfig = z.output<typeof oauthAuth>;

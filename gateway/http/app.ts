@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import { isLoopbackHost } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
-import type { Authenticator } from '../auth/authenticate.js';
+import type { GatewayAuth } from '../auth/gatewayAuth.js';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
 import type { ManifoldGateway } from '../gateway.js';
 import { sendJson, sendRpcError } from './jsonRpcMessages.js';
@@ -12,16 +12,18 @@ import { StreamableHttpRoutes } from './streamableHttpRoutes.js';
 
 export interface HttpAppOptions {
   gateway: ManifoldGateway;
-  authenticator: Authenticator;
+  auth: GatewayAuth;
+  /** The gateway's external origin: its own pages (login, consent) post from there. */
+  publicUrl?: string;
   logger: Logger;
 }
 
 /**
  * The gateway's HTTP side. Every request passes, in this order:
- *   errors → origin/host check → authenticate → body limit → route
- * Later stages (rate limits: issue 7) slot in after `authenticate`.
+ *   errors → origin/host check → public auth routes → authenticate → body limit → route
+ * Rate limiting slots in after `authenticate`.
  */
-export function createHttpApp({ gateway, authenticator, logger }: HttpAppOptions): Koa<GatewayState> {
+export function createHttpApp({ gateway, auth, publicUrl, logger }: HttpAppOptions): Koa<GatewayState> {
   const { config } = gateway;
   const app = new Koa<GatewayState>();
   app.silent = true;
@@ -29,18 +31,19 @@ export function createHttpApp({ gateway, authenticator, logger }: HttpAppOptions
   app.use(catchErrors(logger));
   app.use(
     checkOrigin({
-      allowedOrigins: config.http.allowedOrigins,
+      allowedOrigins: publicUrl ? [...config.http.allowedOrigins, new URL(publicUrl).origin] : config.http.allowedOrigins,
       allowedHosts: config.http.allowedHosts,
       loopbackListener: isLoopbackHost(config.listen.host),
     }),
   );
-  app.use(authenticate(authenticator));
-  // (rate limits per user and tool: issue 7)
+  // Public: protected resource metadata (RFC 9728) and the embedded authorization server.
+  app.use(auth.publicRoutes);
+  app.use(authenticate(auth.authenticator));
   app.use(limitedJsonBody(config.http.maxBodyBytes));
 
   const router = new Router<GatewayState>();
-  const streamable = new StreamableHttpRoutes(gateway);
-  const legacy = new LegacySseRoutes(gateway);
+  const streamable = new StreamableHttpRoutes(gateway, auth.scopeGate);
+  const legacy = new LegacySseRoutes(gateway, auth.scopeGate);
 
   // The aggregate of every upstream.
   router.post('/mcp', (ctx) => streamable.post(ctx, gateway.catalog));

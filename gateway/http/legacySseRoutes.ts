@@ -1,5 +1,6 @@
 import type { ParameterizedContext } from 'koa';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
+import type { ScopeGate } from '../auth/scopeGate.js';
 import type { ManifoldGateway } from '../gateway.js';
 import { parseMessages, sendRpcError } from './jsonRpcMessages.js';
 import type { GatewayState } from './middlewares.js';
@@ -12,7 +13,10 @@ type Ctx = ParameterizedContext<GatewayState>;
  * POST `…/messages?sessionId=` is answered 202 and replies travel on the stream.
  */
 export class LegacySseRoutes {
-  constructor(private readonly gateway: ManifoldGateway) {}
+  constructor(
+    private readonly gateway: ManifoldGateway,
+    private readonly admit: ScopeGate,
+  ) {}
 
   open = (ctx: Ctx, view: CatalogView, postPath: string): void => {
     ctx.respond = false;
@@ -33,6 +37,8 @@ export class LegacySseRoutes {
     }
     const parsed = parseMessages(ctx.state.body);
     if (!parsed.ok) return sendRpcError(ctx.res, 400, -32600, parsed.message);
+    session.updateIdentity(ctx.state.identity!);
+    if (!this.admit(ctx.res, ctx.path, view, ctx.state.identity!, parsed.messages)) return;
     ctx.res.writeHead(202, { 'Content-Type': 'text/plain' }).end('Accepted');
     for (const message of parsed.messages) session.transport.receiveLegacy(message);
   };

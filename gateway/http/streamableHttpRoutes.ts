@@ -2,6 +2,7 @@ import type { ParameterizedContext } from 'koa';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
 import type { ManifoldGateway } from '../gateway.js';
+import type { ScopeGate } from '../auth/scopeGate.js';
 import type { ClientSession } from '../session/clientSession.js';
 import { parseMessages, sendRpcError } from './jsonRpcMessages.js';
 import type { GatewayState } from './middlewares.js';
@@ -17,7 +18,10 @@ const VERSION_HEADER = 'mcp-protocol-version';
  * server→client stream (or resumes one with Last-Event-ID), DELETE ends the session.
  */
 export class StreamableHttpRoutes {
-  constructor(private readonly gateway: ManifoldGateway) {}
+  constructor(
+    private readonly gateway: ManifoldGateway,
+    private readonly admit: ScopeGate,
+  ) {}
 
   post = (ctx: Ctx, view: CatalogView): void => {
     ctx.respond = false;
@@ -50,6 +54,7 @@ export class StreamableHttpRoutes {
     const session = this.findSession(ctx, view, sessionId);
     if (!session) return;
     if (!this.versionOk(ctx)) return;
+    if (!this.admit(res, ctx.path, view, ctx.state.identity!, messages)) return;
     if (!this.gateway.isAccepting && messages.some((m) => 'method' in m && 'id' in m)) {
       // Responses and notifications (answers to sampling, cancellations) still go through while draining.
       return sendRpcError(res, 503, -32000, 'The gateway is shutting down. Reconnect shortly.', { 'Retry-After': '5' });
@@ -90,6 +95,8 @@ export class StreamableHttpRoutes {
       sendRpcError(ctx.res, 404, -32001, 'Session not found: it expired or was closed. Start a new session with initialize.');
       return undefined;
     }
+    // The same user may come back with a new token (refresh, step-up): its scopes apply from now on.
+    session.updateIdentity(ctx.state.identity!);
     return session;
   }
 

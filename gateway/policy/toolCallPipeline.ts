@@ -5,7 +5,7 @@ import type { ClientSessionLink } from '../upstreams/types.js';
 
 /**
  * One tools/call on its way to an upstream. Policy stages (per-scope authorization, rate
- * limits, caching, audit, metrics — issues 5 and 7) are middlewares around the forwarding
+ * limits, caching, audit, metrics) are middlewares around the forwarding
  * step, composed once at start; with none configured the call goes straight through.
  */
 export interface ToolCallContext {

@@ -18,6 +18,10 @@ export function sessionSchemaValidator(): jsonSchemaValidator {
   return sharedValidator;
 }
 
+function callerOf(identity: CallerIdentity, session: string): CallerContext {
+  return { user: identity.user, ...(identity.email ? { email: identity.email } : {}), scopes: identity.scopes, session };
+}
+
 export const LOG_LEVEL_ORDER: readonly LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 
 /**
@@ -30,26 +34,32 @@ export class ClientSession implements ClientSessionLink {
   logLevel: LoggingLevel | undefined;
   /** Subscription keys (see ResourceSubscriptions). */
   readonly subscriptions = new Set<string>();
-  readonly caller: CallerContext;
+  caller: CallerContext;
+  /** The scopes of the caller's latest token; lists and calls are filtered by them. */
+  grantedScopes: ReadonlySet<string>;
 
   constructor(
     readonly id: string,
     readonly view: CatalogView,
-    readonly identity: CallerIdentity,
+    public identity: CallerIdentity,
     readonly transport: SessionTransport,
     readonly capabilities: ServerCapabilities,
     instructions: string | undefined,
   ) {
-    this.caller = {
-      user: identity.user,
-      ...(identity.email ? { email: identity.email } : {}),
-      scopes: identity.scopes,
-      session: id,
-    };
+    this.caller = callerOf(identity, id);
+    this.grantedScopes = new Set(identity.scopes);
     this.server = new Server(
       { name: view.namespace ? `manifold-gateway/${view.namespace}` : 'manifold-gateway', title: 'Manifold', version: '0.1.0' },
       { capabilities, ...(instructions ? { instructions } : {}), jsonSchemaValidator: sessionSchemaValidator() },
     );
+  }
+
+  /** A later request of the same user with a new token (refresh, step-up). */
+  updateIdentity(identity: CallerIdentity): void {
+    if (identity === this.identity) return;
+    this.identity = identity;
+    this.caller = callerOf(identity, this.id);
+    this.grantedScopes = new Set(identity.scopes);
   }
 
   clientCapabilities(): ClientCapabilities | undefined {

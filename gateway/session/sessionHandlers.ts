@@ -17,6 +17,8 @@ import {
 import { DomainError, toolFailure } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { decodeCursor, encodeCursor, paginate } from '../catalog/cursor.js';
+import type { AccessPolicy } from '../auth/accessPolicy.js';
+import { INSUFFICIENT_SCOPE } from '../auth/scopeGate.js';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
 import type { ToolCallHandler } from '../policy/toolCallPipeline.js';
 import type { UpstreamConnection } from '../upstreams/upstreamConnection.js';
@@ -26,6 +28,8 @@ import { RESOURCE_NOT_FOUND, RpcError, toRpcError } from './rpcError.js';
 
 export interface SessionHandlerDeps {
   pageSize: number;
+  /** Which scopes tools, prompts and resources need: lists show only what the session may use. */
+  access: AccessPolicy;
   separator: string;
   subscriptions: ResourceSubscriptions;
   toolCall: ToolCallHandler;
@@ -78,8 +82,12 @@ export function composeInstructions(view: CatalogView, separator: string): strin
 export function registerSessionHandlers(session: ClientSession, caps: ServerCapabilities, deps: SessionHandlerDeps): void {
   const { server, view } = session;
 
+  const { access } = deps;
+  const mayReadNamespace = (namespace: string): boolean => access.allowsNamespace(session.grantedScopes, namespace);
+
   server.setRequestHandler(ListToolsRequestSchema, (request) => {
-    const { page, nextCursor } = paginate(view.tools(), request.params?.cursor, deps.pageSize);
+    const visible = view.tools().filter((tool) => access.allowsTool(session.grantedScopes, view, tool.name));
+    const { page, nextCursor } = paginate(visible, request.params?.cursor, deps.pageSize);
     return nextCursor ? { tools: page, nextCursor } : { tools: page };
   });
 
@@ -91,6 +99,11 @@ export function registerSessionHandlers(session: ClientSession, caps: ServerCapa
         ErrorCode.InvalidParams,
         `Unknown tool "${name}".${view.namespace ? '' : ` Gateway tool names are <namespace>${deps.separator}<tool>;`} List them with tools/list.`,
       );
+    }
+    // Defence in depth: the HTTP layer refuses this with 403 before it gets here.
+    if (!access.allowsTool(session.grantedScopes, view, name)) {
+      const needed = access.requirementOf(view, 'tools/call', request.params)?.scopes.join(' ') ?? 'a scope the token lacks';
+      throw new RpcError(INSUFFICIENT_SCOPE, `Forbidden: calling ${name} needs scope ${needed}.`);
     }
     const progressToken = meta?.progressToken;
     try {
@@ -117,7 +130,11 @@ export function registerSessionHandlers(session: ClientSession, caps: ServerCapa
 
   if (caps.prompts) {
     server.setRequestHandler(ListPromptsRequestSchema, (request) => {
-      const { page, nextCursor } = paginate(view.prompts(), request.params?.cursor, deps.pageSize);
+      const visible = view.prompts().filter((prompt) => {
+        const target = view.resolvePrompt(prompt.name);
+        return target !== undefined && mayReadNamespace(target.upstream.namespace);
+      });
+      const { page, nextCursor } = paginate(visible, request.params?.cursor, deps.pageSize);
       return nextCursor ? { prompts: page, nextCursor } : { prompts: page };
     });
     server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
@@ -136,9 +153,15 @@ export function registerSessionHandlers(session: ClientSession, caps: ServerCapa
   }
 
   if (caps.resources) {
-    server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) => listResourcesLive(view, request.params?.cursor, session, extra, deps.logger));
+    server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) =>
+      listResourcesLive(view, request.params?.cursor, session, extra, deps.logger, mayReadNamespace),
+    );
     server.setRequestHandler(ListResourceTemplatesRequestSchema, (request) => {
-      const { page, nextCursor } = paginate(view.resourceTemplates(), request.params?.cursor, deps.pageSize);
+      const visible = view.resourceTemplates().filter((template) => {
+        const target = view.resolveUri(template.uriTemplate);
+        return target !== undefined && mayReadNamespace(target.upstream.namespace);
+      });
+      const { page, nextCursor } = paginate(visible, request.params?.cursor, deps.pageSize);
       return nextCursor ? { resourceTemplates: page, nextCursor } : { resourceTemplates: page };
     });
     server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
@@ -238,6 +261,7 @@ async function listResourcesLive(
   session: ClientSession,
   extra: { signal: AbortSignal },
   logger: Logger,
+  mayReadNamespace: (namespace: string) => boolean,
 ): Promise<{ resources: unknown[]; nextCursor?: string }> {
   const upstreams = view.upstreams();
   let position: ResourcesCursor = decodeCursor(cursor, isResourcesCursor) ?? { u: 0 };
@@ -245,7 +269,7 @@ async function listResourcesLive(
     const upstream = upstreams[position.u];
     if (!upstream) return { resources: [] };
     const following: ResourcesCursor | undefined = position.u + 1 < upstreams.length ? { u: position.u + 1 } : undefined;
-    if (upstream.state !== 'ready' || !upstream.capabilities?.resources) {
+    if (upstream.state !== 'ready' || !upstream.capabilities?.resources || !mayReadNamespace(upstream.namespace)) {
       if (upstream.state !== 'ready') logger.debug({ upstream: upstream.namespace, session: session.id }, 'resources/list skips an upstream that is down');
       if (!following) return { resources: [] };
       position = following;

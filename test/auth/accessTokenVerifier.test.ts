@@ -159,6 +159,7 @@ describe('bearer header, challenges and scope policy', () => {
     expect(readBearerToken(undefined)).toEqual({ kind: 'missing' });
     expect(readBearerToken('Basic YWRhOnB3')).toMatchObject({ kind: 'malformed' });
     expect(readBearerToken('Bearer ')).toMatchObject({ kind: 'malformed' });
+    expect(readBearerToken('Bearer')).toMatchObject({ kind: 'malformed', reason: 'the Bearer token is empty' });
     expect(readBearerToken('Bearer a b')).toMatchObject({ kind: 'malformed' });
     expect(readBearerToken('bearer abc.def-ghi_~+/=')).toEqual({ kind: 'token', token: 'abc.def-ghi_~+/=' });
   });

@@ -22,6 +22,8 @@ export interface LogLine {
 
 export interface RunningGateway {
   url: string;
+  /** The configuration file it was started with. */
+  configFile: string;
   base: string;
   process: ChildProcess;
   logs: LogLine[];
@@ -75,6 +77,7 @@ export async function startGateway(config: Record<string, unknown>, options: { e
   });
   return {
     url,
+    configFile: file,
     base: url.replace(/\/mcp$/, ''),
     process: child,
     logs,

@@ -1,0 +1,179 @@
+import { join } from 'node:path';
+import type { Middleware } from 'koa';
+import { ConfigError, isLoopbackHost } from '../../shared/config.js';
+import type { Logger } from '../../shared/logger.js';
+import type { GatewayConfig, OAuthConfig } from '../config/schema.js';
+import type { GatewayState } from '../http/middlewares.js';
+import { sendJson } from '../http/jsonRpcMessages.js';
+import type { AccessPolicy } from './accessPolicy.js';
+import { cachedVerifier, introspectionVerifier, jwtAccessTokenVerifier, type AccessTokenVerifier } from './accessTokenVerifier.js';
+import { loopbackDevAuthenticator, type Authenticator } from './authenticate.js';
+import { bootstrapAdmin } from './bootstrapAdmin.js';
+import { createEmbeddedAuthServer, type EmbeddedAuthServer, type EmbeddedAuthServerOptions } from './embedded/embeddedAuthServer.js';
+import { discoverIssuer, insecureAllowedFor } from './issuerDiscovery.js';
+import { oauthAuthenticator } from './oauthAuthenticator.js';
+import { protectedResourceFor, protectedResourceMetadata, type ProtectedResource } from './protectedResource.js';
+import { createScopeGate, type ScopeGate } from './scopeGate.js';
+import { scopesForNamespaces } from './scopePolicy.js';
+
+/** Everything the HTTP layer needs from authentication and authorization. */
+export interface GatewayAuth {
+  authenticator: Authenticator;
+  scopeGate: ScopeGate;
+  /** Public routes served before authentication: resource metadata and the embedded authorization server. */
+  publicRoutes: Middleware<GatewayState>;
+  /** The authorization server tokens must come from, when OAuth is on. */
+  issuer?: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The gateway's protected resources: `<publicUrl>/mcp` (everything) and one per upstream,
+ * `<publicUrl>/servers/<ns>/mcp`. A per-upstream endpoint also accepts tokens for the whole
+ * gateway; a token for one upstream's endpoint is good nowhere else.
+ */
+export class GatewayResources {
+  readonly main: ProtectedResource;
+  private readonly byNamespace: Map<string, ProtectedResource>;
+
+  constructor(
+    readonly publicUrl: string,
+    namespaces: readonly string[],
+  ) {
+    this.main = protectedResourceFor(`${publicUrl}/mcp`);
+    this.byNamespace = new Map(namespaces.map((ns) => [ns, protectedResourceFor(`${publicUrl}/servers/${ns}/mcp`)]));
+  }
+
+  all(): ProtectedResource[] {
+    return [this.main, ...this.byNamespace.values()];
+  }
+
+  namespaceOf(path: string): string | undefined {
+    const match = /^\/servers\/([^/]+)\//.exec(path);
+    return match?.[1] !== undefined && this.byNamespace.has(match[1]) ? match[1] : undefined;
+  }
+
+  resourceFor = (path: string): { resource: ProtectedResource; audiences: readonly string[] } => {
+    const namespace = this.namespaceOf(path);
+    const own = namespace === undefined ? undefined : this.byNamespace.get(namespace);
+    return own ? { resource: own, audiences: [own.resource, this.main.resource] } : { resource: this.main, audiences: [this.main.resource] };
+  };
+
+  /** The resource whose metadata lives at a well-known path (RFC 9728 §3.1). */
+  byMetadataPath(path: string): { resource: ProtectedResource; namespace: string | undefined } | undefined {
+    if (path === '/.well-known/oauth-protected-resource' || path === this.main.metadataPath) return { resource: this.main, namespace: undefined };
+    for (const [namespace, resource] of this.byNamespace) if (resource.metadataPath === path) return { resource, namespace };
+    return undefined;
+  }
+}
+
+export interface GatewayAuthOptions {
+  /** The gateway's external base URL (origin). */
+  publicUrl: string;
+  /** The gateway's data directory; the embedded server keeps its state in `<dataDir>/auth`. */
+  dataDir: string;
+  access: AccessPolicy;
+  logger: Logger;
+}
+
+const allowAll: ScopeGate = () => true;
+const passThrough: Middleware<GatewayState> = (_ctx, next) => next();
+
+export async function setUpGatewayAuth(config: GatewayConfig, options: GatewayAuthOptions): Promise<GatewayAuth> {
+  if (config.auth.mode === 'none-loopback-dev') {
+    return { authenticator: loopbackDevAuthenticator(config.auth.devUser), scopeGate: allowAll, publicRoutes: passThrough, close: async () => undefined };
+  }
+  const auth = config.auth;
+  const namespaces = config.upstreams.map((u) => u.namespace);
+  const resources = new GatewayResources(options.publicUrl, namespaces);
+  const scopes = scopesForNamespaces(namespaces);
+
+  let embedded: EmbeddedAuthServer | undefined;
+  let verifier: AccessTokenVerifier;
+  let issuer: string;
+  if (auth.issuer) {
+    issuer = auth.issuer;
+    verifier = await externalVerifier(auth, auth.issuer);
+  } else {
+    embedded = await createEmbeddedAuthServer(await embeddedAuthOptions(config, auth, options));
+    issuer = embedded.issuer;
+    const keys = embedded.publicJwks;
+    verifier = jwtAccessTokenVerifier({
+      authorizationServer: { issuer: embedded.issuer, jwks_uri: embedded.jwksUri },
+      algorithms: auth.algorithms,
+      clockToleranceSeconds: auth.clockToleranceSeconds,
+      allowInsecureRequests: insecureAllowedFor(embedded.issuer),
+      // The keys are in this process: no HTTP round trip to ourselves.
+      customFetch: async () => Response.json(keys),
+    });
+  }
+
+  const metadataRoutes: Middleware<GatewayState> = async (ctx, next) => {
+    if (ctx.method !== 'GET' || !ctx.path.startsWith('/.well-known/oauth-protected-resource')) return next();
+    const found = resources.byMetadataPath(ctx.path);
+    if (!found) return next();
+    ctx.respond = false;
+    sendJson(
+      ctx.res,
+      200,
+      protectedResourceMetadata(found.resource, {
+        authorizationServers: [issuer],
+        scopes: found.namespace ? scopesForNamespaces([found.namespace]) : scopes,
+        name: found.namespace ? `Manifold: ${found.namespace}` : 'Manifold MCP gateway',
+      }),
+    );
+  };
+  const mount = embedded?.mount;
+  return {
+    authenticator: oauthAuthenticator({ verifier: cachedVerifier(verifier), resourceFor: resources.resourceFor, logger: options.logger }),
+    scopeGate: createScopeGate(options.access, resources.resourceFor),
+    publicRoutes: mount ? (ctx, next) => metadataRoutes(ctx, () => mount(ctx as never, next)) : metadataRoutes,
+    issuer,
+    close: async () => embedded?.close(),
+  };
+}
+
+async function externalVerifier(auth: OAuthConfig, issuer: string): Promise<AccessTokenVerifier> {
+  const authorizationServer = await discoverIssuer(issuer);
+  const allowInsecureRequests = insecureAllowedFor(issuer);
+  if (auth.tokenFormat === 'introspection') {
+    const introspection = auth.introspection!;
+    const secret = process.env[introspection.clientSecretEnv];
+    if (!secret) throw new ConfigError([`${introspection.clientSecretEnv}: must hold the introspection client's secret (auth.introspection.clientSecretEnv).`]);
+    return introspectionVerifier({ authorizationServer, clientId: introspection.clientId, clientSecret: secret, allowInsecureRequests, clockToleranceSeconds: auth.clockToleranceSeconds });
+  }
+  return jwtAccessTokenVerifier({ authorizationServer, algorithms: auth.algorithms, clockToleranceSeconds: auth.clockToleranceSeconds, allowInsecureRequests });
+}
+
+/** The embedded authorization server's settings from the gateway configuration (shared with the token command). */
+export async function embeddedAuthOptions(
+  config: GatewayConfig,
+  auth: OAuthConfig,
+  options: { publicUrl: string; dataDir: string; logger: Logger; createBootstrapAdmin?: boolean },
+): Promise<EmbeddedAuthServerOptions> {
+  const namespaces = config.upstreams.map((u) => u.namespace);
+  const resources = new GatewayResources(options.publicUrl, namespaces);
+  const authDataDir = join(options.dataDir, 'auth');
+  const configured = auth.embedded?.users ?? [];
+  const users = configured.length > 0 || options.createBootstrapAdmin === false ? configured : [await bootstrapAdmin(authDataDir, options.logger)];
+  return {
+    publicUrl: options.publicUrl,
+    resource: resources.main.resource,
+    extraResources: [...resources.all().slice(1).map((r) => r.resource), ...(auth.embedded?.extraResources ?? [])],
+    scopes: auth.embedded?.scopes ?? scopesForNamespaces(namespaces),
+    users,
+    clients: auth.embedded?.clients ?? [],
+    dataDir: authDataDir,
+    logger: options.logger,
+  };
+}
+
+/** The public URL: configured, else the listening address (loopback names kept as they are). */
+export function publicUrlFor(config: GatewayConfig, listening: { host: string; port: number }): string {
+  if (config.auth.mode === 'oauth' && config.auth.publicUrl) return new URL(config.auth.publicUrl).origin;
+  const host = listening.host.includes(':') ? `[${listening.host}]` : listening.host;
+  if (!isLoopbackHost(listening.host) && config.auth.mode === 'oauth') {
+    throw new ConfigError([`auth.publicUrl: required when listening on ${listening.host}; set it to the URL clients use, e.g. https://mcp.example.com.`]);
+  }
+  return `http://${host}:${listening.port}`;
+}
