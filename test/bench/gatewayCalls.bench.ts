@@ -1,6 +1,7 @@
 /**
  * Tool-call throughput and latency: a trivial `echo` tool called
- *   1. through the Manifold gateway over Streamable HTTP (fixture child over stdio),
+ *   1. through the Manifold gateway over Streamable HTTP (fixture child over stdio), without
+ *      authentication (loopback development) and with OAuth on (a JWT verified per request),
  *   2. straight to the same fixture served by the SDK's Streamable HTTP transport (JSON responses),
  *   3. straight to the fixture over stdio (newline-delimited JSON-RPC),
  * at concurrency 1, 8 and 32. The load client is hand-written JSON-RPC over node:http
@@ -17,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { TestIssuer } from '../support/testIssuer.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const FIXTURE = join(ROOT, 'dist', 'test', 'fixtures', 'gateway', 'fixtureServer.js');
@@ -90,19 +92,26 @@ function post(agent: Agent, url: URL, body: string, headers: Record<string, stri
   });
 }
 
-async function httpSession(agent: Agent, url: URL): Promise<Record<string, string>> {
-  const init = await post(agent, url, JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }), {});
+async function httpSession(agent: Agent, url: URL, auth: Record<string, string> = {}): Promise<Record<string, string>> {
+  const init = await post(agent, url, JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }), auth);
   const session = init.headers['mcp-session-id'];
   if (init.status !== 200 || typeof session !== 'string') throw new Error(`initialize failed: ${init.status} ${init.body}`);
-  const headers = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' };
+  const headers = { ...auth, 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' };
   await post(agent, url, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), headers);
   return headers;
 }
 
-async function runHttp(target: string, urlText: string, tool: string, concurrency: number, pids: () => { server: number; children: number[] }): Promise<Result> {
+async function runHttp(
+  target: string,
+  urlText: string,
+  tool: string,
+  concurrency: number,
+  pids: () => { server: number; children: number[] },
+  auth: Record<string, string> = {},
+): Promise<Result> {
   const url = new URL(urlText);
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const sessions = await Promise.all(Array.from({ length: concurrency }, () => httpSession(agent, url)));
+  const sessions = await Promise.all(Array.from({ length: concurrency }, () => httpSession(agent, url, auth)));
   const latencies: number[] = [];
   let stop = false;
   let measuring = false;
@@ -216,22 +225,45 @@ writeFileSync(
   }),
 );
 const gatewayArgs = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench-results', 'profiles')}`, GATEWAY] : [GATEWAY];
-const gateway = await startProcess([...gatewayArgs, '--config', configFile]);
-const base = gateway.url.replace(/\/mcp$/, '');
-for (let i = 0; i < 100; i++) {
-  const ready = await fetch(`${base}/readyz`).then((r) => r.ok).catch(() => false);
-  if (ready) break;
-  await new Promise((r) => setTimeout(r, 100));
+async function startGatewayProcess(file: string): Promise<{ child: ChildProcess; url: string }> {
+  const started = await startProcess([...gatewayArgs, '--config', file]);
+  const base = started.url.replace(/\/mcp$/, '');
+  for (let i = 0; i < 100; i++) {
+    const ready = await fetch(`${base}/readyz`).then((r) => r.ok).catch(() => false);
+    if (ready) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return started;
 }
+const gateway = await startGatewayProcess(configFile);
+
+// The same gateway with OAuth on: every request carries a JWT access token that is verified.
+const issuer = await new TestIssuer().start();
+const oauthConfigFile = join(dir, 'gateway-oauth.json');
+writeFileSync(
+  oauthConfigFile,
+  JSON.stringify({
+    listen: { host: '127.0.0.1', port: 0 },
+    auth: { mode: 'oauth', issuer: issuer.issuer },
+    upstreams: [{ namespace: 'fx', stdio: { command: process.execPath, args: [FIXTURE] }, maxConcurrency: 256 }],
+  }),
+);
+const securedGateway = await startGatewayProcess(oauthConfigFile);
+const bearer = { authorization: `Bearer ${await issuer.accessToken(securedGateway.url, { scope: 'fx:admin', expiresInSeconds: 3600 })}` };
 const direct = await startProcess([FIXTURE, '--http', '0']);
 
 for (const concurrency of CONCURRENCY) {
   results.push(await runHttp('gateway (Streamable HTTP → stdio child)', gateway.url, 'fx__echo', concurrency, () => ({ server: gateway.child.pid!, children: childPids(gateway.child.pid!) })));
+  results.push(
+    await runHttp('gateway with OAuth (JWT per request)', securedGateway.url, 'fx__echo', concurrency, () => ({ server: securedGateway.child.pid!, children: childPids(securedGateway.child.pid!) }), bearer),
+  );
   results.push(await runHttp('direct SDK Streamable HTTP server', direct.url, 'echo', concurrency, () => ({ server: direct.child.pid!, children: [] })));
   results.push(await runStdio(concurrency));
 }
 gateway.child.kill('SIGTERM');
+securedGateway.child.kill('SIGTERM');
 direct.child.kill('SIGTERM');
+await issuer.stop();
 await new Promise((r) => setTimeout(r, 500));
 
 const header = '| target | conc. | calls/s | p50 ms | p99 ms | client CPU ms/call | server CPU ms/call | child CPU ms/call |';
@@ -239,9 +271,13 @@ const rows = results.map(
   (r) => `| ${r.target} | ${r.concurrency} | ${r.callsPerSecond} | ${r.p50ms} | ${r.p99ms} | ${r.clientCpuMsPerCall} | ${r.serverCpuMsPerCall} | ${r.childCpuMsPerCall ?? ''} |`,
 );
 const ratios = CONCURRENCY.map((c) => {
-  const g = results.find((r) => r.concurrency === c && r.target.startsWith('gateway'))!;
+  const g = results.find((r) => r.concurrency === c && r.target.startsWith('gateway ('))!;
+  const a = results.find((r) => r.concurrency === c && r.target.startsWith('gateway with OAuth'))!;
   const d = results.find((r) => r.concurrency === c && r.target.startsWith('direct SDK'))!;
-  return `c=${c}: gateway/direct-SDK throughput ${(g.callsPerSecond / d.callsPerSecond).toFixed(2)}×, p50 ${(g.p50ms / d.p50ms).toFixed(2)}×`;
+  return (
+    `c=${c}: gateway/direct-SDK throughput ${(g.callsPerSecond / d.callsPerSecond).toFixed(2)}×, p50 ${(g.p50ms / d.p50ms).toFixed(2)}×; ` +
+    `with OAuth ${(a.callsPerSecond / d.callsPerSecond).toFixed(2)}×, p50 ${(a.p50ms / d.p50ms).toFixed(2)}×, gateway CPU ${a.serverCpuMsPerCall} ms/call`
+  );
 });
 const table = [header, '|---|---|---|---|---|---|---|---|', ...rows, '', ...ratios].join('\n');
 process.stdout.write(`${table}\n`);

@@ -17,7 +17,7 @@ for (const suite of suites) {
   rows.push(...(await suite.run()));
 }
 /** Benchmarks that need a process of their own (memory figures); their report is kept as text. */
-const programs = ['docsIndex.bench.js'];
+const programs = ['gatewayCalls.bench.js', 'gatewayFootprint.bench.js', 'docsIndex.bench.js'];
 const programReports: string[] = [];
 for (const program of programs) {
   process.stderr.write(`bench: ${program}…\n`);
