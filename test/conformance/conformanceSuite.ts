@@ -15,6 +15,22 @@ export const CONFORMANCE_DIR = process.env.MANIFOLD_CONFORMANCE_DIR ?? join(ROOT
 const NODE = join(CONFORMANCE_DIR, 'node_modules', '.bin', 'node');
 const SUITE = join(CONFORMANCE_DIR, 'node_modules', '@modelcontextprotocol', 'conformance', 'dist', 'index.js');
 
+const INSPECTOR = join(CONFORMANCE_DIR, 'node_modules', '@modelcontextprotocol', 'inspector', 'clients', 'launcher', 'build', 'index.js');
+
+export function inspectorAvailable(): boolean {
+  if (existsSync(NODE) && existsSync(INSPECTOR)) return true;
+  if (process.env.CI) throw new Error(`The MCP Inspector must be installed under CI (${CONFORMANCE_DIR}); .ci/run installs it.`);
+  console.warn(`[manifold tests] MCP Inspector not installed in ${CONFORMANCE_DIR}: skipping the Inspector CLI test.`);
+  return false;
+}
+
+/** Run the MCP Inspector's CLI mode (JSON on stdout) against a URL. */
+export async function inspectorCli(url: string, args: string[], headers: Record<string, string> = {}): Promise<unknown> {
+  const headerArgs = Object.entries(headers).flatMap(([k, v]) => ['--header', `${k}: ${v}`]);
+  const { stdout } = await run(NODE, [INSPECTOR, '--cli', url, '--transport', 'http', ...headerArgs, ...args], { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 });
+  return JSON.parse(stdout) as unknown;
+}
+
 export function conformanceAvailable(): boolean {
   if (existsSync(NODE) && existsSync(SUITE)) return true;
   if (process.env.CI) throw new Error(`The MCP conformance suite must be installed under CI (${CONFORMANCE_DIR}); .ci/run installs it.`);

@@ -52,10 +52,13 @@ export function writeConfig(config: Record<string, unknown>): string {
 }
 
 /** Run `node dist/gateway/main.js --config <file>` and wait for the URL it logs. */
-export async function startGateway(config: Record<string, unknown>, options: { env?: Record<string, string> } = {}): Promise<RunningGateway> {
-  const file = writeConfig(config);
+export async function startGateway(
+  config: Record<string, unknown>,
+  options: { env?: Record<string, string>; /** Run this file as it is (on a free port) instead of `config`. */ configFile?: string } = {},
+): Promise<RunningGateway> {
+  const file = options.configFile ?? writeConfig(config);
   const child = spawn(process.execPath, [GATEWAY_MAIN, '--config', file], {
-    env: { ...process.env, LOG_LEVEL: 'debug', ...options.env },
+    env: { ...process.env, LOG_LEVEL: 'debug', ...(options.configFile ? { MANIFOLD_GATEWAY_PORT: '0' } : {}), ...options.env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const logs: LogLine[] = [];
