@@ -31,6 +31,19 @@ const remoteLaunch = z
     transport: z.enum(['auto', 'streamable-http', 'sse']).default('auto'),
     /** The gateway's own credentials for this upstream; never a client's token. */
     headers: z.record(z.string(), z.string()).default({}),
+    /** Or: the gateway's own access token from the client credentials grant (OAuth 2.1 §4.2). */
+    clientCredentials: z
+      .object({
+        issuer: z.url({ protocol: /^https?$/, message: 'must be the authorization server URL' }),
+        clientId: z.string().min(1),
+        /** The environment variable holding the client secret (secrets never live in the file). */
+        clientSecretEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'),
+        scope: z.string().optional(),
+        /** Resource indicator (RFC 8707); defaults to the upstream URL. */
+        resource: z.url().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -3,6 +3,7 @@ import { resolve as resolvePath } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ClientCredentialsToken, fetchWithClientCredentials } from './clientCredentials.js';
 import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
@@ -339,6 +340,8 @@ export class UpstreamConnection {
     }
   }
 
+  private clientCredentials: ClientCredentialsToken | undefined;
+
   private createTransport(): Transport {
     const stdio = this.config.stdio;
     if (stdio) {
@@ -352,10 +355,25 @@ export class UpstreamConnection {
     }
     const remote = this.config.remote!;
     const init: RequestInit = { headers: remote.headers };
-    if (remote.transport === 'sse') return new SSEClientTransport(new URL(remote.url), { requestInit: init });
-    const streamable = new StreamableHTTPClientTransport(new URL(remote.url), { requestInit: init });
+    const fetchFn = this.remoteFetch();
+    const options = { requestInit: init, ...(fetchFn ? { fetch: fetchFn } : {}) };
+    if (remote.transport === 'sse') return new SSEClientTransport(new URL(remote.url), options);
+    const streamable = new StreamableHTTPClientTransport(new URL(remote.url), options);
     if (remote.transport === 'streamable-http') return streamable;
-    return new FallbackHttpTransport(streamable, () => new SSEClientTransport(new URL(remote.url), { requestInit: init }), this.log);
+    return new FallbackHttpTransport(streamable, () => new SSEClientTransport(new URL(remote.url), options), this.log);
+  }
+
+  /** With `remote.clientCredentials`, requests carry the gateway's own token for this upstream. */
+  private remoteFetch(): typeof fetch | undefined {
+    const settings = this.config.remote?.clientCredentials;
+    if (!settings) return undefined;
+    const secret = process.env[settings.clientSecretEnv];
+    if (!secret) throw new Error(`${settings.clientSecretEnv} is not set: upstream "${this.namespace}" needs its client secret (remote.clientCredentials.clientSecretEnv).`);
+    this.clientCredentials ??= new ClientCredentialsToken(
+      { issuer: settings.issuer, clientId: settings.clientId, clientSecret: secret, scope: settings.scope, resource: settings.resource ?? this.config.remote!.url },
+      this.log,
+    );
+    return fetchWithClientCredentials(this.clientCredentials);
   }
 
   private installHandlers(client: Client): void {

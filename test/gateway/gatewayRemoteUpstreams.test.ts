@@ -66,3 +66,49 @@ describe('remote upstreams', () => {
     await client.close();
   });
 });
+
+describe('a remote upstream that requires its own credentials', () => {
+  it('gets the gateway\'s own token by the client credentials grant, and never a client\'s', async () => {
+    const { TestIssuer } = await import('../support/testIssuer.js');
+    const issuer = await new TestIssuer().start();
+    const upstreamToken = 'upstream-access-token-for-the-gateway-0123456789';
+    issuer.machineClients.set('manifold-gateway', { secret: 'gateway-client-secret-0123456789', accessToken: upstreamToken });
+    const data = tempDir('remote-cc');
+    // The remote server accepts only that bearer token.
+    const remote = await startHttpServer('servers/project-management/main.js', { MANIFOLD_DATA_DIR: data.path, MANIFOLD_HTTP_BEARER_TOKEN: upstreamToken });
+    const gateway = await startGateway(
+      {
+        upstreams: [
+          {
+            namespace: 'pm',
+            remote: {
+              url: remote.url,
+              transport: 'streamable-http',
+              clientCredentials: { issuer: issuer.issuer, clientId: 'manifold-gateway', clientSecretEnv: 'PM_UPSTREAM_SECRET', scope: 'pm' },
+            },
+          },
+        ],
+      },
+      { env: { PM_UPSTREAM_SECRET: 'gateway-client-secret-0123456789' } },
+    );
+    try {
+      await waitReady(gateway);
+      const client = await connect(gateway.url);
+      const created = (await client.callTool({ name: 'pm__create_task', arguments: { title: 'Over client credentials' } })) as CallToolResult;
+      expect(created.isError).toBeFalsy();
+      await client.callTool({ name: 'pm__list_tasks', arguments: {} });
+      await client.close();
+      // One token served every request (cached), asked for with the upstream as resource.
+      expect(issuer.tokenRequests).toHaveLength(1);
+      expect(issuer.tokenRequests[0]?.get('resource')).toBe(remote.url);
+      expect(issuer.tokenRequests[0]?.get('scope')).toBe('pm');
+      expect(JSON.stringify(gateway.logs)).not.toContain('gateway-client-secret-0123456789');
+      expect(JSON.stringify(gateway.logs)).not.toContain(upstreamToken);
+    } finally {
+      await gateway.stop();
+      await remote.stop();
+      await issuer.stop();
+      data.remove();
+    }
+  });
+});

@@ -20,6 +20,10 @@ export class TestIssuer {
   readonly introspectionClient = { id: 'gateway-introspector', secret: randomBytes(16).toString('hex') };
   private keys: SigningKey[] = [];
   private readonly opaque = new Map<string, Record<string, unknown>>();
+  /** Client credentials clients: id → secret and the access token they get. */
+  readonly machineClients = new Map<string, { secret: string; accessToken: string }>();
+  /** Bodies of the token requests received, for assertions. */
+  readonly tokenRequests: URLSearchParams[] = [];
   private server?: Server;
   issuer = '';
   jwksFetches = 0;
@@ -43,6 +47,21 @@ export class TestIssuer {
       if (url.pathname === '/jwks') {
         this.jwksFetches += 1;
         return json(200, { keys: this.keys.map((k) => k.publicJwk) });
+      }
+      if (url.pathname === '/token' && req.method === 'POST') {
+        const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+        const [id = '', secret] = Buffer.from(basic, 'base64').toString().split(':').map((part) => decodeURIComponent(part.replace(/\+/g, ' ')));
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => {
+          const form = new URLSearchParams(body);
+          this.tokenRequests.push(form);
+          const client = this.machineClients.get(id);
+          if (!client || client.secret !== secret) return json(401, { error: 'invalid_client' });
+          if (form.get('grant_type') !== 'client_credentials') return json(400, { error: 'unsupported_grant_type' });
+          json(200, { access_token: client.accessToken, token_type: 'Bearer', expires_in: 300, ...(form.get('scope') ? { scope: form.get('scope') } : {}) });
+        });
+        return undefined;
       }
       if (url.pathname === '/introspect' && req.method === 'POST') {
         // RFC 6749 §2.3.1: client id and secret are form-url-encoded before Basic encoding.
