@@ -6,6 +6,7 @@ import type { CallerIdentity } from './auth/authenticate.js';
 import { SingleUpstreamView, UpstreamCatalog, type CatalogView } from './catalog/upstreamCatalog.js';
 import type { GatewayConfig } from './config/schema.js';
 import { SessionTransport } from './http/sessionTransport.js';
+import { composeResourceRead, type ResourceReadHandler, type ResourceReadMiddleware } from './policy/resourceReadPipeline.js';
 import { composeToolCall, type ToolCallHandler, type ToolCallMiddleware } from './policy/toolCallPipeline.js';
 import { ClientSession, LOG_LEVEL_ORDER } from './session/clientSession.js';
 import { ResourceSubscriptions } from './session/resourceSubscriptions.js';
@@ -13,11 +14,18 @@ import { composeInstructions, registerSessionHandlers, unionCapabilities } from 
 import { SessionRegistry } from './session/sessionRegistry.js';
 import type { ListKind, UpstreamListener, UpstreamStateName } from './upstreams/types.js';
 import { UpstreamConnection, type UpstreamStatus } from './upstreams/upstreamConnection.js';
+import { WorkflowRegistry } from './workflows/workflowRegistry.js';
+import { CuratedView } from './views/curatedView.js';
+import type { ViewSettings } from './views/viewSettings.js';
 
 export interface GatewayOptions {
   /** Policy stages around every forwarded tools/call (authorization, limits, cache, audit, metrics). */
   toolCallMiddlewares?: readonly ToolCallMiddleware[];
   access?: AccessPolicy;
+  /** Policy stages around every forwarded resources/read (cache, size limit, logs, metrics). */
+  resourceReadMiddlewares?: readonly ResourceReadMiddleware[];
+  /** Also told of upstream events (cache invalidation, metrics). */
+  upstreamObservers?: ReadonlyArray<Partial<UpstreamListener>>;
 }
 
 export interface Readiness {
@@ -38,9 +46,13 @@ export class ManifoldGateway implements UpstreamListener {
   private readonly singleViews = new Map<string, SingleUpstreamView>();
   private readonly subscriptions: ResourceSubscriptions;
   private readonly toolCall: ToolCallHandler;
+  private readonly readResource: ResourceReadHandler | undefined;
+  private readonly observers: ReadonlyArray<Partial<UpstreamListener>>;
   private accepting = true;
   /** Which scope each tool, prompt and resource needs. */
   readonly access: AccessPolicy;
+  /** Composite tools (`workflows` in the configuration); undefined when none are configured. */
+  readonly workflows: WorkflowRegistry | undefined;
 
   constructor(
     readonly config: GatewayConfig,
@@ -64,6 +76,19 @@ export class ManifoldGateway implements UpstreamListener {
         { signal: call.signal, onprogress: call.onprogress },
       ),
     );
+    this.readResource = options.resourceReadMiddlewares?.length
+      ? composeResourceRead(options.resourceReadMiddlewares, (read) =>
+          read.upstream.forward('resources/read', read.params, { caller: read.caller, session: read.session, requestId: read.requestId }, { signal: read.signal }),
+        )
+      : undefined;
+    this.observers = options.upstreamObservers ?? [];
+    this.workflows = config.workflows
+      ? new WorkflowRegistry({ settings: config.workflows, catalog: this.catalog, access: this.access, toolCall: this.toolCall, separator: config.separator, logger })
+      : undefined;
+    if (this.workflows) {
+      this.catalog.setVirtualTools(this.workflows);
+      this.access.attachVirtualTools(this.workflows);
+    }    this.applyViews(config.views);
   }
 
   /** Start every upstream in parallel; resolves when each has succeeded or failed once. */
@@ -74,6 +99,48 @@ export class ManifoldGateway implements UpstreamListener {
 
   view(namespace: string | undefined): CatalogView | undefined {
     return namespace === undefined ? this.catalog : this.singleViews.get(namespace);
+  }
+
+  private readonly curatedViews = new Map<string, CuratedView>();
+
+  /** A curated view (`/views/{name}/mcp`) by name. */
+  curatedView(name: string): CuratedView | undefined {
+    return this.curatedViews.get(name);
+  }
+
+  curatedViewNames(): string[] {
+    return [...this.curatedViews.keys()];
+  }
+
+  /**
+   * Put a configuration's views in place (at start and on reload). Sessions keep their view
+   * object, so a changed view changes under them and they are told with list_changed; a removed
+   * view shows its sessions nothing, and new sessions cannot open it.
+   */
+  applyViews(views: readonly ViewSettings[]): { added: string[]; changed: string[]; removed: string[] } {
+    const outcome = { added: [] as string[], changed: [] as string[], removed: [] as string[] };
+    const wanted = new Map(views.map((view) => [view.name, view]));
+    for (const [name, view] of this.curatedViews) {
+      const next = wanted.get(name);
+      if (!next) {
+        view.active = false;
+        this.curatedViews.delete(name);
+        outcome.removed.push(name);
+      } else if (JSON.stringify(next) !== JSON.stringify(view.settings)) {
+        view.settings = next;
+        outcome.changed.push(name);
+      }
+    }
+    for (const [name, settings] of wanted) {
+      if (this.curatedViews.has(name)) continue;
+      this.curatedViews.set(name, new CuratedView(settings, this.catalog));
+      outcome.added.push(name);
+    }
+    const touched = new Set([...outcome.changed, ...outcome.removed]);
+    for (const session of this.sessions.values()) {
+      if (session.view instanceof CuratedView && touched.has(session.view.name)) void this.notify(session, true, true, true);
+    }
+    return outcome;
   }
 
   get isAccepting(): boolean {
@@ -102,8 +169,10 @@ export class ManifoldGateway implements UpstreamListener {
       separator: this.config.separator,
       subscriptions: this.subscriptions,
       toolCall: this.toolCall,
+      ...(this.readResource ? { readResource: this.readResource } : {}),
       onLogLevelChanged: () => this.updateUpstreamLogLevels(),
       logger: this.logger,
+      ...(this.workflows ? { composites: this.workflows } : {}),
     });
     session.server.onclose = () => this.onSessionClosed(session);
     session.server.onerror = (error) => this.logger.debug({ err: error, session: id }, 'session protocol error');
@@ -141,9 +210,11 @@ export class ManifoldGateway implements UpstreamListener {
       const upstream = this.catalog.upstream(namespace);
       if (upstream) void this.subscriptions.renew(upstream);
     }
+    for (const observer of this.observers) observer.onStateChange?.(namespace, state);
   }
 
   onListsChanged(namespace: string, kinds: ReadonlySet<ListKind>): void {
+    for (const observer of this.observers) observer.onListsChanged?.(namespace, kinds);
     const aggregate = this.catalog.rebuild();
     for (const session of this.sessions.values()) {
       const single = session.view.namespace !== undefined;
@@ -168,6 +239,7 @@ export class ManifoldGateway implements UpstreamListener {
   }
 
   onResourceUpdated(namespace: string, uri: string): void {
+    for (const observer of this.observers) observer.onResourceUpdated?.(namespace, uri);
     const subscribers = this.subscriptions.subscribers(namespace, uri);
     if (!subscribers) return;
     for (const [session, exposedUri] of subscribers) {

@@ -1,3 +1,4 @@
+import { unwatchFile, watchFile } from 'node:fs';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -9,6 +10,9 @@ import { publicUrlFor, setUpGatewayAuth } from './auth/gatewayAuth.js';
 import { loadGatewayConfig } from './config/load.js';
 import { ManifoldGateway } from './gateway.js';
 import { createHttpApp } from './http/app.js';
+import { createPolicyStack } from './policy/policyStack.js';
+import { viewProblems } from './views/curatedView.js';
+import type { GatewayConfig } from './config/schema.js';
 
 const USAGE = 'Usage: gateway [--config PATH]  (default: config/gateway.json in the package; env MANIFOLD_GATEWAY_HOST, MANIFOLD_GATEWAY_PORT override listen)';
 
@@ -24,7 +28,12 @@ function parseFlags(argv: readonly string[]): { config: string } {
 runMain('gateway', async (logger) => {
   const flags = parseFlags(process.argv.slice(2));
   const config = await loadGatewayConfig(flags.config);
-  const gateway = new ManifoldGateway(config, logger);
+  const policies = createPolicyStack(config, { logger, dataDir: resolve(process.env.MANIFOLD_DATA_DIR ?? resolve(packageRoot(), 'data')) });
+  const gateway = new ManifoldGateway(config, logger, {
+    toolCallMiddlewares: policies.toolCallMiddlewares,
+    resourceReadMiddlewares: policies.resourceReadMiddlewares,
+    upstreamObservers: policies.upstreamObservers,
+  });
 
   // Listen first: the public URL (and so the OAuth resource identifiers) may depend on the bound port.
   let handle: RequestListener = (_req, res) => {
@@ -43,7 +52,7 @@ runMain('gateway', async (logger) => {
   const base = publicUrlFor(config, { host: address.address, port: address.port });
   const dataDir = resolve(process.env.MANIFOLD_DATA_DIR ?? resolve(packageRoot(), 'data'));
   const auth = await setUpGatewayAuth(config, { publicUrl: base, dataDir, access: gateway.access, logger });
-  handle = createHttpApp({ gateway, auth, publicUrl: base, logger }).callback();
+  handle = createHttpApp({ gateway, auth, publicUrl: base, logger, operatorRoutes: policies.routes(gateway) }).callback();
   logger.info(
     {
       url: `${base}/mcp`,
@@ -58,7 +67,40 @@ runMain('gateway', async (logger) => {
   );
 
   // Upstreams start in parallel after the listener is up: /readyz reports when they are.
-  void gateway.start().then(() => logger.info(gateway.readiness(), 'initial upstream start settled'));
+  // Then names are checked: a collision, or a view naming something that does not exist,
+  // refuses to start (never resolved by order); upstreams that are not up are checked later.
+  void gateway.start().then(() => {
+    logger.info(gateway.readiness(), 'initial upstream start settled');
+    const problems = startupProblems(gateway, config);
+    if (problems.length > 0) {
+      for (const problem of problems) logger.fatal({ problem }, problem);
+      process.stderr.write(`gateway: refusing to start:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+      process.exit(2);
+    }
+  });
+
+  // Views change without a restart: on an edit of the configuration file (or SIGHUP).
+  const reload = async (): Promise<void> => {
+    try {
+      const next = await loadGatewayConfig(flags.config);
+      const problems = viewProblems(next.views, gateway.catalog, next.separator, (ns) => gateway.catalog.upstream(ns)?.state === 'ready');
+      if (problems.length > 0) {
+        logger.error({ problems }, 'configuration reload refused; the previous views stay in place');
+        return;
+      }
+      const outcome = gateway.applyViews(next.views);
+      logger.info(outcome, 'views reloaded');
+      const { views: _nextViews, ...nextRest } = next;
+      const { views: _currentViews, ...currentRest } = config;
+      if (JSON.stringify(nextRest) !== JSON.stringify(currentRest)) logger.warn('configuration changes other than views take effect after a restart');
+    } catch (error) {
+      logger.error({ err: error instanceof ConfigError ? error.message : error }, 'configuration reload refused; the previous views stay in place');
+    }
+  };
+  watchFile(flags.config, { interval: 500 }, (current, previous) => {
+    if (current.mtimeMs !== previous.mtimeMs) void reload();
+  });
+  process.on('SIGHUP', () => void reload());
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
@@ -70,8 +112,10 @@ runMain('gateway', async (logger) => {
     server.close();
     const left = await gateway.drain(config.http.drainTimeoutMs);
     if (left > 0) logger.warn({ left }, `drain timeout (${config.http.drainTimeoutMs} ms): abandoning in-flight calls`);
+    unwatchFile(flags.config);
     await gateway.stop();
     await auth.close();
+    await policies.close();
     server.closeAllConnections();
     logger.info({ ms: Date.now() - started }, 'stopped');
     process.exit(0);
@@ -79,3 +123,10 @@ runMain('gateway', async (logger) => {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 });
+
+/** Name collisions between upstreams, and view references that do not exist, found once upstreams are up. */
+function startupProblems(gateway: ManifoldGateway, config: GatewayConfig): string[] {
+  const collisions = gateway.catalog.problems.filter((problem) => problem.includes(' is claimed by '));
+  const views = viewProblems(config.views, gateway.catalog, config.separator, (ns) => gateway.catalog.upstream(ns)?.state === 'ready');
+  return [...collisions, ...views];
+}

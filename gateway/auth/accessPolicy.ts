@@ -8,6 +8,12 @@ export interface ScopeRequirement {
   what: string;
 }
 
+/** Tools the gateway provides itself (composite tools): each needs the union of its steps' scopes. */
+export interface VirtualToolScopes {
+  /** The scopes a call needs with these arguments (undefined: the defaults), or undefined when `exposedName` is not such a tool. */
+  scopesOf(view: CatalogView, exposedName: string, args: Record<string, unknown> | undefined): string[] | undefined;
+}
+
 /**
  * Which scope each tool, prompt and resource needs. Tools: from annotations (read-only →
  * read, non-destructive → write, otherwise admin), unless configuration overrides the tool.
@@ -15,6 +21,13 @@ export interface ScopeRequirement {
  */
 export class AccessPolicy {
   constructor(private readonly toolScopes: Readonly<Record<string, Readonly<Record<string, string>>>> = {}) {}
+
+  private virtualTools: VirtualToolScopes | undefined;
+
+  /** Let composite tools be authorized like the upstream tools they call. */
+  attachVirtualTools(virtualTools: VirtualToolScopes): void {
+    this.virtualTools = virtualTools;
+  }
 
   toolScope(namespace: string, tool: Pick<Tool, 'name' | 'annotations'>): string {
     return this.toolScopes[namespace]?.[tool.name] ?? scopeFor(namespace, accessLevelFor(tool.annotations));
@@ -34,6 +47,8 @@ export class AccessPolicy {
 
   /** May a caller with `granted` see and call this exposed tool? */
   allowsTool(granted: ReadonlySet<string>, view: CatalogView, exposedName: string): boolean {
+    const composite = this.virtualTools?.scopesOf(view, exposedName, undefined);
+    if (composite) return composite.every((scope) => grants(granted, scope));
     const target = this.toolTarget(view, exposedName);
     return target !== undefined && grants(granted, this.toolScope(target.namespace, target.tool));
   }
@@ -52,6 +67,9 @@ export class AccessPolicy {
     const uri = typeof params?.uri === 'string' ? params.uri : undefined;
     switch (method) {
       case 'tools/call': {
+        const args = params?.arguments;
+        const composite = name ? this.virtualTools?.scopesOf(view, name, typeof args === 'object' && args !== null ? (args as Record<string, unknown>) : undefined) : undefined;
+        if (composite) return { scopes: composite, what: `calling ${name}` };
         const target = name ? this.toolTarget(view, name) : undefined;
         return target ? { scopes: [this.toolScope(target.namespace, target.tool)], what: `calling ${name}` } : undefined;
       }

@@ -24,13 +24,16 @@ export interface GatewayAuth {
   publicRoutes: Middleware<GatewayState>;
   /** The authorization server tokens must come from, when OAuth is on. */
   issuer?: string;
+  /** The protected resource a request path belongs to (for challenges). */
+  resourceFor?: (path: string) => { resource: ProtectedResource; audiences: readonly string[] };
   close(): Promise<void>;
 }
 
 /**
- * The gateway's protected resources: `<publicUrl>/mcp` (everything) and one per upstream,
- * `<publicUrl>/servers/<ns>/mcp`. A per-upstream endpoint also accepts tokens for the whole
- * gateway; a token for one upstream's endpoint is good nowhere else.
+ * The gateway's protected resources: `<publicUrl>/mcp` (everything), one per upstream,
+ * `<publicUrl>/servers/<ns>/mcp`, and one per curated view, `<publicUrl>/views/<name>/mcp`.
+ * Such an endpoint also accepts tokens for the whole gateway; a token for one upstream's or
+ * view's endpoint is good nowhere else.
  */
 export class GatewayResources {
   readonly main: ProtectedResource;
@@ -54,6 +57,11 @@ export class GatewayResources {
   }
 
   resourceFor = (path: string): { resource: ProtectedResource; audiences: readonly string[] } => {
+    const view = VIEW_PATH.exec(path)?.[1];
+    if (view !== undefined) {
+      const own = protectedResourceFor(`${this.publicUrl}/views/${view}/mcp`);
+      return { resource: own, audiences: [own.resource, this.main.resource] };
+    }
     const namespace = this.namespaceOf(path);
     const own = namespace === undefined ? undefined : this.byNamespace.get(namespace);
     return own ? { resource: own, audiences: [own.resource, this.main.resource] } : { resource: this.main, audiences: [this.main.resource] };
@@ -63,6 +71,8 @@ export class GatewayResources {
   byMetadataPath(path: string): { resource: ProtectedResource; namespace: string | undefined } | undefined {
     if (path === '/.well-known/oauth-protected-resource' || path === this.main.metadataPath) return { resource: this.main, namespace: undefined };
     for (const [namespace, resource] of this.byNamespace) if (resource.metadataPath === path) return { resource, namespace };
+    const view = /^\/\.well-known\/oauth-protected-resource\/views\/([a-z][a-z0-9-]{0,31})\/mcp$/.exec(path)?.[1];
+    if (view !== undefined) return { resource: protectedResourceFor(`${this.publicUrl}/views/${view}/mcp`), namespace: undefined };
     return undefined;
   }
 }
@@ -76,6 +86,7 @@ export interface GatewayAuthOptions {
   logger: Logger;
 }
 
+const VIEW_PATH = /^\/views\/([a-z][a-z0-9-]{0,31})\//;
 const allowAll: ScopeGate = () => true;
 const passThrough: Middleware<GatewayState> = (_ctx, next) => next();
 
@@ -129,6 +140,7 @@ export async function setUpGatewayAuth(config: GatewayConfig, options: GatewayAu
     scopeGate: createScopeGate(options.access, resources.resourceFor),
     publicRoutes: mount ? (ctx, next) => metadataRoutes(ctx, () => mount(ctx as never, next)) : metadataRoutes,
     issuer,
+    resourceFor: resources.resourceFor,
     close: async () => embedded?.close(),
   };
 }
@@ -159,7 +171,11 @@ export async function embeddedAuthOptions(
   return {
     publicUrl: options.publicUrl,
     resource: resources.main.resource,
-    extraResources: [...resources.all().slice(1).map((r) => r.resource), ...(auth.embedded?.extraResources ?? [])],
+    extraResources: [
+      ...resources.all().slice(1).map((r) => r.resource),
+      ...config.views.map((view) => `${options.publicUrl}/views/${view.name}/mcp`),
+      ...(auth.embedded?.extraResources ?? []),
+    ],
     scopes: auth.embedded?.scopes ?? scopesForNamespaces(namespaces),
     users,
     clients: auth.embedded?.clients ?? [],

@@ -28,6 +28,18 @@ export interface CatalogView {
   resolveUri(uri: string): { upstream: UpstreamConnection; uri: string } | undefined;
   /** Prefix for log notification `logger` fields. */
   loggerName(namespace: string, logger: string | undefined): string | undefined;
+  /**
+   * For a view that renames what it shows (a curated view): the aggregate's name of a name
+   * it shows, or undefined when it does not show it. Absent on views that do not rename.
+   */
+  aggregateName?(name: string): string | undefined;
+}
+
+/** Tools the gateway provides itself under a namespace of their own (composite tools). */
+export interface VirtualToolSource {
+  readonly namespace: string;
+  /** Their definitions with unprefixed names. */
+  tools(): readonly Tool[];
 }
 
 interface Indexed<T> {
@@ -48,6 +60,9 @@ export class UpstreamCatalog implements CatalogView {
   private templates: ResourceTemplate[] = [];
   private readonly byNamespace: Map<string, UpstreamConnection>;
   problems: string[] = [];
+  private virtualSource: VirtualToolSource | undefined;
+  /** Exposed name → unprefixed name of each listed virtual tool. */
+  private virtualIndex = new Map<string, string>();
 
   constructor(
     private readonly all: readonly UpstreamConnection[],
@@ -69,10 +84,22 @@ export class UpstreamCatalog implements CatalogView {
     return this.byNamespace.has(namespace);
   }
 
+  /** List the gateway's own tools beside the upstreams' (in the aggregate only). */
+  setVirtualTools(source: VirtualToolSource): void {
+    this.virtualSource = source;
+    this.rebuild();
+  }
+
+  /** The unprefixed name of a virtual tool, or undefined when `name` is not one. */
+  resolveVirtualTool(name: string): string | undefined {
+    return this.virtualIndex.get(name);
+  }
+
   /** Recompute the aggregate; returns which aggregate lists changed. */
   rebuild(): { tools: boolean; prompts: boolean; resourceTemplates: boolean } {
     const problems: string[] = [];
     const tools = this.index('tool', (u) => u.tools, (tool, name) => ({ ...tool, name }), problems);
+    const virtualIndex = this.indexVirtual(tools, problems);
     const prompts = this.index('prompt', (u) => u.prompts, (prompt, name) => ({ ...prompt, name }), problems);
     const templates = this.all.flatMap((u) =>
       u.resourceTemplates.map((template) => ({ ...template, uriTemplate: exposeUri(u.namespace, template.uriTemplate) })),
@@ -83,12 +110,30 @@ export class UpstreamCatalog implements CatalogView {
       resourceTemplates: !sameJson(templates, this.templates),
     };
     this.toolsIndexed = tools;
+    this.virtualIndex = virtualIndex;
     this.promptsIndexed = prompts;
     this.templates = templates;
     const fresh = problems.filter((p) => !this.problems.includes(p));
     for (const problem of fresh) this.logger.error({ problem }, `catalog: ${problem}`);
     this.problems = problems;
     return changed;
+  }
+
+  /** Add the virtual tools to `tools`; a name an upstream tool already has is reported, not shadowed. */
+  private indexVirtual(tools: Indexed<Tool>, problems: string[]): Map<string, string> {
+    const index = new Map<string, string>();
+    if (!this.virtualSource) return index;
+    for (const tool of this.virtualSource.tools()) {
+      const name = exposedName(this.virtualSource.namespace, this.separator, tool.name);
+      const problem = nameProblem(name) ?? (tools.index.has(name) || index.has(name) ? 'is already taken' : undefined);
+      if (problem) {
+        problems.push(`composite tool "${tool.name}" is not exposed: its gateway name "${name}" ${problem}.`);
+        continue;
+      }
+      tools.items.push({ ...tool, name });
+      index.set(name, tool.name);
+    }
+    return index;
   }
 
   private index<T extends { name: string }>(

@@ -33,6 +33,7 @@ export function parseGatewayConfig(document: unknown, file: string): GatewayConf
       upstream.stdio.cwd = upstream.stdio.cwd === undefined ? base : resolveFrom(base, upstream.stdio.cwd);
     }
   }
+  if (config.workflows?.teamDirectory) config.workflows.teamDirectory = resolveFrom(base, config.workflows.teamDirectory);
   return config;
 }
 

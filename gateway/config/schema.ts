@@ -1,5 +1,9 @@
 import { z } from 'zod';
 import { embeddedAuthSettingsSchema } from '../auth/embedded/settings.js';
+import { viewsSchema } from '../views/viewSettings.js';
+import { observabilitySchema } from '../observability/observabilitySettings.js';
+import { cacheSchema, limitsSchema } from '../policy/policySettings.js';
+import { workflowsSchema } from '../workflows/workflowSettings.js';
 
 /**
  * The gateway configuration file (JSON). Every field is documented in config/README.md;
@@ -208,6 +212,16 @@ export const gatewaySchema = z
         drainTimeoutMs: 10_000,
       }),
     upstreams: z.array(upstreamSchema).min(1, 'declare at least one upstream'),
+    /** Curated tool sets served at /views/{name}/mcp (gateway/views/viewSettings.ts); reloaded without a restart. */
+    views: viewsSchema,
+    /** Rate limits, response size limit, argument validation (gateway/policy/policySettings.ts). */
+    limits: limitsSchema.prefault({}),
+    /** Caching of read-only idempotent tool results and resource reads. */
+    cache: cacheSchema.prefault({}),
+    /** Call logs, audit log, metrics, status page (gateway/observability/observabilitySettings.ts). */
+    observability: observabilitySchema.prefault({}),
+    /** Composite tools across upstreams (gateway/workflows/workflowSettings.ts); absent means none. */
+    workflows: workflowsSchema.optional(),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -222,6 +236,9 @@ export const gatewaySchema = z
         });
       } else seen.set(upstream.namespace, index);
     });
+    if (config.workflows && seen.has(config.workflows.namespace)) {
+      ctx.addIssue({ code: 'custom', message: `"${config.workflows.namespace}" is an upstream's namespace; composite tools need a namespace of their own`, path: ['workflows', 'namespace'] });
+    }
   });
 
 export type GatewayConfigInput = z.input<typeof gatewaySchema>;

@@ -3,12 +3,16 @@ import Koa from 'koa';
 import { isLoopbackHost } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import type { GatewayAuth } from '../auth/gatewayAuth.js';
+import { insufficientScopeChallenge } from '../auth/protectedResource.js';
+import { INSUFFICIENT_SCOPE } from '../auth/scopeGate.js';
+import { grants } from '../auth/scopePolicy.js';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
 import type { ManifoldGateway } from '../gateway.js';
 import { sendJson, sendRpcError } from './jsonRpcMessages.js';
 import { LegacySseRoutes } from './legacySseRoutes.js';
 import { authenticate, catchErrors, checkOrigin, limitedJsonBody, type GatewayState } from './middlewares.js';
 import { StreamableHttpRoutes } from './streamableHttpRoutes.js';
+import type { OperatorRoutes } from '../observability/operatorRoutes.js';
 
 export interface HttpAppOptions {
   gateway: ManifoldGateway;
@@ -16,14 +20,17 @@ export interface HttpAppOptions {
   /** The gateway's external origin: its own pages (login, consent) post from there. */
   publicUrl?: string;
   logger: Logger;
+  /** `/metrics` and the status page at `/` (gateway/observability/operatorRoutes.ts). */
+  operatorRoutes?: OperatorRoutes;
 }
 
 /**
  * The gateway's HTTP side. Every request passes, in this order:
- *   errors → origin/host check → public auth routes → authenticate → body limit → route
+ *   errors → origin/host check → public auth routes → [public /metrics] → authenticate
+ *   → [operator routes: /metrics, status page] → body limit → route
  * Rate limiting slots in after `authenticate`.
  */
-export function createHttpApp({ gateway, auth, publicUrl, logger }: HttpAppOptions): Koa<GatewayState> {
+export function createHttpApp({ gateway, auth, publicUrl, logger, operatorRoutes }: HttpAppOptions): Koa<GatewayState> {
   const { config } = gateway;
   const app = new Koa<GatewayState>();
   app.silent = true;
@@ -38,7 +45,9 @@ export function createHttpApp({ gateway, auth, publicUrl, logger }: HttpAppOptio
   );
   // Public: protected resource metadata (RFC 9728) and the embedded authorization server.
   app.use(auth.publicRoutes);
+  if (operatorRoutes) app.use(operatorRoutes.public);
   app.use(authenticate(auth.authenticator));
+  if (operatorRoutes) app.use(operatorRoutes.authenticated);
   app.use(limitedJsonBody(config.http.maxBodyBytes));
 
   const router = new Router<GatewayState>();
@@ -69,6 +78,28 @@ export function createHttpApp({ gateway, auth, publicUrl, logger }: HttpAppOptio
     single(ctx, (view) => legacy.open(ctx, view, `/servers/${encodeURIComponent(view.namespace ?? '')}/messages`)),
   );
   router.post('/servers/:namespace/messages', (ctx) => single(ctx, (view) => legacy.post(ctx, view)));
+
+  // Curated views: a selection of tools, prompts and resources, with scopes of their own.
+  const curated = (ctx: Koa.ParameterizedContext<GatewayState>, handler: (view: CatalogView) => unknown): unknown => {
+    const name = (ctx as unknown as { params: Record<string, string> }).params.name ?? '';
+    const view = gateway.curatedView(name);
+    if (!view) {
+      ctx.respond = false;
+      return sendRpcError(ctx.res, 404, -32000, `No view named "${name}". Known: ${gateway.curatedViewNames().join(', ') || '(none configured)'}.`);
+    }
+    const granted = new Set(ctx.state.identity?.scopes ?? []);
+    const missing = view.settings.scopes.filter((scope) => !grants(granted, scope));
+    if (missing.length > 0) {
+      ctx.respond = false;
+      const description = `the view "${name}" needs scope ${missing.join(' ')}`;
+      const resource = auth.resourceFor?.(ctx.path).resource;
+      return sendRpcError(ctx.res, 403, INSUFFICIENT_SCOPE, `Forbidden: ${description}. Authorize again asking for ${missing.join(' ')}.`, resource ? { 'WWW-Authenticate': insufficientScopeChallenge(resource, missing, description) } : {});
+    }
+    return handler(view);
+  };
+  router.post('/views/:name/mcp', (ctx) => curated(ctx, (view) => streamable.post(ctx, view)));
+  router.get('/views/:name/mcp', (ctx) => curated(ctx, (view) => streamable.get(ctx, view)));
+  router.delete('/views/:name/mcp', (ctx) => curated(ctx, (view) => streamable.delete(ctx, view)));
 
   // Probes.
   router.get('/healthz', (ctx) => {

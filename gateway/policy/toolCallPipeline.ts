@@ -21,6 +21,8 @@ export interface ToolCallContext {
   meta: Record<string, unknown> | undefined;
   signal: AbortSignal;
   onprogress: ((progress: Progress) => void) | undefined;
+  /** Set when a composite tool makes this call as one of its steps: the composite's exposed name and the step. */
+  via?: { tool: string; step: string };
 }
 
 export type ToolCallHandler = (call: ToolCallContext) => Promise<Record<string, unknown>>;

@@ -19,9 +19,12 @@ import type { Logger } from '../../shared/logger.js';
 import { decodeCursor, encodeCursor, paginate } from '../catalog/cursor.js';
 import type { AccessPolicy } from '../auth/accessPolicy.js';
 import { INSUFFICIENT_SCOPE } from '../auth/scopeGate.js';
+import { missingScopes } from '../auth/scopePolicy.js';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
+import type { ResourceReadHandler } from '../policy/resourceReadPipeline.js';
 import type { ToolCallHandler } from '../policy/toolCallPipeline.js';
 import type { UpstreamConnection } from '../upstreams/upstreamConnection.js';
+import type { CompositeTools } from '../workflows/workflowRegistry.js';
 import type { ClientSession } from './clientSession.js';
 import type { ResourceSubscriptions } from './resourceSubscriptions.js';
 import { RESOURCE_NOT_FOUND, RpcError, toRpcError } from './rpcError.js';
@@ -35,6 +38,10 @@ export interface SessionHandlerDeps {
   toolCall: ToolCallHandler;
   onLogLevelChanged: () => void;
   logger: Logger;
+  /** resources/read through the policy pipeline (cache, limits, logs); forwarded directly when absent. */
+  readResource?: ResourceReadHandler;
+  /** Composite tools the gateway lists beside the upstreams' (aggregate view only). */
+  composites?: CompositeTools;
 }
 
 /**
@@ -93,6 +100,19 @@ export function registerSessionHandlers(session: ClientSession, caps: ServerCapa
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const { name, arguments: args, _meta: meta } = request.params;
+    if (deps.composites?.handles(view, name)) {
+      const missing = missingScopes(session.grantedScopes, access.requirementOf(view, 'tools/call', request.params)?.scopes ?? []);
+      if (missing.length > 0) throw new RpcError(INSUFFICIENT_SCOPE, `Forbidden: calling ${name} needs scope ${missing.join(' ')}.`);
+      const token = meta?.progressToken;
+      return (await deps.composites.call({
+        session,
+        requestId: extra.requestId,
+        exposedName: name,
+        arguments: args,
+        signal: extra.signal,
+        onprogress: token === undefined ? undefined : (progress) => void extra.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken: token } }),
+      })) as never;
+    }
     const target = view.resolveTool(name);
     if (!target) {
       throw new RpcError(
@@ -166,7 +186,14 @@ export function registerSessionHandlers(session: ClientSession, caps: ServerCapa
     });
     server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
       const target = resolveUriOrThrow(view, request.params.uri);
-      const result = await forwardOrMcpError(target.upstream, 'resources/read', { ...request.params, uri: target.uri }, session, extra);
+      const params = { ...request.params, uri: target.uri };
+      const result = deps.readResource
+        ? await deps
+            .readResource({ session, requestId: extra.requestId, caller: session.caller, upstream: target.upstream, uri: target.uri, exposedUri: request.params.uri, params, signal: extra.signal })
+            .catch((error: unknown) => {
+              throw toRpcError(error);
+            })
+        : await forwardOrMcpError(target.upstream, 'resources/read', params, session, extra);
       if (Array.isArray(result.contents) && !view.namespace) {
         result.contents = result.contents.map((content: { uri?: unknown }) =>
           typeof content.uri === 'string' ? { ...content, uri: view.exposeUri(target.upstream.namespace, content.uri) } : content,

@@ -58,7 +58,8 @@ export async function startGateway(
 ): Promise<RunningGateway> {
   const file = options.configFile ?? writeConfig(config);
   const child = spawn(process.execPath, [GATEWAY_MAIN, '--config', file], {
-    env: { ...process.env, LOG_LEVEL: 'debug', ...(options.configFile ? { MANIFOLD_GATEWAY_PORT: '0' } : {}), ...options.env },
+    // Each gateway keeps its state (tool pins, audit log, auth) in a folder of its own unless a test names one.
+    env: { ...process.env, LOG_LEVEL: 'debug', MANIFOLD_DATA_DIR: mkdtempSync(join(tmpdir(), 'manifold-gw-data-')), ...(options.configFile ? { MANIFOLD_GATEWAY_PORT: '0' } : {}), ...options.env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const logs: LogLine[] = [];

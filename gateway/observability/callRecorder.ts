@@ -1,0 +1,164 @@
+import { FAILURE_META_KEY, DomainError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+import { beginFacts, isWriteTool, jsonBytes, toolDefinition, type CallFacts } from '../policy/callPolicies.js';
+import { PolicyRefusal } from '../policy/policyRefusal.js';
+import type { ResourceReadMiddleware } from '../policy/resourceReadPipeline.js';
+import type { ToolCallMiddleware } from '../policy/toolCallPipeline.js';
+import type { AuditLog } from './auditLog.js';
+import type { GatewayMetrics } from './gatewayMetrics.js';
+import type { ObservabilitySettings } from './observabilitySettings.js';
+
+/** One handled call as the log line, the status page and the audit log see it. */
+export interface CallRecord {
+  time: string;
+  method: 'tools/call' | 'resources/read';
+  session: string;
+  user: string;
+  /** The exposed tool name or resource URI. */
+  name: string;
+  upstream: string;
+  durationMs: number;
+  /** `ok`, or a stable failure code (`tool_error` for a result with isError from the upstream). */
+  outcome: string;
+  requestBytes: number;
+  responseBytes: number;
+  cache?: CallFacts['cache'];
+  write?: boolean;
+  via?: string;
+  message?: string;
+}
+
+/**
+ * The outermost policy stage: times each call, then writes one structured log line, updates
+ * the metrics, keeps the recent calls and errors for the status page, and appends writes to
+ * the audit log. Arguments appear only redacted, and only where configured (logs) or in the
+ * audit log.
+ */
+export class CallRecorder {
+  readonly recentCalls: CallRecord[] = [];
+  readonly recentErrors: CallRecord[] = [];
+
+  constructor(
+    private readonly settings: ObservabilitySettings,
+    private readonly logger: Logger,
+    private readonly metrics: GatewayMetrics | undefined,
+    private readonly audit: AuditLog | undefined,
+    private readonly redact: (value: unknown) => unknown,
+  ) {}
+
+  readonly toolCalls: ToolCallMiddleware = async (call, next) => {
+    const started = performance.now();
+    const tool = toolDefinition(call.target);
+    const facts = beginFacts(call, { write: isWriteTool(tool), requestBytes: jsonBytes(call.arguments) });
+    let result: Record<string, unknown> | undefined;
+    let failure: unknown;
+    try {
+      result = await next(call);
+      return result;
+    } catch (error) {
+      failure = error;
+      throw error;
+    } finally {
+      const { outcome, message } = describeOutcome(result, failure);
+      const record: CallRecord = {
+        time: new Date().toISOString(),
+        method: 'tools/call',
+        session: call.session.id,
+        user: call.caller.user,
+        name: call.exposedName,
+        upstream: call.target.upstream.namespace,
+        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        outcome,
+        requestBytes: facts.requestBytes,
+        responseBytes: facts.responseBytes ?? (result ? jsonBytes(result) : 0),
+        ...(facts.cache ? { cache: facts.cache } : {}),
+        write: facts.write,
+        ...(call.via ? { via: call.via.tool } : {}),
+        ...(message ? { message } : {}),
+      };
+      this.metrics?.calls.inc({ upstream: record.upstream, tool: record.name, outcome: outcome === 'ok' ? 'ok' : 'error' });
+      if (outcome !== 'ok') this.metrics?.errors.inc({ upstream: record.upstream, tool: record.name, code: outcome });
+      this.metrics?.duration.observe({ upstream: record.upstream, tool: record.name }, record.durationMs / 1000);
+      this.remember(record);
+      if (this.settings.logCalls) {
+        this.logger.info({ call: record, ...(this.settings.logArguments ? { arguments: this.redact(call.arguments ?? {}) } : {}) }, 'tool call');
+      }
+      if (facts.write && this.audit) {
+        this.audit.append({
+          time: record.time,
+          user: record.user,
+          email: call.caller.email,
+          session: record.session,
+          tool: record.name,
+          upstream: record.upstream,
+          upstreamTool: call.target.name,
+          arguments: this.redact(call.arguments ?? {}),
+          outcome,
+          durationMs: record.durationMs,
+          ...(record.via ? { via: record.via } : {}),
+        });
+      }
+    }
+  };
+
+  readonly resourceReads: ResourceReadMiddleware = async (read, next) => {
+    const started = performance.now();
+    const facts = beginFacts(read, { write: false, requestBytes: 0 });
+    let result: Record<string, unknown> | undefined;
+    let failure: unknown;
+    try {
+      result = await next(read);
+      return result;
+    } catch (error) {
+      failure = error;
+      throw error;
+    } finally {
+      const { outcome, message } = describeOutcome(result, failure);
+      const record: CallRecord = {
+        time: new Date().toISOString(),
+        method: 'resources/read',
+        session: read.session.id,
+        user: read.caller.user,
+        name: read.exposedUri,
+        upstream: read.upstream.namespace,
+        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        outcome,
+        requestBytes: 0,
+        responseBytes: facts.responseBytes ?? 0,
+        ...(facts.cache ? { cache: facts.cache } : {}),
+        ...(message ? { message } : {}),
+      };
+      this.metrics?.resourceReads.inc({ upstream: record.upstream, outcome: outcome === 'ok' ? 'ok' : 'error' });
+      this.remember(record);
+      if (this.settings.logCalls) this.logger.info({ call: record }, 'resource read');
+    }
+  };
+
+  private remember(record: CallRecord): void {
+    const keep = this.settings.statusPage.recentCalls;
+    if (keep === 0) return;
+    this.recentCalls.push(record);
+    if (this.recentCalls.length > keep) this.recentCalls.shift();
+    if (record.outcome !== 'ok') {
+      this.recentErrors.push(record);
+      if (this.recentErrors.length > keep) this.recentErrors.shift();
+    }
+  }
+}
+
+function describeOutcome(result: Record<string, unknown> | undefined, failure: unknown): { outcome: string; message?: string } {
+  if (failure !== undefined) {
+    if (failure instanceof PolicyRefusal) return { outcome: failure.code, message: failure.message };
+    if (failure instanceof DomainError) return { outcome: failure.code, message: failure.message };
+    const data = (failure as { data?: { code?: unknown } }).data;
+    return { outcome: typeof data?.code === 'string' ? data.code : 'error', message: failure instanceof Error ? failure.message.slice(0, 300) : undefined };
+  }
+  if (result?.isError !== true) return { outcome: 'ok' };
+  const meta = result._meta as Record<string, { code?: unknown; message?: unknown }> | undefined;
+  const recorded = meta?.[FAILURE_META_KEY];
+  const text = (result.content as Array<{ text?: unknown }> | undefined)?.find((block) => typeof block.text === 'string')?.text as string | undefined;
+  return {
+    outcome: typeof recorded?.code === 'string' ? recorded.code : 'tool_error',
+    ...(typeof recorded?.message === 'string' ? { message: recorded.message } : text ? { message: text.slice(0, 300) } : {}),
+  };
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+/** The `observability` section of the gateway configuration (documented in config/README.md). */
+export const observabilitySchema = z
+  .object({
+    /** One JSON log line per tools/call and resources/read. */
+    logCalls: z.boolean().default(true),
+    /** Include the (redacted) arguments in call log lines. */
+    logArguments: z.boolean().default(false),
+    /** Argument and field names redacted in logs and the audit log, besides the built-in ones (token, password, authorization…). */
+    redactFields: z.array(z.string().min(1).max(128)).default([]),
+    audit: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** JSONL file, appended to; relative to the data directory. */
+        file: z.string().min(1).default('audit/tool-writes.jsonl'),
+      })
+      .strict()
+      .prefault({}),
+    metrics: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Serve /metrics without authentication to loopback peers (a local scraper). */
+        publicOnLoopback: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    statusPage: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Scopes that may open the page (any one suffices); empty means any admin scope. */
+        scopes: z.array(z.string().min(1)).default([]),
+        /** Calls and errors kept for the page. */
+        recentCalls: z.number().int().min(0).max(10_000).default(100),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type ObservabilitySettings = z.output<typeof observabilitySchema>;

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+
+/**
+ * The `limits` and `cache` sections of the gateway configuration (documented in
+ * config/README.md). Both are optional; every field has a default.
+ */
+
+const count = z.number().int().min(0).max(10_000_000);
+
+const namespaceRateLimits = z
+  .object({
+    /** Calls of one user into this namespace per window. */
+    perUser: count.optional(),
+    /** Calls of one user to this namespace's write tools (not annotated read-only) per window. */
+    writesPerUser: count.optional(),
+    /** Calls of one user to one tool (upstream name) per window. */
+    tools: z.record(z.string().min(1), count).default({}),
+  })
+  .strict();
+
+export const rateLimitsSchema = z
+  .object({
+    /** Length of the fixed counting window. */
+    windowMs: z.number().int().min(100).max(24 * 3_600_000).default(60_000),
+    /** Calls of one user, all namespaces together, per window. */
+    perUser: count.default(60),
+    /** Calls of one user to write tools (not annotated read-only) per window. */
+    writesPerUser: count.default(20),
+    namespaces: z.record(z.string(), namespaceRateLimits).default({}),
+  })
+  .strict();
+
+export const limitsSchema = z
+  .object({
+    /**
+     * Per user and per tool rate limits. With OAuth the defaults apply when absent; with
+     * `none-loopback-dev` (one local user) only when configured.
+     */
+    rate: rateLimitsSchema.optional(),
+    /** A tool result or resource read larger than this (serialized JSON) is refused. */
+    maxResponseBytes: z.number().int().min(1024).max(512 * 1024 * 1024).default(4 * 1024 * 1024),
+    /** Check tools/call arguments against the upstream tool's input schema before forwarding. */
+    validateArguments: z.boolean().default(true),
+  })
+  .strict();
+
+const cacheRule = z
+  .object({
+    /** How long an entry is served; 0 turns caching off here. */
+    ttlMs: z.number().int().min(0).max(24 * 3_600_000).optional(),
+    /** Key entries by user (results may depend on who asks). `false` shares them between users. */
+    perUser: z.boolean().optional(),
+  })
+  .strict();
+
+const namespaceCache = cacheRule
+  .extend({
+    /** Rules for resources/read of this namespace. */
+    resources: cacheRule.optional(),
+    /** Rules per tool (upstream name). */
+    tools: z.record(z.string().min(1), cacheRule).default({}),
+  })
+  .strict();
+
+export const cacheSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Default time to live of tool results and resource reads. */
+    ttlMs: z.number().int().min(0).max(24 * 3_600_000).default(30_000),
+    perUser: z.boolean().default(true),
+    maxEntries: z.number().int().min(1).max(10_000_000).default(10_000),
+    /** Upper bound of the serialized size of all entries. */
+    maxBytes: z.number().int().min(1024).max(16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+    namespaces: z.record(z.string(), namespaceCache).default({}),
+  })
+  .strict();
+
+export type LimitsSettings = z.output<typeof limitsSchema>;
+export type RateLimitSettings = z.output<typeof rateLimitsSchema>;
+export type CacheSettings = z.output<typeof cacheSchema>;

@@ -1,0 +1,108 @@
+import { isAbsolute, resolve } from 'node:path';
+import { ConfigError } from '../../shared/config.js';
+import type { Logger } from '../../shared/logger.js';
+import type { GatewayConfig } from '../config/schema.js';
+import type { ManifoldGateway } from '../gateway.js';
+import { AuditLog } from '../observability/auditLog.js';
+import { CallRecorder } from '../observability/callRecorder.js';
+import { GatewayMetrics } from '../observability/gatewayMetrics.js';
+import { operatorRoutes, type OperatorRoutes } from '../observability/operatorRoutes.js';
+import { createRedactor } from '../observability/redaction.js';
+import type { UpstreamListener } from '../upstreams/types.js';
+import { ToolArgumentValidator } from './argumentValidation.js';
+import { cacheAndLimitResourceReads, cacheToolResults, limitResponseSize, rateLimit, refusalsAsResults, validateArguments } from './callPolicies.js';
+import { rateLimitsSchema } from './policySettings.js';
+import { InMemoryRateLimitStore, RateLimiter, type RateLimitStore } from './rateLimiter.js';
+import type { ResourceReadMiddleware } from './resourceReadPipeline.js';
+import { ResponseCache } from './responseCache.js';
+import type { ToolCallMiddleware } from './toolCallPipeline.js';
+
+export interface PolicyStack {
+  toolCallMiddlewares: ToolCallMiddleware[];
+  resourceReadMiddlewares: ResourceReadMiddleware[];
+  upstreamObservers: Array<Partial<UpstreamListener>>;
+  cache: ResponseCache;
+  metrics: GatewayMetrics | undefined;
+  recorder: CallRecorder;
+  /** The HTTP routes for operators, once the gateway exists. */
+  routes(gateway: ManifoldGateway): OperatorRoutes;
+  close(): Promise<void>;
+}
+
+/**
+ * The stages around every forwarded call, outermost first:
+ *   record (log, metrics, audit) → refusals as results → rate limit → argument validation
+ *   → cache (and write invalidation) → response size limit → upstream
+ * Resource reads: record → cache → response size limit → upstream.
+ */
+export function createPolicyStack(
+  config: GatewayConfig,
+  options: { logger: Logger; dataDir: string; rateLimitStore?: RateLimitStore },
+): PolicyStack {
+  checkNamespaces(config);
+  const { limits, cache: cacheSettings, observability } = config;
+  let attached: ManifoldGateway | undefined;
+  const metrics = observability.metrics.enabled ? new GatewayMetrics(() => attached) : undefined;
+  const audit = observability.audit.enabled
+    ? new AuditLog(isAbsolute(observability.audit.file) ? observability.audit.file : resolve(options.dataDir, observability.audit.file))
+    : undefined;
+  const recorder = new CallRecorder(observability, options.logger, metrics, audit, createRedactor(observability.redactFields));
+  const store = options.rateLimitStore ?? new InMemoryRateLimitStore();
+  // One local developer (none-loopback-dev) is limited only when limits are configured.
+  const rate = limits.rate ?? (config.auth.mode === 'oauth' ? rateLimitsSchema.parse({}) : undefined);
+  const limiter = rate ? new RateLimiter(rate, store) : undefined;
+  const cache = new ResponseCache(cacheSettings);
+  cache.onInvalidate((namespace, _uri, reason) => metrics?.cacheInvalidations.inc({ upstream: namespace, reason }));
+
+  const toolCallMiddlewares: ToolCallMiddleware[] = [
+    recorder.toolCalls,
+    refusalsAsResults,
+    ...(limiter ? [rateLimit(limiter, (limit, call) => metrics?.rateLimited.inc({ upstream: call.target.upstream.namespace, tool: call.exposedName, limit }))] : []),
+    ...(limits.validateArguments ? [validateArguments(new ToolArgumentValidator())] : []),
+    cacheToolResults(cache, (hit, call) => metrics?.cacheLookups.inc({ kind: 'tool', upstream: call.target.upstream.namespace, result: hit ? 'hit' : 'miss' })),
+    limitResponseSize(limits.maxResponseBytes),
+  ];
+  const resourceReadMiddlewares: ResourceReadMiddleware[] = [
+    recorder.resourceReads,
+    cacheAndLimitResourceReads(cache, limits.maxResponseBytes, (hit, namespace) =>
+      metrics?.cacheLookups.inc({ kind: 'resource', upstream: namespace, result: hit ? 'hit' : 'miss' }),
+    ),
+  ];
+  const upstreamObservers: Array<Partial<UpstreamListener>> = [
+    {
+      onResourceUpdated: (namespace, uri) => cache.invalidateResource(namespace, uri, 'resource_updated'),
+      onListsChanged: (namespace) => cache.invalidateNamespace(namespace, 'list_changed'),
+    },
+  ];
+  return {
+    toolCallMiddlewares,
+    resourceReadMiddlewares,
+    upstreamObservers,
+    cache,
+    metrics,
+    recorder,
+    routes(gateway) {
+      attached = gateway;
+      return operatorRoutes({ gateway, settings: observability, metrics, recorder, cacheEntries: () => (cacheSettings.enabled ? cache.size : undefined) });
+    },
+    async close() {
+      await audit?.close();
+      await store.close();
+    },
+  };
+}
+
+/** Limits and cache rules for a namespace no upstream has are mistakes worth stopping for. */
+function checkNamespaces(config: GatewayConfig): void {
+  const known = new Set(config.upstreams.map((u) => u.namespace));
+  const problems: string[] = [];
+  for (const [section, namespaces] of [
+    ['limits.rate.namespaces', config.limits.rate?.namespaces ?? {}],
+    ['cache.namespaces', config.cache.namespaces],
+  ] as const) {
+    for (const namespace of Object.keys(namespaces)) {
+      if (!known.has(namespace)) problems.push(`${section}.${namespace}: no upstream has namespace "${namespace}" (known: ${[...known].join(', ')})`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+}

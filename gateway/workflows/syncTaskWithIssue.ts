@@ -1,0 +1,126 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { DomainError } from '../../shared/errors.js';
+import { issueOutput, taskOutput, toIssueOutput, toTaskOutput } from './createTaskFromIssue.js';
+import { issueArgs, readIssue, type IssueFacts, type TaskFacts } from './issueContext.js';
+import { readTask, taskIdInput, trackedIssueUrl } from './taskContext.js';
+import { defineWorkflow, STEP_TOOLS } from './workflowRun.js';
+
+const CONFIRM_TTL_MS = 5 * 60_000;
+/** Confirmation tokens are signed with a key that lives as long as the process. */
+const TOKEN_KEY = randomBytes(32);
+
+type Action = 'close_task' | 'reopen_task' | 'comment_on_issue' | 'none';
+
+/** What keeping the two in step means for their current states. */
+export function planSync(task: TaskFacts, issue: IssueFacts): { action: Action; reason: string } {
+  const taskDone = task.status === 'done';
+  if (issue.state === 'closed' && !taskDone) return { action: 'close_task', reason: `the issue is closed but ${task.id} is ${task.status}` };
+  if (issue.state === 'open' && taskDone) {
+    // Reopened after the task was finished: the issue is the newer word.
+    if (issue.updatedAt && Date.parse(issue.updatedAt) > Date.parse(task.updated_at)) {
+      return { action: 'reopen_task', reason: `the issue is open again (updated after ${task.id} was done)` };
+    }
+    return { action: 'comment_on_issue', reason: `${task.id} is done but the issue is still open` };
+  }
+  return { action: 'none', reason: `already in step (task ${task.status}, issue ${issue.state})` };
+}
+
+function sign(payload: string): string {
+  return createHmac('sha256', TOKEN_KEY).update(payload).digest('base64url');
+}
+
+/** A token bound to the task, the planned action and both current states: any change voids it. */
+function confirmToken(task: TaskFacts, issue: IssueFacts, action: Action, expires: number): string {
+  return `${expires.toString(36)}.${sign(JSON.stringify([task.id, task.updated_at, task.status, issue.url, issue.state, action, expires]))}`;
+}
+
+function tokenMatches(token: string, task: TaskFacts, issue: IssueFacts, action: Action, now: number): boolean {
+  const [expiresText] = token.split('.');
+  const expires = parseInt(expiresText ?? '', 36);
+  if (!Number.isFinite(expires) || expires < now) return false;
+  const expected = Buffer.from(confirmToken(task, issue, action, expires));
+  const given = Buffer.from(token);
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
+const output = z.object({
+  status: z.enum(['in_sync', 'confirmation_required', 'applied']),
+  action: z.enum(['close_task', 'reopen_task', 'comment_on_issue', 'none']),
+  reason: z.string(),
+  task: taskOutput,
+  issue: issueOutput,
+  confirm_token: z.string().optional().describe('Pass back as confirm to apply the action (valid 5 minutes, void if either side changes).'),
+  expires_at: z.string().optional(),
+  comment_url: z.string().nullable().optional(),
+});
+
+export const syncTaskWithIssue = defineWorkflow({
+  name: 'sync_task_with_issue',
+  title: 'Keep a task and its GitHub issue in step',
+  description:
+    'Compare a task with the GitHub issue it tracks (its external reference) and bring them in step, in two calls. When the issue is closed and the task is not done, ' +
+    'the task is marked done; when the issue was reopened after the task was done, the task is reopened; when the task is done and the issue is still open, ' +
+    'a comment on the issue says so (this gateway cannot close GitHub issues). First call with task only: nothing changes; the result describes the action and ' +
+    'returns confirm_token. Show it to the user; only if they agree, call again with task and confirm set to that token. A token is void once the task or issue changes.',
+  input: z.strictObject({
+    task: taskIdInput,
+    confirm: z.string().min(8).max(200).optional().describe('confirm_token from the first call. Omit to see what would change.'),
+  }),
+  output,
+  annotations: { title: 'Keep a task and its GitHub issue in step', readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  stepTools: (args) => [
+    STEP_TOOLS.getTaskDetails,
+    STEP_TOOLS.getIssue,
+    ...(args?.confirm ? [STEP_TOOLS.updateTask, STEP_TOOLS.commentOnIssue] : []),
+  ],
+  run: async (run, args) => {
+    run.totalSteps = args.confirm ? 4 : 3;
+    const task = await run.step('read_task', `Reading task ${args.task}`, () => readTask(run, args.task));
+    const url = trackedIssueUrl(task);
+    if (!url) {
+      throw new DomainError('invalid_input', `${task.id} tracks no GitHub issue (external_ref: ${task.external_ref ?? 'none'}).`, {
+        action: 'Set its external_ref to the issue URL with update_task, or use create_task_from_issue.',
+      });
+    }
+    const issue = await run.step('read_issue', 'Reading the issue', () => readIssue(run, url));
+    const plan = await run.step('plan', 'Comparing task and issue', async () => planSync(task, issue));
+    const base = { action: plan.action, reason: plan.reason, task: toTaskOutput(task), issue: toIssueOutput(issue) };
+    if (plan.action === 'none') {
+      run.finish('Already in step');
+      return { summary: `${task.id} and ${issue.repository}#${issue.number} are ${plan.reason}. Nothing to do.`, structured: { status: 'in_sync', ...base } };
+    }
+    const describe = {
+      close_task: `mark ${task.id} done`,
+      reopen_task: `reopen ${task.id} (status open)`,
+      comment_on_issue: `comment on ${issue.url} that ${task.id} is done`,
+    }[plan.action];
+    const now = Date.now();
+    if (!args.confirm || !tokenMatches(args.confirm, task, issue, plan.action, now)) {
+      const expires = now + CONFIRM_TTL_MS;
+      run.finish('Confirmation required');
+      const stale = args.confirm ? 'The confirm token is expired or no longer matches (the task or issue changed). ' : '';
+      return {
+        summary: `${stale}Would ${describe}: ${plan.reason}. Nothing changed yet. Ask the user; if they agree, call again with confirm "${confirmToken(task, issue, plan.action, expires)}".`,
+        structured: { status: 'confirmation_required', ...base, confirm_token: confirmToken(task, issue, plan.action, expires), expires_at: new Date(expires).toISOString() },
+      };
+    }
+    let commentUrl: string | null = null;
+    let applied = task;
+    await run.step('apply', `Applying: ${describe}`, async () => {
+      if (plan.action === 'comment_on_issue') {
+        const answer = await run.tool(STEP_TOOLS.commentOnIssue, { ...issueArgs(issue.url, undefined), body: `Task **${task.id}** (project \`${task.project}\`) is done; this issue can be closed.` });
+        commentUrl = String((answer.structured.comment as { html_url?: string } | undefined)?.html_url ?? '') || null;
+      } else {
+        const answer = await run.tool(STEP_TOOLS.updateTask, { id: task.id, status: plan.action === 'close_task' ? 'done' : 'open' });
+        applied = answer.structured.task as TaskFacts;
+      }
+    });
+    run.finish('Applied');
+    return {
+      summary: `Done: ${describe}${commentUrl ? ` (${commentUrl})` : ''}.`,
+      structured: { status: 'applied', ...base, task: toTaskOutput(applied), comment_url: commentUrl },
+    };
+  },
+});
+
