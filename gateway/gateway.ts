@@ -3,7 +3,7 @@ import type { LoggingLevel, LoggingMessageNotification } from '@modelcontextprot
 import type { Logger } from '../shared/logger.js';
 import { AccessPolicy } from './auth/accessPolicy.js';
 import type { CallerIdentity } from './auth/authenticate.js';
-import { SingleUpstreamView, UpstreamCatalog, type CatalogView } from './catalog/upstreamCatalog.js';
+import { SingleUpstreamView, UpstreamCatalog, type CatalogView, type ToolGate } from './catalog/upstreamCatalog.js';
 import type { GatewayConfig } from './config/schema.js';
 import { SessionTransport } from './http/sessionTransport.js';
 import { composeResourceRead, type ResourceReadHandler, type ResourceReadMiddleware } from './policy/resourceReadPipeline.js';
@@ -15,6 +15,7 @@ import { SessionRegistry } from './session/sessionRegistry.js';
 import type { ListKind, UpstreamListener, UpstreamStateName } from './upstreams/types.js';
 import { UpstreamConnection, type UpstreamStatus } from './upstreams/upstreamConnection.js';
 import { WorkflowRegistry } from './workflows/workflowRegistry.js';
+import type { ToolChange, ToolPins } from './integrity/toolPins.js';
 import { CuratedView } from './views/curatedView.js';
 import type { ViewSettings } from './views/viewSettings.js';
 
@@ -26,6 +27,10 @@ export interface GatewayOptions {
   resourceReadMiddlewares?: readonly ResourceReadMiddleware[];
   /** Also told of upstream events (cache invalidation, metrics). */
   upstreamObservers?: ReadonlyArray<Partial<UpstreamListener>>;
+  /** Tool integrity: pinned definitions; a changed tool is served according to its upstream's policy. */
+  toolPins?: ToolPins;
+  /** Told once of each changed tool definition (for the audit log). */
+  onToolChange?: (change: ToolChange, served: boolean) => void;
 }
 
 export interface Readiness {
@@ -62,7 +67,7 @@ export class ManifoldGateway implements UpstreamListener {
     this.access = options.access ?? new AccessPolicy(config.auth.mode === 'oauth' ? config.auth.toolScopes : {});
     this.upstreams = config.upstreams.map((upstream) => new UpstreamConnection(upstream, logger, this));
     this.catalog = new UpstreamCatalog(this.upstreams, config.separator, logger);
-    for (const upstream of this.upstreams) this.singleViews.set(upstream.namespace, new SingleUpstreamView(upstream));
+    for (const upstream of this.upstreams) this.singleViews.set(upstream.namespace, new SingleUpstreamView(upstream, this.catalog));
     this.subscriptions = new ResourceSubscriptions(logger);
     this.sessions = new SessionRegistry(config.http.sessionIdleTimeoutMs, (session) => {
       logger.info({ session: session.id }, 'closing idle session');
@@ -88,7 +93,47 @@ export class ManifoldGateway implements UpstreamListener {
     if (this.workflows) {
       this.catalog.setVirtualTools(this.workflows);
       this.access.attachVirtualTools(this.workflows);
-    }    this.applyViews(config.views);
+    }    if (options.toolPins) this.catalog.setToolGate(this.integrityGate(options.toolPins, options.onToolChange));
+    this.applyViews(config.views);
+  }
+
+  /** Serve each upstream's tools as its integrity policy says, given the pinned definitions. */
+  private integrityGate(pins: ToolPins, onToolChange: GatewayOptions['onToolChange']): ToolGate {
+    return (upstream) => {
+      const policy = upstream.config.integrity;
+      let review;
+      try {
+        review = pins.review(upstream.namespace, upstream.tools, policy);
+      } catch (error) {
+        // Without readable pins nothing can be vouched for: hold everything back.
+        this.logger.error({ err: error, upstream: upstream.namespace }, 'tool pins unreadable: withholding this upstream\'s tools');
+        return { serve: [], withheld: upstream.tools.map((tool) => ({ tool: tool.name, reason: `its pinned definitions cannot be read (${(error as Error).message})` })) };
+      }
+      for (const change of review.newlyChanged) {
+        const served = policy !== 'withhold';
+        this.logger.warn(
+          { upstream: upstream.namespace, tool: change.tool, changes: change.changes, policy },
+          served
+            ? `tool definition changed; served under integrity policy "${policy}"`
+            : `tool definition changed; withheld until an operator approves it (integrity approve ${upstream.namespace} ${change.tool})`,
+        );
+        onToolChange?.(change, served);
+      }
+      return {
+        serve: review.serve,
+        withheld: review.withheld.map((change) => ({
+          tool: change.tool,
+          reason: `its definition changed since it was approved (${change.changes.join('; ')}); it is withheld until an operator approves it with "integrity approve ${upstream.namespace} ${change.tool}"`,
+        })),
+      };
+    };
+  }
+
+  /** Re-read pinned definitions (after an approval) and tell sessions when their tools changed. */
+  refreshTools(): void {
+    const changed = this.catalog.rebuild();
+    if (!changed.tools) return;
+    for (const session of this.sessions.values()) void this.notify(session, true, false, false);
   }
 
   /** Start every upstream in parallel; resolves when each has succeeded or failed once. */

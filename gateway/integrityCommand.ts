@@ -5,7 +5,7 @@ import { createLogger } from '../shared/logger.js';
 import { packageRoot } from '../shared/packageRoot.js';
 import { loadGatewayConfig } from './config/load.js';
 import { formatLintReport, lintTools, type LintFinding } from './integrity/toolLint.js';
-import { ToolPins } from './integrity/toolPins.js';
+import { ToolPins, toolPinsFile } from './integrity/toolPins.js';
 import type { UpstreamListener } from './upstreams/types.js';
 import { UpstreamConnection } from './upstreams/upstreamConnection.js';
 
@@ -17,10 +17,6 @@ import { UpstreamConnection } from './upstreams/upstreamConnection.js';
  * Options: --config PATH (default config/gateway.json). Pins live in <data>/integrity/tool-pins.json.
  */
 const USAGE = 'Usage: integrity lint | pending | approve NAMESPACE [TOOL]   [--config PATH]';
-
-export function toolPinsFile(dataDir: string): string {
-  return join(dataDir, 'integrity', 'tool-pins.json');
-}
 
 const quietListener: UpstreamListener = {
   onStateChange: () => undefined,

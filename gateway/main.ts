@@ -12,6 +12,7 @@ import { ManifoldGateway } from './gateway.js';
 import { createHttpApp } from './http/app.js';
 import { createPolicyStack } from './policy/policyStack.js';
 import { viewProblems } from './views/curatedView.js';
+import { ToolPins, toolPinsFile } from './integrity/toolPins.js';
 import type { GatewayConfig } from './config/schema.js';
 
 const USAGE = 'Usage: gateway [--config PATH]  (default: config/gateway.json in the package; env MANIFOLD_GATEWAY_HOST, MANIFOLD_GATEWAY_PORT override listen)';
@@ -28,11 +29,20 @@ function parseFlags(argv: readonly string[]): { config: string } {
 runMain('gateway', async (logger) => {
   const flags = parseFlags(process.argv.slice(2));
   const config = await loadGatewayConfig(flags.config);
-  const policies = createPolicyStack(config, { logger, dataDir: resolve(process.env.MANIFOLD_DATA_DIR ?? resolve(packageRoot(), 'data')) });
+  const dataDir = resolve(process.env.MANIFOLD_DATA_DIR ?? resolve(packageRoot(), 'data'));
+  const policies = createPolicyStack(config, { logger, dataDir });
+  const pinsFile = toolPinsFile(dataDir);
   const gateway = new ManifoldGateway(config, logger, {
     toolCallMiddlewares: policies.toolCallMiddlewares,
     resourceReadMiddlewares: policies.resourceReadMiddlewares,
     upstreamObservers: policies.upstreamObservers,
+    toolPins: new ToolPins(pinsFile),
+    onToolChange: (change, served) =>
+      policies.audit?.append({ at: new Date().toISOString(), event: 'tool_definition_changed', upstream: change.namespace, tool: change.tool, served, changes: change.changes }),
+  });
+  // An operator's approval (integrity approve …) rewrites the pin file: serve the tool again.
+  watchFile(pinsFile, { interval: 500 }, (current, previous) => {
+    if (current.mtimeMs !== previous.mtimeMs) gateway.refreshTools();
   });
 
   // Listen first: the public URL (and so the OAuth resource identifiers) may depend on the bound port.
@@ -50,7 +60,6 @@ runMain('gateway', async (logger) => {
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const base = publicUrlFor(config, { host: address.address, port: address.port });
-  const dataDir = resolve(process.env.MANIFOLD_DATA_DIR ?? resolve(packageRoot(), 'data'));
   const auth = await setUpGatewayAuth(config, { publicUrl: base, dataDir, access: gateway.access, logger });
   handle = createHttpApp({ gateway, auth, publicUrl: base, logger, operatorRoutes: policies.routes(gateway) }).callback();
   logger.info(
@@ -113,6 +122,7 @@ runMain('gateway', async (logger) => {
     const left = await gateway.drain(config.http.drainTimeoutMs);
     if (left > 0) logger.warn({ left }, `drain timeout (${config.http.drainTimeoutMs} ms): abandoning in-flight calls`);
     unwatchFile(flags.config);
+    unwatchFile(pinsFile);
     await gateway.stop();
     await auth.close();
     await policies.close();

@@ -33,7 +33,15 @@ export interface CatalogView {
    * it shows, or undefined when it does not show it. Absent on views that do not rename.
    */
   aggregateName?(name: string): string | undefined;
+  /** Why an exposed tool is held back (a changed definition awaiting approval), if it is. */
+  withheldReason?(name: string): string | undefined;
 }
+
+/**
+ * Decides which of an upstream's tools are served (tool integrity); the rest are withheld,
+ * each with a reason for a client that calls it anyway.
+ */
+export type ToolGate = (upstream: UpstreamConnection) => { serve: readonly Tool[]; withheld: ReadonlyArray<{ tool: string; reason: string }> };
 
 /** Tools the gateway provides itself under a namespace of their own (composite tools). */
 export interface VirtualToolSource {
@@ -84,6 +92,28 @@ export class UpstreamCatalog implements CatalogView {
     return this.byNamespace.has(namespace);
   }
 
+  private toolGate: ToolGate | undefined;
+  private withheld = new Map<string, string>();
+
+  /** Serve only what the gate lets through (tool integrity). */
+  setToolGate(gate: ToolGate): void {
+    this.toolGate = gate;
+  }
+
+  withheldReason(name: string): string | undefined {
+    return this.withheld.get(name);
+  }
+
+  /** Is this upstream tool (by its own name) held back? */
+  isWithheld(namespace: string, toolName: string): boolean {
+    return this.withheld.has(exposedName(namespace, this.separator, toolName));
+  }
+
+  /** Why this upstream tool (by its own name) is held back, if it is. */
+  withheldReasonOf(namespace: string, toolName: string): string | undefined {
+    return this.withheld.get(exposedName(namespace, this.separator, toolName));
+  }
+
   /** List the gateway's own tools beside the upstreams' (in the aggregate only). */
   setVirtualTools(source: VirtualToolSource): void {
     this.virtualSource = source;
@@ -98,7 +128,15 @@ export class UpstreamCatalog implements CatalogView {
   /** Recompute the aggregate; returns which aggregate lists changed. */
   rebuild(): { tools: boolean; prompts: boolean; resourceTemplates: boolean } {
     const problems: string[] = [];
-    const tools = this.index('tool', (u) => u.tools, (tool, name) => ({ ...tool, name }), problems);
+    const withheld = new Map<string, string>();
+    const servedTools = (u: UpstreamConnection): readonly Tool[] => {
+      if (!this.toolGate) return u.tools;
+      const gated = this.toolGate(u);
+      for (const entry of gated.withheld) withheld.set(exposedName(u.namespace, this.separator, entry.tool), entry.reason);
+      return gated.serve;
+    };
+    const tools = this.index('tool', servedTools, (tool, name) => ({ ...tool, name }), problems);
+    this.withheld = withheld;
     const virtualIndex = this.indexVirtual(tools, problems);
     const prompts = this.index('prompt', (u) => u.prompts, (prompt, name) => ({ ...prompt, name }), problems);
     const templates = this.all.flatMap((u) =>
@@ -215,7 +253,10 @@ export class UpstreamCatalog implements CatalogView {
 export class SingleUpstreamView implements CatalogView {
   readonly namespace: string;
 
-  constructor(private readonly upstream: UpstreamConnection) {
+  constructor(
+    private readonly upstream: UpstreamConnection,
+    private readonly aggregate?: UpstreamCatalog,
+  ) {
     this.namespace = upstream.namespace;
   }
 
@@ -228,11 +269,17 @@ export class SingleUpstreamView implements CatalogView {
   }
 
   tools(): readonly Tool[] {
-    return this.upstream.tools;
+    const aggregate = this.aggregate;
+    return aggregate ? this.upstream.tools.filter((tool) => !aggregate.isWithheld(this.namespace, tool.name)) : this.upstream.tools;
   }
 
   resolveTool(name: string): NameTarget | undefined {
+    if (this.aggregate?.isWithheld(this.namespace, name)) return undefined;
     return this.upstream.tools.some((tool) => tool.name === name) ? { upstream: this.upstream, name } : undefined;
+  }
+
+  withheldReason(name: string): string | undefined {
+    return this.aggregate?.withheldReasonOf(this.namespace, name);
   }
 
   prompts(): readonly Prompt[] {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { embeddedAuthSettingsSchema } from '../auth/embedded/settings.js';
 import { viewsSchema } from '../views/viewSettings.js';
+import { INTEGRITY_POLICIES } from '../integrity/toolPins.js';
 import { observabilitySchema } from '../observability/observabilitySettings.js';
 import { cacheSchema, limitsSchema } from '../policy/policySettings.js';
 import { workflowsSchema } from '../workflows/workflowSettings.js';
@@ -78,6 +79,12 @@ export const upstreamSchema = z
     maxQueue: z.number().int().min(0).max(100_000).default(256),
     /** A required upstream must be initialized for /readyz to be green. */
     required: z.boolean().default(true),
+    /**
+     * When this upstream changes a tool definition it advertised before: `withhold` the tool
+     * until an operator approves (`integrity approve`), `warn` (serve it, log and record the
+     * change), or `accept` it silently.
+     */
+    integrity: z.enum(INTEGRITY_POLICIES, { message: `must be one of ${INTEGRITY_POLICIES.join(', ')}` }).default('withhold'),
     health: z
       .object({
         pingIntervalMs: z.number().int().min(100).max(3_600_000).default(15_000),

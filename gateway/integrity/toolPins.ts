@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { describeChange, fingerprint, pinnedDefinition, type PinnedDefinition } from './toolFingerprint.js';
@@ -10,6 +10,11 @@ import { describeChange, fingerprint, pinnedDefinition, type PinnedDefinition } 
  * `accept` (re-pin silently).
  */
 export const INTEGRITY_POLICIES = ['withhold', 'warn', 'accept'] as const;
+
+/** Where a gateway keeps its pins, under its data directory. */
+export function toolPinsFile(dataDir: string): string {
+  return join(dataDir, 'integrity', 'tool-pins.json');
+}
 export type IntegrityPolicy = (typeof INTEGRITY_POLICIES)[number];
 
 const definitionSchema = z.object({

@@ -24,6 +24,8 @@ export interface PolicyStack {
   cache: ResponseCache;
   metrics: GatewayMetrics | undefined;
   recorder: CallRecorder;
+  /** The append-only audit log, when enabled. */
+  audit: AuditLog | undefined;
   /** The HTTP routes for operators, once the gateway exists. */
   routes(gateway: ManifoldGateway): OperatorRoutes;
   close(): Promise<void>;
@@ -81,6 +83,7 @@ export function createPolicyStack(
     cache,
     metrics,
     recorder,
+    audit,
     routes(gateway) {
       attached = gateway;
       return operatorRoutes({ gateway, settings: observability, metrics, recorder, cacheEntries: () => (cacheSettings.enabled ? cache.size : undefined) });

@@ -114,6 +114,8 @@ export function registerSessionHandlers(session: ClientSession, caps: ServerCapa
       })) as never;
     }
     const target = view.resolveTool(name);
+    const withheld = target ? undefined : view.withheldReason?.(name);
+    if (withheld) throw new RpcError(ErrorCode.InvalidParams, `Tool "${name}" is withheld: ${withheld}.`);
     if (!target) {
       throw new RpcError(
         ErrorCode.InvalidParams,

@@ -61,6 +61,11 @@ export class CuratedView implements CatalogView {
     return source === undefined ? undefined : this.catalog.resolveTool(source);
   }
 
+  withheldReason(name: string): string | undefined {
+    const source = this.aggregateName(name);
+    return source === undefined ? undefined : this.catalog.withheldReason(source);
+  }
+
   prompts(): readonly Prompt[] {
     if (!this.active) return [];
     const wanted = new Set(this.settings.prompts);
