@@ -56,6 +56,8 @@ export class ManifoldGateway implements UpstreamListener {
   private accepting = true;
   /** Which scope each tool, prompt and resource needs. */
   readonly access: AccessPolicy;
+  /** Pinned tool definitions (tool integrity), when enabled. */
+  readonly toolPins: ToolPins | undefined;
   /** Composite tools (`workflows` in the configuration); undefined when none are configured. */
   readonly workflows: WorkflowRegistry | undefined;
 
@@ -93,7 +95,8 @@ export class ManifoldGateway implements UpstreamListener {
     if (this.workflows) {
       this.catalog.setVirtualTools(this.workflows);
       this.access.attachVirtualTools(this.workflows);
-    }    if (options.toolPins) this.catalog.setToolGate(this.integrityGate(options.toolPins, options.onToolChange));
+    }    this.toolPins = options.toolPins;
+    if (options.toolPins) this.catalog.setToolGate(this.integrityGate(options.toolPins, options.onToolChange));
     this.applyViews(config.views);
   }
 

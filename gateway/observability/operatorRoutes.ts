@@ -22,6 +22,8 @@ export function operatorRoutes(options: {
   metrics: GatewayMetrics | undefined;
   recorder: CallRecorder;
   cacheEntries: () => number | undefined;
+  /** Told of each approval made on the page (for the audit log). */
+  onApproval?: (approval: { user: string; namespace: string; tools: string[] }) => void;
 }): OperatorRoutes {
   const { gateway, settings, metrics, recorder } = options;
   const serveMetrics = async (ctx: Parameters<Middleware<GatewayState>>[0]): Promise<void> => {
@@ -45,21 +47,24 @@ export function operatorRoutes(options: {
     },
     authenticated: async (ctx, next) => {
       const isPage = settings.statusPage.enabled && ctx.method === 'GET' && ctx.path === '/';
-      if (!isMetrics(ctx) && !isPage) return next();
+      const isApproval = settings.statusPage.enabled && ctx.method === 'POST' && ctx.path === '/integrity/approve';
+      if (!isMetrics(ctx) && !isPage && !isApproval) return next();
       const identity = ctx.state.identity;
       if (!identity || !mayOperate(identity.scopes)) {
         ctx.respond = false;
         return sendRpcError(ctx.res, 403, -32000, `Forbidden: ${ctx.path} is for operators and needs ${needed()}.`);
       }
+      if (isApproval) return approveToolChange(ctx, gateway, identity.user, options.onApproval);
       if (!isPage) return serveMetrics(ctx);
       ctx.respond = false;
       ctx.res
         .writeHead(200, {
           'Content-Type': 'text/html; charset=utf-8',
           'Cache-Control': 'no-store',
-          'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+          'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
           'X-Content-Type-Options': 'nosniff',
-          'Referrer-Policy': 'no-referrer',
+          // same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" on the approval form post.
+          'Referrer-Policy': 'same-origin',
         })
         .end(
           renderStatusPage({
@@ -72,4 +77,32 @@ export function operatorRoutes(options: {
         );
     },
   };
+}
+
+/**
+ * POST /integrity/approve (operators): approve a withheld tool change from the status page,
+ * then send the browser back to it. The page authenticates with a bearer token, never a
+ * cookie, so a third-party page cannot make a browser approve anything.
+ */
+async function approveToolChange(
+  ctx: Parameters<Middleware<GatewayState>>[0],
+  gateway: ManifoldGateway,
+  user: string,
+  onApproval: ((approval: { user: string; namespace: string; tools: string[] }) => void) | undefined,
+): Promise<void> {
+  ctx.respond = false;
+  if (!gateway.toolPins) return sendRpcError(ctx.res, 404, -32000, 'Tool integrity is not enabled on this gateway.');
+  let body = '';
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    body += chunk.toString('utf8');
+    if (body.length > 4096) return sendRpcError(ctx.res, 413, -32600, 'Approval form too large.');
+  }
+  const form = new URLSearchParams(body);
+  const namespace = form.get('namespace') ?? '';
+  const tool = form.get('tool') ?? undefined;
+  const approved = gateway.toolPins.approve(namespace, tool);
+  if (approved.length === 0) return sendRpcError(ctx.res, 404, -32000, `Nothing is waiting for approval for ${namespace}${tool ? `/${tool}` : ''}.`);
+  onApproval?.({ user, namespace, tools: approved });
+  gateway.refreshTools();
+  ctx.res.writeHead(303, { Location: '/', 'Cache-Control': 'no-store' }).end();
 }

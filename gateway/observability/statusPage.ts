@@ -16,7 +16,7 @@ const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#1b1b
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.6rem}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #ddd;vertical-align:top}
 th{background:#f4f4f4}.ready{color:#11661a}.down{color:#a30000;font-weight:600}.muted{color:#666}
-code{font-size:12px}ul.tools{columns:3;margin:.2rem 0}`;
+code{font-size:12px}ul.tools{columns:3;margin:.2rem 0}pre{white-space:pre-wrap;margin:0;font-size:12px}`;
 
 /** The operator's page at `/`: server-rendered, no scripts or external assets, every value escaped. */
 export function renderStatusPage(data: StatusPageData): string {
@@ -42,6 +42,15 @@ export function renderStatusPage(data: StatusPageData): string {
               `<td class="${r.outcome === 'ok' ? 'ready' : 'down'}">${escape(r.outcome)}</td><td>${r.durationMs} ms${r.cache === 'hit' ? ' (cached)' : ''}</td><td class="muted">${escape(r.message ?? '')}</td></tr>`,
           )
           .join('');
+  const pending = gateway.toolPins?.pending() ?? [];
+  const pendingSection = pending.length
+    ? `<h2>Tool changes awaiting approval</h2><table id="tool-changes"><tr><th>upstream</th><th>tool</th><th>what changed</th><th></th></tr>${pending
+        .map(
+          (p) => `<tr data-tool="${escape(p.namespace)}/${escape(p.tool)}"><td>${escape(p.namespace)}</td><td><code>${escape(p.tool)}</code></td><td><pre>${escape(p.changes.join('\n'))}</pre></td>` +
+            `<td><form method="post" action="/integrity/approve"><input type="hidden" name="namespace" value="${escape(p.namespace)}"><input type="hidden" name="tool" value="${escape(p.tool)}"><button type="submit">Approve</button></form></td></tr>`,
+        )
+        .join('')}</table>`
+    : '';
   const head = '<tr><th>time</th><th>user</th><th>method</th><th>name</th><th>upstream</th><th>outcome</th><th>duration</th><th>detail</th></tr>';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Manifold gateway status</title><style>${STYLE}</style></head>
@@ -52,6 +61,7 @@ export function renderStatusPage(data: StatusPageData): string {
   } · signed in as ${escape(data.viewer)}</p>
 <h2>Upstreams</h2>
 <table id="upstreams"><tr><th>namespace</th><th>state</th><th>transport</th><th>restarts</th><th>in flight</th><th>queued</th><th>tools</th><th>last error</th></tr>${upstreamRows}</table>
+${pendingSection}
 ${readiness.catalogProblems.length ? `<h2>Catalog problems</h2><ul>${readiness.catalogProblems.map((p) => `<li>${escape(p)}</li>`).join('')}</ul>` : ''}
 <h2>Tools per namespace</h2>
 <div id="tools">${toolSections}</div>

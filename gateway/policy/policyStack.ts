@@ -86,7 +86,14 @@ export function createPolicyStack(
     audit,
     routes(gateway) {
       attached = gateway;
-      return operatorRoutes({ gateway, settings: observability, metrics, recorder, cacheEntries: () => (cacheSettings.enabled ? cache.size : undefined) });
+      return operatorRoutes({
+        gateway,
+        settings: observability,
+        metrics,
+        recorder,
+        cacheEntries: () => (cacheSettings.enabled ? cache.size : undefined),
+        onApproval: (approval) => audit?.append({ at: new Date().toISOString(), event: 'tool_change_approved', user: approval.user, upstream: approval.namespace, tools: approval.tools }),
+      });
     },
     async close() {
       await audit?.close();

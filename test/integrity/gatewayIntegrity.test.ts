@@ -103,3 +103,53 @@ describe('no upstream can shadow another\'s tool', () => {
     ).rejects.toThrow(/exited with 2:[\s\S]*tool name "a-b-fetch" is claimed by "b-fetch" of "a" and "fetch" of "a-b"/);
   });
 });
+
+describe('approving a withheld tool on the status page', () => {
+  it('lists the change with its diff and approves it with one click in a browser', async () => {
+    const { chromium } = await import('playwright-core');
+    const { TestIssuer } = await import('../support/testIssuer.js');
+    const issuer = await new TestIssuer().start();
+    const dataDir = mkdtempSync(join(tmpdir(), 'manifold-integrity-page-'));
+    const config = (suffix: string) => ({ auth: { mode: 'oauth', issuer: issuer.issuer }, upstreams: [poorUpstream('poor', { FIXTURE_DESCRIPTION_SUFFIX: suffix })] });
+    const first = await startGateway(config(''), { env: { MANIFOLD_DATA_DIR: dataDir } });
+    await waitReady(first);
+    await first.stop();
+    const gateway = await startGateway(config(' Changed.'), { env: { MANIFOLD_DATA_DIR: dataDir } });
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      await waitReady(gateway);
+      const token = await issuer.accessToken(gateway.url, { sub: 'operator', scope: 'poor:admin' });
+      const context = await browser.newContext({ extraHTTPHeaders: { Authorization: `Bearer ${token}` } });
+      const page = await context.newPage();
+      await page.goto(`${gateway.base}/`);
+      const row = page.locator('#tool-changes tr[data-tool="poor/fetch"]');
+      await expect(row.locator('pre').textContent()).resolves.toContain('description: "Fetches stuff." → "Fetches stuff. Changed."');
+      const [approval] = await Promise.all([
+        page.waitForResponse((response) => response.url().endsWith('/integrity/approve')),
+        row.getByRole('button', { name: 'Approve' }).click(),
+      ]);
+      expect(approval.status(), await approval.text().catch(() => '')).toBe(303);
+      await page.waitForLoadState();
+      expect(await page.locator('#tool-changes').count()).toBe(0);
+      await context.close();
+
+      const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
+      const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+      const client = new Client({ name: 'after-approval', version: '1.0.0' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+      const names = (await client.listTools()).tools.map((t) => `${t.name}=${t.description}`);
+      expect(names).toContain('poor__fetch=Fetches stuff. Changed.');
+      await client.close();
+      const audit = readFileSync(join(dataDir, 'audit', 'tool-writes.jsonl'), 'utf8');
+      expect(audit).toContain('"event":"tool_change_approved","user":"operator","upstream":"poor","tools":["fetch"]');
+    } finally {
+      await browser.close();
+      await gateway.stop();
+      await issuer.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
