@@ -156,10 +156,26 @@ export function registerSessionHandlers(session: ClientSession, caps: ServerCapa
         const target = view.resolvePrompt(prompt.name);
         return target !== undefined && mayReadNamespace(target.upstream.namespace);
       });
+      // Prompts that lead to composite tools show only to sessions that may call those tools.
+      for (const { prompt, tool } of deps.composites?.prompts(view) ?? []) {
+        if (access.allowsTool(session.grantedScopes, view, tool)) visible.push(prompt);
+      }
       const { page, nextCursor } = paginate(visible, request.params?.cursor, deps.pageSize);
       return nextCursor ? { prompts: page, nextCursor } : { prompts: page };
     });
     server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
+      let composite;
+      try {
+        composite = deps.composites?.getPrompt(view, request.params.name, request.params.arguments ?? {});
+      } catch (error) {
+        throw toRpcError(error);
+      }
+      if (composite) {
+        if (!access.allowsTool(session.grantedScopes, view, composite.tool)) {
+          throw new RpcError(INSUFFICIENT_SCOPE, `Forbidden: prompt ${request.params.name} leads to ${composite.tool}, which this token may not call.`);
+        }
+        return composite.result as never;
+      }
       const target = view.resolvePrompt(request.params.name);
       if (!target) throw new RpcError(ErrorCode.InvalidParams, `Unknown prompt "${request.params.name}". List them with prompts/list.`);
       const result = await forwardOrMcpError(target.upstream, 'prompts/get', { ...request.params, name: target.name }, session, extra);

@@ -1,4 +1,5 @@
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, GetPromptResult, Prompt, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { WORKFLOW_PROMPTS } from './workflowPrompts.js';
 import { z } from 'zod';
 import { DomainError, toolFailure } from '../../shared/errors.js';
 import type { VirtualToolScopes } from '../auth/accessPolicy.js';
@@ -13,6 +14,10 @@ import { StepFailure, WorkflowRun, type CompositeOrigin, type Workflow, type Wor
 export interface CompositeTools {
   handles(view: CatalogView, exposedName: string): boolean;
   call(origin: CompositeOrigin & { arguments: Record<string, unknown> | undefined }): Promise<CallToolResult>;
+  /** Prompts that lead to composite tools, each with the exposed name of its tool (aggregate view only). */
+  prompts(view: CatalogView): Array<{ prompt: Prompt; tool: string }>;
+  /** The prompt's messages, or undefined when `exposedName` is not a composite prompt of this view. */
+  getPrompt(view: CatalogView, exposedName: string, args: Record<string, string>): { result: GetPromptResult; tool: string } | undefined;
 }
 
 const WORKFLOWS: readonly Workflow[] = [createTaskFromIssue, taskContext, triageIssues, syncTaskWithIssue] as unknown as Workflow[];
@@ -62,6 +67,27 @@ export class WorkflowRegistry implements VirtualToolSource, VirtualToolScopes, C
     if (aggregateName === undefined) return undefined;
     const name = this.deps.catalog.resolveVirtualTool(aggregateName);
     return name === undefined ? undefined : this.byName.get(name);
+  }
+
+  prompts(view: CatalogView): Array<{ prompt: Prompt; tool: string }> {
+    if (view.namespace !== undefined || view.aggregateName) return [];
+    return WORKFLOW_PROMPTS.map((p) => ({
+      prompt: { name: this.exposed(p.name), ...p.definition },
+      tool: this.exposed(p.tool),
+    }));
+  }
+
+  getPrompt(view: CatalogView, exposedName: string, args: Record<string, string>): { result: GetPromptResult; tool: string } | undefined {
+    const entry = this.prompts(view).find((p) => p.prompt.name === exposedName);
+    const definition = WORKFLOW_PROMPTS.find((p) => this.exposed(p.name) === exposedName);
+    if (!entry || !definition) return undefined;
+    const missing = (definition.definition.arguments ?? []).filter((a) => a.required && !args[a.name]?.trim()).map((a) => a.name);
+    if (missing.length > 0) throw new DomainError('invalid_input', `Prompt ${exposedName} needs ${missing.map((m) => `"${m}"`).join(', ')}.`, { action: 'Pass the missing arguments.' });
+    return { result: definition.build(args, entry.tool), tool: entry.tool };
+  }
+
+  private exposed(name: string): string {
+    return `${this.namespace}${this.deps.separator}${name}`;
   }
 
   handles(view: CatalogView, exposedName: string): boolean {

@@ -74,4 +74,18 @@ describe('composite tools need the union of their steps\' scopes', () => {
     expect(refusedWrite.status).toBe(403);
     expect(JSON.stringify(refusedWrite.body)).toContain('needs scope pm:write');
   });
+
+  it('offers prompts that lead to the composites a token may call, with their arguments', async () => {
+    const reader = await rawSession(env.gateway.url, await issuer.accessToken(env.gateway.url, { scope: 'github:read docs:read pm:read' }));
+    const names = (await reader('prompts/list', {})).body.result.prompts.map((p: { name: string }) => p.name).filter((n: string) => n.startsWith('flow__'));
+    expect(names.sort()).toEqual(['flow__brief_task', 'flow__triage_label']);
+    const refused = await reader('prompts/get', { name: 'flow__file_issue_as_task', arguments: { issue: '1' } });
+    expect(JSON.stringify(refused.body)).toContain('leads to flow__create_task_from_issue, which this token may not call');
+
+    const writer = await rawSession(env.gateway.url, await issuer.accessToken(env.gateway.url, { scope: 'github:read docs:read pm:write' }));
+    const prompt = (await writer('prompts/get', { name: 'flow__file_issue_as_task', arguments: { issue: issueUrl(1) } })).body.result;
+    expect(prompt.messages[0].content.text).toContain(`Call flow__create_task_from_issue with issue "${issueUrl(1)}"`);
+    const missing = await writer('prompts/get', { name: 'flow__triage_label', arguments: {} });
+    expect(JSON.stringify(missing.body)).toContain('needs \\"label\\"');
+  });
 });
