@@ -7,16 +7,8 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../gateway/auth/embedded/passwords.js';
-import { ROOT, startGateway, waitReady, type RunningGateway } from '../gateway/harness.js';
+import { domainUpstreams, ROOT, startGateway, waitReady, type RunningGateway } from '../gateway/harness.js';
 import { conformanceAvailable, GENERIC_SCENARIOS, inspectorAvailable, inspectorCli, runScenario } from './conformanceSuite.js';
-
-function domainUpstreams(dataDir: string): Record<string, unknown>[] {
-  const entry = (namespace: string, file: string, env: Record<string, string> = {}) => ({
-    namespace,
-    stdio: { command: process.execPath, args: [join(ROOT, 'dist', 'servers', file, 'main.js')], cwd: ROOT, env: { LOG_LEVEL: 'warn', ...env } },
-  });
-  return [entry('pm', 'project-management', { MANIFOLD_DATA_DIR: dataDir }), entry('docs', 'docs', { DOCS_WATCH: '0' })];
-}
 
 describe('clients nobody here wrote, against the OAuth-protected gateway', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'manifold-clients-'));

@@ -10,18 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../gateway/auth/embedded/passwords.js';
 import { authorizeInBrowser, Browser, decodeJwt } from '../auth/embeddedHarness.js';
 import { TestIssuer, unsignedToken } from '../support/testIssuer.js';
-import { ROOT, startGateway, waitReady, type RunningGateway } from './harness.js';
+import { domainUpstreams, rawSession, ROOT, startGateway, waitReady, type RunningGateway } from './harness.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:33419/callback';
 const PASSWORD = { ada: 'ada-reads-only-here', grace: 'grace-may-do-everything' };
-
-function domainUpstreams(dataDir: string): Record<string, unknown>[] {
-  const entry = (namespace: string, file: string, env: Record<string, string> = {}) => ({
-    namespace,
-    stdio: { command: process.execPath, args: [join(ROOT, 'dist', 'servers', file, 'main.js')], cwd: ROOT, env: { LOG_LEVEL: 'warn', ...env } },
-  });
-  return [entry('pm', 'project-management', { MANIFOLD_DATA_DIR: dataDir }), entry('docs', 'docs', { DOCS_WATCH: '0' })];
-}
 
 /** An OAuth client as an MCP host keeps it: registration, tokens, PKCE verifier; the "browser" is driven by the test. */
 class RecordingOAuthProvider implements OAuthClientProvider {
@@ -178,32 +170,6 @@ describe('gateway with the embedded authorization server', () => {
     expect(names.every((n) => n.startsWith('docs__'))).toBe(true);
   });
 });
-
-/** A hand-driven Streamable HTTP session with a fixed bearer token (no OAuth client logic). */
-async function rawSession(url: string, token: string, path = url) {
-  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-  const init = await fetch(path, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
-  });
-  const sessionId = init.headers.get('mcp-session-id');
-  await init.text();
-  let id = 1;
-  return {
-    initStatus: init.status,
-    sessionId,
-    call: async (method: string, params: Record<string, unknown>) => {
-      const response = await fetch(path, {
-        method: 'POST',
-        headers: { ...headers, ...(sessionId ? { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' } : {}) },
-        body: JSON.stringify({ jsonrpc: '2.0', id: id++, method, params }),
-      });
-      const text = await response.text();
-      return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as unknown) : undefined };
-    },
-  };
-}
 
 describe('gateway against an external issuer: the hostile battery', () => {
   let issuer: TestIssuer;

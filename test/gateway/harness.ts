@@ -162,3 +162,45 @@ export function textOf(result: unknown): string {
   const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
   return content.map((block) => block.text ?? '').join('');
 }
+
+/** The project-management (on `dataDir`) and docs servers as stdio children, as the shipped configuration runs them. */
+export function domainUpstreams(dataDir: string): Record<string, unknown>[] {
+  const entry = (namespace: string, file: string, env: Record<string, string> = {}) => ({
+    namespace,
+    stdio: { command: process.execPath, args: [join(ROOT, 'dist', 'servers', file, 'main.js')], cwd: ROOT, env: { LOG_LEVEL: 'warn', ...env } },
+  });
+  return [entry('pm', 'project-management', { MANIFOLD_DATA_DIR: dataDir }), entry('docs', 'docs', { DOCS_WATCH: '0' })];
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Headers;
+  // Tests read into JSON-RPC envelopes of many shapes.
+  body: any;
+}
+
+/** A hand-driven Streamable HTTP session with a fixed bearer token (no OAuth client logic). */
+export async function rawSession(url: string, token: string): Promise<{ initStatus: number; sessionId: string | null; call: (method: string, params: Record<string, unknown>) => Promise<RawResponse> }> {
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const init = await fetch(url, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+  });
+  const sessionId = init.headers.get('mcp-session-id');
+  await init.text();
+  let id = 1;
+  return {
+    initStatus: init.status,
+    sessionId,
+    call: async (method, params) => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { ...headers, ...(sessionId ? { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' } : {}) },
+        body: JSON.stringify({ jsonrpc: '2.0', id: id++, method, params }),
+      });
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as unknown) : undefined };
+    },
+  };
+}

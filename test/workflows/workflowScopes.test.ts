@@ -1,28 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestIssuer } from '../support/testIssuer.js';
+import { rawSession } from '../gateway/harness.js';
 import { issueUrl, startWorkflowEnvironment, type WorkflowEnvironment } from './workflowHarness.js';
-
-/** A hand-driven Streamable HTTP session with a fixed bearer token. */
-async function rawSession(url: string, token: string) {
-  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-  const init = await fetch(url, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
-  });
-  const sessionId = init.headers.get('mcp-session-id')!;
-  await init.text();
-  let id = 1;
-  return async (method: string, params: Record<string, unknown>) => {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { ...headers, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: id++, method, params }),
-    });
-    const text = await response.text();
-    return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : undefined) as any };
-  };
-}
 
 describe('composite tools need the union of their steps\' scopes', () => {
   let issuer: TestIssuer;
@@ -37,12 +16,12 @@ describe('composite tools need the union of their steps\' scopes', () => {
     await issuer?.stop();
   });
 
-  const toolNames = async (call: Awaited<ReturnType<typeof rawSession>>) =>
+  const toolNames = async (call: Awaited<ReturnType<typeof rawSession>>['call']) =>
     ((await call('tools/list', {})).body.result.tools as Array<{ name: string }>).map((t) => t.name).filter((n) => n.startsWith('flow__'));
 
   it('hides a composite from a token lacking one step\'s scope and refuses the call with 403 before anything is written', async () => {
     const token = await issuer.accessToken(env.gateway.url, { scope: 'github:read docs:read pm:read' });
-    const call = await rawSession(env.gateway.url, token);
+    const { call } = await rawSession(env.gateway.url, token);
     expect((await toolNames(call)).sort()).toEqual(['flow__sync_task_with_issue', 'flow__task_context', 'flow__triage_issues']);
     env.github.clearRequests();
     const refused = await call('tools/call', { name: 'flow__create_task_from_issue', arguments: { issue: 1 } });
@@ -56,7 +35,7 @@ describe('composite tools need the union of their steps\' scopes', () => {
 
   it('asks for the comment step\'s scopes (and the undo\'s) only when the call comments', async () => {
     const token = await issuer.accessToken(env.gateway.url, { scope: 'github:read docs:read pm:write' });
-    const call = await rawSession(env.gateway.url, token);
+    const { call } = await rawSession(env.gateway.url, token);
     expect(await toolNames(call)).toContain('flow__create_task_from_issue');
     env.github.clearRequests();
     const refused = await call('tools/call', { name: 'flow__create_task_from_issue', arguments: { issue: 1, comment: true } });
@@ -69,20 +48,20 @@ describe('composite tools need the union of their steps\' scopes', () => {
     expect(dryRun.status).toBe(200);
     const refusedTriage = await call('tools/call', { name: 'flow__triage_issues', arguments: { label: 'triage', dry_run: false } });
     expect(refusedTriage.status).toBe(200); // pm:write is granted: allowed
-    const readOnly = await rawSession(env.gateway.url, await issuer.accessToken(env.gateway.url, { scope: 'github:read docs:read pm:read' }));
+    const { call: readOnly } = await rawSession(env.gateway.url, await issuer.accessToken(env.gateway.url, { scope: 'github:read docs:read pm:read' }));
     const refusedWrite = await readOnly('tools/call', { name: 'flow__triage_issues', arguments: { label: 'bug', dry_run: false } });
     expect(refusedWrite.status).toBe(403);
     expect(JSON.stringify(refusedWrite.body)).toContain('needs scope pm:write');
   });
 
   it('offers prompts that lead to the composites a token may call, with their arguments', async () => {
-    const reader = await rawSession(env.gateway.url, await issuer.accessToken(env.gateway.url, { scope: 'github:read docs:read pm:read' }));
+    const { call: reader } = await rawSession(env.gateway.url, await issuer.accessToken(env.gateway.url, { scope: 'github:read docs:read pm:read' }));
     const names = (await reader('prompts/list', {})).body.result.prompts.map((p: { name: string }) => p.name).filter((n: string) => n.startsWith('flow__'));
     expect(names.sort()).toEqual(['flow__brief_task', 'flow__triage_label']);
     const refused = await reader('prompts/get', { name: 'flow__file_issue_as_task', arguments: { issue: '1' } });
     expect(JSON.stringify(refused.body)).toContain('leads to flow__create_task_from_issue, which this token may not call');
 
-    const writer = await rawSession(env.gateway.url, await issuer.accessToken(env.gateway.url, { scope: 'github:read docs:read pm:write' }));
+    const { call: writer } = await rawSession(env.gateway.url, await issuer.accessToken(env.gateway.url, { scope: 'github:read docs:read pm:write' }));
     const prompt = (await writer('prompts/get', { name: 'flow__file_issue_as_task', arguments: { issue: issueUrl(1) } })).body.result;
     expect(prompt.messages[0].content.text).toContain(`Call flow__create_task_from_issue with issue "${issueUrl(1)}"`);
     const missing = await writer('prompts/get', { name: 'flow__triage_label', arguments: {} });
