@@ -27,6 +27,11 @@ export const rateLimitsSchema = z
     /** Calls of one user to write tools (not annotated read-only) per window. */
     writesPerUser: count.default(20),
     namespaces: z.record(z.string(), namespaceRateLimits).default({}),
+    /**
+     * Where counters live: `memory` (this process) or `redis` (shared by every instance, so
+     * limits are global; the URL comes from the REDIS_URL environment variable).
+     */
+    store: z.enum(['memory', 'redis']).default('memory'),
   })
   .strict();
 

@@ -1,3 +1,4 @@
+import { RedisRateLimitStore } from './redisRateLimitStore.js';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
@@ -49,7 +50,7 @@ export function createPolicyStack(
     ? new AuditLog(isAbsolute(observability.audit.file) ? observability.audit.file : resolve(options.dataDir, observability.audit.file))
     : undefined;
   const recorder = new CallRecorder(observability, options.logger, metrics, audit, createRedactor(observability.redactFields));
-  const store = options.rateLimitStore ?? new InMemoryRateLimitStore();
+  const store = options.rateLimitStore ?? rateLimitStoreFor(config.limits.rate?.store ?? 'memory');
   // One local developer (none-loopback-dev) is limited only when limits are configured.
   const rate = limits.rate ?? (config.auth.mode === 'oauth' ? rateLimitsSchema.parse({}) : undefined);
   const limiter = rate ? new RateLimiter(rate, store) : undefined;
@@ -115,4 +116,12 @@ function checkNamespaces(config: GatewayConfig): void {
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
+}
+
+/** The counter store the configuration names; Redis is reached at REDIS_URL. */
+function rateLimitStoreFor(kind: 'memory' | 'redis'): RateLimitStore {
+  if (kind === 'memory') return new InMemoryRateLimitStore();
+  const url = process.env.REDIS_URL;
+  if (!url) throw new ConfigError(['REDIS_URL: must be set (e.g. redis://127.0.0.1:6379) when limits.rate.store is "redis".']);
+  return new RedisRateLimitStore(url);
 }
