@@ -16,6 +16,7 @@ import type { ListKind, UpstreamListener, UpstreamStateName } from './upstreams/
 import { UpstreamConnection, type UpstreamStatus } from './upstreams/upstreamConnection.js';
 import { WorkflowRegistry } from './workflows/workflowRegistry.js';
 import type { ToolChange, ToolPins } from './integrity/toolPins.js';
+import type { SessionDirectory, SessionRecord, SessionViewKey } from './cluster/sessionDirectory.js';
 import { CuratedView } from './views/curatedView.js';
 import type { ViewSettings } from './views/viewSettings.js';
 
@@ -31,6 +32,8 @@ export interface GatewayOptions {
   toolPins?: ToolPins;
   /** Told once of each changed tool definition (for the audit log). */
   onToolChange?: (change: ToolChange, served: boolean) => void;
+  /** Session state shared with other instances, so a session continues on any of them. */
+  sessionDirectory?: SessionDirectory;
 }
 
 export interface Readiness {
@@ -56,6 +59,8 @@ export class ManifoldGateway implements UpstreamListener {
   private accepting = true;
   /** Which scope each tool, prompt and resource needs. */
   readonly access: AccessPolicy;
+  /** Shared session state, when instances form a cluster. */
+  readonly sessionDirectory: SessionDirectory | undefined;
   /** Pinned tool definitions (tool integrity), when enabled. */
   readonly toolPins: ToolPins | undefined;
   /** Composite tools (`workflows` in the configuration); undefined when none are configured. */
@@ -96,6 +101,7 @@ export class ManifoldGateway implements UpstreamListener {
       this.catalog.setVirtualTools(this.workflows);
       this.access.attachVirtualTools(this.workflows);
     }    this.toolPins = options.toolPins;
+    this.sessionDirectory = options.sessionDirectory;
     if (options.toolPins) this.catalog.setToolGate(this.integrityGate(options.toolPins, options.onToolChange));
     this.applyViews(config.views);
   }
@@ -206,8 +212,7 @@ export class ManifoldGateway implements UpstreamListener {
   }
 
   /** Open a session (on `initialize`) bound to a view and the caller's identity. */
-  openSession(view: CatalogView, identity: CallerIdentity, mode: 'streamable' | 'legacy-sse'): ClientSession {
-    const id = randomUUID();
+  openSession(view: CatalogView, identity: CallerIdentity, mode: 'streamable' | 'legacy-sse', id: string = randomUUID()): ClientSession {
     const transport = new SessionTransport(id, mode, this.config.http.replayBufferEvents);
     const capabilities = unionCapabilities(view);
     const session = new ClientSession(id, view, identity, transport, capabilities, composeInstructions(view, this.config.separator));
@@ -221,6 +226,7 @@ export class ManifoldGateway implements UpstreamListener {
       onLogLevelChanged: () => this.updateUpstreamLogLevels(),
       logger: this.logger,
       ...(this.workflows ? { composites: this.workflows } : {}),
+      ...(this.sessionDirectory ? { onSessionChanged: (changed: ClientSession) => void this.saveSession(changed) } : {}),
     });
     session.server.onclose = () => this.onSessionClosed(session);
     session.server.onerror = (error) => this.logger.debug({ err: error, session: id }, 'session protocol error');
@@ -230,9 +236,90 @@ export class ManifoldGateway implements UpstreamListener {
     return session;
   }
 
+  // --- sessions shared between instances ------------------------------------------------------
+
+  /** Which endpoint a view serves, as other instances can find it again. */
+  viewKeyOf(view: CatalogView): SessionViewKey {
+    if (view instanceof CuratedView) return { kind: 'view', name: view.name };
+    return view.namespace === undefined ? { kind: 'aggregate' } : { kind: 'server', namespace: view.namespace };
+  }
+
+  private viewFor(key: SessionViewKey): CatalogView | undefined {
+    if (key.kind === 'aggregate') return this.catalog;
+    if (key.kind === 'server') return this.singleViews.get(key.namespace);
+    return this.curatedViews.get(key.name);
+  }
+
+  private readonly savedAt = new Map<string, number>();
+
+  /** Record a new session (before its initialize is answered, so any instance can take the next request). */
+  async shareSession(session: ClientSession, handshake: NonNullable<ClientSession['handshake']>): Promise<void> {
+    session.handshake = handshake;
+    await this.saveSession(session);
+  }
+
+  private async saveSession(session: ClientSession): Promise<void> {
+    if (!this.sessionDirectory || !session.handshake) return;
+    this.savedAt.set(session.id, Date.now());
+    const record: SessionRecord = {
+      id: session.id,
+      user: session.identity.user,
+      view: this.viewKeyOf(session.view),
+      initialize: session.handshake,
+      ...(session.logLevel ? { logLevel: session.logLevel } : {}),
+      subscriptions: [...session.subscribedUris],
+    };
+    await this.sessionDirectory.save(record, this.config.http.sessionIdleTimeoutMs).catch((error: unknown) => this.logger.warn({ err: error, session: session.id }, 'session state not shared'));
+  }
+
+  /** A request on a shared session: keep its record alive (at most once a minute). */
+  touchSession(session: ClientSession): void {
+    if (this.sessionDirectory && Date.now() - (this.savedAt.get(session.id) ?? 0) > 60_000) void this.saveSession(session);
+  }
+
+  /**
+   * Continue, on this instance, a session another instance opened: the same id, user and
+   * endpoint; the client's handshake is replayed into a fresh protocol server (its answer goes
+   * nowhere), then its log level and subscriptions are restored.
+   */
+  async restoreSession(id: string, view: CatalogView, identity: CallerIdentity): Promise<ClientSession | undefined> {
+    if (!this.sessionDirectory || !this.accepting) return undefined;
+    const record = await this.sessionDirectory.load(id).catch(() => undefined);
+    if (!record || record.user !== identity.user || JSON.stringify(record.view) !== JSON.stringify(this.viewKeyOf(view))) return undefined;
+    if (this.sessions.get(id)) return this.sessions.get(id);
+    if (this.viewFor(record.view) !== view) return undefined;
+    const session = this.openSession(view, identity, 'streamable', id);
+    session.handshake = record.initialize;
+    session.transport.setProtocolVersion(record.initialize.protocolVersion);
+    session.transport.onmessage?.({ jsonrpc: '2.0', id: `restore:${id}`, method: 'initialize', params: record.initialize });
+    session.transport.onmessage?.({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    await new Promise((resolve) => setImmediate(resolve));
+    if (record.logLevel) {
+      session.logLevel = record.logLevel as ClientSession['logLevel'];
+      this.updateUpstreamLogLevels();
+    }
+    for (const uri of record.subscriptions) {
+      const target = view.resolveUri(uri);
+      if (!target) continue;
+      await this.subscriptions.subscribe(session, target.upstream, target.uri, uri).then(
+        () => session.subscribedUris.add(uri),
+        (error: unknown) => this.logger.warn({ err: error, session: id, uri }, 'subscription not restored'),
+      );
+    }
+    this.logger.info({ session: id, user: identity.user }, 'session continued from another instance');
+    return session;
+  }
+
+  /** The client ended the session (DELETE): forget it everywhere. */
+  async forgetSession(id: string): Promise<void> {
+    this.savedAt.delete(id);
+    await this.sessionDirectory?.remove(id).catch(() => undefined);
+  }
+
   private onSessionClosed(session: ClientSession): void {
     if (!this.sessions.get(session.id)) return;
     this.sessions.delete(session.id);
+    this.savedAt.delete(session.id);
     void this.subscriptions.dropSession(session);
     if (session.logLevel) this.updateUpstreamLogLevels();
     this.logger.debug({ session: session.id }, 'session closed');

@@ -12,6 +12,10 @@ import { ManifoldGateway } from './gateway.js';
 import { createHttpApp } from './http/app.js';
 import { createPolicyStack } from './policy/policyStack.js';
 import { viewProblems } from './views/curatedView.js';
+import { CacheInvalidationBus } from './cluster/cacheInvalidationBus.js';
+import { RedisSessionDirectory, type SessionDirectory } from './cluster/sessionDirectory.js';
+import type { ResponseCache } from './policy/responseCache.js';
+import type { Logger } from '../shared/logger.js';
 import { ToolPins, toolPinsFile } from './integrity/toolPins.js';
 import type { GatewayConfig } from './config/schema.js';
 
@@ -32,11 +36,13 @@ runMain('gateway', async (logger) => {
   const dataDir = resolve(process.env.MANIFOLD_DATA_DIR ?? resolve(packageRoot(), 'data'));
   const policies = createPolicyStack(config, { logger, dataDir });
   const pinsFile = toolPinsFile(dataDir);
+  const cluster = await joinCluster(config, policies.cache, logger);
   const gateway = new ManifoldGateway(config, logger, {
     toolCallMiddlewares: policies.toolCallMiddlewares,
     resourceReadMiddlewares: policies.resourceReadMiddlewares,
     upstreamObservers: policies.upstreamObservers,
     toolPins: new ToolPins(pinsFile),
+    ...(cluster ? { sessionDirectory: cluster.sessions } : {}),
     onToolChange: (change, served) =>
       policies.audit?.append({ at: new Date().toISOString(), event: 'tool_definition_changed', upstream: change.namespace, tool: change.tool, served, changes: change.changes }),
   });
@@ -126,6 +132,7 @@ runMain('gateway', async (logger) => {
     await gateway.stop();
     await auth.close();
     await policies.close();
+    await cluster?.close();
     server.closeAllConnections();
     logger.info({ ms: Date.now() - started }, 'stopped');
     process.exit(0);
@@ -139,4 +146,25 @@ function startupProblems(gateway: ManifoldGateway, config: GatewayConfig): strin
   const collisions = gateway.catalog.problems.filter((problem) => problem.includes(' is claimed by '));
   const views = viewProblems(config.views, gateway.catalog, config.separator, (ns) => gateway.catalog.upstream(ns)?.state === 'ready');
   return [...collisions, ...views];
+}
+
+/** With `cluster.redis`, share session state and cache invalidations with the other instances through Redis. */
+async function joinCluster(
+  config: GatewayConfig,
+  cache: ResponseCache,
+  logger: Logger,
+): Promise<{ sessions: SessionDirectory; close: () => Promise<void> } | undefined> {
+  if (!config.cluster.redis) return undefined;
+  const url = process.env.REDIS_URL;
+  if (!url) throw new ConfigError(['REDIS_URL: must be set (e.g. redis://127.0.0.1:6379) when cluster.redis is true.']);
+  const sessions = new RedisSessionDirectory(url);
+  const bus = await CacheInvalidationBus.connect(url, cache, logger);
+  logger.info('cluster: sessions, rate limits and cache invalidations shared through Redis');
+  return {
+    sessions,
+    close: async () => {
+      await bus.close();
+      await sessions.close();
+    },
+  };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { embeddedAuthSettingsSchema } from '../auth/embedded/settings.js';
 import { viewsSchema } from '../views/viewSettings.js';
+import { clusterSchema } from '../cluster/clusterSettings.js';
 import { INTEGRITY_POLICIES } from '../integrity/toolPins.js';
 import { observabilitySchema } from '../observability/observabilitySettings.js';
 import { cacheSchema, limitsSchema } from '../policy/policySettings.js';
@@ -221,6 +222,8 @@ export const gatewaySchema = z
     upstreams: z.array(upstreamSchema).min(1, 'declare at least one upstream'),
     /** Curated tool sets served at /views/{name}/mcp (gateway/views/viewSettings.ts); reloaded without a restart. */
     views: viewsSchema,
+    /** Several instances behind a load balancer sharing sessions, limits and cache invalidations (gateway/cluster/). */
+    cluster: clusterSchema.prefault({}),
     /** Rate limits, response size limit, argument validation (gateway/policy/policySettings.ts). */
     limits: limitsSchema.prefault({}),
     /** Caching of read-only idempotent tool results and resource reads. */

@@ -23,7 +23,7 @@ export class StreamableHttpRoutes {
     private readonly admit: ScopeGate,
   ) {}
 
-  post = (ctx: Ctx, view: CatalogView): void => {
+  post = async (ctx: Ctx, view: CatalogView): Promise<void> => {
     ctx.respond = false;
     const { req, res } = ctx;
     if (!isJson(req.headers['content-type'])) {
@@ -46,12 +46,21 @@ export class StreamableHttpRoutes {
         return sendRpcError(res, 503, -32000, 'Too many open sessions on this gateway. Retry later.', { 'Retry-After': '10' });
       }
       const session = this.gateway.openSession(view, ctx.state.identity!, 'streamable');
+      if (this.gateway.sessionDirectory) {
+        // Shared before the answer leaves, so the client's next request may land on any instance.
+        const params = (messages[0] as { params?: Record<string, unknown> }).params ?? {};
+        await this.gateway.shareSession(session, {
+          protocolVersion: typeof params.protocolVersion === 'string' ? params.protocolVersion : '2025-03-26',
+          capabilities: (params.capabilities as Record<string, unknown> | undefined) ?? {},
+          clientInfo: (params.clientInfo as { name: string; version: string } | undefined) ?? { name: 'unknown', version: '0' },
+        });
+      }
       res.setHeader('Mcp-Session-Id', session.id);
       session.transport.receivePost(res, messages, false);
       return;
     }
 
-    const session = this.findSession(ctx, view, sessionId);
+    const session = await this.findSession(ctx, view, sessionId);
     if (!session) return;
     if (!this.versionOk(ctx)) return;
     if (!this.admit(res, ctx.path, view, ctx.state.identity!, messages)) return;
@@ -62,13 +71,13 @@ export class StreamableHttpRoutes {
     session.transport.receivePost(res, messages, batch);
   };
 
-  get = (ctx: Ctx, view: CatalogView): void => {
+  get = async (ctx: Ctx, view: CatalogView): Promise<void> => {
     ctx.respond = false;
     const { req, res } = ctx;
     if (!accepts(req.headers.accept, 'text/event-stream')) {
       return sendRpcError(res, 406, -32000, 'Not Acceptable: a GET stream needs Accept: text/event-stream.');
     }
-    const session = this.findSession(ctx, view, header(req.headers[SESSION_HEADER]));
+    const session = await this.findSession(ctx, view, header(req.headers[SESSION_HEADER]));
     if (!session || !this.versionOk(ctx)) return;
     if (!this.gateway.isAccepting) return sendRpcError(res, 503, -32000, 'The gateway is shutting down.');
     const refused = session.transport.attachGet(res, header(req.headers['last-event-id']));
@@ -77,19 +86,21 @@ export class StreamableHttpRoutes {
 
   delete = async (ctx: Ctx, view: CatalogView): Promise<void> => {
     ctx.respond = false;
-    const session = this.findSession(ctx, view, header(ctx.req.headers[SESSION_HEADER]));
+    const session = await this.findSession(ctx, view, header(ctx.req.headers[SESSION_HEADER]));
     if (!session || !this.versionOk(ctx)) return;
+    await this.gateway.forgetSession(session.id);
     await session.transport.close();
     ctx.res.writeHead(200).end();
   };
 
   /** The session named by Mcp-Session-Id, opened on this view by this caller; else an error is sent. */
-  private findSession(ctx: Ctx, view: CatalogView, sessionId: string | undefined): ClientSession | undefined {
+  private async findSession(ctx: Ctx, view: CatalogView, sessionId: string | undefined): Promise<ClientSession | undefined> {
     if (!sessionId) {
       sendRpcError(ctx.res, 400, -32000, 'Bad Request: missing Mcp-Session-Id header. Start a session with initialize.');
       return undefined;
     }
-    const session = this.gateway.sessions.get(sessionId);
+    // A session another instance opened continues here when session state is shared.
+    const session = this.gateway.sessions.get(sessionId) ?? (await this.gateway.restoreSession(sessionId, view, ctx.state.identity!));
     // Another caller's session, or one of another endpoint, is reported as unknown (no probing).
     if (!session || session.view !== view || session.transport.mode !== 'streamable' || session.identity.user !== ctx.state.identity?.user) {
       sendRpcError(ctx.res, 404, -32001, 'Session not found: it expired or was closed. Start a new session with initialize.');
@@ -97,6 +108,7 @@ export class StreamableHttpRoutes {
     }
     // The same user may come back with a new token (refresh, step-up): its scopes apply from now on.
     session.updateIdentity(ctx.state.identity!);
+    this.gateway.touchSession(session);
     return session;
   }
 

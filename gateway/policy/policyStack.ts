@@ -50,7 +50,8 @@ export function createPolicyStack(
     ? new AuditLog(isAbsolute(observability.audit.file) ? observability.audit.file : resolve(options.dataDir, observability.audit.file))
     : undefined;
   const recorder = new CallRecorder(observability, options.logger, metrics, audit, createRedactor(observability.redactFields));
-  const store = options.rateLimitStore ?? rateLimitStoreFor(config.limits.rate?.store ?? 'memory');
+  // In a cluster, counters are shared so that limits are global.
+  const store = options.rateLimitStore ?? rateLimitStoreFor(config.cluster.redis ? 'redis' : (config.limits.rate?.store ?? 'memory'));
   // One local developer (none-loopback-dev) is limited only when limits are configured.
   const rate = limits.rate ?? (config.auth.mode === 'oauth' ? rateLimitsSchema.parse({}) : undefined);
   const limiter = rate ? new RateLimiter(rate, store) : undefined;

@@ -34,6 +34,10 @@ export class ClientSession implements ClientSessionLink {
   logLevel: LoggingLevel | undefined;
   /** Subscription keys (see ResourceSubscriptions). */
   readonly subscriptions = new Set<string>();
+  /** Subscribed resource URIs as the client named them (shared session state). */
+  readonly subscribedUris = new Set<string>();
+  /** The client's initialize parameters, kept when sessions are shared between instances. */
+  handshake: { protocolVersion: string; capabilities: Record<string, unknown>; clientInfo: { name: string; version: string } } | undefined;
   caller: CallerContext;
   /** The scopes of the caller's latest token; lists and calls are filtered by them. */
   grantedScopes: ReadonlySet<string>;

@@ -42,6 +42,8 @@ export interface SessionHandlerDeps {
   readResource?: ResourceReadHandler;
   /** Composite tools the gateway lists beside the upstreams' (aggregate view only). */
   composites?: CompositeTools;
+  /** The session's log level or subscriptions changed (shared session state). */
+  onSessionChanged?: (session: ClientSession) => void;
 }
 
 /**
@@ -227,6 +229,8 @@ export function registerSessionHandlers(session: ClientSession, caps: ServerCapa
         }
         try {
           await deps.subscriptions.subscribe(session, target.upstream, target.uri, request.params.uri);
+          session.subscribedUris.add(request.params.uri);
+          deps.onSessionChanged?.(session);
         } catch (error) {
           throw toRpcError(error);
         }
@@ -235,6 +239,8 @@ export function registerSessionHandlers(session: ClientSession, caps: ServerCapa
       server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
         const target = resolveUriOrThrow(view, request.params.uri);
         await deps.subscriptions.unsubscribe(session, target.upstream.namespace, target.uri);
+        session.subscribedUris.delete(request.params.uri);
+        deps.onSessionChanged?.(session);
         return {};
       });
     }
@@ -256,6 +262,7 @@ export function registerSessionHandlers(session: ClientSession, caps: ServerCapa
   server.setRequestHandler(SetLevelRequestSchema, (request) => {
     session.logLevel = request.params.level;
     deps.onLogLevelChanged();
+    deps.onSessionChanged?.(session);
     return {};
   });
 }

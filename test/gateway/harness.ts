@@ -24,6 +24,8 @@ export interface RunningGateway {
   url: string;
   /** The configuration file it was started with. */
   configFile: string;
+  /** The address it listens on (differs from `base` when auth.publicUrl names a proxy). */
+  direct: string;
   base: string;
   process: ChildProcess;
   logs: LogLine[];
@@ -79,9 +81,11 @@ export async function startGateway(
     });
     void exited.then(({ code }) => reject(new Error(`gateway exited (${code}) before listening:\n${logs.map((l) => l.msg).join('\n')}`)));
   });
+  const listening = logs.find((entry) => typeof entry.listening === 'string')?.listening as string | undefined;
   return {
     url,
     configFile: file,
+    direct: listening ? `http://${listening}` : url.replace(/\/mcp$/, ''),
     base: url.replace(/\/mcp$/, ''),
     process: child,
     logs,
