@@ -15,9 +15,12 @@ describe('shipped configuration', () => {
   it('the compose stack\'s configuration is valid and is the one docker-compose.yml runs', async () => {
     const config = await loadGatewayConfig(join(ROOT, 'config', 'gateway.compose.json'));
     expect(config.auth).toMatchObject({ mode: 'oauth', publicUrl: 'http://localhost:8080' });
+    expect(config.cluster.redis).toBe(true);
     expect(config.upstreams.find((u) => u.namespace === 'pm')?.stdio?.inheritEnv).toContain('DATABASE_URL');
     const compose = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
     expect(compose).toContain('config/gateway.compose.json');
     expect(compose).toContain('DATABASE_URL: postgres://');
+    expect(compose).toContain('REDIS_URL: redis://redis:6379');
+    expect(readFileSync(join(ROOT, 'config', 'nginx.conf'), 'utf8')).toContain('proxy_buffering off');
   });
 });
