@@ -7,6 +7,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { ConfigError, isLoopbackHost, type ServeFlags } from './config.js';
 import type { Logger } from './logger.js';
+import { startTracingFromEnv, stopTracing } from './tracing.js';
 
 export interface ServeOptions {
   /** Builds one MCP server per session (HTTP) or one for the process (stdio). */
@@ -37,6 +38,8 @@ const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
  * SIGTERM/SIGINT or when the stdio peer goes away.
  */
 export async function serve(options: ServeOptions): Promise<RunningServer> {
+  // MANIFOLD_TRACING=1 (set by a gateway that traces): spans named after the logger (`manifold-<server>`).
+  if (await startTracingFromEnv(String(options.logger.bindings().name ?? 'server'))) options.logger.info('exporting OpenTelemetry traces');
   const running = options.flags.transport === 'http' ? await serveHttp(options) : await serveStdio(options);
   let stopping = false;
   const stop = async (reason: string): Promise<void> => {
@@ -46,6 +49,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     try {
       await running.close();
       await options.onShutdown?.();
+      await stopTracing();
     } catch (error) {
       options.logger.error({ err: error }, 'error during shutdown');
     }

@@ -1,6 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { DomainError, toolFailure } from './errors.js';
 import type { Logger } from './logger.js';
+import { tracingActive, traceToolHandler } from './tracing.js';
 
 /**
  * A successful tool result: a readable summary for the model and the same data as
@@ -21,7 +22,7 @@ export function guardTool<A extends unknown[]>(
   toolName: string,
   handler: (...args: A) => Promise<CallToolResult>,
 ): (...args: A) => Promise<CallToolResult> {
-  return async (...args: A) => {
+  const guarded = async (...args: A): Promise<CallToolResult> => {
     try {
       return await handler(...args);
     } catch (error) {
@@ -29,4 +30,12 @@ export function guardTool<A extends unknown[]>(
       return toolFailure(error);
     }
   };
+  // With tracing on (shared/tracing.ts), the handler runs in a span whose parent comes from
+  // the request's `_meta` (the SDK passes `extra`, with `_meta`, as the last argument).
+  return (...args: A) => (tracingActive() ? traceToolHandler(toolName, metaOf(args[args.length - 1]), () => guarded(...args)) : guarded(...args));
+}
+
+function metaOf(extra: unknown): Record<string, unknown> | undefined {
+  const meta = typeof extra === 'object' && extra !== null ? (extra as { _meta?: unknown })._meta : undefined;
+  return typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>) : undefined;
 }

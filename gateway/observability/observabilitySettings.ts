@@ -35,6 +35,19 @@ export const observabilitySchema = z
       })
       .strict()
       .prefault({}),
+    /** OpenTelemetry traces of forwarded calls, exported over OTLP/HTTP; children get the trace context in `_meta`. */
+    tracing: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** OTLP/HTTP base URL (spans go to `<url>/v1/traces`); unset: OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318. */
+        otlpEndpoint: z.url({ protocol: /^https?$/ }).optional(),
+        /** `service.name` of the gateway's spans; children are named `manifold-<server>`. */
+        serviceName: z.string().min(1).max(200).default('manifold-gateway'),
+        /** Share of new traces recorded (0–1); a client's sampled `traceparent` decision is followed. */
+        sampleRatio: z.number().min(0).max(1).default(1),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

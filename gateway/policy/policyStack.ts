@@ -6,6 +6,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { ManifoldGateway } from '../gateway.js';
 import { AuditLog } from '../observability/auditLog.js';
 import { CallRecorder } from '../observability/callRecorder.js';
+import { createCallTracing } from '../observability/callTracing.js';
 import { GatewayMetrics } from '../observability/gatewayMetrics.js';
 import { operatorRoutes, type OperatorRoutes } from '../observability/operatorRoutes.js';
 import { createRedactor } from '../observability/redaction.js';
@@ -34,9 +35,9 @@ export interface PolicyStack {
 
 /**
  * The stages around every forwarded call, outermost first:
- *   record (log, metrics, audit) → refusals as results → rate limit → argument validation
+ *   trace (when enabled) → record (log, metrics, audit) → refusals as results → rate limit → argument validation
  *   → cache (and write invalidation) → response size limit → upstream
- * Resource reads: record → cache → response size limit → upstream.
+ * Resource reads: trace → record → cache → response size limit → upstream.
  */
 export function createPolicyStack(
   config: GatewayConfig,
@@ -56,9 +57,11 @@ export function createPolicyStack(
   const rate = limits.rate ?? (config.auth.mode === 'oauth' ? rateLimitsSchema.parse({}) : undefined);
   const limiter = rate ? new RateLimiter(rate, store) : undefined;
   const cache = new ResponseCache(cacheSettings);
+  const tracing = createCallTracing(observability.tracing, options.logger);
   cache.onInvalidate((namespace, _uri, reason) => metrics?.cacheInvalidations.inc({ upstream: namespace, reason }));
 
   const toolCallMiddlewares: ToolCallMiddleware[] = [
+    ...(tracing ? [tracing.toolCalls] : []),
     recorder.toolCalls,
     refusalsAsResults,
     ...(limiter ? [rateLimit(limiter, (limit, call) => metrics?.rateLimited.inc({ upstream: call.target.upstream.namespace, tool: call.exposedName, limit }))] : []),
@@ -67,6 +70,7 @@ export function createPolicyStack(
     limitResponseSize(limits.maxResponseBytes),
   ];
   const resourceReadMiddlewares: ResourceReadMiddleware[] = [
+    ...(tracing ? [tracing.resourceReads] : []),
     recorder.resourceReads,
     cacheAndLimitResourceReads(cache, limits.maxResponseBytes, (hit, namespace) =>
       metrics?.cacheLookups.inc({ kind: 'resource', upstream: namespace, result: hit ? 'hit' : 'miss' }),
@@ -100,6 +104,7 @@ export function createPolicyStack(
     async close() {
       await audit?.close();
       await store.close();
+      await tracing?.close();
     },
   };
 }

@@ -31,6 +31,7 @@ import { DomainError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { CALL_META_KEY } from '../../shared/relatedRequestMeta.js';
 import type { UpstreamConfig } from '../config/schema.js';
+import { childTracingEnv } from '../observability/callTracing.js';
 import { RestartBackoff } from './backoff.js';
 import { ChildProcessTransport } from './childProcessTransport.js';
 import { pipeChildStderr } from './childStderrLog.js';
@@ -350,7 +351,8 @@ export class UpstreamConnection {
         const value = process.env[name];
         if (value !== undefined) env[name] = value;
       }
-      Object.assign(env, stdio.env, { MANIFOLD_TRUST_CALLER_META: '1' });
+      // Tracing variables only while the gateway traces (gateway/observability/callTracing.ts).
+      Object.assign(env, childTracingEnv(), stdio.env, { MANIFOLD_TRUST_CALLER_META: '1' });
       return new ChildProcessTransport({ command: stdio.command, args: stdio.args, env, cwd: stdio.cwd });
     }
     const remote = this.config.remote!;

@@ -108,6 +108,7 @@ async function runHttp(
   concurrency: number,
   pids: () => { server: number; children: number[] },
   auth: Record<string, string> = {},
+  call: { arguments: Record<string, unknown>; expect: string } = { arguments: { text: 'hello' }, expect: '"hello"' },
 ): Promise<Result> {
   const url = new URL(urlText);
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
@@ -118,10 +119,10 @@ async function runHttp(
   const worker = async (headers: Record<string, string>): Promise<void> => {
     let id = 1;
     while (!stop) {
-      const body = JSON.stringify({ jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name: tool, arguments: { text: 'hello' } } });
+      const body = JSON.stringify({ jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name: tool, arguments: call.arguments } });
       const started = performance.now();
       const response = await post(agent, url, body, headers);
-      if (response.status !== 200 || !response.body.includes('"hello"')) throw new Error(`bad response ${response.status}: ${response.body.slice(0, 200)}`);
+      if (response.status !== 200 || !response.body.includes(call.expect)) throw new Error(`bad response ${response.status}: ${response.body.slice(0, 200)}`);
       if (measuring) latencies.push(performance.now() - started);
     }
   };
@@ -245,7 +246,9 @@ writeFileSync(
   JSON.stringify({
     listen: { host: '127.0.0.1', port: 0 },
     auth: { mode: 'oauth', issuer: issuer.issuer },
-    upstreams: [{ namespace: 'fx', stdio: { command: process.execPath, args: [FIXTURE] }, maxConcurrency: 256 }],
+    // Production policies stay on (logs, audit, validation, cache); limits are raised so the load is not refused.
+    limits: { rate: { perUser: 10_000_000, writesPerUser: 10_000_000 } },
+    upstreams: [{ namespace: 'fx', stdio: { command: process.execPath, args: [FIXTURE], env: { FIXTURE_POLICY: '1' } }, maxConcurrency: 256 }],
   }),
 );
 const securedGateway = await startGatewayProcess(oauthConfigFile);
@@ -254,8 +257,10 @@ const direct = await startProcess([FIXTURE, '--http', '0']);
 
 for (const concurrency of CONCURRENCY) {
   results.push(await runHttp('gateway (Streamable HTTP → stdio child)', gateway.url, 'fx__echo', concurrency, () => ({ server: gateway.child.pid!, children: childPids(gateway.child.pid!) })));
+  const securedPids = () => ({ server: securedGateway.child.pid!, children: childPids(securedGateway.child.pid!) });
+  results.push(await runHttp('gateway with OAuth (JWT per request)', securedGateway.url, 'fx__echo', concurrency, securedPids, bearer));
   results.push(
-    await runHttp('gateway with OAuth (JWT per request)', securedGateway.url, 'fx__echo', concurrency, () => ({ server: securedGateway.child.pid!, children: childPids(securedGateway.child.pid!) }), bearer),
+    await runHttp('gateway with OAuth, cached read-only tool', securedGateway.url, 'fx__counted_read', concurrency, securedPids, bearer, { arguments: { key: 'a' }, expect: '\\"key\\":\\"a\\"' }),
   );
   results.push(await runHttp('direct SDK Streamable HTTP server', direct.url, 'echo', concurrency, () => ({ server: direct.child.pid!, children: [] })));
   results.push(await runStdio(concurrency));
@@ -272,11 +277,13 @@ const rows = results.map(
 );
 const ratios = CONCURRENCY.map((c) => {
   const g = results.find((r) => r.concurrency === c && r.target.startsWith('gateway ('))!;
-  const a = results.find((r) => r.concurrency === c && r.target.startsWith('gateway with OAuth'))!;
+  const a = results.find((r) => r.concurrency === c && r.target === 'gateway with OAuth (JWT per request)')!;
+  const cached = results.find((r) => r.concurrency === c && r.target.startsWith('gateway with OAuth, cached'))!;
   const d = results.find((r) => r.concurrency === c && r.target.startsWith('direct SDK'))!;
   return (
     `c=${c}: gateway/direct-SDK throughput ${(g.callsPerSecond / d.callsPerSecond).toFixed(2)}×, p50 ${(g.p50ms / d.p50ms).toFixed(2)}×; ` +
-    `with OAuth ${(a.callsPerSecond / d.callsPerSecond).toFixed(2)}×, p50 ${(a.p50ms / d.p50ms).toFixed(2)}×, gateway CPU ${a.serverCpuMsPerCall} ms/call`
+    `with OAuth ${(a.callsPerSecond / d.callsPerSecond).toFixed(2)}×, p50 ${(a.p50ms / d.p50ms).toFixed(2)}×, gateway CPU ${a.serverCpuMsPerCall} ms/call; ` +
+    `cached ${(cached.callsPerSecond / d.callsPerSecond).toFixed(2)}×, gateway CPU ${cached.serverCpuMsPerCall} ms/call`
   );
 });
 const table = [header, '|---|---|---|---|---|---|---|---|', ...rows, '', ...ratios].join('\n');
