@@ -1,32 +1,16 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { Redis } from 'ioredis';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REDIS_URL, redisAvailable } from '../support/redis.js';
 import { createTemporaryDatabase, postgresAvailable, type TemporaryDatabase } from '../support/databases.js';
 import { RoundRobinProxy } from '../support/roundRobinProxy.js';
 import { TestIssuer } from '../support/testIssuer.js';
 import { ROOT, startGateway, waitReady, type RunningGateway } from '../gateway/harness.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-async function redisAvailable(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await probe.connect();
-    await probe.ping();
-    return true;
-  } catch {
-    if (process.env.CI) throw new Error(`Redis must be reachable at ${REDIS_URL} under CI; .ci/run starts it.`);
-    console.warn(`[manifold tests] Redis is not reachable at ${REDIS_URL}: skipping the scale-out test.`);
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
-const runnable = postgresAvailable() && (await redisAvailable());
+const runnable = postgresAvailable() && (await redisAvailable('the scale-out test'));
 
 describe.runIf(runnable)('two gateway instances behind a load balancer behave as one', () => {
   let issuer: TestIssuer;

@@ -1,27 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REDIS_URL, redisAvailable } from '../support/redis.js';
 import { connect, fixtureUpstream, startGateway, waitReady, type RunningGateway } from '../gateway/harness.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-async function redisAvailable(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await probe.connect();
-    await probe.ping();
-    return true;
-  } catch {
-    if (process.env.CI) throw new Error(`Redis must be reachable at ${REDIS_URL} under CI; .ci/run starts it.`);
-    console.warn(`[manifold tests] Redis is not reachable at ${REDIS_URL}: skipping the shared rate limit test.`);
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
-describe.runIf(await redisAvailable())('rate limits shared by two gateway instances through Redis', () => {
+describe.runIf(await redisAvailable('the shared rate limit test'))('rate limits shared by two gateway instances through Redis', () => {
   const user = `shared-limit-${randomBytes(4).toString('hex')}`;
   const config = {
     auth: { mode: 'none-loopback-dev', devUser: user },
