@@ -109,6 +109,8 @@ export interface Fault {
   status: number;
   headers?: Record<string, string>;
   body?: unknown;
+  /** Wait this long before answering (a slow or hung GitHub). */
+  delayMs?: number;
 }
 
 interface Answer {
@@ -214,6 +216,8 @@ export class FakeGithubApi {
     );
     if (fault) {
       fault.remaining--;
+      if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      if (res.destroyed) return;
       this.send(res, req, { status: fault.status, body: fault.body, ...(fault.headers ? { headers: fault.headers } : {}) }, url);
       return;
     }

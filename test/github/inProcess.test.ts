@@ -99,3 +99,33 @@ describe('prompts', () => {
     await expect(client.getPrompt({ name: 'triage_issue', arguments: { issue: '999' } })).rejects.toThrow(/#999/);
   });
 });
+
+describe('a GitHub that does not answer in time', () => {
+  it('fails the call after the request timeout, naming the API URL, and the next call works', async () => {
+    const slowApi = new FakeGithubApi();
+    const apiUrl = await slowApi.start();
+    const logger = createLogger('github-test', 'silent');
+    const server = createGithubServer({
+      github: createGithubClient({ apiUrl, token: FIXTURE_TOKENS.write, logger, maxRateLimitWaitSeconds: 5, retries: 0, requestTimeoutMs: 300 }),
+      apiUrl,
+      authenticated: true,
+      defaultRepository: { owner: 'acme', repo: 'widgets' },
+      logger,
+    });
+    const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
+    const slowClient = new Client({ name: 'timeout', version: '1.0.0' });
+    await Promise.all([server.connect(serverTransport), slowClient.connect(clientTransport)]);
+    try {
+      slowApi.inject({ method: 'GET', path: '/repos/acme/widgets/issues/3', status: 200, body: {}, delayMs: 2_000 });
+      const slow = await callTool(slowClient, 'get_issue', { issue_number: 3 });
+      expect(slow.isError).toBe(true);
+      expect(textOf(slow)).toContain(`GitHub at ${apiUrl} did not answer in time`);
+      expect(failure(slow).code).toBe('unavailable');
+      const fine = await callTool(slowClient, 'get_issue', { issue_number: 3 });
+      expect(fine.isError).toBeFalsy();
+    } finally {
+      await slowClient.close();
+      await slowApi.stop();
+    }
+  });
+});
