@@ -11,20 +11,25 @@ import { callTool, failure, structured, textOf } from './harness.js';
 let api: FakeGithubApi;
 let client: Client;
 
-beforeAll(async () => {
-  api = new FakeGithubApi();
-  const apiUrl = await api.start();
+/** The GitHub server on a fake API, reached by an SDK client over linked in-memory transports. */
+async function connectInProcess(apiUrl: string, requestTimeoutMs: number): Promise<Client> {
   const logger = createLogger('github-test', 'silent');
   const server = createGithubServer({
-    github: createGithubClient({ apiUrl, token: FIXTURE_TOKENS.write, logger, maxRateLimitWaitSeconds: 5, retries: 0, requestTimeoutMs: 5000 }),
+    github: createGithubClient({ apiUrl, token: FIXTURE_TOKENS.write, logger, maxRateLimitWaitSeconds: 5, retries: 0, requestTimeoutMs }),
     apiUrl,
     authenticated: true,
     defaultRepository: { owner: 'acme', repo: 'widgets' },
     logger,
   });
   const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
-  client = new Client({ name: 'in-process', version: '1.0.0' });
-  await Promise.all([server.connect(serverTransport), client.connect(clientTransport)]);
+  const connected = new Client({ name: 'in-process', version: '1.0.0' });
+  await Promise.all([server.connect(serverTransport), connected.connect(clientTransport)]);
+  return connected;
+}
+
+beforeAll(async () => {
+  api = new FakeGithubApi();
+  client = await connectInProcess(await api.start(), 5000);
 });
 
 afterAll(async () => {
@@ -104,17 +109,7 @@ describe('a GitHub that does not answer in time', () => {
   it('fails the call after the request timeout, naming the API URL, and the next call works', async () => {
     const slowApi = new FakeGithubApi();
     const apiUrl = await slowApi.start();
-    const logger = createLogger('github-test', 'silent');
-    const server = createGithubServer({
-      github: createGithubClient({ apiUrl, token: FIXTURE_TOKENS.write, logger, maxRateLimitWaitSeconds: 5, retries: 0, requestTimeoutMs: 300 }),
-      apiUrl,
-      authenticated: true,
-      defaultRepository: { owner: 'acme', repo: 'widgets' },
-      logger,
-    });
-    const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
-    const slowClient = new Client({ name: 'timeout', version: '1.0.0' });
-    await Promise.all([server.connect(serverTransport), slowClient.connect(clientTransport)]);
+    const slowClient = await connectInProcess(apiUrl, 300);
     try {
       slowApi.inject({ method: 'GET', path: '/repos/acme/widgets/issues/3', status: 200, body: {}, delayMs: 2_000 });
       const slow = await callTool(slowClient, 'get_issue', { issue_number: 3 });
