@@ -44,7 +44,7 @@ runMain('gateway', async (logger) => {
     toolPins: new ToolPins(pinsFile),
     ...(cluster ? { sessionDirectory: cluster.sessions } : {}),
     onToolChange: (change, served) =>
-      policies.audit?.append({ at: new Date().toISOString(), event: 'tool_definition_changed', upstream: change.namespace, tool: change.tool, served, changes: change.changes }),
+      policies.audit?.append({ at: new Date().toISOString(), event: 'tool_definition_changed', upstream: change.namespace, tool: change.tool, served, changes: change.changes }, { urgent: true }),
   });
   // An operator's approval (integrity approve …) rewrites the pin file: serve the tool again.
   watchFile(pinsFile, { interval: 500 }, (current, previous) => {
@@ -80,12 +80,15 @@ runMain('gateway', async (logger) => {
     },
     'gateway listening',
   );
+  // Call log lines are batched; lines that operators and supervisors wait for go out at once.
+  logger.flush();
 
   // Upstreams start in parallel after the listener is up: /readyz reports when they are.
   // Then names are checked: a collision, or a view naming something that does not exist,
   // refuses to start (never resolved by order); upstreams that are not up are checked later.
   void gateway.start().then(() => {
     logger.info(gateway.readiness(), 'initial upstream start settled');
+    logger.flush();
     const problems = startupProblems(gateway, config);
     if (problems.length > 0) {
       for (const problem of problems) logger.fatal({ problem }, problem);
@@ -139,7 +142,7 @@ runMain('gateway', async (logger) => {
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
-});
+}, { flushIntervalMs: 100 });
 
 /** Name collisions between upstreams, and view references that do not exist, found once upstreams are up. */
 function startupProblems(gateway: ManifoldGateway, config: GatewayConfig): string[] {

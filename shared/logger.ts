@@ -32,11 +32,27 @@ export function isLogLevel(value: string): value is LevelWithSilent {
   return (LOG_LEVELS as readonly string[]).includes(value);
 }
 
+export interface LoggerOptions {
+  /**
+   * Write lines in batches, at most this many milliseconds after they are logged (and
+   * synchronously on exit), instead of one write(2) per line: for a process that logs every
+   * call. Unset: each line is written at once.
+   */
+  flushIntervalMs?: number;
+}
+
+/** Batches are written once this much is buffered, before the interval is up. */
+const BUFFER_BYTES = 8 * 1024;
+
 /**
  * A structured JSON logger that writes to stderr only: stdout is the stdio protocol
  * channel of every server, so a single stray byte there would corrupt the session.
  */
-export function createLogger(name: string, level: LevelWithSilent = 'info'): Logger {
+export function createLogger(name: string, level: LevelWithSilent = 'info', options: LoggerOptions = {}): Logger {
+  const destination = options.flushIntervalMs
+    ? // pino flushes an asynchronous destination synchronously when the process exits.
+      pino.destination({ dest: 2, sync: false, minLength: BUFFER_BYTES, periodicFlush: options.flushIntervalMs })
+    : pino.destination({ dest: 2, sync: true });
   return pino(
     {
       name,
@@ -45,6 +61,6 @@ export function createLogger(name: string, level: LevelWithSilent = 'info'): Log
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    pino.destination({ dest: 2, sync: true }),
+    destination,
   );
 }

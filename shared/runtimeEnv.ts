@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError, envSchemas, readEnvironment } from './config.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, type Logger, type LoggerOptions } from './logger.js';
 
 /** Environment variables every Manifold server reads. */
 export const commonServerEnv = {
@@ -19,11 +19,11 @@ export type CommonServerEnv = z.infer<z.ZodObject<typeof commonServerEnv>>;
  * Run a server entry point: configuration errors print one clear message and exit
  * with status 2; anything else is logged and exits with status 1.
  */
-export function runMain(name: string, main: (logger: Logger) => Promise<void>): void {
+export function runMain(name: string, main: (logger: Logger) => Promise<void>, loggerOptions: LoggerOptions = {}): void {
   let logger: Logger;
   try {
     const { LOG_LEVEL } = readEnvironment({ LOG_LEVEL: commonServerEnv.LOG_LEVEL });
-    logger = createLogger(name, LOG_LEVEL);
+    logger = createLogger(name, LOG_LEVEL, loggerOptions);
   } catch (error) {
     process.stderr.write(`${name}: ${(error as Error).message}\n`);
     process.exit(2);

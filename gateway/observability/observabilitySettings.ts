@@ -14,6 +14,8 @@ export const observabilitySchema = z
         enabled: z.boolean().default(true),
         /** JSONL file, appended to; relative to the data directory. */
         file: z.string().min(1).default('audit/tool-writes.jsonl'),
+        /** Lines are written in batches at most this long after the call (0: each at once); always on exit. */
+        flushIntervalMs: z.number().int().min(0).max(10_000).default(100),
       })
       .strict()
       .prefault({}),

@@ -48,7 +48,10 @@ export function createPolicyStack(
   let attached: ManifoldGateway | undefined;
   const metrics = observability.metrics.enabled ? new GatewayMetrics(() => attached) : undefined;
   const audit = observability.audit.enabled
-    ? new AuditLog(isAbsolute(observability.audit.file) ? observability.audit.file : resolve(options.dataDir, observability.audit.file))
+    ? new AuditLog(
+        isAbsolute(observability.audit.file) ? observability.audit.file : resolve(options.dataDir, observability.audit.file),
+        observability.audit.flushIntervalMs,
+      )
     : undefined;
   const recorder = new CallRecorder(observability, options.logger, metrics, audit, createRedactor(observability.redactFields));
   // In a cluster, counters are shared so that limits are global.
@@ -98,7 +101,7 @@ export function createPolicyStack(
         metrics,
         recorder,
         cacheEntries: () => (cacheSettings.enabled ? cache.size : undefined),
-        onApproval: (approval) => audit?.append({ at: new Date().toISOString(), event: 'tool_change_approved', user: approval.user, upstream: approval.namespace, tools: approval.tools }),
+        onApproval: (approval) => audit?.append({ at: new Date().toISOString(), event: 'tool_change_approved', user: approval.user, upstream: approval.namespace, tools: approval.tools }, { urgent: true }),
       });
     },
     async close() {
