@@ -38,13 +38,21 @@ export class CallRecorder {
   readonly recentCalls: CallRecord[] = [];
   readonly recentErrors: CallRecord[] = [];
 
+  /**
+   * Call lines hold only the record's own fields and arguments already passed through
+   * `redact`, so they skip the logger's path-based redaction, which would walk every line again.
+   */
+  private readonly callLog: Logger;
+
   constructor(
     private readonly settings: ObservabilitySettings,
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly metrics: GatewayMetrics | undefined,
     private readonly audit: AuditLog | undefined,
     private readonly redact: (value: unknown) => unknown,
-  ) {}
+  ) {
+    this.callLog = logger.child({}, { redact: [] });
+  }
 
   readonly toolCalls: ToolCallMiddleware = async (call, next) => {
     const started = performance.now();
@@ -81,7 +89,7 @@ export class CallRecorder {
       this.metrics?.duration.observe({ upstream: record.upstream, tool: record.name }, record.durationMs / 1000);
       this.remember(record);
       if (this.settings.logCalls) {
-        this.logger.info({ call: record, ...(this.settings.logArguments ? { arguments: this.redact(call.arguments ?? {}) } : {}) }, 'tool call');
+        this.callLog.info({ call: record, ...(this.settings.logArguments ? { arguments: this.redact(call.arguments ?? {}) } : {}) }, 'tool call');
       }
       if (facts.write && this.audit) {
         this.audit.append({
@@ -130,7 +138,7 @@ export class CallRecorder {
       };
       this.metrics?.resourceReads.inc({ upstream: record.upstream, outcome: outcome === 'ok' ? 'ok' : 'error' });
       this.remember(record);
-      if (this.settings.logCalls) this.logger.info({ call: record }, 'resource read');
+      if (this.settings.logCalls) this.callLog.info({ call: record }, 'resource read');
     }
   };
 

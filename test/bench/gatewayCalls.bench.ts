@@ -8,7 +8,7 @@
  * (keep-alive, no fetch) so that it is not the bottleneck; its own CPU is reported, as is
  * the CPU of the server process(es) per call.
  *
- * Run: npx tsc -p . && node dist/test/bench/gatewayCalls.bench.js [--seconds 3] [--profile]
+ * Run: npx tsc -p . && node dist/test/bench/gatewayCalls.bench.js [--seconds 3] [--warmup 2] [--profile]
  * Results: a table on stdout, JSON in bench-results/gateway-calls.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -23,8 +23,12 @@ import { TestIssuer } from '../support/testIssuer.js';
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const FIXTURE = join(ROOT, 'dist', 'test', 'fixtures', 'gateway', 'fixtureServer.js');
 const GATEWAY = join(ROOT, 'dist', 'gateway', 'main.js');
-const { values: flags } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, profile: { type: 'boolean', default: false } } });
+const { values: flags } = parseArgs({
+  options: { seconds: { type: 'string', default: '3' }, warmup: { type: 'string', default: '2' }, profile: { type: 'boolean', default: false } },
+});
 const SECONDS = Number(flags.seconds);
+/** Every target gets the same warm-up before each measurement, so that all are compared after JIT compilation settles. */
+const WARMUP_SECONDS = Number(flags.warmup);
 const CONCURRENCY = [1, 8, 32];
 const CLK_TCK = 100;
 
@@ -177,7 +181,7 @@ async function measure(
   cleanup: () => void,
 ): Promise<Result> {
   const running = start();
-  await new Promise((r) => setTimeout(r, 500)); // warm-up
+  await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
   const { server, children } = pids();
   const serverBefore = cpuMs(server);
   const childrenBefore = children.map(cpuMs);
