@@ -34,12 +34,15 @@ export function isLogLevel(value: string): value is LevelWithSilent {
 
 export interface LoggerOptions {
   /**
-   * Write lines in batches, at most this many milliseconds after they are logged (and
-   * synchronously on exit), instead of one write(2) per line: for a process that logs every
-   * call. Unset: each line is written at once.
+   * Write info and debug lines in batches, at most this many milliseconds after they are
+   * logged (and synchronously on exit), instead of one write(2) per line: for a process that
+   * logs every call. Warnings and errors still go out at once. Unset: every line at once.
    */
   flushIntervalMs?: number;
 }
+
+/** pino's numeric level of `warn`. */
+const WARN_LEVEL = 40;
 
 /** Batches are written once this much is buffered, before the interval is up. */
 const BUFFER_BYTES = 8 * 1024;
@@ -49,7 +52,8 @@ const BUFFER_BYTES = 8 * 1024;
  * channel of every server, so a single stray byte there would corrupt the session.
  */
 export function createLogger(name: string, level: LevelWithSilent = 'info', options: LoggerOptions = {}): Logger {
-  const destination = options.flushIntervalMs
+  const batched = options.flushIntervalMs !== undefined && options.flushIntervalMs > 0;
+  const destination = batched
     ? // pino flushes an asynchronous destination synchronously when the process exits.
       pino.destination({ dest: 2, sync: false, minLength: BUFFER_BYTES, periodicFlush: options.flushIntervalMs })
     : pino.destination({ dest: 2, sync: true });
@@ -57,6 +61,16 @@ export function createLogger(name: string, level: LevelWithSilent = 'info', opti
     {
       name,
       level,
+      ...(batched
+        ? {
+            hooks: {
+              logMethod(args, method, level) {
+                method.apply(this, args);
+                if (level >= WARN_LEVEL) destination.flush();
+              },
+            },
+          }
+        : {}),
       redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Middleware } from 'koa';
 import { isLoopbackHost } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
@@ -92,13 +92,12 @@ export function limitedJsonBody(maxBytes: number): GatewayMiddleware {
     const declared = Number(ctx.req.headers['content-length']);
     if (declared > maxBytes) {
       ctx.respond = false;
-      ctx.req.resume();
-      return sendRpcError(ctx.res, 413, -32600, `Request body of ${declared} bytes exceeds the limit of ${maxBytes} bytes.`, { Connection: 'close' });
+      return refuseOversized(ctx.req, ctx.res, `Request body of ${declared} bytes exceeds the limit of ${maxBytes} bytes.`);
     }
     const text = await readBody(ctx.req, maxBytes);
     if (text === undefined) {
       ctx.respond = false;
-      return sendRpcError(ctx.res, 413, -32600, `Request body exceeds the limit of ${maxBytes} bytes.`, { Connection: 'close' });
+      return refuseOversized(ctx.req, ctx.res, `Request body exceeds the limit of ${maxBytes} bytes.`);
     }
     try {
       ctx.state.body = JSON.parse(text);
@@ -108,6 +107,42 @@ export function limitedJsonBody(maxBytes: number): GatewayMiddleware {
     }
     await next();
   };
+}
+
+/** Up to this much of an oversized body is read and discarded so that the client, still sending, can read the 413. */
+const DISCARD_BYTES = 64 * 1024 * 1024;
+const DISCARD_MS = 10_000;
+
+/**
+ * Answer 413 once the rest of the body has been discarded: closing the connection while the
+ * client is still sending would make it fail with EPIPE instead of reading the reason. A body
+ * beyond DISCARD_BYTES, or one that takes longer than DISCARD_MS, gets the 413 at once and the
+ * connection is closed.
+ */
+function refuseOversized(req: IncomingMessage, res: ServerResponse, message: string): Promise<void> {
+  return new Promise((resolve) => {
+    let discarded = 0;
+    let settled = false;
+    const finish = (close: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.removeListener('data', onData);
+      sendRpcError(res, 413, -32600, message, close ? { Connection: 'close' } : {});
+      resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      discarded += chunk.length;
+      if (discarded > DISCARD_BYTES) finish(true);
+    };
+    const timer = setTimeout(() => finish(true), DISCARD_MS);
+    timer.unref();
+    if (req.readableEnded) return finish(false);
+    req.on('data', onData);
+    req.once('end', () => finish(false));
+    req.once('error', () => finish(true));
+    req.resume();
+  });
 }
 
 function readBody(req: IncomingMessage, maxBytes: number): Promise<string | undefined> {

@@ -4,6 +4,8 @@
  *      authentication (loopback development) and with OAuth on (a JWT verified per request),
  *   2. straight to the same fixture served by the SDK's Streamable HTTP transport (JSON responses),
  *   3. straight to the fixture over stdio (newline-delimited JSON-RPC),
+ *   4. through a bare node:http → stdio relay with no MCP layers (bareRelay.ts): the floor
+ *      that any gateway with child processes pays,
  * at concurrency 1, 8 and 32. The load client is hand-written JSON-RPC over node:http
  * (keep-alive, no fetch) so that it is not the bottleneck; its own CPU is reported, as is
  * the CPU of the server process(es) per call.
@@ -258,6 +260,7 @@ writeFileSync(
 const securedGateway = await startGatewayProcess(oauthConfigFile);
 const bearer = { authorization: `Bearer ${await issuer.accessToken(securedGateway.url, { scope: 'fx:admin', expiresInSeconds: 3600 })}` };
 const direct = await startProcess([FIXTURE, '--http', '0']);
+const relay = await startProcess([join(ROOT, 'dist', 'test', 'bench', 'bareRelay.js'), FIXTURE]);
 
 for (const concurrency of CONCURRENCY) {
   results.push(await runHttp('gateway (Streamable HTTP → stdio child)', gateway.url, 'fx__echo', concurrency, () => ({ server: gateway.child.pid!, children: childPids(gateway.child.pid!) })));
@@ -268,10 +271,12 @@ for (const concurrency of CONCURRENCY) {
   );
   results.push(await runHttp('direct SDK Streamable HTTP server', direct.url, 'echo', concurrency, () => ({ server: direct.child.pid!, children: [] })));
   results.push(await runStdio(concurrency));
+  results.push(await runHttp('bare node:http → stdio relay (floor)', relay.url, 'fx__echo', concurrency, () => ({ server: relay.child.pid!, children: childPids(relay.child.pid!) })));
 }
 gateway.child.kill('SIGTERM');
 securedGateway.child.kill('SIGTERM');
 direct.child.kill('SIGTERM');
+relay.child.kill('SIGTERM');
 await issuer.stop();
 await new Promise((r) => setTimeout(r, 500));
 
@@ -284,10 +289,12 @@ const ratios = CONCURRENCY.map((c) => {
   const a = results.find((r) => r.concurrency === c && r.target === 'gateway with OAuth (JWT per request)')!;
   const cached = results.find((r) => r.concurrency === c && r.target.startsWith('gateway with OAuth, cached'))!;
   const d = results.find((r) => r.concurrency === c && r.target.startsWith('direct SDK'))!;
+  const floor = results.find((r) => r.concurrency === c && r.target.startsWith('bare node:http'))!;
   return (
     `c=${c}: gateway/direct-SDK throughput ${(g.callsPerSecond / d.callsPerSecond).toFixed(2)}×, p50 ${(g.p50ms / d.p50ms).toFixed(2)}×; ` +
     `with OAuth ${(a.callsPerSecond / d.callsPerSecond).toFixed(2)}×, p50 ${(a.p50ms / d.p50ms).toFixed(2)}×, gateway CPU ${a.serverCpuMsPerCall} ms/call; ` +
-    `cached ${(cached.callsPerSecond / d.callsPerSecond).toFixed(2)}×, gateway CPU ${cached.serverCpuMsPerCall} ms/call`
+    `cached ${(cached.callsPerSecond / d.callsPerSecond).toFixed(2)}×, gateway CPU ${cached.serverCpuMsPerCall} ms/call; ` +
+    `bare relay floor ${(floor.callsPerSecond / d.callsPerSecond).toFixed(2)}×, CPU ${floor.serverCpuMsPerCall} ms/call`
   );
 });
 const table = [header, '|---|---|---|---|---|---|---|---|', ...rows, '', ...ratios].join('\n');
