@@ -19,6 +19,7 @@ import type { ToolChange, ToolPins } from './integrity/toolPins.js';
 import type { SessionDirectory, SessionRecord, SessionViewKey } from './cluster/sessionDirectory.js';
 import { CuratedView } from './views/curatedView.js';
 import type { ViewSettings } from './views/viewSettings.js';
+import { dispatchWithoutSchemaPass } from '../shared/jsonRpcDispatch.js';
 
 export interface GatewayOptions {
   /** Policy stages around every forwarded tools/call (authorization, limits, cache, audit, metrics). */
@@ -230,7 +231,9 @@ export class ManifoldGateway implements UpstreamListener {
     });
     session.server.onclose = () => this.onSessionClosed(session);
     session.server.onerror = (error) => this.logger.debug({ err: error, session: id }, 'session protocol error');
+    // connect() installs the SDK's message handler at once; route past its schema pass.
     void session.server.connect(transport);
+    dispatchWithoutSchemaPass(session.server, transport);
     this.sessions.add(session);
     this.logger.debug({ session: id, user: identity.user, view: view.namespace ?? '*', mode }, 'session opened');
     return session;

@@ -37,6 +37,7 @@ import { ChildProcessTransport } from './childProcessTransport.js';
 import { pipeChildStderr } from './childStderrLog.js';
 import { ConcurrencyLimit } from './concurrencyLimit.js';
 import type { CallOrigin, InFlightCall, ListKind, UpstreamListener, UpstreamStateName } from './types.js';
+import { dispatchWithoutSchemaPass } from '../../shared/jsonRpcDispatch.js';
 
 /**
  * Results are passed through as they are: the client at the other end validates them against
@@ -303,6 +304,7 @@ export class UpstreamConnection {
       transport.start = () => Promise.resolve();
     }
     await client.connect(transport, { timeout: startTimeout });
+    dispatchWithoutSchemaPass(client, transport);
     connected = true;
     this.client = client;
     this.capabilities = client.getServerCapabilities();
