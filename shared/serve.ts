@@ -8,6 +8,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { ConfigError, isLoopbackHost, type ServeFlags } from './config.js';
 import type { Logger } from './logger.js';
 import { startTracingFromEnv, stopTracing } from './tracing.js';
+import { dispatchWithoutSchemaPass } from './jsonRpcDispatch.js';
 
 export interface ServeOptions {
   /** Builds one MCP server per session (HTTP) or one for the process (stdio). */
@@ -65,6 +66,7 @@ async function serveStdio(options: ServeOptions): Promise<RunningServer> {
   const server = options.createServer();
   const transport = new StdioServerTransport();
   await server.connect(transport);
+  dispatchWithoutSchemaPass(server.server, transport);
   options.logger.info('serving MCP over stdio');
   return { close: () => server.close() };
 }
@@ -131,6 +133,7 @@ async function serveHttp(options: ServeOptions): Promise<RunningServer> {
         if (transport.sessionId) sessions.delete(transport.sessionId);
       };
       await server.connect(transport);
+      dispatchWithoutSchemaPass(server.server, transport);
       return transport.handleRequest(req, res, body.value);
     }
 
