@@ -2,11 +2,19 @@ import { FAILURE_META_KEY, DomainError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { beginFacts, isWriteTool, jsonBytes, toolDefinition, type CallFacts } from '../policy/callPolicies.js';
 import { PolicyRefusal } from '../policy/policyRefusal.js';
-import type { ResourceReadMiddleware } from '../policy/resourceReadPipeline.js';
-import type { ToolCallMiddleware } from '../policy/toolCallPipeline.js';
+import type { ResourceReadContext, ResourceReadMiddleware } from '../policy/resourceReadPipeline.js';
+import type { ToolCallContext, ToolCallMiddleware } from '../policy/toolCallPipeline.js';
 import type { AuditLog } from './auditLog.js';
 import type { GatewayMetrics } from './gatewayMetrics.js';
 import type { ObservabilitySettings } from './observabilitySettings.js';
+
+/** How a call ended, kept for the bookkeeping that follows its response. */
+interface CallEnding {
+  result: Record<string, unknown> | undefined;
+  failure: unknown;
+  durationMs: number;
+  endedAt: number;
+}
 
 /** One handled call as the log line, the status page and the audit log see it. */
 export interface CallRecord {
@@ -56,8 +64,7 @@ export class CallRecorder {
 
   readonly toolCalls: ToolCallMiddleware = async (call, next) => {
     const started = performance.now();
-    const tool = toolDefinition(call.target);
-    const facts = beginFacts(call, { write: isWriteTool(tool), requestBytes: jsonBytes(call.arguments) });
+    const facts = beginFacts(call, { write: isWriteTool(toolDefinition(call.target)) });
     let result: Record<string, unknown> | undefined;
     let failure: unknown;
     try {
@@ -67,51 +74,16 @@ export class CallRecorder {
       failure = error;
       throw error;
     } finally {
-      const { outcome, message } = describeOutcome(result, failure);
-      const record: CallRecord = {
-        time: new Date().toISOString(),
-        method: 'tools/call',
-        session: call.session.id,
-        user: call.caller.user,
-        name: call.exposedName,
-        upstream: call.target.upstream.namespace,
-        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-        outcome,
-        requestBytes: facts.requestBytes,
-        responseBytes: facts.responseBytes ?? (result ? jsonBytes(result) : 0),
-        ...(facts.cache ? { cache: facts.cache } : {}),
-        write: facts.write,
-        ...(call.via ? { via: call.via.tool } : {}),
-        ...(message ? { message } : {}),
-      };
-      this.metrics?.calls.inc({ upstream: record.upstream, tool: record.name, outcome: outcome === 'ok' ? 'ok' : 'error' });
-      if (outcome !== 'ok') this.metrics?.errors.inc({ upstream: record.upstream, tool: record.name, code: outcome });
-      this.metrics?.duration.observe({ upstream: record.upstream, tool: record.name }, record.durationMs / 1000);
-      this.remember(record);
-      if (this.settings.logCalls) {
-        this.callLog.info({ call: record, ...(this.settings.logArguments ? { arguments: this.redact(call.arguments ?? {}) } : {}) }, 'tool call');
-      }
-      if (facts.write && this.audit) {
-        this.audit.append({
-          time: record.time,
-          user: record.user,
-          email: call.caller.email,
-          session: record.session,
-          tool: record.name,
-          upstream: record.upstream,
-          upstreamTool: call.target.name,
-          arguments: this.redact(call.arguments ?? {}),
-          outcome,
-          durationMs: record.durationMs,
-          ...(record.via ? { via: record.via } : {}),
-        });
-      }
+      const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+      const endedAt = Date.now();
+      // The bookkeeping runs once the response is on its way: it is not the caller's wait.
+      setImmediate(() => this.recordToolCall(call, facts, { result, failure, durationMs, endedAt }));
     }
   };
 
   readonly resourceReads: ResourceReadMiddleware = async (read, next) => {
     const started = performance.now();
-    const facts = beginFacts(read, { write: false, requestBytes: 0 });
+    const facts = beginFacts(read, { write: false });
     let result: Record<string, unknown> | undefined;
     let failure: unknown;
     try {
@@ -121,26 +93,76 @@ export class CallRecorder {
       failure = error;
       throw error;
     } finally {
-      const { outcome, message } = describeOutcome(result, failure);
-      const record: CallRecord = {
-        time: new Date().toISOString(),
-        method: 'resources/read',
-        session: read.session.id,
-        user: read.caller.user,
-        name: read.exposedUri,
-        upstream: read.upstream.namespace,
-        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-        outcome,
-        requestBytes: 0,
-        responseBytes: facts.responseBytes ?? 0,
-        ...(facts.cache ? { cache: facts.cache } : {}),
-        ...(message ? { message } : {}),
-      };
-      this.metrics?.resourceReads.inc({ upstream: record.upstream, outcome: outcome === 'ok' ? 'ok' : 'error' });
-      this.remember(record);
-      if (this.settings.logCalls) this.callLog.info({ call: record }, 'resource read');
+      const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+      const endedAt = Date.now();
+      setImmediate(() => this.recordResourceRead(read, facts, { result, failure, durationMs, endedAt }));
     }
   };
+
+  private recordToolCall(call: ToolCallContext, facts: CallFacts, ending: CallEnding): void {
+    const { result, failure, durationMs, endedAt } = ending;
+    const { outcome, message } = describeOutcome(result, failure);
+    const record: CallRecord = {
+      time: new Date(endedAt).toISOString(),
+      method: 'tools/call',
+      session: call.session.id,
+      user: call.caller.user,
+      name: call.exposedName,
+      upstream: call.target.upstream.namespace,
+      durationMs,
+      outcome,
+      requestBytes: jsonBytes(call.arguments),
+      responseBytes: facts.responseBytes ?? (result ? jsonBytes(result) : 0),
+      ...(facts.cache ? { cache: facts.cache } : {}),
+      write: facts.write,
+      ...(call.via ? { via: call.via.tool } : {}),
+      ...(message ? { message } : {}),
+    };
+    this.metrics?.calls.inc({ upstream: record.upstream, tool: record.name, outcome: outcome === 'ok' ? 'ok' : 'error' });
+    if (outcome !== 'ok') this.metrics?.errors.inc({ upstream: record.upstream, tool: record.name, code: outcome });
+    this.metrics?.duration.observe({ upstream: record.upstream, tool: record.name }, record.durationMs / 1000);
+    this.remember(record);
+    if (this.settings.logCalls) {
+      this.callLog.info({ call: record, ...(this.settings.logArguments ? { arguments: this.redact(call.arguments ?? {}) } : {}) }, 'tool call');
+    }
+    if (facts.write && this.audit) {
+      this.audit.append({
+        time: record.time,
+        user: record.user,
+        email: call.caller.email,
+        session: record.session,
+        tool: record.name,
+        upstream: record.upstream,
+        upstreamTool: call.target.name,
+        arguments: this.redact(call.arguments ?? {}),
+        outcome,
+        durationMs: record.durationMs,
+        ...(record.via ? { via: record.via } : {}),
+      });
+    }
+  }
+
+  private recordResourceRead(read: ResourceReadContext, facts: CallFacts, ending: CallEnding): void {
+    const { result, failure, durationMs, endedAt } = ending;
+    const { outcome, message } = describeOutcome(result, failure);
+    const record: CallRecord = {
+      time: new Date(endedAt).toISOString(),
+      method: 'resources/read',
+      session: read.session.id,
+      user: read.caller.user,
+      name: read.exposedUri,
+      upstream: read.upstream.namespace,
+      durationMs,
+      outcome,
+      requestBytes: 0,
+      responseBytes: facts.responseBytes ?? 0,
+      ...(facts.cache ? { cache: facts.cache } : {}),
+      ...(message ? { message } : {}),
+    };
+    this.metrics?.resourceReads.inc({ upstream: record.upstream, outcome: outcome === 'ok' ? 'ok' : 'error' });
+    this.remember(record);
+    if (this.settings.logCalls) this.callLog.info({ call: record }, 'resource read');
+  }
 
   private remember(record: CallRecord): void {
     const keep = this.settings.statusPage.recentCalls;

@@ -13,7 +13,6 @@ export const CACHE_META_KEY = 'io.manifold/cache';
 /** What the policy stages learn about one call, for the logs, metrics and audit around them. */
 export interface CallFacts {
   write: boolean;
-  requestBytes: number;
   responseBytes?: number;
   cache?: 'hit' | 'miss' | 'bypass';
   refusal?: PolicyRefusal;
