@@ -294,6 +294,22 @@ describe('transport', () => {
     expect(badVersion.status).toBe(400);
     const huge = await fetch(gateway.url, { method: 'POST', headers: { ...headers, 'mcp-session-id': sessionId! }, body: JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'fx__echo', arguments: { text: 'x'.repeat(2 * 1024 * 1024) } } }) });
     expect(huge.status).toBe(413);
+    expect(((await huge.json()) as { error: { message: string } }).error.message).toMatch(/exceeds the limit of \d+ bytes/);
+    // Without Content-Length (chunked), still sending after the limit: the 413 is read, not a broken pipe.
+    const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(gateway.url, { method: 'POST', headers: { ...headers, 'mcp-session-id': sessionId! } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.write('{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"fx__echo","arguments":{"text":"');
+      for (let i = 0; i < 48; i++) req.write('y'.repeat(64 * 1024));
+      req.end('"}}}');
+    });
+    expect(chunked.status).toBe(413);
+    expect(chunked.body).toMatch(/Request body exceeds the limit of \d+ bytes/);
     const noSession = await fetch(gateway.url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/list' }) });
     expect(noSession.status).toBe(400);
     const deleted = await fetch(gateway.url, { method: 'DELETE', headers: { 'mcp-session-id': sessionId! } });
