@@ -10,7 +10,8 @@
  * (keep-alive, no fetch) so that it is not the bottleneck; its own CPU is reported, as is
  * the CPU of the server process(es) per call.
  *
- * Run: npx tsc -p . && node dist/test/bench/gatewayCalls.bench.js [--seconds 3] [--warmup 2] [--profile]
+ * Run: npx tsc -p . && node dist/test/bench/gatewayCalls.bench.js [--seconds 3] [--warmup 2] [--rounds 1] [--profile]
+ * With --rounds N every target is measured in turn N times and each figure is the median.
  * Results: a table on stdout, JSON in bench-results/gateway-calls.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -26,11 +27,18 @@ const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const FIXTURE = join(ROOT, 'dist', 'test', 'fixtures', 'gateway', 'fixtureServer.js');
 const GATEWAY = join(ROOT, 'dist', 'gateway', 'main.js');
 const { values: flags } = parseArgs({
-  options: { seconds: { type: 'string', default: '3' }, warmup: { type: 'string', default: '2' }, profile: { type: 'boolean', default: false } },
+  options: {
+    seconds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '1' },
+    profile: { type: 'boolean', default: false },
+  },
 });
 const SECONDS = Number(flags.seconds);
 /** Every target gets the same warm-up before each measurement, so that all are compared after JIT compilation settles. */
 const WARMUP_SECONDS = Number(flags.warmup);
+/** Rounds of every target in turn; each figure is the median over rounds, so that a noisy moment weighs on one round only. */
+const ROUNDS = Math.max(1, Number(flags.rounds));
 const CONCURRENCY = [1, 8, 32];
 const CLK_TCK = 100;
 
@@ -214,6 +222,35 @@ async function measure(
   };
 }
 
+/** One result per target and concurrency: each figure the median of its rounds. */
+function medianOverRounds(all: Result[]): Result[] {
+  const groups = new Map<string, Result[]>();
+  for (const result of all) {
+    const key = `${result.target}\u0000${result.concurrency}`;
+    groups.set(key, [...(groups.get(key) ?? []), result]);
+  }
+  const median = (values: number[]): number => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] ?? 0;
+  };
+  return [...groups.values()].map((group) => {
+    const first = group[0]!;
+    const pick = (field: 'callsPerSecond' | 'p50ms' | 'p99ms' | 'clientCpuMsPerCall' | 'serverCpuMsPerCall'): number => median(group.map((r) => r[field]));
+    const children = group.map((r) => r.childCpuMsPerCall).filter((v): v is number => v !== undefined);
+    return {
+      target: first.target,
+      concurrency: first.concurrency,
+      calls: group.reduce((sum, r) => sum + r.calls, 0),
+      callsPerSecond: pick('callsPerSecond'),
+      p50ms: pick('p50ms'),
+      p99ms: pick('p99ms'),
+      clientCpuMsPerCall: pick('clientCpuMsPerCall'),
+      serverCpuMsPerCall: pick('serverCpuMsPerCall'),
+      ...(children.length > 0 ? { childCpuMsPerCall: median(children) } : {}),
+    };
+  });
+}
+
 function round(value: number): number {
   return Math.round(value * 1000) / 1000;
 }
@@ -273,17 +310,21 @@ await runHttp('warm-up', securedGateway.url, 'fx__counted_read', 8, securedPidsF
 await runHttp('warm-up', direct.url, 'echo', 8, () => ({ server: direct.child.pid!, children: [] }));
 await runHttp('warm-up', relay.url, 'fx__echo', 8, () => ({ server: relay.child.pid!, children: [] }));
 
-for (const concurrency of CONCURRENCY) {
-  results.push(await runHttp('gateway (Streamable HTTP → stdio child)', gateway.url, 'fx__echo', concurrency, () => ({ server: gateway.child.pid!, children: childPids(gateway.child.pid!) })));
-  const securedPids = () => ({ server: securedGateway.child.pid!, children: childPids(securedGateway.child.pid!) });
-  results.push(await runHttp('gateway with OAuth (JWT per request)', securedGateway.url, 'fx__echo', concurrency, securedPids, bearer));
-  results.push(
-    await runHttp('gateway with OAuth, cached read-only tool', securedGateway.url, 'fx__counted_read', concurrency, securedPids, bearer, { arguments: { key: 'a' }, expect: '\\"key\\":\\"a\\"' }),
-  );
-  results.push(await runHttp('direct SDK Streamable HTTP server', direct.url, 'echo', concurrency, () => ({ server: direct.child.pid!, children: [] })));
-  results.push(await runStdio(concurrency));
-  results.push(await runHttp('bare node:http → stdio relay (floor)', relay.url, 'fx__echo', concurrency, () => ({ server: relay.child.pid!, children: childPids(relay.child.pid!) })));
+const rounds: Result[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  for (const concurrency of CONCURRENCY) {
+    rounds.push(await runHttp('gateway (Streamable HTTP → stdio child)', gateway.url, 'fx__echo', concurrency, () => ({ server: gateway.child.pid!, children: childPids(gateway.child.pid!) })));
+    const securedPids = () => ({ server: securedGateway.child.pid!, children: childPids(securedGateway.child.pid!) });
+    rounds.push(await runHttp('gateway with OAuth (JWT per request)', securedGateway.url, 'fx__echo', concurrency, securedPids, bearer));
+    rounds.push(
+      await runHttp('gateway with OAuth, cached read-only tool', securedGateway.url, 'fx__counted_read', concurrency, securedPids, bearer, { arguments: { key: 'a' }, expect: '\\"key\\":\\"a\\"' }),
+    );
+    rounds.push(await runHttp('direct SDK Streamable HTTP server', direct.url, 'echo', concurrency, () => ({ server: direct.child.pid!, children: [] })));
+    rounds.push(await runStdio(concurrency));
+    rounds.push(await runHttp('bare node:http → stdio relay (floor)', relay.url, 'fx__echo', concurrency, () => ({ server: relay.child.pid!, children: childPids(relay.child.pid!) })));
+  }
 }
+results.push(...medianOverRounds(rounds));
 gateway.child.kill('SIGTERM');
 securedGateway.child.kill('SIGTERM');
 direct.child.kill('SIGTERM');
@@ -311,5 +352,5 @@ const ratios = CONCURRENCY.map((c) => {
 const table = [header, '|---|---|---|---|---|---|---|---|', ...rows, '', ...ratios].join('\n');
 process.stdout.write(`${table}\n`);
 mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
-writeFileSync(join(ROOT, 'bench-results', 'gateway-calls.json'), JSON.stringify({ seconds: SECONDS, results }, null, 2));
+writeFileSync(join(ROOT, 'bench-results', 'gateway-calls.json'), JSON.stringify({ seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, rounds: ROUNDS, results }, null, 2));
 writeFileSync(join(ROOT, 'bench-results', 'gateway-calls.md'), `${table}\n`);
