@@ -41,6 +41,26 @@ export interface LoggerOptions {
   flushIntervalMs?: number;
 }
 
+type Destination = ReturnType<typeof pino.destination>;
+
+/**
+ * A flush that always happens: sonic-boom's own `flush()` does nothing while a batch is being
+ * written, and what was buffered meanwhile would wait for the next interval. Here it goes out
+ * as soon as that write completes.
+ */
+export function eagerFlush(destination: Destination): () => void {
+  let wanted = false;
+  destination.on('drain', () => {
+    if (!wanted) return;
+    wanted = false;
+    destination.flush();
+  });
+  return () => {
+    wanted = true;
+    destination.flush();
+  };
+}
+
 /** pino's numeric level of `warn`. */
 const WARN_LEVEL = 40;
 
@@ -57,6 +77,7 @@ export function createLogger(name: string, level: LevelWithSilent = 'info', opti
     ? // pino flushes an asynchronous destination synchronously when the process exits.
       pino.destination({ dest: 2, sync: false, minLength: BUFFER_BYTES, periodicFlush: options.flushIntervalMs })
     : pino.destination({ dest: 2, sync: true });
+  const flushNow = eagerFlush(destination);
   return pino(
     {
       name,
@@ -66,7 +87,7 @@ export function createLogger(name: string, level: LevelWithSilent = 'info', opti
             hooks: {
               logMethod(args, method, level) {
                 method.apply(this, args);
-                if (level >= WARN_LEVEL) destination.flush();
+                if (level >= WARN_LEVEL) flushNow();
               },
             },
           }

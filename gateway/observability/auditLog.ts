@@ -1,6 +1,7 @@
 import { mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino } from 'pino';
+import { eagerFlush } from '../../shared/logger.js';
 
 /** Writes buffered past this size go out before the flush interval is up. */
 const BUFFER_BYTES = 8 * 1024;
@@ -17,6 +18,7 @@ const BUFFER_BYTES = 8 * 1024;
  */
 export class AuditLog {
   private readonly stream: ReturnType<typeof pino.destination>;
+  private readonly flushNow: () => void;
   private closed = false;
 
   constructor(
@@ -27,13 +29,14 @@ export class AuditLog {
     const fd = openSync(file, 'a', 0o600);
     // pino's sonic-boom destination: batched asynchronous writes, flushed synchronously on exit.
     this.stream = pino.destination({ dest: fd, sync: false, ...(flushIntervalMs > 0 ? { minLength: BUFFER_BYTES, periodicFlush: flushIntervalMs } : {}) });
+    this.flushNow = eagerFlush(this.stream);
   }
 
   /** Append one entry; `urgent` entries (administrative events) are written at once. */
   append(entry: Record<string, unknown>, options: { urgent?: boolean } = {}): void {
     if (this.closed) return;
     this.stream.write(`${JSON.stringify(entry)}\n`);
-    if (options.urgent) this.stream.flush();
+    if (options.urgent) this.flushNow();
   }
 
   async close(): Promise<void> {

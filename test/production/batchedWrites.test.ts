@@ -7,6 +7,25 @@ import { ROOT, connect, startGateway, waitFor, waitReady } from '../gateway/harn
 import { call, policyFixture, text } from './productionSupport.js';
 
 const AUDIT_MODULE = join(ROOT, 'dist', 'gateway', 'observability', 'auditLog.js');
+const LOGGER_MODULE = join(ROOT, 'dist', 'shared', 'logger.js');
+
+/**
+ * Start a script in a process of its own and wait until its stderr, or the file it writes,
+ * holds `marker`; the process is still running then (it would flush everything on exit).
+ */
+async function seenWhileRunning(script: string, marker: string, file?: string): Promise<number> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const started = Date.now();
+  try {
+    await waitFor(() => (file ? existsSync(file) && readFileSync(file, 'utf8').includes(marker) : stderr.includes(marker)), 3000, `"${marker}" written`);
+    expect(child.exitCode).toBeNull();
+    return Date.now() - started;
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
 
 function auditLines(file: string): Array<Record<string, unknown>> {
   if (!existsSync(file)) return [];
@@ -65,6 +84,36 @@ describe('audit lines written in batches are never lost on a normal exit', () =>
     expect(outcome.code).toBe(0);
     // Read inside the process, before its exit flush: both lines are already on disk, in order.
     expect(outcome.stderr.trim().split('\n').map((line) => (JSON.parse(line) as { event: string }).event)).toEqual(['ordinary', 'tool_change_approved']);
+  });
+
+  it('writes a warning at once even while a batch of info lines is being written', async () => {
+    // 10 s interval: only the eager flush can bring the warning out within the wait.
+    await seenWhileRunning(
+      `
+      import { createLogger } from ${JSON.stringify(LOGGER_MODULE)};
+      const logger = createLogger('batched', 'info', { flushIntervalMs: 10000 });
+      for (let i = 0; i < 400; i++) logger.info({ i, filler: 'x'.repeat(80) }, 'ordinary line');
+      logger.warn('upstream down: the warning');
+      setTimeout(() => undefined, 60000);
+    `,
+      'upstream down: the warning',
+    );
+  });
+
+  it('writes an administrative audit event at once even while a batch is being written', async () => {
+    const file = join(tempDir(), 'audit', 'writes.jsonl');
+    await seenWhileRunning(
+      `
+      import { AuditLog } from ${JSON.stringify(AUDIT_MODULE)};
+      const audit = new AuditLog(${JSON.stringify(file)}, 10000);
+      // About 45 KB: written as 16 KB pieces, the last few KB stay below the batch size.
+      for (let i = 0; i < 450; i++) audit.append({ n: i, filler: 'x'.repeat(80) });
+      audit.append({ event: 'tool_change_approved' }, { urgent: true });
+      setTimeout(() => undefined, 60000);
+    `,
+      'tool_change_approved',
+      file,
+    );
   });
 
   it('writes the audit lines of calls made just before a gateway is stopped', async () => {
