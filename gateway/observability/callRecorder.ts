@@ -62,41 +62,14 @@ export class CallRecorder {
     this.callLog = logger.child({}, { redact: [] });
   }
 
-  readonly toolCalls: ToolCallMiddleware = async (call, next) => {
-    const started = performance.now();
+  readonly toolCalls: ToolCallMiddleware = (call, next) => {
     const facts = beginFacts(call, { write: isWriteTool(toolDefinition(call.target)) });
-    let result: Record<string, unknown> | undefined;
-    let failure: unknown;
-    try {
-      result = await next(call);
-      return result;
-    } catch (error) {
-      failure = error;
-      throw error;
-    } finally {
-      const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
-      const endedAt = Date.now();
-      // The bookkeeping runs once the response is on its way: it is not the caller's wait.
-      setImmediate(() => this.recordToolCall(call, facts, { result, failure, durationMs, endedAt }));
-    }
+    return observe(() => next(call), (ending) => this.recordToolCall(call, facts, ending));
   };
 
-  readonly resourceReads: ResourceReadMiddleware = async (read, next) => {
-    const started = performance.now();
+  readonly resourceReads: ResourceReadMiddleware = (read, next) => {
     const facts = beginFacts(read, { write: false });
-    let result: Record<string, unknown> | undefined;
-    let failure: unknown;
-    try {
-      result = await next(read);
-      return result;
-    } catch (error) {
-      failure = error;
-      throw error;
-    } finally {
-      const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
-      const endedAt = Date.now();
-      setImmediate(() => this.recordResourceRead(read, facts, { result, failure, durationMs, endedAt }));
-    }
+    return observe(() => next(read), (ending) => this.recordResourceRead(read, facts, ending));
   };
 
   private recordToolCall(call: ToolCallContext, facts: CallFacts, ending: CallEnding): void {
@@ -173,6 +146,27 @@ export class CallRecorder {
       this.recentErrors.push(record);
       if (this.recentErrors.length > keep) this.recentErrors.shift();
     }
+  }
+}
+
+/**
+ * Run one call and hand how it ended to `record` in the next check phase: the bookkeeping
+ * runs once the response is on its way, so the caller does not wait for it.
+ */
+async function observe(run: () => Promise<Record<string, unknown>>, record: (ending: CallEnding) => void): Promise<Record<string, unknown>> {
+  const started = performance.now();
+  let result: Record<string, unknown> | undefined;
+  let failure: unknown;
+  try {
+    result = await run();
+    return result;
+  } catch (error) {
+    failure = error;
+    throw error;
+  } finally {
+    const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+    const endedAt = Date.now();
+    setImmediate(() => record({ result, failure, durationMs, endedAt }));
   }
 }
 
