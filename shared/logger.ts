@@ -43,41 +43,50 @@ export interface LoggerOptions {
 
 type Destination = ReturnType<typeof pino.destination>;
 
-/**
- * A flush that always happens: sonic-boom's own `flush()` does nothing while a batch is being
- * written, and what was buffered meanwhile would wait for the next interval. Here it goes out
- * as soon as that write completes.
- */
-export function eagerFlush(destination: Destination): () => void {
-  let wanted = false;
-  destination.on('drain', () => {
-    if (!wanted) return;
-    wanted = false;
-    destination.flush();
-  });
-  return () => {
-    wanted = true;
-    destination.flush();
-  };
-}
-
 /** pino's numeric level of `warn`. */
 const WARN_LEVEL = 40;
 
 /** Batches are written once this much is buffered, before the interval is up. */
 const BUFFER_BYTES = 8 * 1024;
 
+export interface BatchedDestination {
+  destination: Destination;
+  /**
+   * Write what is buffered now. sonic-boom's own `flush()` does nothing while a batch is being
+   * written, and what was buffered meanwhile would wait for the next interval; here it goes
+   * out as soon as that write completes.
+   */
+  flushNow: () => void;
+}
+
+/**
+ * pino's sonic-boom destination writing to `fd` in batches: once 8 KiB are buffered or every
+ * `flushIntervalMs`, and synchronously when the process exits (pino registers that).
+ */
+export function batchedDestination(fd: number, flushIntervalMs: number): BatchedDestination {
+  const destination = pino.destination({ dest: fd, sync: false, minLength: BUFFER_BYTES, periodicFlush: flushIntervalMs });
+  let wanted = false;
+  destination.on('drain', () => {
+    if (!wanted) return;
+    wanted = false;
+    destination.flush();
+  });
+  return {
+    destination,
+    flushNow: () => {
+      wanted = true;
+      destination.flush();
+    },
+  };
+}
+
 /**
  * A structured JSON logger that writes to stderr only: stdout is the stdio protocol
  * channel of every server, so a single stray byte there would corrupt the session.
  */
 export function createLogger(name: string, level: LevelWithSilent = 'info', options: LoggerOptions = {}): Logger {
-  const batched = options.flushIntervalMs !== undefined && options.flushIntervalMs > 0;
-  const destination = batched
-    ? // pino flushes an asynchronous destination synchronously when the process exits.
-      pino.destination({ dest: 2, sync: false, minLength: BUFFER_BYTES, periodicFlush: options.flushIntervalMs })
-    : pino.destination({ dest: 2, sync: true });
-  const flushNow = eagerFlush(destination);
+  const batched = options.flushIntervalMs !== undefined && options.flushIntervalMs > 0 ? batchedDestination(2, options.flushIntervalMs) : undefined;
+  const destination = batched?.destination ?? pino.destination({ dest: 2, sync: true });
   return pino(
     {
       name,
@@ -87,7 +96,7 @@ export function createLogger(name: string, level: LevelWithSilent = 'info', opti
             hooks: {
               logMethod(args, method, level) {
                 method.apply(this, args);
-                if (level >= WARN_LEVEL) flushNow();
+                if (level >= WARN_LEVEL) batched.flushNow();
               },
             },
           }

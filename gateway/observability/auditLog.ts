@@ -1,10 +1,7 @@
 import { mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino } from 'pino';
-import { eagerFlush } from '../../shared/logger.js';
-
-/** Writes buffered past this size go out before the flush interval is up. */
-const BUFFER_BYTES = 8 * 1024;
+import { batchedDestination } from '../../shared/logger.js';
 
 /**
  * The audit log of writes: one JSON line per write attempt (refused ones included), in a file
@@ -27,9 +24,13 @@ export class AuditLog {
   ) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const fd = openSync(file, 'a', 0o600);
-    // pino's sonic-boom destination: batched asynchronous writes, flushed synchronously on exit.
-    this.stream = pino.destination({ dest: fd, sync: false, ...(flushIntervalMs > 0 ? { minLength: BUFFER_BYTES, periodicFlush: flushIntervalMs } : {}) });
-    this.flushNow = eagerFlush(this.stream);
+    if (flushIntervalMs > 0) {
+      ({ destination: this.stream, flushNow: this.flushNow } = batchedDestination(fd, flushIntervalMs));
+    } else {
+      // Each line at once, asynchronously and in order; flushed synchronously on exit.
+      this.stream = pino.destination({ dest: fd, sync: false });
+      this.flushNow = () => undefined;
+    }
   }
 
   /** Append one entry; `urgent` entries (administrative events) are written at once. */

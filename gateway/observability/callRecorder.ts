@@ -95,8 +95,10 @@ export class CallRecorder {
     if (outcome !== 'ok') this.metrics?.errors.inc({ upstream: record.upstream, tool: record.name, code: outcome });
     this.metrics?.duration.observe({ upstream: record.upstream, tool: record.name }, record.durationMs / 1000);
     this.remember(record);
+    let redacted: unknown;
+    const redactedArguments = (): unknown => (redacted ??= this.redact(call.arguments ?? {}));
     if (this.settings.logCalls) {
-      this.callLog.info({ call: record, ...(this.settings.logArguments ? { arguments: this.redact(call.arguments ?? {}) } : {}) }, 'tool call');
+      this.callLog.info({ call: record, ...(this.settings.logArguments ? { arguments: redactedArguments() } : {}) }, 'tool call');
     }
     if (facts.write && this.audit) {
       this.audit.append({
@@ -107,7 +109,7 @@ export class CallRecorder {
         tool: record.name,
         upstream: record.upstream,
         upstreamTool: call.target.name,
-        arguments: this.redact(call.arguments ?? {}),
+        arguments: redactedArguments(),
         outcome,
         durationMs: record.durationMs,
         ...(record.via ? { via: record.via } : {}),
