@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import * as oauth from 'oauth4webapi';
 
@@ -211,7 +211,7 @@ export function cachedVerifier(inner: AccessTokenVerifier, options: { maxEntries
   const cache = new LRUCache<string, VerifiedAccess>({ max: options.maxEntries ?? 10_000 });
   return {
     async verify(token, audiences) {
-      const key = `${createHash('sha256').update(token).digest('base64url')} ${audiences.join(' ')}`;
+      const key = `${hash('sha256', token, 'base64url')} ${audiences.join(' ')}`;
       const hit = cache.get(key);
       const nowSeconds = Date.now() / 1000;
       if (hit && hit.expiresAt > nowSeconds) return hit;

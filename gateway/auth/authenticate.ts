@@ -14,10 +14,10 @@ export type AuthOutcome =
   /** `headers` carries e.g. `WWW-Authenticate` (RFC 6750 §3, RFC 9728 §5.1). */
   | { ok: false; status: 401 | 403; message: string; headers?: Record<string, string> };
 
-/** One authentication mode. The HTTP layer calls it for every MCP request. */
+/** One authentication mode. The HTTP layer calls it for every MCP request, with the request's path (no query). */
 export interface Authenticator {
   readonly mode: string;
-  authenticate(req: IncomingMessage): Promise<AuthOutcome> | AuthOutcome;
+  authenticate(req: IncomingMessage, path: string): Promise<AuthOutcome> | AuthOutcome;
 }
 
 /**

@@ -21,8 +21,7 @@ export function oauthAuthenticator(options: OAuthAuthenticatorOptions): Authenti
   const { verifier, resourceFor, logger } = options;
   return {
     mode: 'oauth',
-    async authenticate(req: IncomingMessage): Promise<AuthOutcome> {
-      const path = new URL(req.url ?? '/', 'http://gateway.invalid').pathname;
+    async authenticate(req: IncomingMessage, path: string): Promise<AuthOutcome> {
       const { resource, audiences } = resourceFor(path);
       const bearer = readBearerToken(req.headers.authorization);
       if (bearer.kind === 'missing') {

@@ -75,7 +75,7 @@ function hostName(header: string | undefined): string | undefined {
 export function authenticate(authenticator: Authenticator): GatewayMiddleware {
   return async (ctx, next) => {
     if (PUBLIC_PATHS.has(ctx.path)) return next();
-    const outcome = await authenticator.authenticate(ctx.req);
+    const outcome = await authenticator.authenticate(ctx.req, ctx.path);
     if (!outcome.ok) {
       ctx.respond = false;
       return sendRpcError(ctx.res, outcome.status, -32001, outcome.message, outcome.headers);
