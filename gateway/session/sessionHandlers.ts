@@ -1,5 +1,4 @@
 import {
-  CallToolRequestSchema,
   CompleteRequestSchema,
   ErrorCode,
   GetPromptRequestSchema,
@@ -28,6 +27,7 @@ import type { CompositeTools } from '../workflows/workflowRegistry.js';
 import type { ClientSession } from './clientSession.js';
 import type { ResourceSubscriptions } from './resourceSubscriptions.js';
 import { RESOURCE_NOT_FOUND, RpcError, toRpcError } from './rpcError.js';
+import { setToolCallHandler, toolResultProblem } from './toolCallHandler.js';
 
 export interface SessionHandlerDeps {
   pageSize: number;
@@ -100,10 +100,10 @@ export function registerSessionHandlers(session: ClientSession, caps: ServerCapa
     return nextCursor ? { tools: page, nextCursor } : { tools: page };
   });
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-    const { name, arguments: args, _meta: meta } = request.params;
+  setToolCallHandler(server, async (params, extra) => {
+    const { name, arguments: args, _meta: meta } = params;
     if (deps.composites?.handles(view, name)) {
-      const missing = missingScopes(session.grantedScopes, access.requirementOf(view, 'tools/call', request.params)?.scopes ?? []);
+      const missing = missingScopes(session.grantedScopes, access.requirementOf(view, 'tools/call', params)?.scopes ?? []);
       if (missing.length > 0) throw new RpcError(INSUFFICIENT_SCOPE, `Forbidden: calling ${name} needs scope ${missing.join(' ')}.`);
       const token = meta?.progressToken;
       return (await deps.composites.call({
@@ -126,7 +126,7 @@ export function registerSessionHandlers(session: ClientSession, caps: ServerCapa
     }
     // Defence in depth: the HTTP layer refuses this with 403 before it gets here.
     if (!access.allowsTool(session.grantedScopes, view, name)) {
-      const needed = access.requirementOf(view, 'tools/call', request.params)?.scopes.join(' ') ?? 'a scope the token lacks';
+      const needed = access.requirementOf(view, 'tools/call', params)?.scopes.join(' ') ?? 'a scope the token lacks';
       throw new RpcError(INSUFFICIENT_SCOPE, `Forbidden: calling ${name} needs scope ${needed}.`);
     }
     const progressToken = meta?.progressToken;
@@ -145,7 +145,13 @@ export function registerSessionHandlers(session: ClientSession, caps: ServerCapa
             ? undefined
             : (progress: Progress) => void extra.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } }),
       });
-      return rewriteContent(result, view, target.upstream.namespace) as never;
+      const malformed = toolResultProblem(result);
+      if (malformed) {
+        throw new DomainError('internal', `Upstream "${target.upstream.namespace}" answered ${name} with a malformed result: ${malformed}.`, {
+          action: "The call may have taken effect; check before retrying, and report the upstream's result to its maintainers.",
+        });
+      }
+      return rewriteContent(result.content === undefined ? { ...result, content: [] } : result, view, target.upstream.namespace);
     } catch (error) {
       if (error instanceof DomainError) return toolFailure(error);
       throw toRpcError(error);

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { ResourceUpdatedNotificationSchema, LoggingMessageNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, ResourceUpdatedNotificationSchema, LoggingMessageNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, everythingUpstream, fixtureUpstream, readiness, startGateway, textOf, waitFor, waitReady, type RunningGateway } from './harness.js';
 
@@ -89,6 +89,27 @@ describe('aggregation and naming', () => {
     const c = await client();
     await expect(c.callTool({ name: 'nope__echo', arguments: {} })).rejects.toThrow(/Unknown tool "nope__echo"/);
     await expect(c.callTool({ name: 'fy__crash', arguments: {} })).rejects.toThrow(/Unknown tool/);
+  });
+
+  it('answers malformed tools/call params with InvalidParams saying what to fix', async () => {
+    const c = await client();
+    await expect(c.request({ method: 'tools/call', params: { arguments: {} } } as never, CallToolResultSchema)).rejects.toMatchObject({
+      code: -32602,
+      message: expect.stringMatching(/Invalid tools\/call request: params\.name must be the name of a tool/),
+    });
+    await expect(c.request({ method: 'tools/call', params: { name: 'fx__echo', arguments: ['hi'] } } as never, CallToolResultSchema)).rejects.toMatchObject({
+      code: -32602,
+      message: expect.stringMatching(/params\.arguments must be an object of named arguments/),
+    });
+    expect(textOf(await c.callTool({ name: 'fx__echo', arguments: { text: 'after' } }))).toBe('after');
+  });
+
+  it('turns a malformed upstream result into a tool error that names the upstream', async () => {
+    const c = await client();
+    const result = await c.callTool({ name: 'fx__malformed', arguments: {} });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/Upstream "fx" answered fx__malformed with a malformed result: content\[0\] has no "type"/);
+    expect(textOf(await c.callTool({ name: 'fx__echo', arguments: { text: 'still served' } }))).toBe('still served');
   });
 
   it('namespaces resources reversibly, paginates them, and reads through the owner', async () => {
