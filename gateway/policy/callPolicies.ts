@@ -1,5 +1,6 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { NameTarget } from '../catalog/upstreamCatalog.js';
+import { wireSizeOf } from '../upstreams/wireSize.js';
 import type { ToolArgumentValidator } from './argumentValidation.js';
 import { describeWait, PolicyRefusal } from './policyRefusal.js';
 import type { RateLimiter } from './rateLimiter.js';
@@ -47,8 +48,10 @@ export function isWriteTool(tool: Tool | undefined): boolean {
   return tool?.annotations?.readOnlyHint !== true;
 }
 
+/** The size of a value as JSON: as it came from an upstream when its transport noted that, else serialized. */
 export function jsonBytes(value: unknown): number {
-  return value === undefined ? 0 : Buffer.byteLength(JSON.stringify(value), 'utf8');
+  if (value === undefined) return 0;
+  return wireSizeOf(value) ?? Buffer.byteLength(JSON.stringify(value), 'utf8');
 }
 
 /** A refusal becomes the call's result (isError, with the details in `_meta`); anything else passes. */

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { recordWireSize } from './wireSize.js';
 
 export interface ChildLaunch {
   command: string;
@@ -16,6 +17,7 @@ export interface ChildExit {
 }
 
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
+const CARRIAGE_RETURN = 13;
 
 /**
  * The stdio transport to a child MCP server (MCP spec, transports: stdio — newline-delimited
@@ -29,7 +31,9 @@ export class ChildProcessTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void;
 
   private child: ChildProcess | undefined;
-  private pending = '';
+  /** The start of a line not yet complete, in the chunks it came in. */
+  private pending: string[] = [];
+  private pendingLength = 0;
   private closed = false;
   exit: ChildExit | undefined;
 
@@ -72,21 +76,40 @@ export class ChildProcessTransport implements Transport {
     });
   }
 
+  /** Lines arrive split across chunks; only a chunk with a newline joins what was held back. */
   private receive(chunk: string): void {
-    let text = this.pending + chunk;
-    let newline = text.indexOf('\n');
-    while (newline !== -1) {
-      const line = text.slice(0, newline).replace(/\r$/, '');
-      text = text.slice(newline + 1);
-      if (line.length > 0) this.deliver(line);
-      newline = text.indexOf('\n');
+    let newline = chunk.indexOf('\n');
+    if (newline === -1) {
+      this.holdBack(chunk);
+      return;
     }
-    if (text.length > MAX_LINE_BYTES) {
+    let text = chunk;
+    if (this.pending.length > 0) {
+      newline += this.pendingLength;
+      text = this.pending.join('') + chunk;
+      this.pending = [];
+      this.pendingLength = 0;
+    }
+    let start = 0;
+    while (newline !== -1) {
+      const end = newline > start && text.charCodeAt(newline - 1) === CARRIAGE_RETURN ? newline - 1 : newline;
+      if (end > start) this.deliver(text.slice(start, end));
+      start = newline + 1;
+      newline = text.indexOf('\n', start);
+    }
+    if (start < text.length) this.holdBack(text.slice(start));
+  }
+
+  private holdBack(part: string): void {
+    this.pendingLength += part.length;
+    if (this.pendingLength > MAX_LINE_BYTES) {
       this.onerror?.(new Error(`child wrote a line longer than ${MAX_LINE_BYTES} bytes; stopping it`));
       this.kill();
-      text = '';
+      this.pending = [];
+      this.pendingLength = 0;
+      return;
     }
-    this.pending = text;
+    this.pending.push(part);
   }
 
   private deliver(line: string): void {
@@ -101,6 +124,8 @@ export class ChildProcessTransport implements Transport {
       this.onerror?.(new Error(`child wrote a line that is not JSON-RPC 2.0: ${line.slice(0, 200)}`));
       return;
     }
+    const result = (message as { result?: unknown }).result;
+    if (typeof result === 'object' && result !== null) recordWireSize(result, Buffer.byteLength(line, 'utf8'));
     this.onmessage?.(message as JSONRPCMessage);
   }
 
