@@ -38,6 +38,7 @@ import { pipeChildStderr } from './childStderrLog.js';
 import { ConcurrencyLimit } from './concurrencyLimit.js';
 import type { CallOrigin, InFlightCall, ListKind, UpstreamListener, UpstreamStateName } from './types.js';
 import { dispatchWithoutSchemaPass } from '../../shared/jsonRpcDispatch.js';
+import { ForwardedRequests } from './forwardedRequests.js';
 
 /**
  * Results are passed through as they are: the client at the other end validates them against
@@ -96,6 +97,8 @@ export class UpstreamConnection {
   readonly inFlight = new Map<string, InFlightCall>();
 
   private client: Client | undefined;
+  /** Calls forwarded on the current connection (the client's own requests are its business). */
+  private requests: ForwardedRequests | undefined;
   private transport: Transport | undefined;
   private readySince = 0;
   private pingTimer: NodeJS.Timeout | undefined;
@@ -166,7 +169,8 @@ export class UpstreamConnection {
     options: ForwardOptions = {},
   ): Promise<Record<string, unknown>> {
     const client = this.client;
-    if (this.state !== 'ready' || !client) throw this.unavailableError();
+    const requests = this.requests;
+    if (this.state !== 'ready' || !client || !requests) throw this.unavailableError();
     if (!this.limit.tryAcquire()) {
       await this.limit.acquire(
         () =>
@@ -191,12 +195,11 @@ export class UpstreamConnection {
     }
     const timeout = options.timeoutMs ?? this.config.callTimeoutMs;
     try {
-      return await client.request({ method, params: forwardedParams } as never, PassThroughResult, {
+      return await requests.request(method, forwardedParams, {
         signal: options.signal,
         onprogress: options.onprogress,
-        timeout,
-        resetTimeoutOnProgress: true,
-        maxTotalTimeout: Math.max(timeout, this.config.maxCallDurationMs),
+        timeoutMs: timeout,
+        maxTotalTimeoutMs: Math.max(timeout, this.config.maxCallDurationMs),
       });
     } catch (error) {
       throw this.describeCallFailure(error, method, timeout, client);
@@ -305,8 +308,10 @@ export class UpstreamConnection {
     }
     await client.connect(transport, { timeout: startTimeout });
     dispatchWithoutSchemaPass(client, transport);
+    const requests = new ForwardedRequests(transport);
     connected = true;
     this.client = client;
+    this.requests = requests;
     this.capabilities = client.getServerCapabilities();
     this.serverInfo = client.getServerVersion();
     this.instructions = client.getInstructions();
@@ -464,6 +469,7 @@ export class UpstreamConnection {
   private onConnectionLost(client: Client): void {
     if (this.client !== client) return;
     this.client = undefined;
+    this.requests = undefined;
     clearTimeout(this.pingTimer);
     const transport = this.transport;
     if (transport instanceof ChildProcessTransport) {
@@ -483,6 +489,7 @@ export class UpstreamConnection {
     const transport = this.transport;
     this.transport = undefined;
     this.client = undefined;
+    this.requests = undefined;
     if (transport instanceof ChildProcessTransport) transport.kill();
     else await transport?.close().catch(() => undefined);
   }
@@ -513,6 +520,7 @@ export class UpstreamConnection {
     const transport = this.transport;
     const client = this.client;
     this.client = undefined;
+    this.requests = undefined;
     this.transport = undefined;
     if (transport instanceof ChildProcessTransport) await transport.close(1500);
     else await client?.close().catch(() => undefined);

@@ -1,0 +1,158 @@
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { ErrorCode, McpError, type JSONRPCMessage, type Progress } from '@modelcontextprotocol/sdk/types.js';
+
+export interface ForwardedRequestOptions {
+  signal?: AbortSignal | undefined;
+  onprogress?: ((progress: Progress) => void) | undefined;
+  /** Without an answer (or, with `onprogress`, a progress notification) for this long, the request is cancelled. */
+  timeoutMs: number;
+  /** Progress never extends a request beyond this. */
+  maxTotalTimeoutMs: number;
+}
+
+interface Pending {
+  resolve: (result: Record<string, unknown>) => void;
+  reject: (error: unknown) => void;
+  onprogress: ((progress: Progress) => void) | undefined;
+  timer: NodeJS.Timeout;
+  startedAt: number;
+  timeoutMs: number;
+  maxTotalTimeoutMs: number;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** Above any id the SDK client's own counter (from 0) reaches on the same connection. */
+const FIRST_ID = 2 ** 40;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The requests the gateway forwards to one upstream connection (tools/call, resources/read,
+ * prompts/get…), tracked here rather than by the SDK client, whose per-request bookkeeping
+ * and two schema passes over each answer were a tenth of the gateway's CPU per call. Results
+ * are passed on as they came; the SDK client keeps everything else on the connection
+ * (initialize, lists, ping, the upstream's own requests and notifications).
+ *
+ * The semantics are the SDK's (Protocol.request): a request that gets no answer within
+ * `timeoutMs` — reset by each progress notification, never beyond `maxTotalTimeoutMs` — is
+ * cancelled upstream (notifications/cancelled) and fails with RequestTimeout; an aborted
+ * signal cancels it likewise; a closed connection fails every request with ConnectionClosed;
+ * an error answer becomes an McpError.
+ */
+export class ForwardedRequests {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = FIRST_ID;
+  private closed = false;
+
+  /** Install on a transport the SDK client is already connected to: its messages pass here first. */
+  constructor(private readonly transport: Transport) {
+    const deliver = transport.onmessage;
+    transport.onmessage = (message, extra) => {
+      if (!this.take(message)) deliver?.call(transport, message, extra);
+    };
+    const onclose = transport.onclose;
+    transport.onclose = () => {
+      onclose?.call(transport);
+      this.closeAll();
+    };
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  request(method: string, params: Record<string, unknown> | undefined, options: ForwardedRequestOptions): Promise<Record<string, unknown>> {
+    if (this.closed) return Promise.reject(new McpError(ErrorCode.ConnectionClosed, 'Connection closed'));
+    const { signal, onprogress } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const id = this.nextId++;
+    const sent = onprogress ? { ...params, _meta: { ...(isPlainObject(params?._meta) ? params._meta : {}), progressToken: id } } : params;
+    return new Promise((resolve, reject) => {
+      const entry: Pending = {
+        resolve,
+        reject,
+        onprogress,
+        timer: setTimeout(() => this.cancel(id, new McpError(ErrorCode.RequestTimeout, 'Request timed out', { timeout: options.timeoutMs })), options.timeoutMs),
+        startedAt: Date.now(),
+        timeoutMs: options.timeoutMs,
+        maxTotalTimeoutMs: options.maxTotalTimeoutMs,
+        signal,
+        onAbort: undefined,
+      };
+      if (signal) {
+        entry.onAbort = () => this.cancel(id, signal.reason);
+        signal.addEventListener('abort', entry.onAbort, { once: true });
+      }
+      this.pending.set(id, entry);
+      const message = (sent === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params: sent }) as JSONRPCMessage;
+      this.transport.send(message).catch((error: unknown) => {
+        if (this.settle(id)) reject(error);
+      });
+    });
+  }
+
+  /** A response to, or progress of, one of these requests; false for anything else. */
+  private take(message: JSONRPCMessage): boolean {
+    const fields = message as { id?: unknown; method?: unknown; params?: { progressToken?: unknown }; result?: unknown; error?: unknown };
+    if (fields.method === undefined) {
+      if (typeof fields.id !== 'number' || fields.id < FIRST_ID) return false;
+      const entry = this.pending.get(fields.id);
+      // The answer to a request already cancelled (timeout, abort) is dropped.
+      if (!entry) return true;
+      this.settle(fields.id);
+      if (isPlainObject(fields.result)) {
+        entry.resolve(fields.result);
+      } else {
+        const error = isPlainObject(fields.error) ? fields.error : {};
+        const code = typeof error.code === 'number' ? error.code : ErrorCode.InternalError;
+        entry.reject(new McpError(code, typeof error.message === 'string' ? error.message : 'the upstream answered with a malformed error', error.data));
+      }
+      return true;
+    }
+    if (fields.method === 'notifications/progress' && typeof fields.params?.progressToken === 'number') {
+      const id = fields.params.progressToken;
+      const entry = this.pending.get(id);
+      if (!entry?.onprogress) return false;
+      const elapsed = Date.now() - entry.startedAt;
+      if (elapsed >= entry.maxTotalTimeoutMs) {
+        this.cancel(id, new McpError(ErrorCode.RequestTimeout, 'Maximum total timeout exceeded', { maxTotalTimeout: entry.maxTotalTimeoutMs, totalElapsed: elapsed }));
+        return true;
+      }
+      entry.timer.refresh();
+      const { progressToken: _token, ...progress } = fields.params as Progress & { progressToken: number };
+      entry.onprogress(progress);
+      return true;
+    }
+    return false;
+  }
+
+  /** Forget a request (its answer, if it comes, is dropped); false if it was already settled. */
+  private settle(id: number): boolean {
+    const entry = this.pending.get(id);
+    if (!entry) return false;
+    this.pending.delete(id);
+    clearTimeout(entry.timer);
+    if (entry.onAbort) entry.signal?.removeEventListener('abort', entry.onAbort);
+    return true;
+  }
+
+  private cancel(id: number, reason: unknown): void {
+    const entry = this.pending.get(id);
+    if (!entry || !this.settle(id)) return;
+    this.transport
+      .send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: String(reason) } })
+      .catch(() => undefined);
+    entry.reject(reason instanceof McpError ? reason : new McpError(ErrorCode.RequestTimeout, String(reason)));
+  }
+
+  private closeAll(): void {
+    this.closed = true;
+    for (const [id, entry] of [...this.pending]) {
+      this.settle(id);
+      entry.reject(new McpError(ErrorCode.ConnectionClosed, 'Connection closed'));
+    }
+  }
+}
