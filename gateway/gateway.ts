@@ -20,6 +20,7 @@ import type { SessionDirectory, SessionRecord, SessionViewKey } from './cluster/
 import { CuratedView } from './views/curatedView.js';
 import type { ViewSettings } from './views/viewSettings.js';
 import { dispatchWithoutSchemaPass } from '../shared/jsonRpcDispatch.js';
+import { answerToolCallsDirectly } from './session/toolCallHandler.js';
 
 export interface GatewayOptions {
   /** Policy stages around every forwarded tools/call (authorization, limits, cache, audit, metrics). */
@@ -217,7 +218,7 @@ export class ManifoldGateway implements UpstreamListener {
     const transport = new SessionTransport(id, mode, this.config.http.replayBufferEvents);
     const capabilities = unionCapabilities(view);
     const session = new ClientSession(id, view, identity, transport, capabilities, composeInstructions(view, this.config.separator));
-    registerSessionHandlers(session, capabilities, {
+    const handlers = registerSessionHandlers(session, capabilities, {
       pageSize: this.config.http.pageSize,
       access: this.access,
       separator: this.config.separator,
@@ -234,6 +235,7 @@ export class ManifoldGateway implements UpstreamListener {
     // connect() installs the SDK's message handler at once; route past its schema pass.
     void session.server.connect(transport);
     dispatchWithoutSchemaPass(session.server, transport);
+    answerToolCallsDirectly(transport, handlers.callTool);
     this.sessions.add(session);
     this.logger.debug({ session: id, user: identity.user, view: view.namespace ?? '*', mode }, 'session opened');
     return session;

@@ -27,7 +27,7 @@ import type { CompositeTools } from '../workflows/workflowRegistry.js';
 import type { ClientSession } from './clientSession.js';
 import type { ResourceSubscriptions } from './resourceSubscriptions.js';
 import { RESOURCE_NOT_FOUND, RpcError, toRpcError } from './rpcError.js';
-import { setToolCallHandler, toolResultProblem } from './toolCallHandler.js';
+import { setToolCallHandler, toolResultProblem, type SessionToolCallHandler } from './toolCallHandler.js';
 
 export interface SessionHandlerDeps {
   pageSize: number;
@@ -87,8 +87,13 @@ export function composeInstructions(view: CatalogView, separator: string): strin
   return parts.length > 0 ? parts.join('\n\n') : undefined;
 }
 
+/** What the transport may call directly, past the SDK Server (see answerToolCallsDirectly). */
+export interface SessionHandlers {
+  callTool: SessionToolCallHandler;
+}
+
 /** Install the MCP request handlers of one client session on its SDK Server. */
-export function registerSessionHandlers(session: ClientSession, caps: ServerCapabilities, deps: SessionHandlerDeps): void {
+export function registerSessionHandlers(session: ClientSession, caps: ServerCapabilities, deps: SessionHandlerDeps): SessionHandlers {
   const { server, view } = session;
 
   const { access } = deps;
@@ -100,7 +105,7 @@ export function registerSessionHandlers(session: ClientSession, caps: ServerCapa
     return nextCursor ? { tools: page, nextCursor } : { tools: page };
   });
 
-  setToolCallHandler(server, async (params, extra) => {
+  const callTool: SessionToolCallHandler = async (params, extra) => {
     const { name, arguments: args, _meta: meta } = params;
     if (deps.composites?.handles(view, name)) {
       const missing = missingScopes(session.grantedScopes, access.requirementOf(view, 'tools/call', params)?.scopes ?? []);
@@ -156,7 +161,8 @@ export function registerSessionHandlers(session: ClientSession, caps: ServerCapa
       if (error instanceof DomainError) return toolFailure(error);
       throw toRpcError(error);
     }
-  });
+  };
+  setToolCallHandler(server, callTool);
 
   if (caps.prompts) {
     server.setRequestHandler(ListPromptsRequestSchema, (request) => {
@@ -271,6 +277,7 @@ export function registerSessionHandlers(session: ClientSession, caps: ServerCapa
     deps.onSessionChanged?.(session);
     return {};
   });
+  return { callTool };
 }
 
 async function forwardOrMcpError(

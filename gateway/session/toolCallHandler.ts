@@ -1,11 +1,15 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { Protocol, type RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import { ErrorCode, type CallToolRequest, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { ErrorCode, type CallToolRequest, type JSONRPCMessage, type RequestId, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { RpcError } from './rpcError.js';
+import { classifyMessage } from '../../shared/jsonRpcDispatch.js';
+import { RpcError, toRpcError } from './rpcError.js';
 
 export type ToolCallParams = CallToolRequest['params'];
-export type ToolCallExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+/** What a tools/call handler gets from either path below. */
+export type ToolCallExtra = Pick<RequestHandlerExtra<ServerRequest, ServerNotification>, 'requestId' | 'signal' | 'sendNotification'>;
+export type SessionToolCallHandler = (params: ToolCallParams, extra: ToolCallExtra) => Promise<Record<string, unknown>>;
 
 /** Only the method literal, which the SDK needs to route; the params are checked once, below. */
 const TOOL_CALL_ENVELOPE = z.object({ method: z.literal('tools/call') }).loose();
@@ -57,7 +61,7 @@ export function toolResultProblem(result: unknown): string | undefined {
  * zod parse per call; here the request is checked once by hand (malformed params get
  * `InvalidParams` saying what to fix), and the handler answers for the shape of its results.
  */
-export function setToolCallHandler(server: Server, handler: (params: ToolCallParams, extra: ToolCallExtra) => Promise<Record<string, unknown>>): void {
+export function setToolCallHandler(server: Server, handler: SessionToolCallHandler): void {
   const register = Protocol.prototype.setRequestHandler as (
     this: Server,
     schema: typeof TOOL_CALL_ENVELOPE,
@@ -69,4 +73,69 @@ export function setToolCallHandler(server: Server, handler: (params: ToolCallPar
     if (problem) return Promise.reject(new RpcError(ErrorCode.InvalidParams, `Invalid tools/call request: ${problem}.`));
     return handler(params as ToolCallParams, extra);
   });
+}
+
+/**
+ * Answer a session's tools/call requests straight from its transport, without the SDK
+ * `Server`'s per-request machinery (task lookups, an extra object of a dozen closures, a
+ * promise chain per request): `handler` runs with the request id, an abort signal and a way
+ * to send progress on the request's own stream, and its result or error is sent back just as
+ * the SDK would send it. A notifications/cancelled naming one of these requests aborts it,
+ * and nothing is answered. Only requests whose envelope is unambiguous (shared/jsonRpcDispatch.ts)
+ * and that ask for no task are taken; everything else goes on to the SDK `Server`, where
+ * `setToolCallHandler` installed the same handler.
+ *
+ * Install after the SDK `Server` is connected to `transport`.
+ */
+export function answerToolCallsDirectly(transport: Transport, handler: SessionToolCallHandler): void {
+  const sdkOnMessage = transport.onmessage;
+  const running = new Map<RequestId, AbortController>();
+
+  const answer = (id: RequestId, params: Record<string, unknown>): void => {
+    const controller = new AbortController();
+    running.set(id, controller);
+    const extra: ToolCallExtra = {
+      requestId: id,
+      signal: controller.signal,
+      sendNotification: async (notification) => {
+        if (controller.signal.aborted) return;
+        await transport.send({ jsonrpc: '2.0', ...notification } as JSONRPCMessage, { relatedRequestId: id });
+      },
+    };
+    const problem = toolCallParamsProblem(params);
+    const outcome = problem
+      ? Promise.reject(new RpcError(ErrorCode.InvalidParams, `Invalid tools/call request: ${problem}.`))
+      : handler(params as ToolCallParams, extra);
+    outcome
+      .then(
+        (result) => (controller.signal.aborted ? undefined : transport.send({ jsonrpc: '2.0', id, result } as JSONRPCMessage)),
+        (error: unknown) => {
+          if (controller.signal.aborted) return undefined;
+          const { code, message, data } = toRpcError(error) as RpcError;
+          const rpcError = { code: Number.isSafeInteger(code) ? code : ErrorCode.InternalError, message, ...(data === undefined ? {} : { data }) };
+          return transport.send({ jsonrpc: '2.0', id, error: rpcError } as JSONRPCMessage);
+        },
+      )
+      .catch((error: unknown) => transport.onerror?.(error instanceof Error ? error : new Error(String(error))))
+      .finally(() => {
+        if (running.get(id) === controller) running.delete(id);
+      });
+  };
+
+  transport.onmessage = (message, extra) => {
+    const fields = message as { id?: RequestId; method?: unknown; params?: Record<string, unknown> };
+    if (fields.method === 'tools/call' && fields.id !== undefined && fields.params?.task === undefined && classifyMessage(message) === 'request') {
+      answer(fields.id, fields.params ?? {});
+      return;
+    }
+    if (fields.method === 'notifications/cancelled') {
+      const requestId = (fields.params as { requestId?: RequestId } | undefined)?.requestId;
+      const controller = requestId === undefined ? undefined : running.get(requestId);
+      if (controller) {
+        running.delete(requestId!);
+        controller.abort((fields.params as { reason?: unknown }).reason);
+      }
+    }
+    sdkOnMessage?.call(transport, message, extra);
+  };
 }

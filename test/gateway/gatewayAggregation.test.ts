@@ -104,6 +104,18 @@ describe('aggregation and naming', () => {
     expect(textOf(await c.callTool({ name: 'fx__echo', arguments: { text: 'after' } }))).toBe('after');
   });
 
+  it('answers a tools/call the fast path leaves to the SDK (related-task metadata) with the same handler', async () => {
+    const c = await client();
+    const viaSdk = await c.request(
+      { method: 'tools/call', params: { name: 'fx__echo', arguments: { text: 'via the SDK' }, _meta: { 'io.modelcontextprotocol/related-task': { taskId: 't-1' } } } },
+      CallToolResultSchema,
+    );
+    expect(textOf(viaSdk)).toBe('via the SDK');
+    await expect(
+      c.request({ method: 'tools/call', params: { arguments: {}, _meta: { 'io.modelcontextprotocol/related-task': { taskId: 't-2' } } } } as never, CallToolResultSchema),
+    ).rejects.toMatchObject({ code: -32602, message: expect.stringMatching(/params\.name must be the name of a tool/) });
+  });
+
   it('turns a malformed upstream result into a tool error that names the upstream', async () => {
     const c = await client();
     const result = await c.callTool({ name: 'fx__malformed', arguments: {} });
