@@ -14,6 +14,8 @@ import { authenticate, catchErrors, checkOrigin, limitedJsonBody, type GatewaySt
 import { StreamableHttpRoutes } from './streamableHttpRoutes.js';
 import type { OperatorRoutes } from '../observability/operatorRoutes.js';
 
+const MCP_METHODS = 'GET, POST, DELETE';
+
 export interface HttpAppOptions {
   gateway: ManifoldGateway;
   auth: GatewayAuth;
@@ -54,10 +56,29 @@ export function createHttpApp({ gateway, auth, publicUrl, logger, operatorRoutes
   const streamable = new StreamableHttpRoutes(gateway, auth.scopeGate);
   const legacy = new LegacySseRoutes(gateway, auth.scopeGate);
 
-  // The aggregate of every upstream.
-  router.post('/mcp', (ctx) => streamable.post(ctx, gateway.catalog));
-  router.get('/mcp', (ctx) => streamable.get(ctx, gateway.catalog));
-  router.delete('/mcp', (ctx) => streamable.delete(ctx, gateway.catalog));
+  // The aggregate of every upstream, the path of nearly every request: matched before the
+  // router, which would otherwise try its patterns and build a middleware chain per request.
+  app.use((ctx, next) => {
+    if (ctx.path !== '/mcp') return next();
+    switch (ctx.method) {
+      case 'POST':
+        return streamable.post(ctx, gateway.catalog);
+      case 'GET':
+        return streamable.get(ctx, gateway.catalog);
+      case 'DELETE':
+        return streamable.delete(ctx, gateway.catalog);
+      default:
+        // As the router's allowedMethods() answers for its own paths.
+        ctx.set('Allow', MCP_METHODS);
+        if (ctx.method === 'OPTIONS') {
+          ctx.status = 200;
+          ctx.body = '';
+        } else {
+          ctx.status = 405;
+        }
+        return undefined;
+    }
+  });
   router.get('/sse', (ctx) => legacy.open(ctx, gateway.catalog, '/messages'));
   router.post('/messages', (ctx) => legacy.post(ctx, gateway.catalog));
 

@@ -317,6 +317,9 @@ describe('transport', () => {
     expect(local.status).toBe(200);
     const sessionId = local.headers.get('mcp-session-id');
     expect(sessionId).toBeTruthy();
+    const put = await fetch(gateway.url, { method: 'PUT', headers, body: init });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, POST, DELETE');
     const unknown = await fetch(gateway.url, { method: 'POST', headers: { ...headers, 'mcp-session-id': 'not-a-session' }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) });
     expect(unknown.status).toBe(404);
     const badVersion = await fetch(gateway.url, {
