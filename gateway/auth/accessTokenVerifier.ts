@@ -12,6 +12,8 @@ export interface VerifiedAccess {
   /** Seconds since the epoch. */
   expiresAt: number;
   audience: string;
+  /** Milliseconds since the epoch after which the token must be checked again (set by cachedVerifier). */
+  recheckAt?: number;
 }
 
 /** The token is not acceptable; `reason` is safe to tell the client. */
@@ -217,8 +219,10 @@ export function cachedVerifier(inner: AccessTokenVerifier, options: { maxEntries
       if (hit && hit.expiresAt > nowSeconds) return hit;
       const verified = await inner.verify(token, audiences);
       const ttl = Math.min(maxAgeMs, Math.max(0, (verified.expiresAt - nowSeconds) * 1000));
-      if (ttl > 0) cache.set(key, verified, { ttl });
-      return verified;
+      if (ttl <= 0) return verified;
+      const remembered = { ...verified, recheckAt: nowSeconds * 1000 + ttl };
+      cache.set(key, remembered, { ttl });
+      return remembered;
     },
   };
 }

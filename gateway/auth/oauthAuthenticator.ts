@@ -13,6 +13,16 @@ export interface OAuthAuthenticatorOptions {
 }
 
 /**
+ * The token a connection last presented, for which resource, and what it proved. A client
+ * sends the same token on its keep-alive connection call after call: it is compared, not
+ * hashed and looked up again, and the caller keeps one identity object (so a session sees no
+ * change). Held only while the connection is open, and only as long as the verifier's cache
+ * would vouch for the token (`recheckAt`: its expiry, or the cache's maximum age, whichever
+ * comes first); then the token is checked again.
+ */
+const lastOnConnection = new WeakMap<object, { token: string; resource: string; recheckAt: number; outcome: AuthOutcome }>();
+
+/**
  * OAuth 2.1 bearer authentication (MCP authorization, RFC 6750, RFC 9728): no token or a
  * bad one gets 401 with a challenge naming the protected resource metadata; a valid token
  * yields the caller's identity and scopes. Scope checks happen per call, later.
@@ -40,9 +50,11 @@ export function oauthAuthenticator(options: OAuthAuthenticatorOptions): Authenti
           headers: { 'WWW-Authenticate': unauthorizedChallenge(resource, { code: 'invalid_request', description: bearer.reason }) },
         };
       }
+      const last = lastOnConnection.get(req.socket);
+      if (last && last.token === bearer.token && last.resource === resource.resource && Date.now() < last.recheckAt) return last.outcome;
       try {
         const access = await verifier.verify(bearer.token, audiences);
-        return {
+        const outcome: AuthOutcome = {
           ok: true,
           identity: {
             user: access.subject,
@@ -51,6 +63,8 @@ export function oauthAuthenticator(options: OAuthAuthenticatorOptions): Authenti
             method: `oauth:${access.clientId || 'unknown-client'}`,
           },
         };
+        if (access.recheckAt !== undefined) lastOnConnection.set(req.socket, { token: bearer.token, resource: resource.resource, recheckAt: access.recheckAt, outcome });
+        return outcome;
       } catch (error) {
         if (error instanceof TokenRejected) {
           return {
