@@ -41,43 +41,108 @@ export interface LoggerOptions {
   flushIntervalMs?: number;
 }
 
-type Destination = ReturnType<typeof pino.destination>;
+type SonicBoom = ReturnType<typeof pino.destination>;
 
 /** pino's numeric level of `warn`. */
 const WARN_LEVEL = 40;
 
-/** Batches are written once this much is buffered, before the interval is up. */
-const BUFFER_BYTES = 8 * 1024;
+/**
+ * A batch goes to the file once it holds this many characters (or at the interval).
+ * sonic-boom measures the buffer it appends to on every write it is given, so it is given
+ * whole batches, not lines.
+ */
+const BATCH_CHARS = 16 * 1024;
 
+/** A log file (or stderr) written in batches of lines; pino's destination interface. */
 export interface BatchedDestination {
-  destination: Destination;
-  /**
-   * Write what is buffered now. sonic-boom's own `flush()` does nothing while a batch is being
-   * written, and what was buffered meanwhile would wait for the next interval; here it goes
-   * out as soon as that write completes.
-   */
-  flushNow: () => void;
+  /** One line (pino calls this per log line). */
+  write(line: string): boolean;
+  /** Hand what is collected to the file now; it is written as soon as the write in progress, if any, completes. */
+  flushNow(): void;
+  /** pino's `logger.flush(cb)`. */
+  flush(cb?: (error?: Error) => void): void;
+  /** Everything, synchronously (pino calls this for a fatal line). */
+  flushSync(): void;
+  /** Write what is left, then close the file. */
+  close(): Promise<void>;
+}
+
+/** Batches still open, drained before pino's own exit handler flushes their files. */
+const openBatches = new Set<LineBatches>();
+let drainedOnExit = false;
+
+function drainOpenBatches(): void {
+  for (const batches of openBatches) batches.flushNow();
+}
+
+class LineBatches implements BatchedDestination {
+  private lines: string[] = [];
+  private chars = 0;
+  private readonly timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly file: SonicBoom,
+    flushIntervalMs: number,
+    private readonly batchChars: number,
+  ) {
+    if (flushIntervalMs > 0) {
+      this.timer = setInterval(() => this.flushNow(), flushIntervalMs);
+      this.timer.unref();
+    }
+    openBatches.add(this);
+    if (!drainedOnExit) {
+      drainedOnExit = true;
+      // Before pino's handlers (registered by the first pino.destination), which flush the files.
+      process.prependListener('beforeExit', drainOpenBatches);
+      process.prependListener('exit', drainOpenBatches);
+    }
+  }
+
+  write(line: string): boolean {
+    this.lines.push(line);
+    this.chars += line.length;
+    if (this.chars >= this.batchChars) this.flushNow();
+    return true;
+  }
+
+  flushNow(): void {
+    if (this.lines.length === 0) return;
+    const batch = this.lines.length === 1 ? this.lines[0]! : this.lines.join('');
+    this.lines = [];
+    this.chars = 0;
+    this.file.write(batch);
+  }
+
+  flush(cb?: (error?: Error) => void): void {
+    this.flushNow();
+    this.file.flush(cb);
+  }
+
+  flushSync(): void {
+    this.flushNow();
+    this.file.flushSync();
+  }
+
+  close(): Promise<void> {
+    this.flushNow();
+    clearInterval(this.timer);
+    openBatches.delete(this);
+    return new Promise((resolve) => {
+      this.file.once('close', () => resolve());
+      this.file.once('error', () => resolve());
+      this.file.end();
+    });
+  }
 }
 
 /**
- * pino's sonic-boom destination writing to `fd` in batches: once 8 KiB are buffered or every
- * `flushIntervalMs`, and synchronously when the process exits (pino registers that).
+ * Lines for `fd` collected and written in batches: once 16 KiB are collected or every
+ * `flushIntervalMs` (0: each line at once), and synchronously when the process exits. The
+ * writing is pino's sonic-boom (asynchronous, in order, retried on EAGAIN).
  */
 export function batchedDestination(fd: number, flushIntervalMs: number): BatchedDestination {
-  const destination = pino.destination({ dest: fd, sync: false, minLength: BUFFER_BYTES, periodicFlush: flushIntervalMs });
-  let wanted = false;
-  destination.on('drain', () => {
-    if (!wanted) return;
-    wanted = false;
-    destination.flush();
-  });
-  return {
-    destination,
-    flushNow: () => {
-      wanted = true;
-      destination.flush();
-    },
-  };
+  const file = pino.destination({ dest: fd, sync: false, minLength: 0 });
+  return new LineBatches(file, flushIntervalMs, flushIntervalMs > 0 ? BATCH_CHARS : 0);
 }
 
 /**
@@ -86,7 +151,7 @@ export function batchedDestination(fd: number, flushIntervalMs: number): Batched
  */
 export function createLogger(name: string, level: LevelWithSilent = 'info', options: LoggerOptions = {}): Logger {
   const batched = options.flushIntervalMs !== undefined && options.flushIntervalMs > 0 ? batchedDestination(2, options.flushIntervalMs) : undefined;
-  const destination = batched?.destination ?? pino.destination({ dest: 2, sync: true });
+  const destination = batched ?? pino.destination({ dest: 2, sync: true });
   return pino(
     {
       name,

@@ -1,7 +1,6 @@
 import { mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { pino } from 'pino';
-import { batchedDestination } from '../../shared/logger.js';
+import { batchedDestination, type BatchedDestination } from '../../shared/logger.js';
 
 /**
  * The audit log of writes: one JSON line per write attempt (refused ones included), in a file
@@ -14,8 +13,7 @@ import { batchedDestination } from '../../shared/logger.js';
  * Only a process killed outright (SIGKILL, out of memory) can lose the last interval's lines.
  */
 export class AuditLog {
-  private readonly stream: ReturnType<typeof pino.destination>;
-  private readonly flushNow: () => void;
+  private readonly lines: BatchedDestination;
   private closed = false;
 
   constructor(
@@ -23,30 +21,19 @@ export class AuditLog {
     flushIntervalMs = 0,
   ) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    const fd = openSync(file, 'a', 0o600);
-    if (flushIntervalMs > 0) {
-      ({ destination: this.stream, flushNow: this.flushNow } = batchedDestination(fd, flushIntervalMs));
-    } else {
-      // Each line at once, asynchronously and in order; flushed synchronously on exit.
-      this.stream = pino.destination({ dest: fd, sync: false });
-      this.flushNow = () => undefined;
-    }
+    this.lines = batchedDestination(openSync(file, 'a', 0o600), flushIntervalMs);
   }
 
   /** Append one entry; `urgent` entries (administrative events) are written at once. */
   append(entry: Record<string, unknown>, options: { urgent?: boolean } = {}): void {
     if (this.closed) return;
-    this.stream.write(`${JSON.stringify(entry)}\n`);
-    if (options.urgent) this.flushNow();
+    this.lines.write(`${JSON.stringify(entry)}\n`);
+    if (options.urgent) this.lines.flushNow();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await new Promise<void>((resolve) => {
-      this.stream.once('close', () => resolve());
-      this.stream.once('error', () => resolve());
-      this.stream.end();
-    });
+    await this.lines.close();
   }
 }

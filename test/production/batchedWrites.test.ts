@@ -68,6 +68,21 @@ describe('audit lines written in batches are never lost on a normal exit', () =>
     expect(lines.map((line) => line.n)).toEqual(Array.from({ length: 500 }, (_, i) => i));
   });
 
+  it('writes the lines of a process that ends on its own, and of a logger, before the interval', async () => {
+    const file = join(tempDir(), 'audit', 'writes.jsonl');
+    const outcome = await runAuditScript(`
+      import { AuditLog } from ${JSON.stringify(AUDIT_MODULE)};
+      import { createLogger } from ${JSON.stringify(LOGGER_MODULE)};
+      const audit = new AuditLog(${JSON.stringify(file)}, 60000);
+      const logger = createLogger('script', 'info', { flushIntervalMs: 60000 });
+      for (let i = 0; i < 300; i++) audit.append({ n: i });
+      logger.info('the last info line');
+    `);
+    expect(outcome.code).toBe(0);
+    expect(auditLines(file).map((line) => line.n)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    expect(outcome.stderr).toContain('the last info line');
+  });
+
   it('writes an administrative event at once, without waiting for the interval', async () => {
     const file = join(tempDir(), 'audit', 'writes.jsonl');
     const outcome = await runAuditScript(`
