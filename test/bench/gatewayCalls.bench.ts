@@ -11,7 +11,8 @@
  * the CPU of the server process(es) per call.
  *
  * Run: npx tsc -p . && node dist/test/bench/gatewayCalls.bench.js [--seconds 3] [--warmup 2] [--rounds 1] [--profile]
- * With --rounds N every target is measured in turn N times and each figure is the median.
+ * With --rounds N every target is measured in turn N times, each round starting with another
+ * target, and each figure is the median.
  * Results: a table on stdout, JSON in bench-results/gateway-calls.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -310,18 +311,20 @@ await runHttp('warm-up', securedGateway.url, 'fx__counted_read', 8, securedPidsF
 await runHttp('warm-up', direct.url, 'echo', 8, () => ({ server: direct.child.pid!, children: [] }));
 await runHttp('warm-up', relay.url, 'fx__echo', 8, () => ({ server: relay.child.pid!, children: [] }));
 
+const securedPids = () => ({ server: securedGateway.child.pid!, children: childPids(securedGateway.child.pid!) });
+const targets: Array<(concurrency: number) => Promise<Result>> = [
+  (c) => runHttp('gateway (Streamable HTTP → stdio child)', gateway.url, 'fx__echo', c, () => ({ server: gateway.child.pid!, children: childPids(gateway.child.pid!) })),
+  (c) => runHttp('gateway with OAuth (JWT per request)', securedGateway.url, 'fx__echo', c, securedPids, bearer),
+  (c) => runHttp('gateway with OAuth, cached read-only tool', securedGateway.url, 'fx__counted_read', c, securedPids, bearer, { arguments: { key: 'a' }, expect: '\\"key\\":\\"a\\"' }),
+  (c) => runHttp('direct SDK Streamable HTTP server', direct.url, 'echo', c, () => ({ server: direct.child.pid!, children: [] })),
+  (c) => runStdio(c),
+  (c) => runHttp('bare node:http → stdio relay (floor)', relay.url, 'fx__echo', c, () => ({ server: relay.child.pid!, children: childPids(relay.child.pid!) })),
+];
 const rounds: Result[] = [];
 for (let round = 0; round < ROUNDS; round++) {
   for (const concurrency of CONCURRENCY) {
-    rounds.push(await runHttp('gateway (Streamable HTTP → stdio child)', gateway.url, 'fx__echo', concurrency, () => ({ server: gateway.child.pid!, children: childPids(gateway.child.pid!) })));
-    const securedPids = () => ({ server: securedGateway.child.pid!, children: childPids(securedGateway.child.pid!) });
-    rounds.push(await runHttp('gateway with OAuth (JWT per request)', securedGateway.url, 'fx__echo', concurrency, securedPids, bearer));
-    rounds.push(
-      await runHttp('gateway with OAuth, cached read-only tool', securedGateway.url, 'fx__counted_read', concurrency, securedPids, bearer, { arguments: { key: 'a' }, expect: '\\"key\\":\\"a\\"' }),
-    );
-    rounds.push(await runHttp('direct SDK Streamable HTTP server', direct.url, 'echo', concurrency, () => ({ server: direct.child.pid!, children: [] })));
-    rounds.push(await runStdio(concurrency));
-    rounds.push(await runHttp('bare node:http → stdio relay (floor)', relay.url, 'fx__echo', concurrency, () => ({ server: relay.child.pid!, children: childPids(relay.child.pid!) })));
+    // Each round starts with another target, so that no target always follows the same one.
+    for (let i = 0; i < targets.length; i++) rounds.push(await targets[(i + round) % targets.length]!(concurrency));
   }
 }
 results.push(...medianOverRounds(rounds));

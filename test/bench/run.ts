@@ -18,8 +18,8 @@ for (const suite of suites) {
 }
 /** Benchmarks that need a process of their own (memory figures); their report is kept as text. */
 const programs: Array<[string, ...string[]]> = [
-  // Three interleaved rounds, medians reported: single runs on a small shared machine move by tens of percent.
-  ['gatewayCalls.bench.js', '--rounds', '3', '--seconds', '2'],
+  // Five interleaved rounds, medians reported: single runs on a small shared machine move by tens of percent.
+  ['gatewayCalls.bench.js', '--rounds', '5', '--seconds', '2'],
   ['gatewayFootprint.bench.js'],
   ['docsIndex.bench.js'],
 ];
