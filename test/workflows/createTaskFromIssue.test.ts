@@ -206,3 +206,29 @@ describe('a docs root problem', () => {
     await client.close();
   });
 });
+
+describe('an undo that fails itself', () => {
+  let env: WorkflowEnvironment;
+  beforeAll(async () => {
+    // delete_task is refused to everyone here, so the undo after a failed comment cannot happen.
+    env = await startWorkflowEnvironment({ rateLimits: { namespaces: { pm: { tools: { delete_task: 0 } } } } });
+  }, 60_000);
+  afterAll(async () => {
+    await env?.stop();
+  });
+
+  it('says which task is left and how to finish, and a second call picks that task up', async () => {
+    const client = await connect(env.gateway.url);
+    env.github.inject({ method: 'POST', path: '/repos/acme/tracker/issues/14/comments', status: 403, body: { message: 'Resource not accessible by integration' } });
+    const outcome = await callFlow(client, 'create_task_from_issue', { issue: 14, comment: true });
+    expect(outcome.result.isError).toBe(true);
+    expect(outcome.failure).toMatchObject({ step: 'comment_on_issue' });
+    expect(outcome.failure?.aftermath).toMatch(/^Task (T-\d+) was created but could not be deleted again \(.*delete_task.*\); delete it with delete_task, or call this tool again to finish\.$/);
+    const left = await env.tasksTracking(issueUrl(14));
+    expect(left).toHaveLength(1);
+    expect(outcome.failure?.aftermath).toContain(left[0]!.id);
+    const again = await callFlow(client, 'create_task_from_issue', { issue: 14 });
+    expect(again.structured).toMatchObject({ status: 'existing', task: { id: left[0]!.id } });
+    await client.close();
+  });
+});

@@ -23,7 +23,9 @@ export interface WorkflowEnvironment {
 }
 
 /** The gateway with the three domain servers: fake GitHub, a fixture docs tree, a temporary SQLite. */
-export async function startWorkflowEnvironment(options: { auth?: Record<string, unknown>; docsRoot?: string; gatewayEnv?: Record<string, string> } = {}): Promise<WorkflowEnvironment> {
+export async function startWorkflowEnvironment(
+  options: { auth?: Record<string, unknown>; docsRoot?: string; gatewayEnv?: Record<string, string>; rateLimits?: Record<string, unknown> } = {},
+): Promise<WorkflowEnvironment> {
   const github = new FakeGithubApi(['../workflows/acme-tracker.json']);
   await github.start();
   const dataDir = mkdtempSync(join(tmpdir(), 'manifold-workflows-'));
@@ -42,7 +44,7 @@ export async function startWorkflowEnvironment(options: { auth?: Record<string, 
       ],
       workflows: { teamDirectory: join(FIXTURES, 'team-directory.json'), defaultRepository: REPOSITORY },
       // Every step counts against the caller's rate limits like a direct call; these tests make many.
-      limits: { rate: { perUser: 100_000, writesPerUser: 100_000 } },
+      limits: { rate: { perUser: 100_000, writesPerUser: 100_000, ...options.rateLimits } },
     },
     options.gatewayEnv ? { env: options.gatewayEnv } : {},
   );
