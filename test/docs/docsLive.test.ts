@@ -2,7 +2,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DocsChange } from '../../servers/docs/docsIndex.js';
-import { copyFixtureTree, failureOf, startInProcess, structured, waitFor, type InProcessDocs } from './helpers.js';
+import { copyFixtureTree, failureOf, startInProcess, structured, type InProcessDocs } from './helpers.js';
+import { waitFor } from '../support/waitFor.js';
 
 interface SearchOutput {
   results: { path: string; anchor: string }[];

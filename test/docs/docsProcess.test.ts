@@ -14,8 +14,8 @@ import {
   startHttpProcess,
   startStdioProcess,
   structured,
-  waitFor,
 } from './helpers.js';
+import { waitFor } from '../support/waitFor.js';
 
 interface SearchOutput {
   results: { path: string; anchor: string; link?: string; uri: string }[];

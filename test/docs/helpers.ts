@@ -17,6 +17,7 @@ import { createLogger } from '../../shared/logger.js';
 import { DocsIndex } from '../../servers/docs/docsIndex.js';
 import { watchDocs, type DocsWatcher } from '../../servers/docs/docsWatcher.js';
 import { createDocsServer } from '../../servers/docs/server.js';
+import { waitFor } from '../support/waitFor.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const FIXTURE_DOCS = path.join(REPO_ROOT, 'test/fixtures/docs');
@@ -28,24 +29,6 @@ export async function copyFixtureTree(): Promise<{ root: string; remove: () => P
   const root = path.join(parent, 'docs');
   await fs.cp(FIXTURE_DOCS, root, { recursive: true });
   return { root, remove: () => fs.rm(parent, { recursive: true, force: true }) };
-}
-
-/** Poll until `check` returns a value other than undefined/false, or fail after timeoutMs naming what was awaited. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** The structuredContent of a tool result, typed by the caller. */

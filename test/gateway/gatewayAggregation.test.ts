@@ -2,7 +2,8 @@ import { request } from 'node:http';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, ResourceUpdatedNotificationSchema, LoggingMessageNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, everythingUpstream, fixtureUpstream, readiness, startGateway, textOf, waitFor, waitReady, type RunningGateway } from './harness.js';
+import { connect, everythingUpstream, fixtureUpstream, readiness, startGateway, textOf, waitReady, type RunningGateway } from './harness.js';
+import { waitFor } from '../support/waitFor.js';
 
 let gateway: RunningGateway;
 const clients: Client[] = [];
@@ -189,14 +190,14 @@ describe('notifications and server→client requests', () => {
     await subscriber.subscribeResource({ uri: 'fx+fixture://items/5' });
     // The bystander triggers the update: it must still not receive it.
     expect(textOf(await bystander.callTool({ name: 'fx__touch', arguments: { uri: 'fixture://items/5' } }))).toBe('notified subscribers');
-    await waitFor(() => updates.length > 0, 10_000, 'resources/updated');
+    await waitFor('resources/updated', () => updates.length > 0, 10_000);
     expect(updates).toEqual(['fx+fixture://items/5']);
     // A marker notification proves the bystander's stream is live and would have had it by now.
     await bystander.setLoggingLevel('debug');
     const marks: string[] = [];
     bystander.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void marks.push(String(n.params.data)));
     await bystander.callTool({ name: 'fx__log', arguments: { level: 'info', message: 'marker' } });
-    await waitFor(() => marks.includes('marker'), 10_000, 'marker log message');
+    await waitFor('marker log message', () => marks.includes('marker'), 10_000);
     expect(strays).toEqual([]);
     await subscriber.unsubscribeResource({ uri: 'fx+fixture://items/5' });
     expect(textOf(await bystander.callTool({ name: 'fx__touch', arguments: { uri: 'fixture://items/5' } }))).toBe('nobody subscribed');
@@ -213,7 +214,7 @@ describe('notifications and server→client requests', () => {
     await quiet.setLoggingLevel('error');
     await verbose.callTool({ name: 'fx__log', arguments: { level: 'info', message: 'info-1' } });
     await verbose.callTool({ name: 'fx__log', arguments: { level: 'error', message: 'error-1' } });
-    await waitFor(() => verboseSeen.includes('error:error-1:fx/fixture') && quietSeen.includes('error:error-1'), 10_000, 'log messages');
+    await waitFor('log messages', () => verboseSeen.includes('error:error-1:fx/fixture') && quietSeen.includes('error:error-1'), 10_000);
     expect(verboseSeen).toContain('info:info-1:fx/fixture');
     expect(quietSeen).not.toContain('info:info-1');
   });
@@ -223,7 +224,7 @@ describe('notifications and server→client requests', () => {
     let changed = 0;
     c.setNotificationHandler(ToolListChangedNotificationSchema, () => void changed++);
     await c.callTool({ name: 'fy__add_tool', arguments: { name: 'added_later' } });
-    await waitFor(() => changed > 0, 10_000, 'tools/list_changed');
+    await waitFor('tools/list_changed', () => changed > 0, 10_000);
     const names = await allTools(c);
     expect(names).toContain('fy__added_later');
     expect(textOf(await c.callTool({ name: 'fy__added_later', arguments: {} }))).toBe('I am added_later');
@@ -266,10 +267,10 @@ describe('notifications and server→client requests', () => {
     const c = await client();
     const controller = new AbortController();
     const call = c.callTool({ name: 'fx__slow', arguments: { ms: 20_000 } }, undefined, { signal: controller.signal });
-    await waitFor(async () => (await readiness(gateway)).upstreams.find((u) => u.namespace === 'fx')!.inFlight === 1, 5000, 'call in flight');
+    await waitFor('call in flight', async () => (await readiness(gateway)).upstreams.find((u) => u.namespace === 'fx')!.inFlight === 1, 5000);
     controller.abort('user gave up');
     await expect(call).rejects.toThrow();
-    await waitFor(async () => (await readiness(gateway)).upstreams.find((u) => u.namespace === 'fx')!.inFlight === 0, 5000, 'upstream call cancelled');
+    await waitFor('upstream call cancelled', async () => (await readiness(gateway)).upstreams.find((u) => u.namespace === 'fx')!.inFlight === 0, 5000);
     expect(textOf(await c.callTool({ name: 'fx__echo', arguments: { text: 'after cancel' } }))).toBe('after cancel');
   });
 

@@ -4,7 +4,8 @@ import { createServer } from 'node:net';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpServer, tempDir, type HttpServerProcess } from '../support/processes.js';
-import { connect, EVERYTHING_BIN, startGateway, waitFor, waitReady, type RunningGateway } from './harness.js';
+import { connect, EVERYTHING_BIN, startGateway, waitReady, type RunningGateway } from './harness.js';
+import { waitFor } from '../support/waitFor.js';
 
 async function freePort(): Promise<number> {
   const probe = createServer();
@@ -27,7 +28,7 @@ describe('remote upstreams', () => {
     const port = await freePort();
     legacy = spawn(EVERYTHING_BIN, ['sse'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
     legacyUrl = `http://127.0.0.1:${port}/sse`;
-    await waitFor(async () => (await fetch(legacyUrl, { signal: AbortSignal.timeout(500) }).then((r) => (r.body?.cancel(), r.ok), () => false)) || undefined, 20_000, 'legacy SSE server');
+    await waitFor('legacy SSE server', async () => (await fetch(legacyUrl, { signal: AbortSignal.timeout(500) }).then((r) => (r.body?.cancel(), r.ok), () => false)) || undefined, 20_000);
     gateway = await startGateway({
       upstreams: [
         { namespace: 'pm', remote: { url: pmServer.url, transport: 'streamable-http' } },

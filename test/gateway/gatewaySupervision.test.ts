@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, fixtureUpstream, GATEWAY_MAIN, readiness, startGateway, textOf, waitFor, waitReady, writeConfig, type RunningGateway } from './harness.js';
+import { connect, fixtureUpstream, GATEWAY_MAIN, readiness, startGateway, textOf, waitReady, writeConfig, type RunningGateway } from './harness.js';
+import { waitFor } from '../support/waitFor.js';
 
 const fastHealth = {
   callTimeoutMs: 1500,
@@ -43,11 +44,11 @@ describe('supervision of children', () => {
     // While fx is down, calls fail fast with a clear error (or succeed if it is already back).
     const during = await client.callTool({ name: 'fx__echo', arguments: { text: 'x' } });
     if (during.isError) expect(textOf(during)).toMatch(/Upstream "fx" is unavailable: the child exited \(exit code 3\); restart attempt 1/);
-    const state = await waitFor(async () => {
+    const state = await waitFor('fx restarted', async () => {
       const r = await readiness(gateway);
       const fx = r.upstreams.find((u) => u.namespace === 'fx')!;
       return fx.state === 'ready' && fx.restarts >= 1 ? r : undefined;
-    }, 10_000, 'fx restarted');
+    }, 10_000);
     expect(state.ready).toBe(true);
     const after = Number(textOf(await client.callTool({ name: 'fx__pid', arguments: {} })));
     expect(after).not.toBe(before);
@@ -61,13 +62,13 @@ describe('supervision of children', () => {
     const hung = await client.callTool({ name: 'fx__hang', arguments: {} });
     expect(hung.isError).toBe(true);
     expect(textOf(hung)).toMatch(/Upstream "fx" (did not answer this tools\/call request within 1\.5 s|stopped while handling this tools\/call request \(it did not answer ping)/);
-    await waitFor(async () => {
+    await waitFor('fx restarted after hang', async () => {
       const fx = (await readiness(gateway)).upstreams.find((u) => u.namespace === 'fx')!;
       return fx.state === 'ready' && fx.restarts > restartsBefore;
-    }, 10_000, 'fx restarted after hang');
+    }, 10_000);
     expect(gateway.logs.some((l) => l.upstream === 'fx' && /did not answer ping within 250 ms \(hung\)/.test(String(l.msg)))).toBe(true);
     expect(textOf(await client.callTool({ name: 'fx__echo', arguments: { text: 'back' } }))).toBe('back');
-    await waitFor(() => !isAlive(before), 5000, 'hung child killed');
+    await waitFor('hung child killed', () => !isAlive(before), 5000);
   });
 });
 
@@ -78,14 +79,14 @@ describe('graceful shutdown', () => {
     const client = await connect(gateway.url);
     const childPid = (await readiness(gateway)).upstreams[0]!.pid!;
     const call = client.callTool({ name: 'fx__slow', arguments: { ms: 800 } });
-    await waitFor(async () => (await readiness(gateway)).upstreams[0]!.inFlight === 1, 5000, 'call in flight');
+    await waitFor('call in flight', async () => (await readiness(gateway)).upstreams[0]!.inFlight === 1, 5000);
     gateway.process.kill('SIGTERM');
     const result = await call;
     expect(textOf(result)).toBe('slept 800');
     const exit = await gateway.exited;
     expect(exit.code).toBe(0);
     expect(gateway.logs.some((l) => String(l.msg).includes('draining in-flight calls'))).toBe(true);
-    await waitFor(() => !isAlive(childPid), 5000, 'child stopped');
+    await waitFor('child stopped', () => !isAlive(childPid), 5000);
     await client.close().catch(() => undefined);
   });
 });
@@ -126,11 +127,11 @@ describe('configuration', () => {
       upstreams: [fixtureUpstream('fx'), { namespace: 'pm', stdio: { command: process.execPath, args: ['dist/servers/nope/main.js'] }, restart: { initialDelayMs: 5000 } }],
     });
     try {
-      const state = await waitFor(async () => {
+      const state = await waitFor('pm failure reported', async () => {
         const r = await readiness(gateway);
         const fx = r.upstreams.find((u) => u.namespace === 'fx');
         return fx?.state === 'ready' && r.upstreams.find((u) => u.namespace === 'pm')?.lastError ? r : undefined;
-      }, 10_000, 'pm failure reported');
+      }, 10_000);
       expect(state.ready).toBe(false);
       expect(state.upstreams.find((u) => u.namespace === 'pm')!.lastError).toMatch(/entry file .*dist\/servers\/nope\/main\.js does not exist/);
       const response = await fetch(`${gateway.base}/readyz`);

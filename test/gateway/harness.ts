@@ -7,6 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema, ElicitRequestSchema, type ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { waitFor } from '../support/waitFor.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const GATEWAY_MAIN = join(ROOT, 'dist', 'gateway', 'main.js');
@@ -97,22 +98,6 @@ export async function startGateway(
   };
 }
 
-/** Poll until `check` returns a value (not undefined/false), or fail after `timeoutMs`. */
-export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 export interface Readiness {
   ready: boolean;
   upstreams: Array<{ namespace: string; state: string; pid?: number; restarts: number; lastError?: string; tools: number; inFlight: number }>;
@@ -126,10 +111,10 @@ export async function readiness(gateway: RunningGateway): Promise<Readiness> {
 }
 
 export async function waitReady(gateway: RunningGateway, timeoutMs = 20_000): Promise<Readiness> {
-  return waitFor(async () => {
+  return waitFor('gateway /readyz', async () => {
     const state = await readiness(gateway);
     return state.ready ? state : undefined;
-  }, timeoutMs, 'gateway /readyz');
+  }, timeoutMs);
 }
 
 export interface ConnectOptions {

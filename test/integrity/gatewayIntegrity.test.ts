@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connect, ROOT, startGateway, waitFor, waitReady } from '../gateway/harness.js';
+import { connect, ROOT, startGateway, waitReady } from '../gateway/harness.js';
+import { waitFor } from '../support/waitFor.js';
 
 const run = promisify(execFile);
 const POOR = join(ROOT, 'dist', 'test', 'fixtures', 'integrity', 'poorServer.js');
@@ -55,7 +56,7 @@ describe('tool integrity: a changed definition is withheld until approved', () =
       const approved = await run(process.execPath, [join(ROOT, 'dist', 'gateway', 'integrityCommand.js'), 'approve', 'poor', 'fetch'], { env: { ...process.env, MANIFOLD_DATA_DIR: dataDir } });
       expect(approved.stdout).toContain('Approved poor/fetch');
 
-      await waitFor(() => listChanged > 0 || undefined, 10_000, 'tools/list_changed after approval');
+      await waitFor('tools/list_changed after approval', () => listChanged > 0 || undefined, 10_000);
       const after = (await client.listTools()).tools.find((t) => t.name === 'poor__fetch');
       expect(after?.description).toBe(`Fetches stuff.${RUG_PULL}`);
       await client.close();

@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ROOT, connect, startGateway, waitFor, waitReady } from '../gateway/harness.js';
+import { ROOT, connect, startGateway, waitReady } from '../gateway/harness.js';
+import { waitFor } from '../support/waitFor.js';
 import { call, policyFixture, text } from './productionSupport.js';
 
 const AUDIT_MODULE = join(ROOT, 'dist', 'gateway', 'observability', 'auditLog.js');
@@ -19,7 +20,7 @@ async function seenWhileRunning(script: string, marker: string, file?: string): 
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const started = Date.now();
   try {
-    await waitFor(() => (file ? existsSync(file) && readFileSync(file, 'utf8').includes(marker) : stderr.includes(marker)), 3000, `"${marker}" written`);
+    await waitFor(`"${marker}" written`, () => (file ? existsSync(file) && readFileSync(file, 'utf8').includes(marker) : stderr.includes(marker)), 3000);
     expect(child.exitCode).toBeNull();
     return Date.now() - started;
   } finally {
@@ -166,7 +167,7 @@ describe('audit lines written in batches are never lost on a normal exit', () =>
       const client = await connect(gateway.url);
       await call(client, 'fx__echo', { text: 'while running' });
       const file = join(dataDir, 'audit', 'tool-writes.jsonl');
-      const entry = await waitFor(() => auditLines(file).find((line) => line.tool === 'fx__echo'), 5000, 'the audit line');
+      const entry = await waitFor('the audit line', () => auditLines(file).find((line) => line.tool === 'fx__echo'), 5000);
       expect(entry).toMatchObject({ upstream: 'fx', upstreamTool: 'echo', outcome: 'ok' });
       await client.close();
     } finally {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, startGateway, waitFor, waitReady, type RunningGateway } from '../gateway/harness.js';
+import { connect, startGateway, waitReady, type RunningGateway } from '../gateway/harness.js';
+import { waitFor } from '../support/waitFor.js';
 import { call, failure, policyFixture, text } from './productionSupport.js';
 
 const SECRET = 'Bearer sk-live-0123456789abcdef';
@@ -102,7 +103,7 @@ describe('gateway protection, caching and observability (one process, loopback d
     const reads = (await upstreamCalls()).resourceReads;
     await call(client, 'fx__announce', {});
     // list_changed is handled after the upstream re-lists: wait for it, never for a fixed time.
-    await waitFor(async () => (await read()).text !== first.text, 10_000, 'resource cache invalidation');
+    await waitFor('resource cache invalidation', async () => (await read()).text !== first.text, 10_000);
     expect((await upstreamCalls()).resourceReads).toBeGreaterThan(reads);
   });
 
@@ -125,7 +126,7 @@ describe('gateway protection, caching and observability (one process, loopback d
 
   it('writes one structured log line per call, with secrets redacted', async () => {
     await call(client, 'fx__bump', { note: 'with a credential', authorization: SECRET });
-    const line = await waitFor(() => gateway.logs.find((l) => l.msg === 'tool call' && JSON.stringify(l).includes('with a credential')), 5000, 'call log line');
+    const line = await waitFor('call log line', () => gateway.logs.find((l) => l.msg === 'tool call' && JSON.stringify(l).includes('with a credential')), 5000);
     const record = line.call as Record<string, unknown>;
     expect(record).toMatchObject({ method: 'tools/call', user: 'local-dev', name: 'fx__bump', upstream: 'fx', outcome: 'ok', write: true });
     expect(typeof record.session).toBe('string');
@@ -141,10 +142,10 @@ describe('gateway protection, caching and observability (one process, loopback d
 
   it('appends every write, and only writes, to the audit log with arguments redacted', async () => {
     const file = join(dataDir, 'audit', 'tool-writes.jsonl');
-    const entries = await waitFor(() => {
+    const entries = await waitFor('audit lines', () => {
       const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
       return lines.some((e) => JSON.stringify(e).includes('with a credential')) ? lines : undefined;
-    }, 5000, 'audit lines');
+    }, 5000);
     expect(entries.length).toBeGreaterThanOrEqual(4);
     // Writes are the tools not annotated read-only (echo is unannotated, so it counts as one).
     const audited = new Set(entries.map((e) => e.tool));

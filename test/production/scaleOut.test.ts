@@ -7,7 +7,8 @@ import { REDIS_URL, redisAvailable } from '../support/redis.js';
 import { createTemporaryDatabase, postgresAvailable, type TemporaryDatabase } from '../support/databases.js';
 import { RoundRobinProxy } from '../support/roundRobinProxy.js';
 import { TestIssuer } from '../support/testIssuer.js';
-import { ROOT, startGateway, waitFor, waitReady, type RunningGateway } from '../gateway/harness.js';
+import { ROOT, startGateway, waitReady, type RunningGateway } from '../gateway/harness.js';
+import { waitFor } from '../support/waitFor.js';
 
 
 const runnable = postgresAvailable() && (await redisAvailable('the scale-out test'));
@@ -64,7 +65,7 @@ describe.runIf(runnable)('two gateway instances behind a load balancer behave as
     expect(await titles()).toEqual(['Written through one instance']);
     for (const gateway of instances) expect(proxy.served.get(gateway.direct) ?? 0).toBeGreaterThan(2);
     // Info lines are written in batches (within 100 ms).
-    await waitFor(() => instances.some((gateway) => gateway.logs.some((line) => String(line.msg).includes('session continued from another instance'))), 5000, 'the continuation log line');
+    await waitFor('the continuation log line', () => instances.some((gateway) => gateway.logs.some((line) => String(line.msg).includes('session continued from another instance'))), 5000);
 
     // One instance goes away: the same session goes on through the other.
     await instances[0]!.stop();

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, domainUpstreams, startGateway, waitFor, waitReady } from '../gateway/harness.js';
+import { connect, domainUpstreams, startGateway, waitReady } from '../gateway/harness.js';
+import { waitFor } from '../support/waitFor.js';
 
 /** A span as the OTLP/HTTP JSON encoding carries it, with its resource's service name. */
 interface ExportedSpan {
@@ -104,7 +105,7 @@ describe('OpenTelemetry traces across the gateway and a child server', () => {
         const childSpan = gatewaySpan && collector.spans.find((span) => span.service === 'manifold-project-management' && span.parentSpanId === gatewaySpan.spanId);
         return gatewaySpan && childSpan ? { gatewaySpan, childSpan } : undefined;
       };
-      const created = await waitFor(() => pair('create_project'), 15_000, 'gateway and child spans of pm__create_project');
+      const created = await waitFor('gateway and child spans of pm__create_project', () => pair('create_project'), 15_000);
       expect(created.childSpan.traceId).toBe(created.gatewaySpan.traceId);
       expect(created.childSpan.parentSpanId).toBe(created.gatewaySpan.spanId);
       expect(created.gatewaySpan.parentSpanId ?? '').toBe('');
@@ -121,7 +122,7 @@ describe('OpenTelemetry traces across the gateway and a child server', () => {
       expect(created.childSpan.attributes).toMatchObject({ 'gen_ai.tool.name': 'create_project', 'manifold.outcome': 'ok' });
       expect(created.gatewaySpan.status?.code ?? 0).not.toBe(2);
 
-      const failedPair = await waitFor(() => pair('get_task_details'), 15_000, 'gateway and child spans of pm__get_task_details');
+      const failedPair = await waitFor('gateway and child spans of pm__get_task_details', () => pair('get_task_details'), 15_000);
       expect(failedPair.gatewaySpan.traceId).toBe(clientTraceId);
       expect(failedPair.gatewaySpan.parentSpanId).toBe(clientSpanId);
       expect(failedPair.childSpan.traceId).toBe(clientTraceId);

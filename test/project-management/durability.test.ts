@@ -4,7 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseTarget } from '../../servers/project-management/store/database.js';
 import { ProjectStore } from '../../servers/project-management/store/projectStore.js';
 import { createTemporaryDatabase, postgresAvailable, type TemporaryDatabase } from '../support/databases.js';
-import { connectStdio, tempDir, waitFor } from '../support/processes.js';
+import { connectStdio, tempDir } from '../support/processes.js';
+import { waitFor } from '../support/waitFor.js';
 import { structured, type TaskOut } from './harness.js';
 
 const ENTRY = 'servers/project-management/main.js';
@@ -56,7 +57,7 @@ describe.each(targets)('durability on $name', (target) => {
         })
         .catch(() => undefined); // calls in flight at the kill fail; that is expected
     });
-    await waitFor(() => acknowledged.size >= KILL_AFTER_ACKS, 'enough acknowledged writes before the kill', 20_000);
+    await waitFor('enough acknowledged writes before the kill', () => acknowledged.size >= KILL_AFTER_ACKS, 20_000);
     process.kill(connection.transport.pid!, 'SIGKILL');
     await Promise.all(calls);
     await connection.close().catch(() => undefined);

@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childEnv, connectHttp, connectStdio, distEntry, startHttpServer, tempDir, waitFor, type HttpServerProcess } from '../support/processes.js';
+import { childEnv, connectHttp, connectStdio, distEntry, startHttpServer, tempDir, type HttpServerProcess } from '../support/processes.js';
+import { waitFor } from '../support/waitFor.js';
 import { resourceText, structured, textOf, type TaskOut } from './harness.js';
 
 const ENTRY = 'servers/project-management/main.js';
@@ -89,7 +90,7 @@ describe('project-management server over Streamable HTTP', () => {
     const writer = await connectHttp(server.url);
     const created = (await writer.callTool({ name: 'create_task', arguments: { title: 'Over HTTP' } })) as CallToolResult;
     expect(textOf(created)).toContain('Over HTTP');
-    await waitFor(() => updates.includes('project://status'), 'update delivered to the other session');
+    await waitFor('update delivered to the other session', () => updates.includes('project://status'));
 
     const listed = (await watcher.callTool({ name: 'list_tasks', arguments: {} })) as CallToolResult;
     expect(structured<{ tasks: TaskOut[] }>(listed).tasks.map((t) => t.title)).toContain('Over HTTP');

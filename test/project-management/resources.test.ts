@@ -5,7 +5,7 @@ import {
   type CallToolResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../support/processes.js';
+import { waitFor } from '../support/waitFor.js';
 import { matrix, resourceText, startHarness, structured, type Harness, type TaskOut } from './harness.js';
 
 function readJson<T>(result: Parameters<typeof resourceText>[0]): T {
@@ -114,18 +114,18 @@ describe.each(matrix(['memory', 'http']))('project-management resources and prom
     await subscriber.subscribeResource({ uri: 'project://team-workload' });
 
     await call('create_task', { title: 'Offline mode', project: 'mobile' });
-    await waitFor(() => updates.length >= 2, 'resource updates after create_task');
+    await waitFor('resource updates after create_task', () => updates.length >= 2);
     expect(updates.sort()).toEqual(['project://mobile/status', 'project://team-workload']);
 
     updates.length = 0;
     await call('create_task', { title: 'Unrelated', project: 'general' });
-    await waitFor(() => updates.length >= 1, 'workload update after a change elsewhere');
+    await waitFor('workload update after a change elsewhere', () => updates.length >= 1);
     expect(updates).toEqual(['project://team-workload']);
 
     await subscriber.unsubscribeResource({ uri: 'project://team-workload' });
     updates.length = 0;
     await call('create_project', { key: 'web', name: 'Web' });
-    await waitFor(() => listChanged >= 1, 'list_changed after create_project');
+    await waitFor('list_changed after create_project', () => listChanged >= 1);
     expect(updates).toEqual([]);
     expect(bystanderUpdates).toEqual([]);
 

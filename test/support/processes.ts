@@ -111,14 +111,3 @@ export async function connectHttp(
   await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
   return client;
 }
-
-/** Wait until a condition holds, polling; fails with the message after the timeout. */
-export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, message: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out: ${message}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}

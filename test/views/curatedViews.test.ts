@@ -4,7 +4,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestIssuer } from '../support/testIssuer.js';
-import { fixtureUpstream, startGateway, waitFor, waitReady, type RunningGateway } from '../gateway/harness.js';
+import { fixtureUpstream, startGateway, waitReady, type RunningGateway } from '../gateway/harness.js';
+import { waitFor } from '../support/waitFor.js';
 
 const MINI = {
   name: 'mini',
@@ -63,11 +64,11 @@ describe('curated views', () => {
     await client.listTools();
     const config = JSON.parse(readFileSync(gateway.configFile, 'utf8')) as { views: Array<typeof MINI> };
     writeFileSync(gateway.configFile, JSON.stringify({ ...config, views: [{ ...MINI, tools: [...MINI.tools, 'fx__whoami'] }] }));
-    await waitFor(() => changed > 0 || undefined, 10_000, 'tools/list_changed after the reload');
+    await waitFor('tools/list_changed after the reload', () => changed > 0 || undefined, 10_000);
     expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['fx__echo', 'process_id', 'fx__whoami']);
 
     writeFileSync(gateway.configFile, JSON.stringify({ ...config, views: [{ ...MINI, tools: ['fx__echo', 'fx__nope'] }] }));
-    await waitFor(() => gateway.logs.find((line) => String(line.msg).includes('configuration reload refused')), 10_000, 'the refused reload');
+    await waitFor('the refused reload', () => gateway.logs.find((line) => String(line.msg).includes('configuration reload refused')), 10_000);
     const refused = gateway.logs.find((line) => String(line.msg).includes('configuration reload refused'));
     expect(JSON.stringify(refused)).toContain('views[0].tools[1]: \\"fx__nope\\" does not exist');
     expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['fx__echo', 'process_id', 'fx__whoami']);
