@@ -20,7 +20,7 @@ const githubServerEnv = {
     .string()
     .refine((value) => parseRepositorySlug(value) !== undefined, REPOSITORY_SLUG_MESSAGE)
     .optional(),
-  /** Leave out create_issue and comment_on_issue. */
+  /** Leave out the write tools (create_issue, comment_on_issue, update_issue). */
   GITHUB_READ_ONLY: envSchemas.boolean.default(false),
   /** Longest secondary-rate-limit pause honoured before one retry. */
   GITHUB_RATE_LIMIT_MAX_WAIT_SECONDS: z.coerce.number().int().min(0).max(600).default(60),

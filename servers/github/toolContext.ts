@@ -31,6 +31,14 @@ export const ADDITIVE_WRITE_ANNOTATIONS: ToolAnnotations = {
   openWorldHint: true,
 };
 
+/** Annotations for tools that set something on GitHub to a given value: repeating the call changes nothing more. */
+export const IDEMPOTENT_WRITE_ANNOTATIONS: ToolAnnotations = {
+  readOnlyHint: false,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: true,
+};
+
 /** The user a write is made for: the gateway's caller when trusted, else the local user. */
 export function actingCaller(context: GithubToolContext, meta: Record<string, unknown> | undefined): CallerContext {
   return resolveCaller(meta, { trustMeta: context.trustCallerMeta, localUser: context.localUser });

@@ -276,6 +276,10 @@ export class FakeGithubApi {
 
     let match = /^\/issues\/(\d+)$/.exec(rest);
     if (method === 'GET' && match?.[1]) return this.getIssue(fixture, Number(match[1]));
+    if (method === 'PATCH' && match?.[1]) {
+      const writer = this.writer(fixture, token, 'issues/issues#update-an-issue');
+      return 'status' in writer ? writer : this.updateIssue(fixture, Number(match[1]), request.body);
+    }
     match = /^\/issues\/(\d+)\/comments$/.exec(rest);
     if (match?.[1]) {
       if (method === 'GET') return this.listComments(fixture, Number(match[1]), url);
@@ -299,13 +303,13 @@ export class FakeGithubApi {
   }
 
   /** Writes need a token with the right scope (classic) or permission (fine-grained). */
-  private writer(fixture: RepositoryFixture, token: TokenFixture | undefined): Answer | TokenFixture {
-    if (!token) return error(401, 'Requires authentication', `${DOCS}/issues/issues#create-an-issue`);
+  private writer(fixture: RepositoryFixture, token: TokenFixture | undefined, docsPath = 'issues/issues#create-an-issue'): Answer | TokenFixture {
+    if (!token) return error(401, 'Requires authentication', `${DOCS}/${docsPath}`);
     if (token.kind === 'classic') {
       const ok = token.scopes.includes('repo') || (!fixture.repository.private && token.scopes.includes('public_repo'));
       if (!ok) {
         return {
-          ...error(403, 'Resource not accessible by personal access token', `${DOCS}/issues/issues#create-an-issue`),
+          ...error(403, 'Resource not accessible by personal access token', `${DOCS}/${docsPath}`),
           headers: { 'x-accepted-oauth-scopes': 'repo', 'x-oauth-scopes': token.scopes.join(', ') },
         };
       }
@@ -313,7 +317,7 @@ export class FakeGithubApi {
     }
     if (token.permissions.issues !== 'write') {
       return {
-        ...error(403, 'Resource not accessible by personal access token', `${DOCS}/issues/issues#create-an-issue`),
+        ...error(403, 'Resource not accessible by personal access token', `${DOCS}/${docsPath}`),
         headers: { 'x-accepted-github-permissions': 'issues=write' },
       };
     }
@@ -384,6 +388,44 @@ export class FakeGithubApi {
     };
     fixture.issues.push(issue);
     return { status: 201, body: this.renderIssue(fixture, issue), headers: { location: `${this.origin}/repos/${fullName(fixture)}/issues/${issue.number}` } };
+  }
+
+  /** PATCH an issue as GitHub does: only the fields sent change; a state change sets closed_at and state_reason. */
+  private updateIssue(fixture: RepositoryFixture, number: number, body: unknown): Answer {
+    if (!fixture.repository.has_issues) return error(410, 'Issues are disabled for this repo', `${DOCS}/issues/issues#update-an-issue`);
+    const issue = fixture.issues.find((i) => i.number === number);
+    if (!issue) return notFound('issues/issues#update-an-issue');
+    const input = (body ?? {}) as { state?: unknown; state_reason?: unknown; title?: unknown; body?: unknown; labels?: unknown; assignees?: unknown };
+    const invalid = (field: string, value: unknown): Answer => ({
+      status: 422,
+      body: { message: 'Validation Failed', errors: [{ value, resource: 'Issue', field, code: 'invalid' }], documentation_url: `${DOCS}/issues/issues#update-an-issue`, status: '422' },
+    });
+    if (input.state !== undefined && input.state !== 'open' && input.state !== 'closed') return invalid('state', input.state);
+    if (input.state_reason !== undefined && input.state_reason !== null && !['completed', 'not_planned', 'reopened'].includes(String(input.state_reason))) {
+      return invalid('state_reason', input.state_reason);
+    }
+    if (input.title !== undefined && (typeof input.title !== 'string' || input.title === '')) return invalid('title', input.title);
+    const strings = (value: unknown): string[] | undefined => (Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : undefined);
+    if (input.labels !== undefined && !strings(input.labels)) return invalid('labels', input.labels);
+    if (input.assignees !== undefined && !strings(input.assignees)) return invalid('assignees', input.assignees);
+
+    const before = JSON.stringify(issue);
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    // GitHub ignores state_reason unless the state changes; closing defaults to "completed", reopening is "reopened".
+    if (input.state !== undefined && input.state !== issue.state) {
+      const closing = input.state === 'closed';
+      issue.state = closing ? 'closed' : 'open';
+      issue.closed_at = closing ? now : null;
+      issue.state_reason = closing ? (typeof input.state_reason === 'string' ? input.state_reason : 'completed') : 'reopened';
+    }
+    if (typeof input.title === 'string') issue.title = input.title;
+    if (input.body !== undefined) issue.body = typeof input.body === 'string' && input.body !== '' ? input.body : null;
+    const labels = strings(input.labels);
+    if (labels) issue.labels = labels;
+    const assignees = strings(input.assignees);
+    if (assignees) issue.assignees = assignees;
+    if (JSON.stringify(issue) !== before) issue.updated_at = now;
+    return { status: 200, body: this.renderIssue(fixture, issue) };
   }
 
   private createComment(fixture: RepositoryFixture, number: number, body: unknown, token: TokenFixture): Answer {

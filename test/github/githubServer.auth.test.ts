@@ -92,6 +92,15 @@ describe('tokens GitHub refuses', () => {
     expect(api.comments('acme/widgets', 3).some((c) => c.body === 'Needs issues=write')).toBe(false);
   });
 
+  it('says which permission closing an issue needs, and leaves the issue open (403)', async () => {
+    const server = await start({ GITHUB_TOKEN: FIXTURE_TOKENS.fineGrainedReadOnly, GITHUB_REPOSITORY: 'acme/widgets' });
+    const error = failure(await callTool(server.client, 'update_issue', { issue_number: 3, state: 'closed', state_reason: 'not_planned' }));
+    expect(error.code).toBe('forbidden');
+    expect(error.message).toContain('GitHub refused to close issue #3 in acme/widgets');
+    expect(error.message).toContain('lacks the fine-grained permission issues=write');
+    expect(api.issue('acme/widgets', 3)?.state).toBe('open');
+  });
+
   it('reads private repositories with a token that can see them', async () => {
     const server = await start({ GITHUB_TOKEN: FIXTURE_TOKENS.write });
     const data = structured<{ issue: { title: string } }>(await callTool(server.client, 'get_issue', { issue_number: 'acme/private-plans#1' }));
@@ -117,6 +126,7 @@ describe('configuration', () => {
     const { tools } = await server.client.listTools();
     expect(tools.map((t) => t.name)).not.toContain('create_issue');
     expect(tools.map((t) => t.name)).not.toContain('comment_on_issue');
+    expect(tools.map((t) => t.name)).not.toContain('update_issue');
     expect(tools.map((t) => t.name)).toContain('get_issue');
   });
 

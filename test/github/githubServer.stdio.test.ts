@@ -54,7 +54,7 @@ describe('startup and catalogue', () => {
     const { tools } = await server.client.listTools();
     const byName = new Map(tools.map((t) => [t.name, t]));
     expect([...byName.keys()].sort()).toEqual(
-      ['comment_on_issue', 'create_issue', 'get_code_owners', 'get_file_contents', 'get_issue', 'get_pull_request', 'list_issues', 'search_issues'].sort(),
+      ['comment_on_issue', 'create_issue', 'get_code_owners', 'get_file_contents', 'get_issue', 'get_pull_request', 'list_issues', 'search_issues', 'update_issue'].sort(),
     );
     for (const tool of tools) {
       expect(tool.title, tool.name).toBeTruthy();
@@ -71,6 +71,8 @@ describe('startup and catalogue', () => {
     for (const name of ['create_issue', 'comment_on_issue']) {
       expect(byName.get(name)?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: false, idempotentHint: false });
     }
+    // Setting an issue's state or fields again changes nothing more.
+    expect(byName.get('update_issue')?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: false, idempotentHint: true });
   });
 });
 
@@ -217,6 +219,43 @@ describe('issues', () => {
     const error = failure(await callTool(server.client, 'create_issue', { title: 'Assign a stranger', assignees: ['ghost'] }));
     expect(error.code).toBe('invalid_input');
     expect(error.message).toContain('Validation Failed (assignees invalid)');
+  });
+
+  it('closes an issue as completed, and the same call again changes nothing; logs the gateway caller', async () => {
+    const meta = { 'io.manifold/caller': { user: 'ada', email: 'ada@example.com', scopes: ['github:write'], session: 'gw-session-2' } };
+    const result = await callTool(server.client, 'update_issue', { issue_number: 6, state: 'closed', state_reason: 'completed' }, meta);
+    const data = structured<{ repository: string; issue: Issue & { state_reason: string | null; closed_at: string | null } }>(result);
+    expect(data).toMatchObject({ repository: 'acme/widgets', issue: { number: 6, state: 'closed', state_reason: 'completed', title: 'Widgets flicker on resize' } });
+    expect(data.issue.closed_at).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    expect(textOf(result)).toContain('Updated acme/widgets#6: state closed (completed). It is now closed (completed)');
+    expect(api.requestsTo('PATCH', '/repos/acme/widgets/issues/6').map((r) => r.body)).toEqual([{ state: 'closed', state_reason: 'completed' }]);
+    expect(api.issue('acme/widgets', 6)).toMatchObject({ state: 'closed', state_reason: 'completed' });
+    expect(server.logs().some((line) => line.tool === 'update_issue' && line.caller === 'ada' && line.gatewaySession === 'gw-session-2')).toBe(true);
+
+    const again = structured<{ issue: { state: string; closed_at: string | null } }>(await callTool(server.client, 'update_issue', { issue_number: 6, state: 'closed' }));
+    expect(again.issue).toMatchObject({ state: 'closed', closed_at: data.issue.closed_at });
+  });
+
+  it('reopens a closed issue', async () => {
+    const result = await callTool(server.client, 'update_issue', { issue_number: 'https://github.com/acme/widgets/issues/6', state: 'open', state_reason: 'reopened' });
+    const data = structured<{ issue: Issue & { state_reason: string | null; closed_at: string | null } }>(result);
+    expect(data.issue).toMatchObject({ number: 6, state: 'open', state_reason: 'reopened', closed_at: null });
+    expect(api.issue('acme/widgets', 6)?.state).toBe('open');
+  });
+
+  it('edits the title and replaces the labels, leaving the state and the rest as they were', async () => {
+    const result = await callTool(server.client, 'update_issue', { issue_number: '#4', title: 'Document the widget protocol handshake (v2)', labels: ['docs', 'enhancement'] });
+    const data = structured<{ issue: Issue }>(result);
+    expect(data.issue).toMatchObject({ number: 4, state: 'open', title: 'Document the widget protocol handshake (v2)', labels: ['docs', 'enhancement'], assignees: [] });
+    expect(api.requestsTo('PATCH', '/repos/acme/widgets/issues/4').map((r) => r.body)).toEqual([{ title: 'Document the widget protocol handshake (v2)', labels: ['docs', 'enhancement'] }]);
+    expect(textOf(result)).toContain('title, labels [docs, enhancement]');
+  });
+
+  it('names the missing issue when asked to update it (404)', async () => {
+    const error = failure(await callTool(server.client, 'update_issue', { issue_number: 4242, state: 'closed' }));
+    expect(error.code).toBe('not_found');
+    expect(error.message).toContain('Issue #4242 was not found in acme/widgets');
+    expect(error.message).toContain('List valid issue numbers with list_issues or search_issues.');
   });
 });
 

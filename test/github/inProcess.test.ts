@@ -49,6 +49,11 @@ describe('input validation', () => {
     ['get_code_owners', { paths: [] }, /paths/],
     ['get_file_contents', { path: 'README.md', ref: 'bad ref' }, /ref/],
     ['comment_on_issue', { issue_number: 2, body: '   ' }, /blank/],
+    ['update_issue', { issue_number: 2 }, /Nothing to change on issue #2: .* Pass at least one of them/],
+    ['update_issue', { issue_number: 2, state: 'open', state_reason: 'completed' }, /"completed" contradicts state "open": with state "open" the reason is "reopened"/],
+    ['update_issue', { issue_number: 2, state: 'closed', state_reason: 'reopened' }, /"reopened" contradicts state "closed": .* "completed" or "not_planned"/],
+    ['update_issue', { issue_number: 2, state_reason: 'not_planned' }, /no state was given\. Pass state "closed"/],
+    ['update_issue', { issue_number: 2, state: 'merged' }, /state/],
   ];
   for (const [tool, args, pattern] of rejected) {
     it(`${tool} refuses ${JSON.stringify(args)}`, async () => {

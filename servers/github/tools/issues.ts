@@ -2,7 +2,8 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { invalidInput } from '../../../shared/errors.js';
 import { pageInfoFromLink, type PageInfo } from '../githubClient.js';
-import { callGithub } from '../githubErrors.js';
+import { callGithub, type GithubTarget } from '../githubErrors.js';
+import { describeIssueChanges, ISSUE_STATE_REASONS, ISSUE_STATES, planIssueUpdate } from '../issueUpdate.js';
 import {
   formatRepository,
   issueNumberInput,
@@ -27,7 +28,7 @@ import {
   type IssueDetail,
 } from '../shapes.js';
 import { guardTool, toolSuccess } from '../../../shared/toolResult.js';
-import { actingCaller, ADDITIVE_WRITE_ANNOTATIONS, READ_ONLY_ANNOTATIONS, type GithubToolContext } from '../toolContext.js';
+import { actingCaller, ADDITIVE_WRITE_ANNOTATIONS, IDEMPOTENT_WRITE_ANNOTATIONS, READ_ONLY_ANNOTATIONS, type GithubToolContext } from '../toolContext.js';
 
 const ISSUE_LIST_HINT = 'List valid issue numbers with list_issues or search_issues.';
 /** GitHub's search API returns at most the first 1,000 results of a query. */
@@ -55,7 +56,7 @@ export async function fetchIssueWithComments(
   const target = {
     action: `read issue #${number}`,
     repository,
-    subject: { label: `Issue #${number}`, listHint: ISSUE_LIST_HINT },
+    subject: issueSubject(number),
   };
   const { data } = await callGithub(context, target, () =>
     context.github.rest.issues.get({ owner: repository.owner, repo: repository.repo, issue_number: number }),
@@ -334,7 +335,7 @@ export function registerIssueTools(server: McpServer, context: GithubToolContext
       context.logger.info({ tool: 'comment_on_issue', repository: slug, issue: number, caller: caller.user, gatewaySession: caller.session }, 'commenting on behalf of caller');
       const { data } = await callGithub(
         context,
-        { action: `comment on issue #${number}`, repository, subject: { label: `Issue #${number}`, listHint: ISSUE_LIST_HINT } },
+        { action: `comment on issue #${number}`, repository, subject: issueSubject(number) },
         () => context.github.rest.issues.createComment({ owner: repository.owner, repo: repository.repo, issue_number: number, body: args.body }),
       );
       context.knownRepositories.remember(repository);
@@ -342,6 +343,59 @@ export function registerIssueTools(server: McpServer, context: GithubToolContext
       return toolSuccess(`Commented on ${slug}#${number}: ${comment.html_url}`, { repository: slug, issue_number: number, comment });
     }),
   );
+
+  server.registerTool(
+    'update_issue',
+    {
+      title: 'Close, reopen or edit a GitHub issue',
+      description:
+        'Change an existing issue: close it (state "closed", with state_reason "completed" or "not_planned"), reopen it (state "open", state_reason ' +
+        '"reopened" or omitted), or edit its title, body, labels or assignees. Inputs: issue_number (a number, "#42", "owner/repo#42" or an issue URL), ' +
+        'optional owner/repo (default: the server\'s repository), and at least one change. labels and assignees replace the current ones ([] clears them); ' +
+        'GitHub drops label and assignee changes silently unless the token may triage the repository. Returns the issue as it is afterwards. ' +
+        'Setting the same values again changes nothing, so a call may be repeated. Use it to close an issue whose work is done or to correct one; ' +
+        'use comment_on_issue to say why. Needs a token with write access to issues (closing others\' issues needs triage access).',
+      inputSchema: {
+        ...repositoryInputShape,
+        issue_number: issueNumberInput('issue'),
+        state: z.enum(ISSUE_STATES).optional().describe('"closed" to close the issue, "open" to reopen it. Omit to leave the state as it is.'),
+        state_reason: z
+          .enum(ISSUE_STATE_REASONS)
+          .optional()
+          .describe('Why the state changes; only with state: "completed" (default when closing) or "not_planned" with "closed", "reopened" with "open".'),
+        title: z.string().trim().min(1).max(256).optional().describe('New title, 1-256 characters.'),
+        body: z.string().max(65_536).optional().describe('New description in GitHub-flavoured Markdown, up to 65,536 characters; "" clears it.'),
+        labels: z.array(z.string().min(1).max(100)).max(20).optional().describe('Label names that replace the current labels; [] removes them all.'),
+        assignees: z.array(loginInput).max(10).optional().describe('Logins that replace the current assignees; [] unassigns everyone.'),
+      },
+      outputSchema: {
+        repository: z.string(),
+        issue: issueSummarySchema,
+      },
+      annotations: IDEMPOTENT_WRITE_ANNOTATIONS,
+    },
+    guardTool(context.logger, 'update_issue', async (args, extra) => {
+      const { repository, number } = resolveIssueTarget(args, args.issue_number, 'issue_number', context.defaultRepository);
+      const { changes, action } = planIssueUpdate(args, number);
+      const slug = formatRepository(repository);
+      const caller = actingCaller(context, extra._meta);
+      const asked = describeIssueChanges(changes);
+      context.logger.info({ tool: 'update_issue', repository: slug, issue: number, changes: asked, caller: caller.user, gatewaySession: caller.session }, 'updating issue on behalf of caller');
+      const { data } = await callGithub(context, { action, repository, subject: issueSubject(number) }, () =>
+        context.github.rest.issues.update({ owner: repository.owner, repo: repository.repo, issue_number: number, ...changes }),
+      );
+      context.knownRepositories.remember(repository);
+      const issue = toIssueSummary(data);
+      context.logger.info({ tool: 'update_issue', repository: slug, issue: number, state: issue.state, caller: caller.user }, 'issue updated');
+      const state = issue.state === 'closed' ? `closed${issue.state_reason ? ` (${issue.state_reason})` : ''}` : issue.state;
+      return toolSuccess(`Updated ${slug}#${number}: ${asked}. It is now ${state}: ${issue.title}\n${issue.html_url}`, { repository: slug, issue });
+    }),
+  );
+}
+
+/** The issue a call is about, for not-found messages. */
+function issueSubject(number: number): GithubTarget['subject'] {
+  return { label: `Issue #${number}`, listHint: ISSUE_LIST_HINT };
 }
 
 const SCOPE_QUALIFIER = /(?:^|\s)-?(?:repo|org|user):\S/i;
