@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { DomainError } from '../../shared/errors.js';
 import {
+  commentOnIssue,
   findCode,
   findDocs,
   findTrackingTask,
-  issueArgs,
   issueRefInput,
   readIssue,
   resolveOwners,
@@ -254,13 +254,9 @@ export const createTaskFromIssue = defineWorkflow({
     let commentUrl: string | null = null;
     if (comment && created) {
       try {
-        commentUrl = await run.step('comment_on_issue', `Commenting ${task.id} on the issue`, async () => {
-          const answer = await run.tool(STEP_TOOLS.commentOnIssue, {
-            ...issueArgs(issue.url, undefined),
-            body: `Tracked as task **${task.id}** in project \`${task.project}\`${task.assignee ? `, assigned to ${task.assignee}` : ''}.`,
-          });
-          return String((answer.structured.comment as { html_url?: string } | undefined)?.html_url ?? '');
-        });
+        commentUrl = await run.step('comment_on_issue', `Commenting ${task.id} on the issue`, () =>
+          commentOnIssue(run, issue.url, `Tracked as task **${task.id}** in project \`${task.project}\`${task.assignee ? `, assigned to ${task.assignee}` : ''}.`),
+        );
       } catch (error) {
         const failure = error as StepFailure;
         throw failure.withAftermath(await undoTask(run, task.id));

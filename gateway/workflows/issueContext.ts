@@ -60,7 +60,7 @@ export interface DocsFacts {
 const MAX_PATHS = 20;
 const MAX_LINKED_PULLS = 3;
 
-/** Arguments that name the issue for the GitHub server's get_issue and comment_on_issue. */
+/** Arguments that name the issue for the GitHub server's get_issue, comment_on_issue and update_issue. */
 export function issueArgs(ref: number | string, defaultRepository: string | undefined): Record<string, unknown> {
   const bare = typeof ref === 'number' || /^#?\d+$/.test(ref);
   const number = typeof ref === 'number' ? String(ref) : ref;
@@ -97,6 +97,12 @@ export async function readIssue(run: WorkflowRun, ref: number | string): Promise
     url: issue.html_url,
     updatedAt: issue.updated_at ?? null,
   };
+}
+
+/** Post a comment on the issue at `issueUrl`; resolves to the comment's URL ('' when GitHub gave none). */
+export async function commentOnIssue(run: WorkflowRun, issueUrl: string, body: string): Promise<string> {
+  const answer = await run.tool(STEP_TOOLS.commentOnIssue, { ...issueArgs(issueUrl, undefined), body });
+  return String((answer.structured.comment as { html_url?: string } | undefined)?.html_url ?? '');
 }
 
 export interface TaskFacts {

@@ -2,15 +2,16 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { DomainError } from '../../shared/errors.js';
 import { issueOutput, taskOutput, toIssueOutput, toTaskOutput } from './createTaskFromIssue.js';
-import { issueArgs, readIssue, type IssueFacts, type TaskFacts } from './issueContext.js';
+import { commentOnIssue, issueArgs, readIssue, type IssueFacts, type TaskFacts } from './issueContext.js';
 import { readTask, taskIdInput, trackedIssueUrl } from './taskContext.js';
-import { defineWorkflow, STEP_TOOLS } from './workflowRun.js';
+import { defineWorkflow, STEP_TOOLS, type StepFailure, type WorkflowRun } from './workflowRun.js';
 
 const CONFIRM_TTL_MS = 5 * 60_000;
 /** Confirmation tokens are signed with a key that lives as long as the process. */
 const TOKEN_KEY = randomBytes(32);
 
-type Action = 'close_task' | 'reopen_task' | 'comment_on_issue' | 'none';
+const ACTIONS = ['close_task', 'reopen_task', 'close_issue', 'none'] as const;
+type Action = (typeof ACTIONS)[number];
 
 /** What keeping the two in step means for their current states. */
 export function planSync(task: TaskFacts, issue: IssueFacts): { action: Action; reason: string } {
@@ -21,7 +22,7 @@ export function planSync(task: TaskFacts, issue: IssueFacts): { action: Action; 
     if (issue.updatedAt && Date.parse(issue.updatedAt) > Date.parse(task.updated_at)) {
       return { action: 'reopen_task', reason: `the issue is open again (updated after ${task.id} was done)` };
     }
-    return { action: 'comment_on_issue', reason: `${task.id} is done but the issue is still open` };
+    return { action: 'close_issue', reason: `${task.id} is done but the issue is still open` };
   }
   return { action: 'none', reason: `already in step (task ${task.status}, issue ${issue.state})` };
 }
@@ -46,14 +47,38 @@ function tokenMatches(token: string, task: TaskFacts, issue: IssueFacts, action:
 
 const output = z.object({
   status: z.enum(['in_sync', 'confirmation_required', 'applied']),
-  action: z.enum(['close_task', 'reopen_task', 'comment_on_issue', 'none']),
+  action: z
+    .enum(ACTIONS)
+    .describe('close_task: mark the task done; reopen_task: set it open again; close_issue: comment on the issue and close it as completed; none: already in step.'),
   reason: z.string(),
   task: taskOutput,
   issue: issueOutput,
   confirm_token: z.string().optional().describe('Pass back as confirm to apply the action (valid 5 minutes, void if either side changes).'),
   expires_at: z.string().optional(),
-  comment_url: z.string().nullable().optional(),
+  comment_url: z.string().nullable().optional().describe('The comment naming the task, posted on the issue before closing it (close_issue).'),
 });
+
+/**
+ * Close the issue of a done task: first a comment naming the task, then the close (as completed).
+ * When GitHub or the gateway refuses the close, the failure says the comment is already there.
+ */
+async function closeCompletedIssue(run: WorkflowRun, task: TaskFacts, issue: IssueFacts): Promise<{ commentUrl: string; issue: IssueFacts }> {
+  const commentUrl = await run.step('comment_on_issue', 'Commenting on the issue', () =>
+    commentOnIssue(run, issue.url, `Task **${task.id}** (project \`${task.project}\`) is done, which completes this issue.`),
+  );
+  try {
+    const answer = await run.step('close_issue', 'Closing the issue as completed', () =>
+      run.tool(STEP_TOOLS.updateIssue, { ...issueArgs(issue.url, undefined), state: 'closed', state_reason: 'completed' }),
+    );
+    const closed = answer.structured.issue as { state?: string; updated_at?: string } | undefined;
+    return { commentUrl, issue: { ...issue, state: closed?.state ?? 'closed', updatedAt: closed?.updated_at ?? issue.updatedAt } };
+  } catch (error) {
+    throw (error as StepFailure).withAftermath(
+      `The comment naming ${task.id} was posted (${commentUrl || issue.url}), but ${issue.repository}#${issue.number} is still open. ` +
+        'Close it on GitHub, or let the GitHub server\'s token close issues and call again (that posts the comment once more).',
+    );
+  }
+}
 
 export const syncTaskWithIssue = defineWorkflow({
   name: 'sync_task_with_issue',
@@ -61,7 +86,8 @@ export const syncTaskWithIssue = defineWorkflow({
   description:
     'Compare a task with the GitHub issue it tracks (its external reference) and bring them in step, in two calls. When the issue is closed and the task is not done, ' +
     'the task is marked done; when the issue was reopened after the task was done, the task is reopened; when the task is done and the issue is still open, ' +
-    'a comment on the issue says so (this gateway cannot close GitHub issues). First call with task only: nothing changes; the result describes the action and ' +
+    'a comment naming the task is posted on the issue and the issue is closed as completed (if GitHub refuses the close, the call fails saying the comment was posted ' +
+    'and the issue is still open). First call with task only: nothing changes; the result describes the action and ' +
     'returns confirm_token. Show it to the user; only if they agree, call again with task and confirm set to that token. A token is void once the task or issue changes.',
   input: z.strictObject({
     task: taskIdInput,
@@ -72,7 +98,7 @@ export const syncTaskWithIssue = defineWorkflow({
   stepTools: (args) => [
     STEP_TOOLS.getTaskDetails,
     STEP_TOOLS.getIssue,
-    ...(args?.confirm ? [STEP_TOOLS.updateTask, STEP_TOOLS.commentOnIssue] : []),
+    ...(args?.confirm ? [STEP_TOOLS.updateTask, STEP_TOOLS.commentOnIssue, STEP_TOOLS.updateIssue] : []),
   ],
   run: async (run, args) => {
     run.totalSteps = args.confirm ? 4 : 3;
@@ -93,7 +119,7 @@ export const syncTaskWithIssue = defineWorkflow({
     const describe = {
       close_task: `mark ${task.id} done`,
       reopen_task: `reopen ${task.id} (status open)`,
-      comment_on_issue: `comment on ${issue.url} that ${task.id} is done`,
+      close_issue: `close ${issue.url} as completed, with a comment that ${task.id} is done`,
     }[plan.action];
     const now = Date.now();
     if (!args.confirm || !tokenMatches(args.confirm, task, issue, plan.action, now)) {
@@ -105,21 +131,22 @@ export const syncTaskWithIssue = defineWorkflow({
         structured: { status: 'confirmation_required', ...base, confirm_token: confirmToken(task, issue, plan.action, expires), expires_at: new Date(expires).toISOString() },
       };
     }
-    let commentUrl: string | null = null;
-    let applied = task;
-    await run.step('apply', `Applying: ${describe}`, async () => {
-      if (plan.action === 'comment_on_issue') {
-        const answer = await run.tool(STEP_TOOLS.commentOnIssue, { ...issueArgs(issue.url, undefined), body: `Task **${task.id}** (project \`${task.project}\`) is done; this issue can be closed.` });
-        commentUrl = String((answer.structured.comment as { html_url?: string } | undefined)?.html_url ?? '') || null;
-      } else {
-        const answer = await run.tool(STEP_TOOLS.updateTask, { id: task.id, status: plan.action === 'close_task' ? 'done' : 'open' });
-        applied = answer.structured.task as TaskFacts;
-      }
-    });
+    if (plan.action === 'close_issue') {
+      run.totalSteps = 5;
+      const closed = await closeCompletedIssue(run, task, issue);
+      run.finish('Applied');
+      return {
+        summary: `Done: ${describe}${closed.commentUrl ? ` (${closed.commentUrl})` : ''}.`,
+        structured: { status: 'applied', ...base, issue: toIssueOutput(closed.issue), comment_url: closed.commentUrl || null },
+      };
+    }
+    const answer = await run.step('apply', `Applying: ${describe}`, () =>
+      run.tool(STEP_TOOLS.updateTask, { id: task.id, status: plan.action === 'close_task' ? 'done' : 'open' }),
+    );
     run.finish('Applied');
     return {
-      summary: `Done: ${describe}${commentUrl ? ` (${commentUrl})` : ''}.`,
-      structured: { status: 'applied', ...base, task: toTaskOutput(applied), comment_url: commentUrl },
+      summary: `Done: ${describe}.`,
+      structured: { status: 'applied', ...base, task: toTaskOutput(answer.structured.task as TaskFacts), comment_url: null },
     };
   },
 });

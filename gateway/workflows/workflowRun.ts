@@ -36,6 +36,7 @@ export const STEP_TOOLS = {
   getPullRequest: { domain: 'github', tool: 'get_pull_request', expected: READ },
   getCodeOwners: { domain: 'github', tool: 'get_code_owners', expected: READ },
   commentOnIssue: { domain: 'github', tool: 'comment_on_issue', expected: WRITE },
+  updateIssue: { domain: 'github', tool: 'update_issue', expected: WRITE },
   searchDocs: { domain: 'docs', tool: 'search_docs', expected: READ },
   listTasks: { domain: 'pm', tool: 'list_tasks', expected: READ },
   getTaskDetails: { domain: 'pm', tool: 'get_task_details', expected: READ },

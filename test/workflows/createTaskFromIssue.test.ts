@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseTaskId } from '../../servers/project-management/domain.js';
 import { connect } from '../gateway/harness.js';
 import { callFlow, FIXTURES, issueUrl, REPOSITORY, startWorkflowEnvironment, type WorkflowEnvironment } from './workflowHarness.js';
 
@@ -183,6 +184,54 @@ describe('composite tools through the running gateway', () => {
     expect((await env.tasksTracking(issueUrl(4))).find((t) => t.id === created.id)?.status).toBe('done');
     const third = await callFlow(client, 'sync_task_with_issue', { task: created.id });
     expect(third.structured.status).toBe('in_sync');
+  });
+
+  /** A task for the issue, already done (after the issue's last update). */
+  const doneTaskTracking = async (number: number) => {
+    const { store, close } = await env.store();
+    try {
+      const created = await store.createTask({ project: 'general', title: `Work on issue ${number}`, externalRef: issueUrl(number) }, 'test');
+      return (await store.updateTask(parseTaskId(created.id), { status: 'done' }, 'test')).task;
+    } finally {
+      await close();
+    }
+  };
+  const issueWrites = (number: number) => writesToGithub().filter((r) => r.path.startsWith(`/repos/acme/tracker/issues/${number}`));
+
+  it('closes the open issue of a done task as completed, with a comment naming the task, only after confirmation', async () => {
+    const task = await doneTaskTracking(30);
+    const first = await callFlow(client, 'sync_task_with_issue', { task: task.id });
+    expect(first.structured).toMatchObject({ status: 'confirmation_required', action: 'close_issue', issue: { number: 30, state: 'open' } });
+    expect(first.text).toContain(`Would close ${issueUrl(30)} as completed, with a comment that ${task.id} is done`);
+    expect(issueWrites(30)).toEqual([]);
+    expect(env.github.issue(REPOSITORY, 30)?.state).toBe('open');
+
+    const second = await callFlow(client, 'sync_task_with_issue', { task: task.id, confirm: first.structured.confirm_token });
+    expect(second.result.isError, second.text).toBeFalsy();
+    expect(second.structured).toMatchObject({ status: 'applied', action: 'close_issue', task: { id: task.id, status: 'done' }, issue: { number: 30, state: 'closed' } });
+    expect(second.structured.comment_url).toMatch(/^https:\/\/github\.com\/acme\/tracker\/issues\/30#issuecomment-/);
+    expect(env.github.issue(REPOSITORY, 30)).toMatchObject({ state: 'closed', state_reason: 'completed' });
+    expect(env.github.comments(REPOSITORY, 30).map((c) => c.body)).toEqual([expect.stringContaining(`**${task.id}**`)]);
+    // The comment comes first, then the close.
+    expect(issueWrites(30).map((r) => `${r.method} ${r.path}`)).toEqual(['POST /repos/acme/tracker/issues/30/comments', 'PATCH /repos/acme/tracker/issues/30']);
+    expect(issueWrites(30)[1]?.body).toEqual({ state: 'closed', state_reason: 'completed' });
+
+    const third = await callFlow(client, 'sync_task_with_issue', { task: task.id });
+    expect(third.structured).toMatchObject({ status: 'in_sync', action: 'none' });
+  });
+
+  it('says the comment was posted and the issue is still open when GitHub refuses the close', async () => {
+    const task = await doneTaskTracking(31);
+    const first = await callFlow(client, 'sync_task_with_issue', { task: task.id });
+    env.github.inject({ method: 'PATCH', path: '/repos/acme/tracker/issues/31', status: 403, body: { message: 'Resource not accessible by integration' } });
+    const second = await callFlow(client, 'sync_task_with_issue', { task: task.id, confirm: first.structured.confirm_token });
+    expect(second.result.isError).toBe(true);
+    expect(second.failure).toMatchObject({ code: 'forbidden', step: 'close_issue' });
+    expect(second.text).toContain('Step "close_issue" failed:');
+    expect(second.text).toContain('Resource not accessible by integration');
+    expect(second.failure?.aftermath).toMatch(new RegExp(`^The comment naming ${task.id} was posted \\(https://github\\.com/acme/tracker/issues/31#issuecomment-\\d+\\), but acme/tracker#31 is still open\\. Close it on GitHub`));
+    expect(env.github.issue(REPOSITORY, 31)?.state).toBe('open');
+    expect(env.github.comments(REPOSITORY, 31)).toHaveLength(1);
   });
 });
 

@@ -54,6 +54,17 @@ describe('composite tools need the union of their steps\' scopes', () => {
     expect(JSON.stringify(refusedWrite.body)).toContain('needs scope pm:write');
   });
 
+  it('asks for the write scopes of syncing a task with its issue (close or reopen the task, comment on and close the issue) only when confirming', async () => {
+    const { call } = await rawSession(env.gateway.url, await issuer.accessToken(env.gateway.url, { scope: 'github:read docs:read pm:write' }));
+    env.github.clearRequests();
+    const refused = await call('tools/call', { name: 'flow__sync_task_with_issue', arguments: { task: 'T-1', confirm: 'not-a-real-token' } });
+    expect(refused.status).toBe(403);
+    expect(JSON.stringify(refused.body)).toContain('calling flow__sync_task_with_issue needs scope github:write;');
+    expect(env.github.requests).toEqual([]);
+    const look = await call('tools/call', { name: 'flow__sync_task_with_issue', arguments: { task: 'T-1' } });
+    expect(look.status).toBe(200);
+  });
+
   it('offers prompts that lead to the composites a token may call, with their arguments', async () => {
     const { call: reader } = await rawSession(env.gateway.url, await issuer.accessToken(env.gateway.url, { scope: 'github:read docs:read pm:read' }));
     const names = (await reader('prompts/list', {})).body.result.prompts.map((p: { name: string }) => p.name).filter((n: string) => n.startsWith('flow__'));
