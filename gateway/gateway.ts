@@ -16,6 +16,7 @@ import type { ListKind, UpstreamListener, UpstreamStateName } from './upstreams/
 import { UpstreamConnection, type UpstreamStatus } from './upstreams/upstreamConnection.js';
 import { WorkflowRegistry } from './workflows/workflowRegistry.js';
 import type { ToolChange, ToolPins } from './integrity/toolPins.js';
+import type { ClusterResourceHost } from './cluster/resourceUpdateBus.js';
 import type { SessionDirectory, SessionRecord, SessionViewKey } from './cluster/sessionDirectory.js';
 import { CuratedView } from './views/curatedView.js';
 import type { ViewSettings } from './views/viewSettings.js';
@@ -380,6 +381,27 @@ export class ManifoldGateway implements UpstreamListener {
 
   onResourceUpdated(namespace: string, uri: string): void {
     for (const observer of this.observers) observer.onResourceUpdated?.(namespace, uri);
+    this.deliverResourceUpdated(namespace, uri);
+  }
+
+  /** What a cluster needs to share resource subscriptions and updates between instances (cluster/resourceUpdateBus.ts). */
+  clusterResources(): ClusterResourceHost {
+    return {
+      deliver: (namespace, uri) => this.deliverResourceUpdated(namespace, uri),
+      holdForInstance: (instance, namespace, uri, held) => {
+        const upstream = this.catalog.upstream(namespace);
+        if (!upstream) return;
+        this.subscriptions.holdForInstance(instance, upstream, uri, held).catch((error: unknown) => {
+          this.logger.warn({ err: error, upstream: namespace, uri }, 'could not watch a resource for another instance; retried when it is announced again');
+        });
+      },
+      localInterests: () => this.subscriptions.localInterests(),
+      onLocalInterest: (listener) => this.subscriptions.onLocalInterest(listener),
+    };
+  }
+
+  /** Tell the sessions subscribed here that a resource changed (seen by an upstream of this instance or of another). */
+  deliverResourceUpdated(namespace: string, uri: string): void {
     const subscribers = this.subscriptions.subscribers(namespace, uri);
     if (!subscribers) return;
     for (const [session, exposedUri] of subscribers) {

@@ -13,6 +13,7 @@ import { createHttpApp } from './http/app.js';
 import { createPolicyStack } from './policy/policyStack.js';
 import { viewProblems } from './views/curatedView.js';
 import { CacheInvalidationBus } from './cluster/cacheInvalidationBus.js';
+import { ResourceUpdateBus } from './cluster/resourceUpdateBus.js';
 import { RedisSessionDirectory, type SessionDirectory } from './cluster/sessionDirectory.js';
 import type { ResponseCache } from './policy/responseCache.js';
 import type { Logger } from '../shared/logger.js';
@@ -40,12 +41,13 @@ runMain('gateway', async (logger) => {
   const gateway = new ManifoldGateway(config, logger, {
     toolCallMiddlewares: policies.toolCallMiddlewares,
     resourceReadMiddlewares: policies.resourceReadMiddlewares,
-    upstreamObservers: policies.upstreamObservers,
+    upstreamObservers: [...policies.upstreamObservers, ...(cluster ? [cluster.resourceUpdates.observer] : [])],
     toolPins: new ToolPins(pinsFile),
     ...(cluster ? { sessionDirectory: cluster.sessions } : {}),
     onToolChange: (change, served) =>
       policies.audit?.append({ at: new Date().toISOString(), event: 'tool_definition_changed', upstream: change.namespace, tool: change.tool, served, changes: change.changes }, { urgent: true }),
   });
+  cluster?.resourceUpdates.attach(gateway.clusterResources());
   // An operator's approval (integrity approve …) rewrites the pin file: serve the tool again.
   watchFile(pinsFile, { interval: 500 }, (current, previous) => {
     if (current.mtimeMs !== previous.mtimeMs) gateway.refreshTools();
@@ -151,22 +153,28 @@ function startupProblems(gateway: ManifoldGateway, config: GatewayConfig): strin
   return [...collisions, ...views];
 }
 
-/** With `cluster.redis`, share session state and cache invalidations with the other instances through Redis. */
+/**
+ * With `cluster.redis`, share session state, cache invalidations and resource updates with the
+ * other instances through Redis.
+ */
 async function joinCluster(
   config: GatewayConfig,
   cache: ResponseCache,
   logger: Logger,
-): Promise<{ sessions: SessionDirectory; close: () => Promise<void> } | undefined> {
+): Promise<{ sessions: SessionDirectory; resourceUpdates: ResourceUpdateBus; close: () => Promise<void> } | undefined> {
   if (!config.cluster.redis) return undefined;
   const url = process.env.REDIS_URL;
   if (!url) throw new ConfigError(['REDIS_URL: must be set (e.g. redis://127.0.0.1:6379) when cluster.redis is true.']);
   const sessions = new RedisSessionDirectory(url);
-  const bus = await CacheInvalidationBus.connect(url, cache, logger);
-  logger.info('cluster: sessions, rate limits and cache invalidations shared through Redis');
+  const invalidations = await CacheInvalidationBus.connect(url, cache, logger);
+  const resourceUpdates = await ResourceUpdateBus.connect(url, logger);
+  logger.info('cluster: sessions, rate limits, cache invalidations and resource updates shared through Redis');
   return {
     sessions,
+    resourceUpdates,
     close: async () => {
-      await bus.close();
+      await resourceUpdates.close();
+      await invalidations.close();
       await sessions.close();
     },
   };

@@ -1,6 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ResourceUpdatedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_URL, redisAvailable } from '../support/redis.js';
@@ -44,6 +44,40 @@ describe.runIf(runnable)('two gateway instances behind a load balancer behave as
     await proxy?.stop();
     await database?.drop();
     await issuer?.stop();
+  });
+
+  it('tells a session subscribed through one instance of a change made through the other', async () => {
+    const connectTo = async (base: string, name: string, bearer = token): Promise<Client> => {
+      const client = new Client({ name, version: '1.0.0' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers: { authorization: `Bearer ${bearer}` } } }));
+      return client;
+    };
+    const watcher = await connectTo(instances[0]!.direct, 'watcher');
+    const bystander = await connectTo(instances[0]!.direct, 'bystander');
+    // An administrator, who may also delete what the test created.
+    const writer = await connectTo(instances[1]!.direct, 'writer', await issuer.accessToken(`${proxy.url}/mcp`, { sub: 'hopper', scope: 'pm:admin' }));
+    const updates: string[] = [];
+    const unsolicited: string[] = [];
+    watcher.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => void updates.push(notification.params.uri));
+    bystander.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => void unsolicited.push(notification.params.uri));
+    await watcher.subscribeResource({ uri: 'pm+project://status' });
+    // The other instance subscribes its own child once it hears of the interest; write until the change is announced.
+    const created: string[] = [];
+    for (let attempt = 0; attempt < 20 && updates.length === 0; attempt++) {
+      const result = (await writer.callTool({ name: 'pm__create_task', arguments: { title: `Seen from afar ${attempt}` } })) as CallToolResult;
+      expect(result.isError).toBeFalsy();
+      created.push((result.structuredContent as { task: { id: string } }).task.id);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(updates).toContain('pm+project://status');
+    expect(unsolicited).toEqual([]);
+    // Leave the shared database as it was for the next test.
+    for (const id of created) {
+      const asked = (await writer.callTool({ name: 'pm__delete_task', arguments: { id } })) as CallToolResult;
+      const confirm = (asked.structuredContent as { confirm_token: string }).confirm_token;
+      expect(((await writer.callTool({ name: 'pm__delete_task', arguments: { id, confirm } })) as CallToolResult).isError).toBeFalsy();
+    }
+    await Promise.all([watcher.close(), bystander.close(), writer.close()]);
   });
 
   it('continues one session across instances, shares data and cache invalidations, and survives losing an instance', async () => {

@@ -1,0 +1,111 @@
+import type { Logger } from '../../shared/logger.js';
+import type { LocalInterestListener } from '../session/resourceSubscriptions.js';
+import type { UpstreamListener } from '../upstreams/types.js';
+import { RedisChannel } from './redisChannel.js';
+
+type Message =
+  | { type: 'updated'; namespace: string; uri: string }
+  | { type: 'interest'; namespace: string; uri: string; interested: boolean }
+  | { type: 'hello' };
+
+/** What the bus needs of the gateway instance it serves. */
+export interface ClusterResourceHost {
+  /** Tell this instance's subscribed sessions that a resource changed. */
+  deliver(namespace: string, uri: string): void;
+  /** Keep this instance's upstream subscribed to `uri` for another instance's sessions, or stop. */
+  holdForInstance(instance: string, namespace: string, uri: string, held: boolean): void;
+  /** Resources this instance's sessions are subscribed to. */
+  localInterests(): Array<{ namespace: string; uri: string }>;
+  onLocalInterest(listener: LocalInterestListener): void;
+}
+
+export interface ResourceUpdateTiming {
+  /** How often an instance repeats which resources its sessions are subscribed to. */
+  reannounceMs: number;
+  /** Another instance's interest not repeated for this long is dropped (it has stopped or crashed). */
+  expireMs: number;
+}
+
+const DEFAULT_TIMING: ResourceUpdateTiming = { reannounceMs: 30_000, expireMs: 90_000 };
+
+/**
+ * Resource subscriptions across the instances of a cluster. Each instance runs its own
+ * children, and a child announces only changes made through it, and only for resources it
+ * was asked to watch. So an instance whose sessions subscribe to a resource tells the others
+ * (`interest`), each of them subscribes its own child too, and whatever change a child
+ * announces (`updated`) reaches the subscribed sessions of every instance. Interest is
+ * repeated every `reannounceMs` and forgotten after `expireMs` without news (an instance
+ * that stopped), and a new instance asks the others to repeat theirs (`hello`).
+ */
+export class ResourceUpdateBus {
+  private host: ClusterResourceHost | undefined;
+  /** Other instances' interests, by instance and resource, with when each was last heard. */
+  private readonly remote = new Map<string, { instance: string; namespace: string; uri: string; heardAt: number }>();
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private channel: RedisChannel<Message> | undefined,
+    private readonly timing: ResourceUpdateTiming,
+  ) {}
+
+  static async connect(url: string, logger: Logger, timing: ResourceUpdateTiming = DEFAULT_TIMING): Promise<ResourceUpdateBus> {
+    const bus = new ResourceUpdateBus(undefined, timing);
+    bus.channel = await RedisChannel.open<Message>(url, 'manifold:resource-updates', (event, from) => bus.receive(event, from), logger);
+    return bus;
+  }
+
+  /** Serve `host`: share its sessions' interests and deliver the other instances' updates to it. */
+  attach(host: ClusterResourceHost): void {
+    this.host = host;
+    host.onLocalInterest((namespace, uri, interested) => this.channel?.publish({ type: 'interest', namespace, uri, interested }));
+    this.channel?.publish({ type: 'hello' });
+    this.timer = setInterval(() => this.sweep(), this.timing.reannounceMs);
+    this.timer.unref();
+  }
+
+  /** Observes this instance's upstreams and shares what they announce. */
+  readonly observer: Partial<UpstreamListener> = {
+    onResourceUpdated: (namespace, uri) => this.channel?.publish({ type: 'updated', namespace, uri }),
+  };
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.channel?.close();
+  }
+
+  private receive(event: Partial<Message>, from: string): void {
+    const host = this.host;
+    if (!host) return;
+    if (event.type === 'hello') {
+      this.announce(host);
+      return;
+    }
+    const { namespace, uri } = event as { namespace?: unknown; uri?: unknown };
+    if (typeof namespace !== 'string' || typeof uri !== 'string') return;
+    if (event.type === 'updated') {
+      host.deliver(namespace, uri);
+    } else if (event.type === 'interest') {
+      const key = `${from}\n${namespace}\n${uri}`;
+      if (event.interested === true) this.remote.set(key, { instance: from, namespace, uri, heardAt: Date.now() });
+      else this.remote.delete(key);
+      host.holdForInstance(from, namespace, uri, event.interested === true);
+    }
+  }
+
+  private announce(host: ClusterResourceHost): void {
+    for (const { namespace, uri } of host.localInterests()) this.channel?.publish({ type: 'interest', namespace, uri, interested: true });
+  }
+
+  /** Repeat this instance's interests; drop those of instances not heard from. */
+  private sweep(): void {
+    const host = this.host;
+    if (!host) return;
+    this.announce(host);
+    const cutoff = Date.now() - this.timing.expireMs;
+    for (const [key, interest] of this.remote) {
+      if (interest.heardAt >= cutoff) continue;
+      this.remote.delete(key);
+      host.holdForInstance(interest.instance, interest.namespace, interest.uri, false);
+    }
+  }
+}
