@@ -3,7 +3,8 @@ import { z } from 'zod';
 /**
  * Several gateway instances behind one load balancer. With `redis: true` (REDIS_URL) they
  * share what makes them behave as one: session state (a session opened on one instance
- * continues on any other), rate-limit counters, and cache invalidations.
+ * continues on any other), rate-limit counters, cache invalidations and resource
+ * subscriptions.
  */
 export const clusterSchema = z
   .object({

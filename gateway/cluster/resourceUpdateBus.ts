@@ -48,9 +48,9 @@ export class ResourceUpdateBus {
     private readonly timing: ResourceUpdateTiming,
   ) {}
 
-  static async connect(url: string, logger: Logger, timing: ResourceUpdateTiming = DEFAULT_TIMING): Promise<ResourceUpdateBus> {
-    const bus = new ResourceUpdateBus(undefined, timing);
-    bus.channel = await RedisChannel.open<Message>(url, 'manifold:resource-updates', (event, from) => bus.receive(event, from), logger);
+  static async connect(url: string, logger: Logger, options: { timing?: ResourceUpdateTiming; channel?: string } = {}): Promise<ResourceUpdateBus> {
+    const bus = new ResourceUpdateBus(undefined, options.timing ?? DEFAULT_TIMING);
+    bus.channel = await RedisChannel.open<Message>(url, options.channel ?? 'manifold:resource-updates', (event, from) => bus.receive(event, from), logger);
     return bus;
   }
 

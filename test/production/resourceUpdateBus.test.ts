@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ResourceUpdateBus, type ClusterResourceHost } from '../../gateway/cluster/resourceUpdateBus.js';
+import type { LocalInterestListener } from '../../gateway/session/resourceSubscriptions.js';
+import { createLogger } from '../../shared/logger.js';
+import { REDIS_URL, redisAvailable } from '../support/redis.js';
+import { waitFor } from '../support/waitFor.js';
+
+const runnable = await redisAvailable('the resource update bus test');
+
+/** One gateway instance as the bus sees it: its sessions' interests, and what the bus asked of it. */
+class InstanceHost implements ClusterResourceHost {
+  readonly delivered: string[] = [];
+  readonly held = new Map<string, boolean>();
+  interests: Array<{ namespace: string; uri: string }> = [];
+  private listener: LocalInterestListener | undefined;
+
+  deliver(namespace: string, uri: string): void {
+    this.delivered.push(`${namespace} ${uri}`);
+  }
+  holdForInstance(_instance: string, namespace: string, uri: string, held: boolean): void {
+    this.held.set(`${namespace} ${uri}`, held);
+  }
+  localInterests(): Array<{ namespace: string; uri: string }> {
+    return this.interests;
+  }
+  onLocalInterest(listener: LocalInterestListener): void {
+    this.listener = listener;
+  }
+  /** A session of this instance subscribes (or the last one unsubscribes). */
+  sessionsWatch(namespace: string, uri: string, watching: boolean): void {
+    this.interests = watching ? [...this.interests, { namespace, uri }] : this.interests.filter((i) => i.namespace !== namespace || i.uri !== uri);
+    this.listener?.(namespace, uri, watching);
+  }
+}
+
+const buses: ResourceUpdateBus[] = [];
+afterEach(async () => {
+  await Promise.all(buses.splice(0).map((bus) => bus.close()));
+});
+
+/** A channel of each test's own: gateways of other test files share the Redis server. */
+let channel = '';
+beforeEach(() => {
+  channel = `manifold-test:resource-updates:${randomUUID()}`;
+});
+
+async function instance(timing = { reannounceMs: 30_000, expireMs: 90_000 }): Promise<{ bus: ResourceUpdateBus; host: InstanceHost }> {
+  const bus = await ResourceUpdateBus.connect(REDIS_URL, createLogger('test', 'silent'), { timing, channel });
+  buses.push(bus);
+  const host = new InstanceHost();
+  return { bus, host };
+}
+
+describe.runIf(runnable)('resource subscriptions across the instances of a cluster', () => {
+  it('has the other instances watch what one instance\'s sessions subscribe to, and stop when they unsubscribe', async () => {
+    const a = await instance();
+    const b = await instance();
+    a.bus.attach(a.host);
+    b.bus.attach(b.host);
+    a.host.sessionsWatch('pm', 'project://status', true);
+    await waitFor('b watching for a', () => b.host.held.get('pm project://status'), 3000);
+    expect(a.host.held.size).toBe(0);
+    a.host.sessionsWatch('pm', 'project://status', false);
+    await waitFor('b no longer watching', () => b.host.held.get('pm project://status') === false, 3000);
+  });
+
+  it('delivers what one instance\'s upstream announces to the other instances only', async () => {
+    const a = await instance();
+    const b = await instance();
+    a.bus.attach(a.host);
+    b.bus.attach(b.host);
+    a.bus.observer.onResourceUpdated?.('pm', 'project://status');
+    await waitFor('delivery on b', () => b.host.delivered.length > 0, 3000);
+    expect(b.host.delivered).toEqual(['pm project://status']);
+    expect(a.host.delivered).toEqual([]);
+  });
+
+  it('tells an instance that joins later what is watched, and forgets an instance that stopped', async () => {
+    const timing = { reannounceMs: 50, expireMs: 300 };
+    const a = await instance(timing);
+    a.bus.attach(a.host);
+    a.host.sessionsWatch('docs', 'docs://index', true);
+    const late = await instance(timing);
+    late.bus.attach(late.host);
+    await waitFor('the late instance watching', () => late.host.held.get('docs docs://index'), 3000);
+    await a.bus.close();
+    await waitFor('the interest of the stopped instance dropped', () => late.host.held.get('docs docs://index') === false, 3000);
+  });
+});
