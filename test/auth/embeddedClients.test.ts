@@ -20,15 +20,6 @@ async function clientCredentials(clientId: string, clientSecret: string, params:
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-async function register(metadata: Record<string, unknown>, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${harness.issuer}/reg`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(metadata),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
-
 describe('client credentials for scripts', () => {
   it('issues a JWT for a configured client, limited to its scopes, validated by oauth4webapi', async () => {
     const { status, body } = await clientCredentials(SCRIPT_CLIENT.clientId, SCRIPT_CLIENT.clientSecret, { scope: 'pm:read github:read', resource: harness.resource });
@@ -59,7 +50,7 @@ describe('client credentials for scripts', () => {
   });
 
   it('is not available to public clients, nor to the built-in token command client', async () => {
-    const pub = await register({ redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none' });
+    const pub = await harness.register({ redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none' });
     expect(pub.status).toBe(201);
     const response = await fetch(`${harness.issuer}/token`, {
       method: 'POST',
@@ -81,7 +72,7 @@ describe('client credentials for scripts', () => {
 
 describe('dynamic client registration policy', () => {
   it('accepts MCP public clients with loopback or https redirect URIs', async () => {
-    const { status, body } = await register({
+    const { status, body } = await harness.register({
       client_name: 'Claude-like',
       redirect_uris: ['https://app.example.com/oauth/callback', 'http://localhost:6274/oauth/callback', 'http://[::1]:7777/cb'],
       token_endpoint_auth_method: 'none',
@@ -89,34 +80,34 @@ describe('dynamic client registration policy', () => {
       software_id: 'example-mcp-client',
     });
     expect(status).toBe(201);
-    expect(body).toMatchObject({ token_endpoint_auth_method: 'none', software_id: 'example-mcp-client' });
+    expect(body).toMatchObject({ token_endpoint_auth_method: 'none', software_id: 'example-mcp-client', application_type: 'web' });
     expect(body.registration_access_token).toBeTruthy();
     expect(body.client_secret).toBeUndefined();
   });
 
   it('rejects plain-http non-loopback redirects, public clients with other grants, and unknown scopes', async () => {
-    const http = await register({ redirect_uris: ['http://evil.example/cb'], token_endpoint_auth_method: 'none' });
+    const http = await harness.register({ redirect_uris: ['http://evil.example/cb'], token_endpoint_auth_method: 'none' });
     expect(http.status).toBe(400);
     expect(http.body).toMatchObject({ error: 'invalid_redirect_uri' }); // RFC 7591 §3.2.2
     expect(String(http.body.error_description)).toMatch(/https, or http on a loopback/);
 
-    const publicCc = await register({ redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'client_credentials'] });
+    const publicCc = await harness.register({ redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'client_credentials'] });
     expect(publicCc.status).toBe(400);
     expect(String(publicCc.body.error_description)).toMatch(/public client/);
 
-    const scope = await register({ redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none', scope: 'pm:read root:everything' });
+    const scope = await harness.register({ redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none', scope: 'pm:read root:everything' });
     expect(scope.status).toBe(400);
   });
 
   it('registers a client credentials client only with the registration admin token', async () => {
     const metadata = { client_name: 'cron job', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'pm:read' };
-    const anonymous = await register(metadata);
+    const anonymous = await harness.register(metadata);
     expect(anonymous.status).toBe(400);
     expect(String(anonymous.body.error_description)).toMatch(/registration admin token/);
-    const wrongToken = await register(metadata, { authorization: 'Bearer not-the-admin-token' });
+    const wrongToken = await harness.register(metadata, { authorization: 'Bearer not-the-admin-token' });
     expect(wrongToken.status).toBe(400);
 
-    const admitted = await register(metadata, { authorization: `Bearer ${REGISTRATION_ADMIN_TOKEN}` });
+    const admitted = await harness.register(metadata, { authorization: `Bearer ${REGISTRATION_ADMIN_TOKEN}` });
     expect(admitted.status).toBe(201);
     const { status, body } = await clientCredentials(String(admitted.body.client_id), String(admitted.body.client_secret), { scope: 'pm:read' });
     expect(status).toBe(200);

@@ -120,6 +120,16 @@ export class EmbeddedAuthHarness {
     await this.boot(adjust);
   }
 
+  /** Dynamic client registration (RFC 7591) with exactly this request body. */
+  async register(metadata: Record<string, unknown>, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+    const response = await fetch(`${this.issuer}/reg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(metadata),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
   /** Ask the protected resource at `path` with a bearer token. */
   async callProtected(token: string, path = '/mcp'): Promise<ProtectedAnswer> {
     const response = await fetch(`${this.baseUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });

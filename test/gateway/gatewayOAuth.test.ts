@@ -13,6 +13,8 @@ import { TestIssuer, unsignedToken } from '../support/testIssuer.js';
 import { domainUpstreams, rawSession, ROOT, startGateway, waitReady, type RunningGateway } from './harness.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:33419/callback';
+/** A native application's own scheme, as Cursor registers it (RFC 8252 §7.1). */
+const CURSOR_REDIRECT_URI = 'cursor://anysphere.cursor-retrieval/oauth/user-abc/callback';
 const PASSWORD = { ada: 'ada-reads-only-here', grace: 'grace-may-do-everything' };
 
 /** An OAuth client as an MCP host keeps it: registration, tokens, PKCE verifier; the "browser" is driven by the test. */
@@ -21,14 +23,16 @@ class RecordingOAuthProvider implements OAuthClientProvider {
   stored: OAuthTokens | undefined;
   verifier = '';
   authorizationUrl: URL | undefined;
-  readonly redirectUrl = REDIRECT_URI;
-  readonly clientMetadata: OAuthClientMetadata = {
-    client_name: 'Gateway test client',
-    redirect_uris: [REDIRECT_URI],
-    token_endpoint_auth_method: 'none',
-    grant_types: ['authorization_code', 'refresh_token'],
-    response_types: ['code'],
-  };
+  readonly clientMetadata: OAuthClientMetadata;
+  constructor(readonly redirectUrl: string) {
+    this.clientMetadata = {
+      client_name: 'Gateway test client',
+      redirect_uris: [redirectUrl],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+    };
+  }
   clientInformation() {
     return this.information;
   }
@@ -53,14 +57,19 @@ class RecordingOAuthProvider implements OAuthClientProvider {
 }
 
 /** Connect through the SDK's OAuth support: 401 → discovery → registration → browser login → token → connect. */
-async function signIn(gateway: RunningGateway, login: string, passwords: string[]): Promise<{ client: Client; provider: RecordingOAuthProvider; transport: StreamableHTTPClientTransport }> {
-  const provider = new RecordingOAuthProvider();
+async function signIn(
+  gateway: RunningGateway,
+  login: string,
+  passwords: string[],
+  redirectUri = REDIRECT_URI,
+): Promise<{ client: Client; provider: RecordingOAuthProvider; transport: StreamableHTTPClientTransport }> {
+  const provider = new RecordingOAuthProvider(redirectUri);
   const first = new StreamableHTTPClientTransport(new URL(gateway.url), { authProvider: provider });
   await expect(new Client({ name: 'oauth-test', version: '1.0.0' }).connect(first)).rejects.toBeInstanceOf(UnauthorizedError);
   expect(provider.authorizationUrl?.origin).toBe(gateway.base);
   expect(provider.authorizationUrl?.searchParams.get('code_challenge_method')).toBe('S256');
   expect(provider.authorizationUrl?.searchParams.get('resource')).toBe(gateway.url);
-  const { callback } = await authorizeInBrowser(new Browser(gateway.base), provider.authorizationUrl!, { login, passwords, redirectUri: REDIRECT_URI });
+  const { callback } = await authorizeInBrowser(new Browser(gateway.base), provider.authorizationUrl!, { login, passwords, redirectUri });
   const code = callback.searchParams.get('code');
   expect(code).toBeTruthy();
   await first.finishAuth(code!);
@@ -150,6 +159,15 @@ describe('gateway with the embedded authorization server', () => {
     expect(JSON.stringify(refused.body)).toContain('calling pm__create_task needs scope pm:write');
     const tasks = (await client.callTool({ name: 'pm__list_tasks', arguments: { text: 'Should not exist' } })) as CallToolResult;
     expect((tasks.structuredContent as { tasks: unknown[] }).tasks).toEqual([]);
+    await client.close();
+  });
+
+  it('connects a native application that receives the code on its own scheme, as Cursor does', async () => {
+    const { client, provider } = await signIn(gateway, 'ada', [PASSWORD.ada], CURSOR_REDIRECT_URI);
+    expect(provider.information?.client_secret).toBeUndefined();
+    expect(decodeJwt(provider.stored!.access_token).payload).toMatchObject({ aud: gateway.url, sub: 'ada' });
+    const listed = (await client.callTool({ name: 'pm__list_tasks', arguments: {} })) as CallToolResult;
+    expect(listed.isError).toBeFalsy();
     await client.close();
   });
 

@@ -63,8 +63,11 @@ export interface ConsentPageInput {
   abortAction: string;
   clientName: string;
   clientId: string;
-  /** Where the code will be sent: shown so a user can spot a look-alike application. */
-  redirectHost: string;
+  /**
+   * Where the code will be sent, from `redirectTarget` (`app.example.com`,
+   * `cursor://anysphere.cursor-retrieval`): shown so a user can spot a look-alike application.
+   */
+  redirectTarget: string;
   userName: string;
   resources: string[];
   granted: string[];
@@ -85,7 +88,7 @@ export function consentPage(input: ConsentPageInput): string {
     'Authorize',
     `<h1>Authorize ${escapeHtml(input.clientName)}</h1>
 <p>Signed in as <strong>${escapeHtml(input.userName)}</strong>.</p>
-<p><strong>${escapeHtml(input.clientName)}</strong> <span class="muted">(client <code>${escapeHtml(input.clientId)}</code>, returning to <code>${escapeHtml(input.redirectHost)}</code>)</span> asks to act for you at:</p>
+<p><strong>${escapeHtml(input.clientName)}</strong> <span class="muted">(client <code>${escapeHtml(input.clientId)}</code>, returning to <code>${escapeHtml(input.redirectTarget)}</code>)</span> asks to act for you at:</p>
 <ul>${input.resources.map((r) => `<li><code>${escapeHtml(r)}</code></li>`).join('')}</ul>
 <p>with these permissions:</p>
 ${scopeList}

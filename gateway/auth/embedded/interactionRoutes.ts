@@ -5,6 +5,7 @@ import { errors, type Grant, type Interaction, type InteractionResults } from 'o
 import type { Logger } from '../../../shared/logger.js';
 import { consentPage, loginPage, messagePage, PAGE_CSP } from './interactionPages.js';
 import { verifyPassword } from './passwords.js';
+import { redirectTarget } from './redirectUris.js';
 import type { EmbeddedUser } from './settings.js';
 
 /**
@@ -84,8 +85,6 @@ export function interactionRoutes(options: InteractionRoutesOptions): Koa.Middle
 
   const clientName = async (clientId: string): Promise<string> => (await provider.Client.find(clientId))?.clientName ?? clientId;
 
-  const hostOf = (uri: unknown): string => (typeof uri === 'string' ? (URL.parse(uri)?.host ?? uri) : '');
-
   const renderPrompt = async (ctx: Koa.Context, interaction: Interaction, error?: string, login?: string): Promise<void> => {
     const clientId = String(interaction.params.client_id ?? '');
     const name = await clientName(clientId);
@@ -106,7 +105,7 @@ export function interactionRoutes(options: InteractionRoutesOptions): Koa.Middle
           abortAction: `${base}/abort`,
           clientName: name,
           clientId,
-          redirectHost: hostOf(interaction.params.redirect_uri),
+          redirectTarget: redirectTarget(interaction.params.redirect_uri),
           userName: user.name ?? user.email,
           resources: resourcesOf(interaction),
           granted: requested.filter((s) => grantable.has(s)),
