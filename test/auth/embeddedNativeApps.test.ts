@@ -112,24 +112,22 @@ describe('native applications with their own redirect scheme (RFC 8252)', () => 
     expect(mixed.status).toBe(400);
   });
 
-  it('refuses a private-use scheme for a client that declares itself "web", naming the fix', async () => {
+  it('registers a client with its own scheme as native even when it calls itself "web"', async () => {
     const { status, body } = await harness.register({ application_type: 'web', redirect_uris: [CURSOR_REDIRECT], token_endpoint_auth_method: 'none' });
-    expect(status).toBe(400);
-    expect(body.error).toBe('invalid_client_metadata');
-    expect(String(body.error_description)).toMatch(/"web" client cannot receive the code at "cursor:\/\/anysphere.*register with application_type "native"/);
+    expect(status).toBe(201);
+    expect(body).toMatchObject({ application_type: 'native', token_endpoint_auth_method: 'none', redirect_uris: [CURSOR_REDIRECT] });
   });
 
-  it('refuses a client secret for an application with its own scheme, and holds it to PKCE', async () => {
+  it('gives an application with its own scheme a secret only if it asks for one, and holds it to PKCE', async () => {
     for (const method of ['client_secret_basic', 'client_secret_post']) {
       const { status, body } = await harness.register({ redirect_uris: [CURSOR_REDIRECT], token_endpoint_auth_method: method });
-      expect(status, method).toBe(400);
-      expect(body.error).toBe('invalid_client_metadata');
-      expect(String(body.error_description)).toMatch(new RegExp(`public client and cannot use ${method}; register with token_endpoint_auth_method "none"`));
+      expect(status, method).toBe(201);
+      expect(body).toMatchObject({ application_type: 'native', token_endpoint_auth_method: method });
+      expect(body.client_secret, method).toBeTruthy();
     }
-    // Native clients on loopback register as before, with their own secret if they ask for one.
-    const loopback = await harness.register({ application_type: 'native', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'client_secret_post' });
-    expect(loopback.status).toBe(201);
-    expect(loopback.body.client_secret).toBeTruthy();
+    const without = await harness.register({ redirect_uris: [CURSOR_REDIRECT] });
+    expect(without.body).toMatchObject({ application_type: 'native', token_endpoint_auth_method: 'none' });
+    expect(without.body.client_secret).toBeUndefined();
 
     const client = await registerNativeApp(CURSOR_REDIRECT);
     const url = new URL(`${harness.issuer}/auth`);

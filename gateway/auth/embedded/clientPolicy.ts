@@ -10,16 +10,10 @@ import { classifyRedirectUri } from './redirectUris.js';
  * bounded by a user's login and consent, so:
  * - redirect URIs must be `https:`, `http:` on a loopback address, or a native application's
  *   own (private-use) scheme; see redirectUris.ts;
- * - a client with a private-use redirect URI is a native application (RFC 8252). Sent without
- *   `application_type`, it is registered as `native`: oidc-provider follows OpenID Connect
- *   registration, which takes such a client for `web` and allows it only http(s) redirects.
- *   Declared `web`, it is refused with the fix named.
- * - such a client is public: without `token_endpoint_auth_method` it gets `none` (no secret is
- *   issued), and a secret-based method is refused. A secret kept by an application on the
- *   user's machine proves little (RFC 8252 §8.5), and PKCE, required of every client, already
- *   binds each code to the instance that asked for it. Native clients with only https or
- *   loopback redirect URIs register as before, secret included if they ask for one (dynamic
- *   registration gives each installation its own, RFC 8252 §8.4);
+ * - a client with a private-use redirect URI is a native application (RFC 8252), registered
+ *   as `native` whatever `application_type` it sent (oidc-provider follows OpenID Connect
+ *   registration, which takes a client for `web` by default and allows it only http(s)
+ *   redirects), and public unless it asks for a secret; see registerAsNativeApplication;
  * - a public client (`token_endpoint_auth_method: none`) may only use the authorization code
  *   and refresh token grants;
  * - the client credentials grant issues tokens with no user in the loop, so registering such
@@ -49,23 +43,25 @@ function adminTokenPresented(ctx: KoaContextWithOIDC, expected: string | undefin
 }
 
 /**
- * Make a client with a private-use redirect URI a native public client, or refuse what
- * contradicts that. `requested` is the registration request as sent: `metadata` already holds
- * oidc-provider's defaults (`application_type: web`, the default auth method and the secret
- * issued for it), which must not be mistaken for the client's choice.
+ * Register a client with a private-use redirect URI as a native application. `requested` is
+ * the registration request as sent: `metadata` already holds oidc-provider's defaults
+ * (`application_type: web`, the default auth method and the secret issued for it), which
+ * must not be mistaken for the client's choice.
+ *
+ * Desktop clients are lenient about these fields (some send `application_type: "web"` with
+ * their own scheme), so the scheme decides: the client is `native`, whatever it called
+ * itself; oidc-provider uses the type only to judge redirect URIs. Without an auth method it
+ * is public (`none`, no secret issued); one that asks for a secret gets its own, as a
+ * dynamically registered native client may (RFC 8252 §8.4), which proves little on the
+ * user's machine (§8.5), while PKCE, required of every client, binds each code to the
+ * instance that asked for it.
  */
-function registerAsNativePublicClient(metadata: ClientMetadata, requested: Record<string, unknown>, privateUseUri: string): void {
-  if (requested.application_type === undefined) metadata.application_type = 'native';
-  else if (requested.application_type === 'web') {
-    reject(`application_type: a "web" client cannot receive the code at "${privateUseUri}", an application's own scheme; register with application_type "native" (or leave it out).`);
-  }
-  const method = requested.token_endpoint_auth_method;
-  if (method === undefined) {
+function registerAsNativeApplication(metadata: ClientMetadata, requested: Record<string, unknown>): void {
+  metadata.application_type = 'native';
+  if (requested.token_endpoint_auth_method === undefined) {
     metadata.token_endpoint_auth_method = 'none';
     delete metadata.client_secret;
     delete metadata.client_secret_expires_at;
-  } else if (method !== 'none') {
-    reject(`token_endpoint_auth_method: a native application receiving the code at "${privateUseUri}" (its own scheme) is a public client and cannot use ${String(method)}; register with token_endpoint_auth_method "none" (PKCE protects its codes).`);
   }
 }
 
@@ -75,13 +71,13 @@ export function registrationPolicy(options: RegistrationPolicyOptions) {
     // Runs once per extra property; check once. Stored and configured clients are not re-judged.
     if (key !== EXTRA_CLIENT_METADATA[0] || ctx?.oidc.route !== 'registration') return;
 
-    let privateUseUri: string | undefined;
+    let nativeApplication = false;
     for (const uri of metadata.redirect_uris ?? []) {
       const verdict = classifyRedirectUri(uri);
       if ('problem' in verdict) reject(verdict.problem);
-      if (verdict.kind === 'private-use') privateUseUri ??= uri;
+      if (verdict.kind === 'private-use') nativeApplication = true;
     }
-    if (privateUseUri !== undefined) registerAsNativePublicClient(metadata, ctx.oidc.body ?? {}, privateUseUri);
+    if (nativeApplication) registerAsNativeApplication(metadata, ctx.oidc.body ?? {});
 
     const grantTypes = metadata.grant_types ?? ['authorization_code'];
     if (metadata.token_endpoint_auth_method === 'none') {
