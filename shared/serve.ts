@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse, type Server as
 import type { AddressInfo } from 'node:net';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { lineSender } from './lineSender.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { ConfigError, isLoopbackHost, type ServeFlags } from './config.js';
@@ -65,6 +66,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
 async function serveStdio(options: ServeOptions): Promise<RunningServer> {
   const server = options.createServer();
   const transport = new StdioServerTransport();
+  // Answers go out through one shared wait for stdout to drain (shared/lineSender.ts).
+  transport.send = lineSender(process.stdout);
   await server.connect(transport);
   dispatchWithoutSchemaPass(server.server, transport);
   options.logger.info('serving MCP over stdio');

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { lineSender } from '../../shared/lineSender.js';
 import { recordWireSize } from './wireSize.js';
 
 export interface ChildLaunch {
@@ -31,6 +32,7 @@ export class ChildProcessTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void;
 
   private child: ChildProcess | undefined;
+  private sendLine: ((message: unknown) => Promise<void>) | undefined;
   /** The start of a line not yet complete, in the chunks it came in. */
   private pending: string[] = [];
   private pendingLength = 0;
@@ -71,6 +73,7 @@ export class ChildProcessTransport implements Transport {
         this.finish();
       });
       child.stdin?.on('error', (error) => this.onerror?.(error));
+      if (child.stdin) this.sendLine = lineSender(child.stdin);
       child.stdout?.setEncoding('utf8');
       child.stdout?.on('data', (chunk: string) => this.receive(chunk));
     });
@@ -131,9 +134,8 @@ export class ChildProcessTransport implements Transport {
 
   send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.child?.stdin;
-    if (!stdin || this.closed || !stdin.writable) return Promise.reject(new Error('child process is not running'));
-    if (stdin.write(`${JSON.stringify(message)}\n`)) return Promise.resolve();
-    return new Promise((resolve) => stdin.once('drain', resolve));
+    if (!stdin || !this.sendLine || this.closed || !stdin.writable) return Promise.reject(new Error('child process is not running'));
+    return this.sendLine(message);
   }
 
   /** Kill at once (a hung child is not given a grace period). */
