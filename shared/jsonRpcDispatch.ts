@@ -27,7 +27,8 @@ interface ProtocolEntryPoints {
   _onnotification(message: JSONRPCMessage): void;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+/** A JSON object (not null, not an array). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

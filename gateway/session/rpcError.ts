@@ -20,7 +20,7 @@ export class RpcError extends Error {
 export const RESOURCE_NOT_FOUND = -32002;
 
 /** Any failure as a JSON-RPC error safe to show the client (upstream errors pass through). */
-export function toRpcError(error: unknown): Error {
+export function toRpcError(error: unknown): RpcError {
   if (error instanceof RpcError) return error;
   if (error instanceof McpError) return new RpcError(error.code, error.message.replace(/^MCP error -?\d+: /, ''), error.data);
   const failure = describeFailure(error);

@@ -3,7 +3,7 @@ import { Protocol, type RequestHandlerExtra } from '@modelcontextprotocol/sdk/sh
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, type CallToolRequest, type JSONRPCMessage, type RequestId, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { classifyMessage } from '../../shared/jsonRpcDispatch.js';
+import { classifyMessage, isPlainObject } from '../../shared/jsonRpcDispatch.js';
 import { RpcError, toRpcError } from './rpcError.js';
 
 export type ToolCallParams = CallToolRequest['params'];
@@ -13,10 +13,6 @@ export type SessionToolCallHandler = (params: ToolCallParams, extra: ToolCallExt
 
 /** Only the method literal, which the SDK needs to route; the params are checked once, below. */
 const TOOL_CALL_ENVELOPE = z.object({ method: z.literal('tools/call') }).loose();
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** What is wrong with tools/call params, in words a client can act on; undefined when they are well-formed. */
 export function toolCallParamsProblem(params: unknown): string | undefined {
@@ -55,6 +51,13 @@ export function toolResultProblem(result: unknown): string | undefined {
   return undefined;
 }
 
+/** Run `handler` on well-formed params; malformed ones get InvalidParams saying what to fix. */
+function callChecked(handler: SessionToolCallHandler, params: unknown, extra: ToolCallExtra): Promise<Record<string, unknown>> {
+  const problem = toolCallParamsProblem(params);
+  if (problem) return Promise.reject(new RpcError(ErrorCode.InvalidParams, `Invalid tools/call request: ${problem}.`));
+  return handler(params as ToolCallParams, extra);
+}
+
 /**
  * Install the tools/call handler of a session's `Server`. The SDK's `Server` wraps a tools/call
  * handler in two more schema passes over the request and one over the result, each a full
@@ -67,12 +70,7 @@ export function setToolCallHandler(server: Server, handler: SessionToolCallHandl
     schema: typeof TOOL_CALL_ENVELOPE,
     handler: (request: z.infer<typeof TOOL_CALL_ENVELOPE>, extra: ToolCallExtra) => Promise<Record<string, unknown>>,
   ) => void;
-  register.call(server, TOOL_CALL_ENVELOPE, (request, extra) => {
-    const params = (request as { params?: unknown }).params;
-    const problem = toolCallParamsProblem(params);
-    if (problem) return Promise.reject(new RpcError(ErrorCode.InvalidParams, `Invalid tools/call request: ${problem}.`));
-    return handler(params as ToolCallParams, extra);
-  });
+  register.call(server, TOOL_CALL_ENVELOPE, (request, extra) => callChecked(handler, (request as { params?: unknown }).params, extra));
 }
 
 /**
@@ -102,16 +100,12 @@ export function answerToolCallsDirectly(transport: Transport, handler: SessionTo
         await transport.send({ jsonrpc: '2.0', ...notification } as JSONRPCMessage, { relatedRequestId: id });
       },
     };
-    const problem = toolCallParamsProblem(params);
-    const outcome = problem
-      ? Promise.reject(new RpcError(ErrorCode.InvalidParams, `Invalid tools/call request: ${problem}.`))
-      : handler(params as ToolCallParams, extra);
-    outcome
+    callChecked(handler, params, extra)
       .then(
         (result) => (controller.signal.aborted ? undefined : transport.send({ jsonrpc: '2.0', id, result } as JSONRPCMessage)),
         (error: unknown) => {
           if (controller.signal.aborted) return undefined;
-          const { code, message, data } = toRpcError(error) as RpcError;
+          const { code, message, data } = toRpcError(error);
           const rpcError = { code: Number.isSafeInteger(code) ? code : ErrorCode.InternalError, message, ...(data === undefined ? {} : { data }) };
           return transport.send({ jsonrpc: '2.0', id, error: rpcError } as JSONRPCMessage);
         },

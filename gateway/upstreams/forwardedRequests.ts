@@ -1,5 +1,6 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, type JSONRPCMessage, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import { isPlainObject } from '../../shared/jsonRpcDispatch.js';
 
 export interface ForwardedRequestOptions {
   signal?: AbortSignal | undefined;
@@ -24,10 +25,6 @@ interface Pending {
 
 /** Above any id the SDK client's own counter (from 0) reaches on the same connection. */
 const FIRST_ID = 2 ** 40;
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * The requests the gateway forwards to one upstream connection (tools/call, resources/read,
@@ -141,7 +138,8 @@ export class ForwardedRequests {
 
   private cancel(id: number, reason: unknown): void {
     const entry = this.pending.get(id);
-    if (!entry || !this.settle(id)) return;
+    if (!entry) return;
+    this.settle(id);
     this.transport
       .send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: String(reason) } })
       .catch(() => undefined);
