@@ -73,24 +73,20 @@ export class CallRecorder {
   };
 
   private recordToolCall(call: ToolCallContext, facts: CallFacts, ending: CallEnding): void {
-    const { result, failure, durationMs, endedAt } = ending;
-    const { outcome, message } = describeOutcome(result, failure);
     const record: CallRecord = {
-      time: new Date(endedAt).toISOString(),
-      method: 'tools/call',
-      session: call.session.id,
-      user: call.caller.user,
-      name: call.exposedName,
-      upstream: call.target.upstream.namespace,
-      durationMs,
-      outcome,
-      requestBytes: jsonBytes(call.arguments),
-      responseBytes: facts.responseBytes ?? (result ? jsonBytes(result) : 0),
-      ...(facts.cache ? { cache: facts.cache } : {}),
+      ...callRecord(ending, facts, {
+        method: 'tools/call',
+        session: call.session.id,
+        user: call.caller.user,
+        name: call.exposedName,
+        upstream: call.target.upstream.namespace,
+        requestBytes: jsonBytes(call.arguments),
+        responseBytes: facts.responseBytes ?? (ending.result ? jsonBytes(ending.result) : 0),
+      }),
       write: facts.write,
       ...(call.via ? { via: call.via.tool } : {}),
-      ...(message ? { message } : {}),
     };
+    const { outcome } = record;
     this.metrics?.calls.inc({ upstream: record.upstream, tool: record.name, outcome: outcome === 'ok' ? 'ok' : 'error' });
     if (outcome !== 'ok') this.metrics?.errors.inc({ upstream: record.upstream, tool: record.name, code: outcome });
     this.metrics?.duration.observe({ upstream: record.upstream, tool: record.name }, record.durationMs / 1000);
@@ -118,23 +114,16 @@ export class CallRecorder {
   }
 
   private recordResourceRead(read: ResourceReadContext, facts: CallFacts, ending: CallEnding): void {
-    const { result, failure, durationMs, endedAt } = ending;
-    const { outcome, message } = describeOutcome(result, failure);
-    const record: CallRecord = {
-      time: new Date(endedAt).toISOString(),
+    const record = callRecord(ending, facts, {
       method: 'resources/read',
       session: read.session.id,
       user: read.caller.user,
       name: read.exposedUri,
       upstream: read.upstream.namespace,
-      durationMs,
-      outcome,
       requestBytes: 0,
       responseBytes: facts.responseBytes ?? 0,
-      ...(facts.cache ? { cache: facts.cache } : {}),
-      ...(message ? { message } : {}),
-    };
-    this.metrics?.resourceReads.inc({ upstream: record.upstream, outcome: outcome === 'ok' ? 'ok' : 'error' });
+    });
+    this.metrics?.resourceReads.inc({ upstream: record.upstream, outcome: record.outcome === 'ok' ? 'ok' : 'error' });
     this.remember(record);
     if (this.settings.logCalls) this.callLog.info({ call: record }, 'resource read');
   }
@@ -149,6 +138,23 @@ export class CallRecorder {
       if (this.recentErrors.length > keep) this.recentErrors.shift();
     }
   }
+}
+
+/** What a tool call and a resource read record alike: who, what, when, how it ended, the sizes and the cache. */
+function callRecord(
+  ending: CallEnding,
+  facts: CallFacts,
+  subject: Pick<CallRecord, 'method' | 'session' | 'user' | 'name' | 'upstream' | 'requestBytes' | 'responseBytes'>,
+): CallRecord {
+  const { outcome, message } = describeOutcome(ending.result, ending.failure);
+  return {
+    time: new Date(ending.endedAt).toISOString(),
+    ...subject,
+    durationMs: ending.durationMs,
+    outcome,
+    ...(facts.cache ? { cache: facts.cache } : {}),
+    ...(message ? { message } : {}),
+  };
 }
 
 /**
