@@ -44,33 +44,35 @@ export class ResourceUpdateBus {
   private timer: NodeJS.Timeout | undefined;
 
   private constructor(
-    private channel: RedisChannel<Message> | undefined,
+    private readonly channel: RedisChannel<Message>,
     private readonly timing: ResourceUpdateTiming,
   ) {}
 
   static async connect(url: string, logger: Logger, options: { timing?: ResourceUpdateTiming; channel?: string } = {}): Promise<ResourceUpdateBus> {
-    const bus = new ResourceUpdateBus(undefined, options.timing ?? DEFAULT_TIMING);
-    bus.channel = await RedisChannel.open<Message>(url, options.channel ?? 'manifold:resource-updates', (event, from) => bus.receive(event, from), logger);
+    // Events are delivered in later turns of the event loop, after `bus` is set.
+    let bus: ResourceUpdateBus | undefined;
+    const channel = await RedisChannel.open<Message>(url, options.channel ?? 'manifold:resource-updates', (event, from) => bus?.receive(event, from), logger);
+    bus = new ResourceUpdateBus(channel, options.timing ?? DEFAULT_TIMING);
     return bus;
   }
 
   /** Serve `host`: share its sessions' interests and deliver the other instances' updates to it. */
   attach(host: ClusterResourceHost): void {
     this.host = host;
-    host.onLocalInterest((namespace, uri, interested) => this.channel?.publish({ type: 'interest', namespace, uri, interested }));
-    this.channel?.publish({ type: 'hello' });
+    host.onLocalInterest((namespace, uri, interested) => this.channel.publish({ type: 'interest', namespace, uri, interested }));
+    this.channel.publish({ type: 'hello' });
     this.timer = setInterval(() => this.sweep(), this.timing.reannounceMs);
     this.timer.unref();
   }
 
   /** Observes this instance's upstreams and shares what they announce. */
   readonly observer: Partial<UpstreamListener> = {
-    onResourceUpdated: (namespace, uri) => this.channel?.publish({ type: 'updated', namespace, uri }),
+    onResourceUpdated: (namespace, uri) => this.channel.publish({ type: 'updated', namespace, uri }),
   };
 
   async close(): Promise<void> {
     clearInterval(this.timer);
-    await this.channel?.close();
+    await this.channel.close();
   }
 
   private receive(event: Partial<Message>, from: string): void {
@@ -93,7 +95,7 @@ export class ResourceUpdateBus {
   }
 
   private announce(host: ClusterResourceHost): void {
-    for (const { namespace, uri } of host.localInterests()) this.channel?.publish({ type: 'interest', namespace, uri, interested: true });
+    for (const { namespace, uri } of host.localInterests()) this.channel.publish({ type: 'interest', namespace, uri, interested: true });
   }
 
   /** Repeat this instance's interests; drop those of instances not heard from. */
