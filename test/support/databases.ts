@@ -38,6 +38,13 @@ export async function createTemporaryDatabase(): Promise<TemporaryDatabase> {
       const client = new pg.Client({ connectionString: POSTGRES_URL });
       await client.connect();
       try {
+        // pg's Pool.end() resolves before its connections have closed; a forced drop that cuts one
+        // still saying goodbye makes that client throw an uncaught error. Wait for them (2 s at most).
+        for (let attempt = 0; attempt < 40; attempt++) {
+          const { rows } = await client.query<{ open: number }>('select count(*)::int as open from pg_stat_activity where datname = $1', [name]);
+          if (rows[0]?.open === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
         await client.query(`drop database if exists ${name} with (force)`);
       } finally {
         await client.end();
