@@ -88,12 +88,12 @@ export class ManifoldGateway implements UpstreamListener {
         'tools/call',
         { name: call.target.name, ...(call.arguments ? { arguments: call.arguments } : {}), ...(call.meta ? { _meta: call.meta } : {}) },
         { caller: call.caller, session: call.session, requestId: call.requestId },
-        { signal: call.signal, onprogress: call.onprogress },
+        { cancellation: call.cancellation, onprogress: call.onprogress },
       ),
     );
     this.readResource = options.resourceReadMiddlewares?.length
       ? composeResourceRead(options.resourceReadMiddlewares, (read) =>
-          read.upstream.forward('resources/read', read.params, { caller: read.caller, session: read.session, requestId: read.requestId }, { signal: read.signal }),
+          read.upstream.forward('resources/read', read.params, { caller: read.caller, session: read.session, requestId: read.requestId }, { cancellation: read.cancellation }),
         )
       : undefined;
     this.observers = options.upstreamObservers ?? [];

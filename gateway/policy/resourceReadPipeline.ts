@@ -1,5 +1,6 @@
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { CallerContext } from '../../shared/callerContext.js';
+import type { Cancellation } from '../upstreams/cancellation.js';
 import type { UpstreamConnection } from '../upstreams/upstreamConnection.js';
 import type { ClientSessionLink } from '../upstreams/types.js';
 
@@ -18,7 +19,7 @@ export interface ResourceReadContext {
   exposedUri: string;
   /** Forwarded params (`uri` already the upstream's). */
   params: Record<string, unknown>;
-  signal: AbortSignal;
+  cancellation: Cancellation;
 }
 
 export type ResourceReadHandler = (read: ResourceReadContext) => Promise<Record<string, unknown>>;

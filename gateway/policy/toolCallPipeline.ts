@@ -1,6 +1,7 @@
 import type { Progress, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { CallerContext } from '../../shared/callerContext.js';
 import type { NameTarget } from '../catalog/upstreamCatalog.js';
+import type { Cancellation } from '../upstreams/cancellation.js';
 import type { ClientSessionLink } from '../upstreams/types.js';
 
 /**
@@ -19,7 +20,7 @@ export interface ToolCallContext {
   arguments: Record<string, unknown> | undefined;
   /** The client's request `_meta` (progress token and `io.manifold/*` keys removed upstream). */
   meta: Record<string, unknown> | undefined;
-  signal: AbortSignal;
+  cancellation: Cancellation;
   onprogress: ((progress: Progress) => void) | undefined;
   /** Set when a composite tool makes this call as one of its steps: the composite's exposed name and the step. */
   via?: { tool: string; step: string };

@@ -22,6 +22,7 @@ import { missingScopes } from '../auth/scopePolicy.js';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
 import type { ResourceReadHandler } from '../policy/resourceReadPipeline.js';
 import type { ToolCallHandler } from '../policy/toolCallPipeline.js';
+import { cancellationOf } from '../upstreams/cancellation.js';
 import type { UpstreamConnection } from '../upstreams/upstreamConnection.js';
 import type { CompositeTools } from '../workflows/workflowRegistry.js';
 import type { ClientSession } from './clientSession.js';
@@ -116,7 +117,7 @@ export function registerSessionHandlers(session: ClientSession, caps: ServerCapa
         requestId: extra.requestId,
         exposedName: name,
         arguments: args,
-        signal: extra.signal,
+        cancellation: extra.cancellation,
         onprogress: token === undefined ? undefined : (progress) => void extra.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken: token } }),
       })) as never;
     }
@@ -144,7 +145,7 @@ export function registerSessionHandlers(session: ClientSession, caps: ServerCapa
         target,
         arguments: args,
         meta,
-        signal: extra.signal,
+        cancellation: extra.cancellation,
         onprogress:
           progressToken === undefined
             ? undefined
@@ -221,7 +222,7 @@ export function registerSessionHandlers(session: ClientSession, caps: ServerCapa
       const params = { ...request.params, uri: target.uri };
       const result = deps.readResource
         ? await deps
-            .readResource({ session, requestId: extra.requestId, caller: session.caller, upstream: target.upstream, uri: target.uri, exposedUri: request.params.uri, params, signal: extra.signal })
+            .readResource({ session, requestId: extra.requestId, caller: session.caller, upstream: target.upstream, uri: target.uri, exposedUri: request.params.uri, params, cancellation: cancellationOf(extra.signal) })
             .catch((error: unknown) => {
               throw toRpcError(error);
             })
@@ -288,7 +289,7 @@ async function forwardOrMcpError(
   extra: { signal: AbortSignal; requestId: string | number },
 ): Promise<Record<string, unknown>> {
   try {
-    return await upstream.forward(method, params, { caller: session.caller, session, requestId: extra.requestId }, { signal: extra.signal });
+    return await upstream.forward(method, params, { caller: session.caller, session, requestId: extra.requestId }, { cancellation: cancellationOf(extra.signal) });
   } catch (error) {
     throw toRpcError(error);
   }
@@ -342,7 +343,7 @@ async function listResourcesLive(
     }
     let result: Record<string, unknown>;
     try {
-      result = await upstream.forward('resources/list', position.c ? { cursor: position.c } : {}, undefined, { signal: extra.signal });
+      result = await upstream.forward('resources/list', position.c ? { cursor: position.c } : {}, undefined, { cancellation: cancellationOf(extra.signal) });
     } catch (error) {
       logger.warn({ err: error, upstream: upstream.namespace }, 'resources/list failed upstream; skipping it');
       if (!following) return { resources: [] };

@@ -4,11 +4,12 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, type CallToolRequest, type JSONRPCMessage, type RequestId, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { classifyMessage, isPlainObject } from '../../shared/jsonRpcDispatch.js';
+import { CallCancellation, cancellationOf, type Cancellation } from '../upstreams/cancellation.js';
 import { RpcError, toRpcError } from './rpcError.js';
 
 export type ToolCallParams = CallToolRequest['params'];
 /** What a tools/call handler gets from either path below. */
-export type ToolCallExtra = Pick<RequestHandlerExtra<ServerRequest, ServerNotification>, 'requestId' | 'signal' | 'sendNotification'>;
+export type ToolCallExtra = Pick<RequestHandlerExtra<ServerRequest, ServerNotification>, 'requestId' | 'sendNotification'> & { cancellation: Cancellation };
 export type SessionToolCallHandler = (params: ToolCallParams, extra: ToolCallExtra) => Promise<Record<string, unknown>>;
 
 /** Only the method literal, which the SDK needs to route; the params are checked once, below. */
@@ -68,15 +69,21 @@ export function setToolCallHandler(server: Server, handler: SessionToolCallHandl
   const register = Protocol.prototype.setRequestHandler as (
     this: Server,
     schema: typeof TOOL_CALL_ENVELOPE,
-    handler: (request: z.infer<typeof TOOL_CALL_ENVELOPE>, extra: ToolCallExtra) => Promise<Record<string, unknown>>,
+    handler: (request: z.infer<typeof TOOL_CALL_ENVELOPE>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>) => Promise<Record<string, unknown>>,
   ) => void;
-  register.call(server, TOOL_CALL_ENVELOPE, (request, extra) => callChecked(handler, (request as { params?: unknown }).params, extra));
+  register.call(server, TOOL_CALL_ENVELOPE, (request, extra) =>
+    callChecked(handler, (request as { params?: unknown }).params, {
+      requestId: extra.requestId,
+      sendNotification: extra.sendNotification,
+      cancellation: cancellationOf(extra.signal),
+    }),
+  );
 }
 
 /**
  * Answer a session's tools/call requests straight from its transport, without the SDK
  * `Server`'s per-request machinery (task lookups, an extra object of a dozen closures, a
- * promise chain per request): `handler` runs with the request id, an abort signal and a way
+ * promise chain per request): `handler` runs with the request id, its cancellation and a way
  * to send progress on the request's own stream, and its result or error is sent back just as
  * the SDK would send it. A notifications/cancelled naming one of these requests aborts it,
  * and nothing is answered. Only requests whose envelope is unambiguous (shared/jsonRpcDispatch.ts)
@@ -87,24 +94,24 @@ export function setToolCallHandler(server: Server, handler: SessionToolCallHandl
  */
 export function answerToolCallsDirectly(transport: Transport, handler: SessionToolCallHandler): void {
   const sdkOnMessage = transport.onmessage;
-  const running = new Map<RequestId, AbortController>();
+  const running = new Map<RequestId, CallCancellation>();
 
   const answer = (id: RequestId, params: Record<string, unknown>): void => {
-    const controller = new AbortController();
-    running.set(id, controller);
+    const cancellation = new CallCancellation();
+    running.set(id, cancellation);
     const extra: ToolCallExtra = {
       requestId: id,
-      signal: controller.signal,
+      cancellation,
       sendNotification: async (notification) => {
-        if (controller.signal.aborted) return;
+        if (cancellation.aborted) return;
         await transport.send({ jsonrpc: '2.0', ...notification } as JSONRPCMessage, { relatedRequestId: id });
       },
     };
     callChecked(handler, params, extra)
       .then(
-        (result) => (controller.signal.aborted ? undefined : transport.send({ jsonrpc: '2.0', id, result } as JSONRPCMessage)),
+        (result) => (cancellation.aborted ? undefined : transport.send({ jsonrpc: '2.0', id, result } as JSONRPCMessage)),
         (error: unknown) => {
-          if (controller.signal.aborted) return undefined;
+          if (cancellation.aborted) return undefined;
           const { code, message, data } = toRpcError(error);
           const rpcError = { code: Number.isSafeInteger(code) ? code : ErrorCode.InternalError, message, ...(data === undefined ? {} : { data }) };
           return transport.send({ jsonrpc: '2.0', id, error: rpcError } as JSONRPCMessage);
@@ -112,7 +119,7 @@ export function answerToolCallsDirectly(transport: Transport, handler: SessionTo
       )
       .catch((error: unknown) => transport.onerror?.(error instanceof Error ? error : new Error(String(error))))
       .finally(() => {
-        if (running.get(id) === controller) running.delete(id);
+        if (running.get(id) === cancellation) running.delete(id);
       });
   };
 
@@ -124,10 +131,10 @@ export function answerToolCallsDirectly(transport: Transport, handler: SessionTo
     }
     if (fields.method === 'notifications/cancelled') {
       const requestId = (fields.params as { requestId?: RequestId } | undefined)?.requestId;
-      const controller = requestId === undefined ? undefined : running.get(requestId);
-      if (controller) {
+      const cancellation = requestId === undefined ? undefined : running.get(requestId);
+      if (cancellation) {
         running.delete(requestId!);
-        controller.abort((fields.params as { reason?: unknown }).reason);
+        cancellation.abort((fields.params as { reason?: unknown }).reason);
       }
     }
     sdkOnMessage?.call(transport, message, extra);

@@ -1,10 +1,12 @@
+import type { Cancellation } from './cancellation.js';
+
 /**
  * At most `max` holders at once; up to `maxQueue` callers wait in order. A caller beyond the
  * queue is refused at once (the gateway never queues without bound nor retries silently).
  */
 export class ConcurrencyLimit {
   private active = 0;
-  private readonly waiting: Array<{ resolve: () => void; reject: (error: Error) => void; signal?: AbortSignal; onAbort?: () => void }> = [];
+  private readonly waiting: Array<{ resolve: () => void; reject: (error: Error) => void; stopListening?: () => void }> = [];
 
   constructor(
     private readonly max: number,
@@ -28,20 +30,18 @@ export class ConcurrencyLimit {
     return false;
   }
 
-  /** Wait for a slot; rejects with `full` when the queue is full, or when `signal` aborts. */
-  acquire(full: () => Error, signal?: AbortSignal): Promise<void> {
+  /** Wait for a slot; rejects with `full` when the queue is full, or when the call is cancelled. */
+  acquire(full: () => Error, cancellation?: Cancellation): Promise<void> {
     if (this.tryAcquire()) return Promise.resolve();
     if (this.waiting.length >= this.maxQueue) return Promise.reject(full());
     return new Promise((resolve, reject) => {
       const entry: (typeof this.waiting)[number] = { resolve, reject };
-      if (signal) {
-        entry.signal = signal;
-        entry.onAbort = () => {
+      if (cancellation) {
+        entry.stopListening = cancellation.onAbort((reason) => {
           const index = this.waiting.indexOf(entry);
           if (index !== -1) this.waiting.splice(index, 1);
-          reject(signal.reason instanceof Error ? signal.reason : new Error('cancelled while waiting for a slot'));
-        };
-        signal.addEventListener('abort', entry.onAbort, { once: true });
+          reject(reason instanceof Error ? reason : new Error('cancelled while waiting for a slot'));
+        });
       }
       this.waiting.push(entry);
     });
@@ -50,7 +50,7 @@ export class ConcurrencyLimit {
   release(): void {
     const next = this.waiting.shift();
     if (next) {
-      if (next.signal && next.onAbort) next.signal.removeEventListener('abort', next.onAbort);
+      next.stopListening?.();
       next.resolve();
       return;
     }

@@ -1,9 +1,10 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, type JSONRPCMessage, type Progress } from '@modelcontextprotocol/sdk/types.js';
 import { isPlainObject } from '../../shared/jsonRpcDispatch.js';
+import type { Cancellation } from './cancellation.js';
 
 export interface ForwardedRequestOptions {
-  signal?: AbortSignal | undefined;
+  cancellation?: Cancellation | undefined;
   onprogress?: ((progress: Progress) => void) | undefined;
   /** Without an answer (or, with `onprogress`, a progress notification) for this long, the request is cancelled. */
   timeoutMs: number;
@@ -15,12 +16,13 @@ interface Pending {
   resolve: (result: Record<string, unknown>) => void;
   reject: (error: unknown) => void;
   onprogress: ((progress: Progress) => void) | undefined;
-  timer: NodeJS.Timeout;
+  /** When it times out (Date.now() clock); moved on by progress. */
+  deadline: number;
   startedAt: number;
   timeoutMs: number;
   maxTotalTimeoutMs: number;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+  /** Removes the cancellation listener. */
+  stopListening: (() => void) | undefined;
 }
 
 /** Above any id the SDK client's own counter (from 0) reaches on the same connection. */
@@ -35,14 +37,21 @@ const FIRST_ID = 2 ** 40;
  *
  * The semantics are the SDK's (Protocol.request): a request that gets no answer within
  * `timeoutMs` — reset by each progress notification, never beyond `maxTotalTimeoutMs` — is
- * cancelled upstream (notifications/cancelled) and fails with RequestTimeout; an aborted
- * signal cancels it likewise; a closed connection fails every request with ConnectionClosed;
+ * cancelled upstream (notifications/cancelled) and fails with RequestTimeout; a cancelled
+ * call is cancelled upstream likewise; a closed connection fails every request with ConnectionClosed;
  * an error answer becomes an McpError.
+ *
+ * Timeouts share one timer, armed for the soonest deadline, rather than a timer per request:
+ * with requests answered in milliseconds and timed out after many seconds, it fires about once
+ * per timeout period, and a request costs no timer of its own.
  */
 export class ForwardedRequests {
   private readonly pending = new Map<number, Pending>();
   private nextId = FIRST_ID;
   private closed = false;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  /** The deadline the sweep timer is armed for; Infinity when it is not armed. */
+  private sweepAt = Infinity;
 
   /** Install on a transport the SDK client is already connected to: its messages pass here first. */
   constructor(private readonly transport: Transport) {
@@ -63,26 +72,24 @@ export class ForwardedRequests {
 
   request(method: string, params: Record<string, unknown> | undefined, options: ForwardedRequestOptions): Promise<Record<string, unknown>> {
     if (this.closed) return Promise.reject(new McpError(ErrorCode.ConnectionClosed, 'Connection closed'));
-    const { signal, onprogress } = options;
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    const { cancellation, onprogress } = options;
+    if (cancellation?.aborted) return Promise.reject(cancellation.reason);
     const id = this.nextId++;
+    const startedAt = Date.now();
+    const deadline = startedAt + options.timeoutMs;
+    if (deadline < this.sweepAt) this.armSweep(deadline, startedAt);
     const sent = onprogress ? { ...params, _meta: { ...(isPlainObject(params?._meta) ? params._meta : {}), progressToken: id } } : params;
     return new Promise((resolve, reject) => {
       const entry: Pending = {
         resolve,
         reject,
         onprogress,
-        timer: setTimeout(() => this.cancel(id, new McpError(ErrorCode.RequestTimeout, 'Request timed out', { timeout: options.timeoutMs })), options.timeoutMs),
-        startedAt: Date.now(),
+        deadline,
+        startedAt,
         timeoutMs: options.timeoutMs,
         maxTotalTimeoutMs: options.maxTotalTimeoutMs,
-        signal,
-        onAbort: undefined,
+        stopListening: cancellation?.onAbort((reason) => this.cancel(id, reason)),
       };
-      if (signal) {
-        entry.onAbort = () => this.cancel(id, signal.reason);
-        signal.addEventListener('abort', entry.onAbort, { once: true });
-      }
       this.pending.set(id, entry);
       const message = (sent === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params: sent }) as JSONRPCMessage;
       this.transport.send(message).catch((error: unknown) => {
@@ -113,12 +120,13 @@ export class ForwardedRequests {
       const id = fields.params.progressToken;
       const entry = this.pending.get(id);
       if (!entry?.onprogress) return false;
-      const elapsed = Date.now() - entry.startedAt;
+      const now = Date.now();
+      const elapsed = now - entry.startedAt;
       if (elapsed >= entry.maxTotalTimeoutMs) {
         this.cancel(id, new McpError(ErrorCode.RequestTimeout, 'Maximum total timeout exceeded', { maxTotalTimeout: entry.maxTotalTimeoutMs, totalElapsed: elapsed }));
         return true;
       }
-      entry.timer.refresh();
+      entry.deadline = now + entry.timeoutMs;
       const { progressToken: _token, ...progress } = fields.params as Progress & { progressToken: number };
       entry.onprogress(progress);
       return true;
@@ -131,8 +139,7 @@ export class ForwardedRequests {
     const entry = this.pending.get(id);
     if (!entry) return false;
     this.pending.delete(id);
-    clearTimeout(entry.timer);
-    if (entry.onAbort) entry.signal?.removeEventListener('abort', entry.onAbort);
+    entry.stopListening?.();
     return true;
   }
 
@@ -146,8 +153,32 @@ export class ForwardedRequests {
     entry.reject(reason instanceof McpError ? reason : new McpError(ErrorCode.RequestTimeout, String(reason)));
   }
 
+  private armSweep(deadline: number, now: number): void {
+    clearTimeout(this.sweepTimer);
+    this.sweepAt = deadline;
+    this.sweepTimer = setTimeout(() => this.sweep(), Math.max(0, deadline - now));
+    // Pending requests do not keep the process alive on their own (the connection does).
+    this.sweepTimer.unref();
+  }
+
+  /** Time out every request past its deadline, and arm the timer for the soonest one left. */
+  private sweep(): void {
+    this.sweepTimer = undefined;
+    this.sweepAt = Infinity;
+    const now = Date.now();
+    let soonest = Infinity;
+    for (const [id, entry] of [...this.pending]) {
+      if (entry.deadline <= now) this.cancel(id, new McpError(ErrorCode.RequestTimeout, 'Request timed out', { timeout: entry.timeoutMs }));
+      else if (entry.deadline < soonest) soonest = entry.deadline;
+    }
+    if (soonest !== Infinity && soonest < this.sweepAt) this.armSweep(soonest, now);
+  }
+
   private closeAll(): void {
     this.closed = true;
+    clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
+    this.sweepAt = Infinity;
     for (const [id, entry] of [...this.pending]) {
       this.settle(id);
       entry.reject(new McpError(ErrorCode.ConnectionClosed, 'Connection closed'));

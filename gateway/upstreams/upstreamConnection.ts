@@ -38,6 +38,7 @@ import { pipeChildStderr } from './childStderrLog.js';
 import { ConcurrencyLimit } from './concurrencyLimit.js';
 import type { CallOrigin, InFlightCall, ListKind, UpstreamListener, UpstreamStateName } from './types.js';
 import { dispatchWithoutSchemaPass } from '../../shared/jsonRpcDispatch.js';
+import type { Cancellation } from './cancellation.js';
 import { ForwardedRequests } from './forwardedRequests.js';
 
 /**
@@ -52,7 +53,7 @@ const GATEWAY_CLIENT_INFO: Implementation = { name: 'manifold-gateway', version:
 const RESERVED_META_KEYS = [CALLER_META_KEY, CALL_META_KEY, 'progressToken'];
 
 export interface ForwardOptions {
-  signal?: AbortSignal | undefined;
+  cancellation?: Cancellation | undefined;
   onprogress?: ((progress: Progress) => void) | undefined;
   /** Override of the configured call timeout (lists and health use shorter ones). */
   timeoutMs?: number;
@@ -177,7 +178,7 @@ export class UpstreamConnection {
           new DomainError('rate_limited', `Upstream "${this.namespace}" is at its concurrency limit (${this.config.maxConcurrency} calls) and its queue is full.`, {
             action: 'Retry in a few seconds.',
           }),
-        options.signal,
+        options.cancellation,
       );
       if (this.state !== 'ready' || this.client !== client) {
         this.release();
@@ -196,7 +197,7 @@ export class UpstreamConnection {
     const timeout = options.timeoutMs ?? this.config.callTimeoutMs;
     try {
       return await requests.request(method, forwardedParams, {
-        signal: options.signal,
+        cancellation: options.cancellation,
         onprogress: options.onprogress,
         timeoutMs: timeout,
         maxTotalTimeoutMs: Math.max(timeout, this.config.maxCallDurationMs),

@@ -8,6 +8,7 @@ import { exposedName } from '../catalog/naming.js';
 import type { UpstreamCatalog } from '../catalog/upstreamCatalog.js';
 import type { ToolCallHandler } from '../policy/toolCallPipeline.js';
 import type { ClientSession } from '../session/clientSession.js';
+import type { Cancellation } from '../upstreams/cancellation.js';
 import type { WorkflowSettings } from './workflowSettings.js';
 
 /** The part an upstream plays in a workflow; `workflows.upstreams` maps it to a namespace. */
@@ -89,7 +90,7 @@ export interface CompositeOrigin {
   requestId: RequestId;
   /** The composite's exposed name (`flow__create_task_from_issue`). */
   exposedName: string;
-  signal: AbortSignal;
+  cancellation: Cancellation;
   onprogress: ((progress: Progress) => void) | undefined;
 }
 
@@ -179,7 +180,7 @@ export class WorkflowRun {
     const scope = this.deps.access.toolScope(namespace, listed ?? { name: step.tool, annotations: step.expected });
     const { session } = this.origin;
     if (!grants(session.grantedScopes, scope)) throw new DomainError('forbidden', `Calling ${name} needs scope ${scope}.`);
-    if (this.origin.signal.aborted) throw new DomainError('unavailable', 'The call was cancelled.');
+    if (this.origin.cancellation.aborted) throw new DomainError('unavailable', 'The call was cancelled.');
     let result: Record<string, unknown>;
     try {
       result = await this.deps.toolCall({
@@ -190,7 +191,7 @@ export class WorkflowRun {
         target: { upstream, name: step.tool },
         arguments: args,
         meta: undefined,
-        signal: this.origin.signal,
+        cancellation: this.origin.cancellation,
         onprogress: undefined,
         via: { tool: this.origin.exposedName, step: this.currentStep },
       });

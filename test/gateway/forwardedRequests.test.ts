@@ -1,6 +1,7 @@
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { ErrorCode, McpError, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CallCancellation } from '../../gateway/upstreams/cancellation.js';
 import { ForwardedRequests } from '../../gateway/upstreams/forwardedRequests.js';
 
 interface Link {
@@ -114,15 +115,37 @@ describe('requests forwarded to an upstream', () => {
     expect(l.passedOn).toEqual([]);
   });
 
+  it('times out each request at its own deadline when requests with other timeouts are pending', async () => {
+    const l = await link();
+    const started = Date.now();
+    const slowToTimeOut = l.requests.request('tools/call', { name: 'long' }, { timeoutMs: 400, maxTotalTimeoutMs: 400 });
+    const quickToTimeOut = l.requests.request('tools/call', { name: 'short' }, { timeoutMs: 40, maxTotalTimeoutMs: 40 });
+    const answered = l.requests.request('tools/call', { name: 'answered' }, { timeoutMs: 40, maxTotalTimeoutMs: 40 });
+    await tick();
+    await l.reply({ id: sentId(l, 2), result: { content: [] } });
+    await expect(answered).resolves.toEqual({ content: [] });
+    await expect(quickToTimeOut).rejects.toMatchObject({ code: ErrorCode.RequestTimeout, data: { timeout: 40 } });
+    const quickAfter = Date.now() - started;
+    expect(quickAfter).toBeGreaterThanOrEqual(39);
+    expect(quickAfter).toBeLessThan(300);
+    expect(l.requests.size).toBe(1);
+    await expect(slowToTimeOut).rejects.toMatchObject({ code: ErrorCode.RequestTimeout, data: { timeout: 400 } });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(399);
+    expect(l.upstreamGot.filter((m) => 'method' in m && m.method === 'notifications/cancelled').map((m) => (m as unknown as { params: { requestId: number } }).params.requestId)).toEqual([
+      sentId(l, 1),
+      sentId(l, 0),
+    ]);
+  });
+
   it('cancels upstream when the caller aborts, with the caller\'s reason', async () => {
     const l = await link();
-    const controller = new AbortController();
-    const call = l.requests.request('tools/call', { name: 'slow' }, { timeoutMs: 1000, maxTotalTimeoutMs: 1000, signal: controller.signal });
+    const cancellation = new CallCancellation();
+    const call = l.requests.request('tools/call', { name: 'slow' }, { timeoutMs: 1000, maxTotalTimeoutMs: 1000, cancellation });
     await tick();
-    controller.abort(new McpError(ErrorCode.InvalidRequest, 'the client cancelled'));
+    cancellation.abort(new McpError(ErrorCode.InvalidRequest, 'the client cancelled'));
     await expect(call).rejects.toMatchObject({ code: ErrorCode.InvalidRequest });
     expect(l.upstreamGot[1]).toMatchObject({ method: 'notifications/cancelled', params: { requestId: sentId(l), reason: expect.stringMatching(/the client cancelled/) } });
-    await expect(l.requests.request('tools/call', { name: 'x' }, { timeoutMs: 1000, maxTotalTimeoutMs: 1000, signal: controller.signal })).rejects.toMatchObject({
+    await expect(l.requests.request('tools/call', { name: 'x' }, { timeoutMs: 1000, maxTotalTimeoutMs: 1000, cancellation })).rejects.toMatchObject({
       code: ErrorCode.InvalidRequest,
     });
   });
