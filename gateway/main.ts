@@ -48,6 +48,20 @@ runMain('gateway', async (logger) => {
       policies.audit?.append({ at: new Date().toISOString(), event: 'tool_definition_changed', upstream: change.namespace, tool: change.tool, served, changes: change.changes }, { urgent: true }),
   });
   cluster?.resourceUpdates.attach(gateway.clusterResources());
+  // Upstreams start now, in parallel, while the listener and authorization are set up (their
+  // processes need neither): /readyz reports when they are up. Then names are checked: a
+  // collision, or a view naming something that does not exist, refuses to start (never
+  // resolved by order); upstreams that are not up are checked later.
+  void gateway.start().then(() => {
+    logger.info(gateway.readiness(), 'initial upstream start settled');
+    logger.flush();
+    const problems = startupProblems(gateway, config);
+    if (problems.length > 0) {
+      for (const problem of problems) logger.fatal({ problem }, problem);
+      process.stderr.write(`gateway: refusing to start:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+      process.exit(2);
+    }
+  });
   // An operator's approval (integrity approve …) rewrites the pin file: serve the tool again.
   watchFile(pinsFile, { interval: 500 }, (current, previous) => {
     if (current.mtimeMs !== previous.mtimeMs) gateway.refreshTools();
@@ -84,20 +98,6 @@ runMain('gateway', async (logger) => {
   );
   // Call log lines are batched; lines that operators and supervisors wait for go out at once.
   logger.flush();
-
-  // Upstreams start in parallel after the listener is up: /readyz reports when they are.
-  // Then names are checked: a collision, or a view naming something that does not exist,
-  // refuses to start (never resolved by order); upstreams that are not up are checked later.
-  void gateway.start().then(() => {
-    logger.info(gateway.readiness(), 'initial upstream start settled');
-    logger.flush();
-    const problems = startupProblems(gateway, config);
-    if (problems.length > 0) {
-      for (const problem of problems) logger.fatal({ problem }, problem);
-      process.stderr.write(`gateway: refusing to start:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
-      process.exit(2);
-    }
-  });
 
   // Views change without a restart: on an edit of the configuration file (or SIGHUP).
   const reload = async (): Promise<void> => {
