@@ -352,7 +352,29 @@ const ratios = CONCURRENCY.map((c) => {
     `bare relay floor ${(floor.callsPerSecond / d.callsPerSecond).toFixed(2)}×, CPU ${floor.serverCpuMsPerCall} ms/call`
   );
 });
-const table = [header, '|---|---|---|---|---|---|---|---|', ...rows, '', ...ratios].join('\n');
+/**
+ * The targets the gateway is held to, for the production configuration (OAuth, policies on)
+ * against the SDK's own Streamable HTTP server in the same run: throughput at least equal at
+ * every concurrency (stretch: twice), p50 at concurrency 1 within 1.2×, gateway CPU under 0.4 ms a call.
+ */
+function targetVerdicts(): string[] {
+  const secured = (c: number) => results.find((r) => r.concurrency === c && r.target === 'gateway with OAuth (JWT per request)')!;
+  const direct = (c: number) => results.find((r) => r.concurrency === c && r.target.startsWith('direct SDK'))!;
+  const mark = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  const throughput = CONCURRENCY.map((c) => secured(c).callsPerSecond / direct(c).callsPerSecond);
+  const cpu = CONCURRENCY.map((c) => secured(c).serverCpuMsPerCall);
+  const p50 = secured(1).p50ms / direct(1).p50ms;
+  const list = (values: number[], unit: string) => values.map((v, i) => `c=${CONCURRENCY[i]} ${v.toFixed(unit === '×' ? 2 : 3)}${unit}`).join(', ');
+  return [
+    'targets (gateway with OAuth vs the direct SDK server, this run):',
+    `  throughput ≥ 1.0×: ${mark(throughput.every((r) => r >= 1))} (${list(throughput, '×')})`,
+    `  stretch, throughput ≥ 2.0×: ${mark(throughput.every((r) => r >= 2))}`,
+    `  p50 at c=1 ≤ 1.2×: ${mark(p50 <= 1.2)} (${p50.toFixed(2)}×)`,
+    `  gateway CPU < 0.4 ms/call: ${mark(cpu.every((v) => v < 0.4))} (${list(cpu, ' ms')})`,
+  ];
+}
+
+const table = [header, '|---|---|---|---|---|---|---|---|', ...rows, '', ...ratios, '', ...targetVerdicts()].join('\n');
 process.stdout.write(`${table}\n`);
 mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
 writeFileSync(join(ROOT, 'bench-results', 'gateway-calls.json'), JSON.stringify({ seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, rounds: ROUNDS, results }, null, 2));
