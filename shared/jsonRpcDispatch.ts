@@ -1,6 +1,7 @@
 import type { Protocol } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { RELATED_TASK_META_KEY, type JSONRPCMessage, type MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 
 /**
  * The SDK's `Protocol` tells requests, notifications and responses apart by running each
@@ -26,6 +27,13 @@ interface ProtocolEntryPoints {
   _onresponse(message: JSONRPCMessage): void;
   _onnotification(message: JSONRPCMessage): void;
 }
+
+/**
+ * The result schema for a request whose answer is passed on as it came (to a client, which
+ * validates it against the schemas it knows): any object, so the SDK makes no full schema
+ * pass over it.
+ */
+export const PassThroughResult = z.custom<Record<string, unknown>>((value) => typeof value === 'object' && value !== null);
 
 /** A JSON object (not null, not an array). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

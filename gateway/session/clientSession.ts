@@ -2,14 +2,12 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { ClientCapabilities, LoggingLevel, RequestId, ServerCapabilities, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/index.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
-import { z } from 'zod';
 import type { CallerContext } from '../../shared/callerContext.js';
+import { PassThroughResult } from '../../shared/jsonRpcDispatch.js';
 import type { CallerIdentity } from '../auth/authenticate.js';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
 import type { SessionTransport } from '../http/sessionTransport.js';
 import type { ClientSessionLink } from '../upstreams/types.js';
-
-const PassThroughResult = z.custom<Record<string, unknown>>((value) => typeof value === 'object' && value !== null);
 
 /** One validator for every session: the SDK would otherwise build an Ajv instance per Server. */
 let sharedValidator: jsonSchemaValidator | undefined;

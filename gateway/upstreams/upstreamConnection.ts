@@ -25,7 +25,6 @@ import {
   type ServerCapabilities,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
-import { z } from 'zod';
 import { CALLER_META_KEY, callerMeta, readCallerMeta } from '../../shared/callerContext.js';
 import { DomainError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
@@ -37,15 +36,9 @@ import { ChildProcessTransport } from './childProcessTransport.js';
 import { pipeChildStderr } from './childStderrLog.js';
 import { ConcurrencyLimit } from './concurrencyLimit.js';
 import type { CallOrigin, InFlightCall, ListKind, UpstreamListener, UpstreamStateName } from './types.js';
-import { dispatchWithoutSchemaPass } from '../../shared/jsonRpcDispatch.js';
+import { dispatchWithoutSchemaPass, PassThroughResult } from '../../shared/jsonRpcDispatch.js';
 import type { Cancellation } from './cancellation.js';
 import { ForwardedRequests } from './forwardedRequests.js';
-
-/**
- * Results are passed through as they are: the client at the other end validates them against
- * the schemas it knows, and a second full schema pass here would only cost CPU per call.
- */
-const PassThroughResult = z.custom<Record<string, unknown>>((value) => typeof value === 'object' && value !== null);
 
 const GATEWAY_CLIENT_INFO: Implementation = { name: 'manifold-gateway', version: '0.1.0' };
 
