@@ -311,12 +311,15 @@ await runHttp('warm-up', securedGateway.url, 'fx__counted_read', 8, securedPidsF
 await runHttp('warm-up', direct.url, 'echo', 8, () => ({ server: direct.child.pid!, children: [] }));
 await runHttp('warm-up', relay.url, 'fx__echo', 8, () => ({ server: relay.child.pid!, children: [] }));
 
+/** The production configuration, and the server it is measured against. */
+const SECURED = 'gateway with OAuth (JWT per request)';
+const DIRECT = 'direct SDK Streamable HTTP server';
 const securedPids = () => ({ server: securedGateway.child.pid!, children: childPids(securedGateway.child.pid!) });
 const targets: Array<(concurrency: number) => Promise<Result>> = [
   (c) => runHttp('gateway (Streamable HTTP → stdio child)', gateway.url, 'fx__echo', c, () => ({ server: gateway.child.pid!, children: childPids(gateway.child.pid!) })),
-  (c) => runHttp('gateway with OAuth (JWT per request)', securedGateway.url, 'fx__echo', c, securedPids, bearer),
+  (c) => runHttp(SECURED, securedGateway.url, 'fx__echo', c, securedPids, bearer),
   (c) => runHttp('gateway with OAuth, cached read-only tool', securedGateway.url, 'fx__counted_read', c, securedPids, bearer, { arguments: { key: 'a' }, expect: '\\"key\\":\\"a\\"' }),
-  (c) => runHttp('direct SDK Streamable HTTP server', direct.url, 'echo', c, () => ({ server: direct.child.pid!, children: [] })),
+  (c) => runHttp(DIRECT, direct.url, 'echo', c, () => ({ server: direct.child.pid!, children: [] })),
   (c) => runStdio(c),
   (c) => runHttp('bare node:http → stdio relay (floor)', relay.url, 'fx__echo', c, () => ({ server: relay.child.pid!, children: childPids(relay.child.pid!) })),
 ];
@@ -339,12 +342,14 @@ const header = '| target | conc. | calls/s | p50 ms | p99 ms | client CPU ms/cal
 const rows = results.map(
   (r) => `| ${r.target} | ${r.concurrency} | ${r.callsPerSecond} | ${r.p50ms} | ${r.p99ms} | ${r.clientCpuMsPerCall} | ${r.serverCpuMsPerCall} | ${r.childCpuMsPerCall ?? ''} |`,
 );
+/** The result of the target whose name starts with `name`, at concurrency `c`. */
+const resultOf = (name: string, c: number): Result => results.find((r) => r.concurrency === c && r.target.startsWith(name))!;
 const ratios = CONCURRENCY.map((c) => {
-  const g = results.find((r) => r.concurrency === c && r.target.startsWith('gateway ('))!;
-  const a = results.find((r) => r.concurrency === c && r.target === 'gateway with OAuth (JWT per request)')!;
-  const cached = results.find((r) => r.concurrency === c && r.target.startsWith('gateway with OAuth, cached'))!;
-  const d = results.find((r) => r.concurrency === c && r.target.startsWith('direct SDK'))!;
-  const floor = results.find((r) => r.concurrency === c && r.target.startsWith('bare node:http'))!;
+  const g = resultOf('gateway (', c);
+  const a = resultOf(SECURED, c);
+  const cached = resultOf('gateway with OAuth, cached', c);
+  const d = resultOf(DIRECT, c);
+  const floor = resultOf('bare node:http', c);
   return (
     `c=${c}: gateway/direct-SDK throughput ${(g.callsPerSecond / d.callsPerSecond).toFixed(2)}×, p50 ${(g.p50ms / d.p50ms).toFixed(2)}×; ` +
     `with OAuth ${(a.callsPerSecond / d.callsPerSecond).toFixed(2)}×, p50 ${(a.p50ms / d.p50ms).toFixed(2)}×, gateway CPU ${a.serverCpuMsPerCall} ms/call; ` +
@@ -358,8 +363,8 @@ const ratios = CONCURRENCY.map((c) => {
  * every concurrency (stretch: twice), p50 at concurrency 1 within 1.2×, gateway CPU under 0.4 ms a call.
  */
 function targetVerdicts(): string[] {
-  const secured = (c: number) => results.find((r) => r.concurrency === c && r.target === 'gateway with OAuth (JWT per request)')!;
-  const direct = (c: number) => results.find((r) => r.concurrency === c && r.target.startsWith('direct SDK'))!;
+  const secured = (c: number) => resultOf(SECURED, c);
+  const direct = (c: number) => resultOf(DIRECT, c);
   const mark = (ok: boolean) => (ok ? 'met' : 'NOT met');
   const throughput = CONCURRENCY.map((c) => secured(c).callsPerSecond / direct(c).callsPerSecond);
   const cpu = CONCURRENCY.map((c) => secured(c).serverCpuMsPerCall);
