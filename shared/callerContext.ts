@@ -3,7 +3,12 @@
  * call belongs to through `_meta` on every request it forwards:
  *
  *   "_meta": { "io.manifold/caller": { "user": "ada", "email": "ada@example.com",
- *              "scopes": ["pm:write"], "session": "<gateway session id>" } }
+ *              "scopes": ["pm:write"], "session": "<gateway session id>",
+ *              "clientCapabilities": { "elicitation": {}, "sampling": {} } } }
+ *
+ * `clientCapabilities` are those the gateway's own client declared: a child connected to the
+ * gateway sees the gateway's capabilities, not the end client's, and needs these to choose, say,
+ * an elicitation over a two-step confirmation.
  *
  * A server trusts this only when it was started by a gateway (MANIFOLD_TRUST_CALLER_META=1);
  * otherwise any client could claim to be anyone, so the configured local user is used.
@@ -17,10 +22,16 @@ export interface CallerContext {
   scopes: string[];
   /** The gateway session the call came from, when there is one. */
   session?: string;
+  /** What the end client can be asked for (`sampling`, `elicitation`, `roots`), as it declared them. */
+  clientCapabilities?: Record<string, unknown>;
 }
 
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Read the caller from request `_meta`, or undefined when absent or malformed. */
@@ -34,6 +45,7 @@ export function readCallerMeta(meta: Record<string, unknown> | undefined): Calle
     ...(typeof record.email === 'string' ? { email: record.email } : {}),
     scopes: isStringArray(record.scopes) ? record.scopes : [],
     ...(typeof record.session === 'string' ? { session: record.session } : {}),
+    ...(isObject(record.clientCapabilities) ? { clientCapabilities: record.clientCapabilities } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 
 /** Stable codes a client (or a model) can branch on. */
 export type FailureCode =
@@ -43,14 +43,30 @@ export const invalidInput = (field: string, message: string, action?: string): D
 export const notFound = (message: string, action?: string): DomainError =>
   new DomainError('not_found', message, action ? { action } : {});
 
+/**
+ * A JSON-RPC error raised by an MCP SDK: the v2 `ProtocolError`, or the v1 `McpError` that the
+ * gateway's upstream client still throws. Both carry a numeric `code`; their messages are
+ * written for the client and safe to show.
+ */
+export function isProtocolError(error: unknown): error is Error & { code: number; data?: unknown } {
+  return error instanceof ProtocolError || (error instanceof Error && error.name === 'McpError' && typeof (error as { code?: unknown }).code === 'number');
+}
+
 const INTERNAL_MESSAGE = 'The server failed while handling this request. It has been logged; retry, and report it if it persists.';
 
+/** A failure as a client sees it: the stable code, the whole message, and the input at fault. */
+export type FailureDescription = {
+  code: FailureCode;
+  message: string;
+  field?: string;
+};
+
 /** Describe any thrown value for a client without leaking internals. */
-export function describeFailure(error: unknown): { code: FailureCode; message: string; field?: string } {
+export function describeFailure(error: unknown): FailureDescription {
   if (error instanceof DomainError) {
     return { code: error.code, message: error.clientMessage, ...(error.field ? { field: error.field } : {}) };
   }
-  if (error instanceof McpError) {
+  if (isProtocolError(error)) {
     return { code: 'invalid_input', message: error.message };
   }
   return { code: 'internal', message: INTERNAL_MESSAGE };
@@ -64,7 +80,14 @@ export const FAILURE_META_KEY = 'io.manifold/failure';
  * model sees the message and can correct its call (MCP: tool execution errors
  * are reported in the result, protocol errors as JSON-RPC errors).
  */
-export function toolFailure(error: unknown): CallToolResult {
+/** A tool result reporting a failure; assignable to the `CallToolResult` of either SDK line. */
+export type ToolFailureResult = {
+  isError: true;
+  content: Array<{ type: 'text'; text: string }>;
+  _meta: { [FAILURE_META_KEY]: FailureDescription };
+};
+
+export function toolFailure(error: unknown): ToolFailureResult {
   const failure = describeFailure(error);
   return {
     isError: true,
@@ -76,23 +99,26 @@ export function toolFailure(error: unknown): CallToolResult {
 }
 
 const JSON_RPC_CODE: Record<FailureCode, number> = {
-  invalid_input: ErrorCode.InvalidParams,
-  not_found: -32002, // MCP "resource not found"
-  conflict: ErrorCode.InvalidRequest,
-  confirmation_required: ErrorCode.InvalidRequest,
-  unauthorized: ErrorCode.InvalidRequest,
-  forbidden: ErrorCode.InvalidRequest,
-  rate_limited: ErrorCode.InvalidRequest,
-  unavailable: ErrorCode.InternalError,
-  unsupported: ErrorCode.MethodNotFound,
-  internal: ErrorCode.InternalError,
+  invalid_input: ProtocolErrorCode.InvalidParams,
+  // Resource not found is -32602 since MCP 2026-07-28 (SEP-2164); 2025 clients treat it as
+  // invalid params, which a missing resource is.
+  not_found: ProtocolErrorCode.InvalidParams,
+  conflict: ProtocolErrorCode.InvalidRequest,
+  confirmation_required: ProtocolErrorCode.InvalidRequest,
+  unauthorized: ProtocolErrorCode.InvalidRequest,
+  forbidden: ProtocolErrorCode.InvalidRequest,
+  rate_limited: ProtocolErrorCode.InvalidRequest,
+  unavailable: ProtocolErrorCode.InternalError,
+  unsupported: ProtocolErrorCode.MethodNotFound,
+  internal: ProtocolErrorCode.InternalError,
 };
 
 /** Turn a failure outside a tool (resource read, prompt, completion) into a JSON-RPC error. */
-export function toMcpError(error: unknown): McpError {
-  if (error instanceof McpError) return error;
+export function toMcpError(error: unknown): ProtocolError {
+  if (error instanceof ProtocolError) return error;
+  if (isProtocolError(error)) return new ProtocolError(error.code, error.message, error.data);
   const failure = describeFailure(error);
-  return new McpError(JSON_RPC_CODE[failure.code], failure.message, { code: failure.code });
+  return new ProtocolError(JSON_RPC_CODE[failure.code], failure.message, { code: failure.code });
 }
 
 /** Wrap a handler so that any failure becomes a JSON-RPC error safe for the client. */

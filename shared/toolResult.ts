@@ -1,4 +1,4 @@
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, InputRequiredResult } from '@modelcontextprotocol/server';
 import { DomainError, toolFailure } from './errors.js';
 import type { Logger } from './logger.js';
 import { tracingActive, traceToolHandler } from './tracing.js';
@@ -17,12 +17,12 @@ export function toolSuccess(summary: string, structured: Record<string, unknown>
  * and reach the client only as a generic message (never a stack trace or a raw
  * driver error).
  */
-export function guardTool<A extends unknown[]>(
+export function guardTool<A extends unknown[], R extends CallToolResult | InputRequiredResult = CallToolResult>(
   logger: Logger,
   toolName: string,
-  handler: (...args: A) => Promise<CallToolResult>,
-): (...args: A) => Promise<CallToolResult> {
-  const guarded = async (...args: A): Promise<CallToolResult> => {
+  handler: (...args: A) => Promise<R>,
+): (...args: A) => Promise<R | CallToolResult> {
+  const guarded = async (...args: A): Promise<R | CallToolResult> => {
     try {
       return await handler(...args);
     } catch (error) {
@@ -31,11 +31,12 @@ export function guardTool<A extends unknown[]>(
     }
   };
   // With tracing on (shared/tracing.ts), the handler runs in a span whose parent comes from
-  // the request's `_meta` (the SDK passes `extra`, with `_meta`, as the last argument).
+  // the request's `_meta` (the SDK passes its request context, with `mcpReq._meta`, last).
   return (...args: A) => (tracingActive() ? traceToolHandler(toolName, metaOf(args[args.length - 1]), () => guarded(...args)) : guarded(...args));
 }
 
-function metaOf(extra: unknown): Record<string, unknown> | undefined {
-  const meta = typeof extra === 'object' && extra !== null ? (extra as { _meta?: unknown })._meta : undefined;
+function metaOf(context: unknown): Record<string, unknown> | undefined {
+  const request = typeof context === 'object' && context !== null ? (context as { mcpReq?: { _meta?: unknown } }).mcpReq : undefined;
+  const meta = request?._meta;
   return typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>) : undefined;
 }

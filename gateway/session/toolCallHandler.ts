@@ -3,7 +3,7 @@ import { Protocol, type RequestHandlerExtra } from '@modelcontextprotocol/sdk/sh
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, type CallToolRequest, type JSONRPCMessage, type RequestId, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { classifyMessage, isPlainObject } from '../../shared/jsonRpcDispatch.js';
+import { classifyMessage, isPlainObject } from '../protocol/jsonRpcDispatch.js';
 import { CallCancellation, cancellationOf, type Cancellation } from '../upstreams/cancellation.js';
 import { RpcError, toRpcError } from './rpcError.js';
 

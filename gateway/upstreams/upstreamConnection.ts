@@ -36,7 +36,7 @@ import { ChildProcessTransport } from './childProcessTransport.js';
 import { pipeChildStderr } from './childStderrLog.js';
 import { ConcurrencyLimit } from './concurrencyLimit.js';
 import type { CallOrigin, InFlightCall, ListKind, UpstreamListener, UpstreamStateName } from './types.js';
-import { dispatchWithoutSchemaPass, PassThroughResult } from '../../shared/jsonRpcDispatch.js';
+import { dispatchWithoutSchemaPass, PassThroughResult } from '../protocol/jsonRpcDispatch.js';
 import type { Cancellation } from './cancellation.js';
 import { ForwardedRequests } from './forwardedRequests.js';
 
@@ -578,9 +578,19 @@ export class UpstreamConnection {
 function forwardedMeta(meta: unknown, origin: CallOrigin | undefined, callId: string | undefined): Record<string, unknown> {
   const out = stripReserved(meta as Record<string, unknown> | undefined) ?? {};
   if (origin && callId) {
-    Object.assign(out, callerMeta(origin.caller));
+    Object.assign(out, callerMeta({ ...origin.caller, clientCapabilities: askableCapabilities(origin.session.clientCapabilities()) }));
     out[CALL_META_KEY] = callId;
   }
+  return out;
+}
+
+/**
+ * What the end client can be asked for during a call: a child sees the gateway as its client
+ * (which declares everything it can forward), so it learns the end client's own from the caller.
+ */
+function askableCapabilities(declared: Record<string, unknown> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of ['sampling', 'elicitation', 'roots']) if (declared?.[key] !== undefined) out[key] = declared[key];
   return out;
 }
 

@@ -7,6 +7,7 @@ import { serve } from '../../shared/serve.js';
 import { DocsIndex } from './docsIndex.js';
 import { DocsRoot } from './docsRoot.js';
 import { watchDocs, type DocsWatcher } from './docsWatcher.js';
+import { publishDocsChanges } from './resources.js';
 import { createDocsServer } from './server.js';
 
 const environment = {
@@ -43,9 +44,11 @@ runMain('docs', async (logger) => {
   await docsIndex.load();
 
   const baseUrl = env.DOCS_BASE_URL === undefined ? undefined : new URL(env.DOCS_BASE_URL);
+  const changes = publishDocsChanges(docsIndex);
+  const deps = { docsIndex, logger, baseUrl, trustCallerMeta: env.MANIFOLD_TRUST_CALLER_META, localUser: env.MANIFOLD_USER, changes };
   await serve({
-    createServer: () =>
-      createDocsServer({ docsIndex, logger, baseUrl, trustCallerMeta: env.MANIFOLD_TRUST_CALLER_META, localUser: env.MANIFOLD_USER }),
+    createServer: (instance) => createDocsServer(deps, instance),
+    changes,
     flags,
     logger,
     bearerToken: env.MANIFOLD_HTTP_BEARER_TOKEN,

@@ -1,4 +1,4 @@
-import type { GetPromptResult } from '@modelcontextprotocol/sdk/types.js';
+import type { GetPromptResult } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { asMcpErrors } from '../../shared/errors.js';
 import { documentUri, webLink } from './docsUris.js';

@@ -1,6 +1,7 @@
-import { ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { SubscribeRequestSchema, UnsubscribeRequestSchema, type ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+import { InMemoryServerEventBus, ResourceTemplate, type ReadResourceResult, type ServerEventBus } from '@modelcontextprotocol/server';
 import { asMcpErrors, notFound } from '../../shared/errors.js';
+import { deliverResourceChanges, type SubscribableResources } from '../../shared/serving/resourceChanges.js';
+import type { ServingInstance } from '../../shared/serving/servingInstance.js';
 import type { DocsChange, DocsIndex } from './docsIndex.js';
 import { DOCUMENT_URI_TEMPLATE, documentUri, INDEX_URI, pathFromDocumentUri } from './docsUris.js';
 import type { DocsServerContext } from './server.js';
@@ -34,12 +35,12 @@ function renderIndex(docsIndex: DocsIndex): string {
 
 /**
  * Resources: docs://index and docs://{+path} (one per document, listed and
- * completable), with resources/subscribe: a subscribed client hears
- * notifications/resources/updated when its document changes or goes away, and every
- * client hears notifications/resources/list_changed when documents come or go
- * (MCP 2025-11-25, server/resources "Subscriptions" and "List Changed Notification").
+ * completable), with subscriptions (2025: resources/subscribe; 2026-07-28: subscriptions/listen):
+ * a subscribed client hears notifications/resources/updated when its document changes or goes
+ * away, and notifications/resources/list_changed when documents come or go
+ * (MCP server/resources "Subscriptions" and "List Changed Notification").
  */
-export function registerDocsResources(ctx: DocsServerContext): void {
+export function registerDocsResources(ctx: DocsServerContext, instance: ServingInstance): void {
   const { server, docsIndex, logger } = ctx;
 
   server.registerResource(
@@ -81,64 +82,44 @@ export function registerDocsResources(ctx: DocsServerContext): void {
     }),
   );
 
-  // resources/subscribe is not wired by McpServer; the low-level server takes it.
-  const subscriptions = new Map<string, Set<string>>(); // document path, or INDEX_URI → URIs as the client wrote them
-  server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
+  deliverResourceChanges(server, instance, ctx.changes, subscribableDocuments(docsIndex), logger);
+}
 
-  const subscriptionKey = (uri: string): string => {
+/** Documents and docs://index may be subscribed to; document URIs compare by their path. */
+function subscribableDocuments(docsIndex: DocsIndex): SubscribableResources {
+  const updateKey = (uri: string): string => {
     if (uri === INDEX_URI) return INDEX_URI;
-    const relativePath = pathFromDocumentUri(uri);
-    if (!docsIndex.has(relativePath)) {
-      throw notFound(`No document "${relativePath}" to subscribe to.`, 'Subscribe to a URI from resources/list, or to docs://index to hear about any change.');
-    }
-    return relativePath;
-  };
-
-  server.server.setRequestHandler(
-    SubscribeRequestSchema,
-    asMcpErrors(async (request) => {
-      const key = subscriptionKey(request.params.uri);
-      const uris = subscriptions.get(key) ?? new Set<string>();
-      uris.add(request.params.uri);
-      subscriptions.set(key, uris);
-      return {};
-    }),
-  );
-  server.server.setRequestHandler(
-    UnsubscribeRequestSchema,
-    asMcpErrors(async (request) => {
-      const uri = request.params.uri;
-      const key = uri === INDEX_URI ? INDEX_URI : pathFromDocumentUri(uri);
-      const uris = subscriptions.get(key);
-      uris?.delete(uri);
-      if (uris?.size === 0) subscriptions.delete(key);
-      return {};
-    }),
-  );
-
-  const notifyUpdated = (uris: Iterable<string>): void => {
-    for (const uri of uris) {
-      server.server.sendResourceUpdated({ uri }).catch((error: unknown) => logger.debug({ err: error, uri }, 'could not send resources/updated'));
+    try {
+      return pathFromDocumentUri(uri);
+    } catch {
+      return uri;
     }
   };
+  return {
+    subscriptionKey: (uri) => {
+      if (uri === INDEX_URI) return INDEX_URI;
+      const relativePath = pathFromDocumentUri(uri);
+      if (!docsIndex.has(relativePath)) {
+        throw notFound(`No document "${relativePath}" to subscribe to.`, 'Subscribe to a URI from resources/list, or to docs://index to hear about any change.');
+      }
+      return relativePath;
+    },
+    updateKey,
+  };
+}
 
-  const onChange = (change: DocsChange): void => {
-    if (!server.isConnected()) return;
+/**
+ * The process's change bus: a document added, changed or removed is an update of its URI and of
+ * docs://index; documents that come or go change the resource list.
+ */
+export function publishDocsChanges(docsIndex: DocsIndex): ServerEventBus {
+  const bus = new InMemoryServerEventBus();
+  docsIndex.onChange((change: DocsChange) => {
     for (const relativePath of [...change.added, ...change.updated, ...change.removed]) {
-      const uris = subscriptions.get(relativePath);
-      if (uris) notifyUpdated(uris);
+      bus.publish({ kind: 'resource_updated', uri: documentUri(relativePath) });
     }
-    const indexUris = subscriptions.get(INDEX_URI);
-    if (indexUris) notifyUpdated(indexUris);
-    if (change.added.length > 0 || change.removed.length > 0) {
-      server.server.sendResourceListChanged().catch((error: unknown) => logger.debug({ err: error }, 'could not send resources/list_changed'));
-    }
-  };
-  const stopListening = docsIndex.onChange(onChange);
-  const previousOnClose = server.server.onclose;
-  server.server.onclose = () => {
-    stopListening();
-    subscriptions.clear();
-    previousOnClose?.();
-  };
+    bus.publish({ kind: 'resource_updated', uri: INDEX_URI });
+    if (change.added.length > 0 || change.removed.length > 0) bus.publish({ kind: 'resources_list_changed' });
+  });
+  return bus;
 }

@@ -1,6 +1,7 @@
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpServer, type CacheHint, type ServerEventBus } from '@modelcontextprotocol/server';
 import { resolveCaller, type CallerContext } from '../../shared/callerContext.js';
 import type { Logger } from '../../shared/logger.js';
+import { LEGACY_CONNECTION, type ServingInstance } from '../../shared/serving/servingInstance.js';
 import type { DocsIndex } from './docsIndex.js';
 import { registerDocsPrompts } from './prompts.js';
 import { registerDocsResources } from './resources.js';
@@ -24,6 +25,8 @@ export interface DocsServerDeps {
   trustCallerMeta: boolean;
   /** The acting user when no trusted caller is given. */
   localUser: string;
+  /** Where document changes are published (see `publishDocsChanges`). */
+  changes: ServerEventBus;
 }
 
 /** What the tool and resource modules of this server receive. */
@@ -32,16 +35,36 @@ export interface DocsServerContext extends DocsServerDeps {
   callerOf(meta: Record<string, unknown> | undefined): CallerContext;
 }
 
-/** Build one MCP server (one per session over HTTP) on the shared docs index. */
-export function createDocsServer(deps: DocsServerDeps): McpServer {
-  const server = new McpServer(SERVER_INFO, { capabilities: { logging: {} }, instructions: INSTRUCTIONS });
+/** The server's surface does not change while it runs. */
+const STATIC_SURFACE: CacheHint = { ttlMs: 600_000, cacheScope: 'public' };
+/** Documents are the same for every reader; a change is announced to subscribers at once. */
+const DOCUMENTS: CacheHint = { ttlMs: 60_000, cacheScope: 'public' };
+
+/**
+ * Build one MCP server on the shared docs index: one per stdio connection, per 2025-era HTTP
+ * session or per 2026-07-28 HTTP request (see ServingInstance).
+ */
+export function createDocsServer(deps: DocsServerDeps, instance: ServingInstance = LEGACY_CONNECTION): McpServer {
+  const server = new McpServer(SERVER_INFO, {
+    capabilities: { logging: {} },
+    instructions: INSTRUCTIONS,
+    // MCP 2026-07-28 cacheable results (SEP-2549); 2025-era answers never carry these fields.
+    cacheHints: {
+      'server/discover': STATIC_SURFACE,
+      'tools/list': STATIC_SURFACE,
+      'prompts/list': STATIC_SURFACE,
+      'resources/templates/list': STATIC_SURFACE,
+      'resources/list': DOCUMENTS,
+      'resources/read': DOCUMENTS,
+    },
+  });
   const ctx: DocsServerContext = {
     ...deps,
     server,
     callerOf: (meta) => resolveCaller(meta, { trustMeta: deps.trustCallerMeta, localUser: deps.localUser }),
   };
   registerDocsTools(ctx);
-  registerDocsResources(ctx);
+  registerDocsResources(ctx, instance);
   registerDocsPrompts(ctx);
   return server;
 }

@@ -82,15 +82,15 @@ export function registerDocsTools(ctx: DocsServerContext): void {
         limit: z.number().int().min(1).max(LIMITS.searchResults).optional().describe(`How many sections to return (default ${LIMITS.defaultSearchResults}, at most ${LIMITS.searchResults}).`),
         path_prefix: pathPrefixInput,
       },
-      outputSchema: {
+      outputSchema: z.object({
         query: z.string(),
         total: z.number().int().describe('Matching sections before the limit was applied.'),
         results: z.array(searchHitView),
-      },
+      }),
       annotations: READ_ONLY,
     },
     guardTool(logger, 'search_docs', async (args, extra) => {
-      noteCall('search_docs', extra._meta);
+      noteCall('search_docs', extra.mcpReq._meta);
       const limit = args.limit ?? LIMITS.defaultSearchResults;
       const pathPrefix = args.path_prefix === undefined ? '' : normalizePathPrefix(args.path_prefix, 'path_prefix');
       const outcome = await docsIndex.search(args.query, { limit, pathPrefix });
@@ -126,15 +126,15 @@ export function registerDocsTools(ctx: DocsServerContext): void {
         limit: z.number().int().min(1).max(LIMITS.listPage).optional().describe(`Page size (default ${LIMITS.defaultListPage}, at most ${LIMITS.listPage}).`),
         cursor: z.string().max(4096).optional().describe('next_cursor from the previous page; omit for the first page.'),
       },
-      outputSchema: {
+      outputSchema: z.object({
         documents: z.array(documentView),
         total: z.number().int().describe('Documents matching path_prefix, across all pages.'),
         next_cursor: z.string().optional().describe('Pass as cursor to get the next page; absent on the last page.'),
-      },
+      }),
       annotations: READ_ONLY,
     },
     guardTool(logger, 'list_documents', async (args, extra) => {
-      noteCall('list_documents', extra._meta);
+      noteCall('list_documents', extra.mcpReq._meta);
       const pathPrefix = args.path_prefix === undefined ? '' : normalizePathPrefix(args.path_prefix, 'path_prefix');
       const page = docsIndex.listDocuments({
         pathPrefix,
@@ -170,17 +170,17 @@ export function registerDocsTools(ctx: DocsServerContext): void {
         path: pathInput,
         max_chars: z.number().int().min(1000).max(LIMITS.maxDocumentChars).optional().describe(`Most characters of text to return (default ${LIMITS.defaultDocumentChars}).`),
       },
-      outputSchema: {
+      outputSchema: z.object({
         document: documentView,
         line_count: z.number().int(),
         truncated: z.boolean().describe('True when the text was cut at max_chars.'),
         outline: z.array(outlineEntryView),
         content: z.string().describe('The Markdown text.'),
-      },
+      }),
       annotations: READ_ONLY,
     },
     guardTool(logger, 'get_document', async (args, extra) => {
-      noteCall('get_document', extra._meta);
+      noteCall('get_document', extra.mcpReq._meta);
       const relativePath = normalizeDocPath(args.path);
       const doc = await docsIndex.getDocument(relativePath);
       const { text, truncated } = truncateAtLine(doc.text, args.max_chars ?? LIMITS.defaultDocumentChars);
@@ -208,15 +208,15 @@ export function registerDocsTools(ctx: DocsServerContext): void {
         anchor: z.string().max(512).describe('Section anchor, e.g. "install-with-npm".'),
         include_subsections: z.boolean().optional().describe('Include nested subsections (default true).'),
       },
-      outputSchema: {
+      outputSchema: z.object({
         section: sectionView,
         subsections: z.array(outlineEntryView),
         content: z.string().describe('The Markdown text of the section.'),
-      },
+      }),
       annotations: READ_ONLY,
     },
     guardTool(logger, 'get_section', async (args, extra) => {
-      noteCall('get_section', extra._meta);
+      noteCall('get_section', extra.mcpReq._meta);
       const relativePath = normalizeDocPath(args.path);
       const found = await docsIndex.getSection(relativePath, args.anchor, args.include_subsections ?? true);
       const section = toSectionView(found.section, baseUrl);

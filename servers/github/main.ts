@@ -1,3 +1,4 @@
+import { InMemoryServerEventBus } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { envSchemas, parseServeFlags, readEnvironment } from '../../shared/config.js';
 import { commonServerEnv, runMain } from '../../shared/runtimeEnv.js';
@@ -56,9 +57,12 @@ runMain('github', async (logger) => {
   );
   // Shared by every session of an HTTP process, so completion learns from all of them.
   const knownRepositories = new KnownRepositories();
+  const changes = new InMemoryServerEventBus();
   await serve({
-    createServer: () =>
-      createGithubServer({
+    changes,
+    createServer: (instance) =>
+      createGithubServer(
+        {
         github,
         apiUrl: env.GITHUB_API_URL,
         authenticated,
@@ -68,7 +72,10 @@ runMain('github', async (logger) => {
         localUser: env.MANIFOLD_USER,
         readOnly: env.GITHUB_READ_ONLY,
         knownRepositories,
-      }),
+        changes,
+        },
+        instance,
+      ),
     flags,
     logger,
     bearerToken: env.MANIFOLD_HTTP_BEARER_TOKEN,

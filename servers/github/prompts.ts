@@ -1,5 +1,5 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { GetPromptResult } from '@modelcontextprotocol/sdk/types.js';
+import type { McpServer } from '@modelcontextprotocol/server';
+import type { GetPromptResult } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { asMcpErrors } from '../../shared/errors.js';
 import { formatRepository, parseRepositorySlug, resolveIssueTarget, type RepositoryInput } from './repositoryRef.js';

@@ -1,7 +1,9 @@
-import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/server';
+import type { ReadResourceResult } from '@modelcontextprotocol/server';
 import { LRUCache } from 'lru-cache';
 import { asMcpErrors, invalidInput } from '../../shared/errors.js';
+import { deliverResourceChanges, type SubscribableResources } from '../../shared/serving/resourceChanges.js';
+import type { ServingInstance } from '../../shared/serving/servingInstance.js';
 import { callGithub } from './githubErrors.js';
 import { formatRepository, parseIssueReference, parseRepositorySlug, type RepositoryRef } from './repositoryRef.js';
 import { issueMarkdown } from './shapes.js';
@@ -29,8 +31,11 @@ function repositoryFromVariables(variables: Variables): RepositoryRef {
 
 const repositoryUri = (repository: RepositoryRef): string => `github://${formatRepository(repository)}`;
 
-/** Resources: one issue (Markdown and JSON) and a repository summary, with completion for their variables. */
-export function registerGithubResources(server: McpServer, context: GithubToolContext): void {
+/**
+ * Resources: one issue (Markdown and JSON) and a repository summary, with completion for their
+ * variables and subscriptions (writes through this server announce the issues they change).
+ */
+export function registerGithubResources(server: McpServer, context: GithubToolContext, instance: ServingInstance): void {
   const completions = completionSources(context);
 
   server.registerResource(
@@ -131,7 +136,22 @@ export function registerGithubResources(server: McpServer, context: GithubToolCo
       };
     }),
   );
+  deliverResourceChanges(server, instance, context.changes, subscribableGithubResources, context.logger);
 }
+
+const ISSUE_URI = /^github:\/\/[^/]+\/[^/]+\/issues\/\d+$/;
+const REPOSITORY_URI = /^github:\/\/[^/]+\/[^/]+$/;
+
+/** Issues and repositories may be subscribed to by their github:// URI (owner and name compare without case, as on GitHub). */
+const subscribableGithubResources: SubscribableResources = {
+  subscriptionKey: (uri) => {
+    if (!ISSUE_URI.test(uri) && !REPOSITORY_URI.test(uri)) {
+      throw invalidInput('uri', `"${uri}" is not a resource of this server.`, 'Subscribe to an issue (github://OWNER/REPO/issues/NUMBER) or a repository (github://OWNER/REPO).');
+    }
+    return uri.toLowerCase();
+  },
+  updateKey: (uri) => uri.toLowerCase(),
+};
 
 interface CompletionContext {
   arguments?: Record<string, string>;

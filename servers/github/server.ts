@@ -1,5 +1,6 @@
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { InMemoryServerEventBus, McpServer, type CacheHint, type ServerEventBus } from '@modelcontextprotocol/server';
 import type { Logger } from '../../shared/logger.js';
+import { LEGACY_CONNECTION, type ServingInstance } from '../../shared/serving/servingInstance.js';
 import type { GithubClient } from './githubClient.js';
 import { KnownRepositories, type RepositoryRef } from './repositoryRef.js';
 import { registerGithubPrompts } from './prompts.js';
@@ -34,6 +35,11 @@ export interface GithubServerDeps {
    * servers of an HTTP process so every session benefits.
    */
   knownRepositories?: KnownRepositories;
+  /**
+   * Where the issues and repositories changed through this server are announced. Share one bus
+   * across the instances of a process so every subscriber hears of every write.
+   */
+  changes?: ServerEventBus;
 }
 
 const INSTRUCTIONS = [
@@ -42,11 +48,31 @@ const INSTRUCTIONS = [
   'Errors say what to do next: follow them (e.g. list issues to find a valid number) rather than retrying the same call.',
 ].join(' ');
 
-/** Build the GitHub MCP server around an API client. One instance per session (HTTP) or per process (stdio). */
-export function createGithubServer(deps: GithubServerDeps): McpServer {
+/** The server's surface does not change while it runs. */
+const STATIC_SURFACE: CacheHint = { ttlMs: 600_000, cacheScope: 'public' };
+/** What GitHub shows depends on the token and changes outside this server: keep it briefly, per user. */
+const GITHUB_DATA: CacheHint = { ttlMs: 30_000, cacheScope: 'private' };
+
+/**
+ * Build the GitHub MCP server around an API client: one instance per stdio connection, per
+ * 2025-era HTTP session or per 2026-07-28 HTTP request (see ServingInstance).
+ */
+export function createGithubServer(deps: GithubServerDeps, instance: ServingInstance = LEGACY_CONNECTION): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION, title: 'GitHub (Manifold)' },
-    { capabilities: { logging: {}, completions: {} }, instructions: INSTRUCTIONS },
+    {
+      capabilities: { logging: {}, completions: {} },
+      instructions: INSTRUCTIONS,
+      // MCP 2026-07-28 cacheable results (SEP-2549); 2025-era answers never carry these fields.
+      cacheHints: {
+        'server/discover': STATIC_SURFACE,
+        'tools/list': STATIC_SURFACE,
+        'prompts/list': STATIC_SURFACE,
+        'resources/templates/list': STATIC_SURFACE,
+        'resources/list': GITHUB_DATA,
+        'resources/read': GITHUB_DATA,
+      },
+    },
   );
   const context: GithubToolContext = {
     github: deps.github,
@@ -57,12 +83,13 @@ export function createGithubServer(deps: GithubServerDeps): McpServer {
     logger: deps.logger,
     trustCallerMeta: deps.trustCallerMeta ?? false,
     localUser: deps.localUser ?? 'local-user',
+    changes: deps.changes ?? new InMemoryServerEventBus(),
   };
   registerIssueTools(server, context, { readOnly: deps.readOnly ?? false });
   registerPullRequestTools(server, context);
   registerContentTools(server, context);
   registerCodeOwnerTools(server, context);
-  registerGithubResources(server, context);
+  registerGithubResources(server, context, instance);
   registerGithubPrompts(server, context);
   return server;
 }

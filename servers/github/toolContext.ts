@@ -1,8 +1,8 @@
-import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { ServerEventBus, ToolAnnotations } from '@modelcontextprotocol/server';
 import { resolveCaller, type CallerContext } from '../../shared/callerContext.js';
 import type { Logger } from '../../shared/logger.js';
 import type { GithubConnection } from './githubErrors.js';
-import type { KnownRepositories, RepositoryRef } from './repositoryRef.js';
+import { formatRepository, type KnownRepositories, type RepositoryRef } from './repositoryRef.js';
 
 /** What every tool and resource handler needs; built once per server by the factory. */
 export interface GithubToolContext extends GithubConnection {
@@ -13,6 +13,19 @@ export interface GithubToolContext extends GithubConnection {
   trustCallerMeta: boolean;
   /** The acting user when there is no trusted gateway caller (MANIFOLD_USER). */
   localUser: string;
+  /** Where the issues and repositories this server changes are announced to subscribers. */
+  changes: ServerEventBus;
+}
+
+/**
+ * Announce that a write through this server changed an issue: its resource and its repository's
+ * summary (open issue count, last update) are out of date for anyone subscribed to them. Changes
+ * made on GitHub by others are not seen; clients re-read when they need fresh data.
+ */
+export function announceIssueChange(context: GithubToolContext, repository: RepositoryRef, issueNumber: number): void {
+  const slug = formatRepository(repository);
+  context.changes.publish({ kind: 'resource_updated', uri: `github://${slug}/issues/${issueNumber}` });
+  context.changes.publish({ kind: 'resource_updated', uri: `github://${slug}` });
 }
 
 /** Annotations for tools that only read from GitHub. */

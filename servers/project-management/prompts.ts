@@ -1,5 +1,5 @@
-import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
-import type { GetPromptResult } from '@modelcontextprotocol/sdk/types.js';
+import { completable } from '@modelcontextprotocol/server';
+import type { GetPromptResult } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { asMcpErrors, invalidInput } from '../../shared/errors.js';
 import type { ServerContext } from './context.js';

@@ -1,13 +1,10 @@
-import { ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import {
-  SubscribeRequestSchema,
-  UnsubscribeRequestSchema,
-  type ReadResourceResult,
-} from '@modelcontextprotocol/sdk/types.js';
+import { InMemoryServerEventBus, ResourceTemplate, type ReadResourceResult, type ServerEventBus } from '@modelcontextprotocol/server';
 import { asMcpErrors, invalidInput } from '../../shared/errors.js';
+import { deliverResourceChanges, type SubscribableResources } from '../../shared/serving/resourceChanges.js';
+import type { ServingInstance } from '../../shared/serving/servingInstance.js';
 import type { ServerContext } from './context.js';
 import { schemas } from './domain.js';
-import type { StoreChange } from './store/projectStore.js';
+import type { ProjectStore, StoreChange } from './store/projectStore.js';
 import { toActivityView } from './views.js';
 
 export const RESOURCE_URIS = {
@@ -26,9 +23,10 @@ function json(uri: string, value: unknown): ReadResourceResult {
 
 /**
  * Read-only views of the data. Reading never writes. Clients may subscribe to any
- * of them; a change to tasks or projects notifies the subscribed URIs it affects.
+ * of them (2025: resources/subscribe; 2026-07-28: subscriptions/listen); a change to tasks or
+ * projects notifies the subscribed URIs it affects.
  */
-export function registerResources(ctx: ServerContext): void {
+export function registerResources(ctx: ServerContext, instance: ServingInstance): void {
   const { server, store } = ctx;
 
   server.registerResource(
@@ -94,47 +92,33 @@ export function registerResources(ctx: ServerContext): void {
     }),
   );
 
-  enableSubscriptions(ctx);
+  deliverResourceChanges(ctx.server, instance, ctx.changes, subscribableResources, ctx.logger);
 }
 
-/** resources/subscribe support: per-session set of URIs, fed by the store's change events. */
-function enableSubscriptions(ctx: ServerContext): void {
-  const { server, store, logger } = ctx;
-  const subscribed = new Set<string>();
-  server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
+const isKnownUri = (uri: string): boolean =>
+  uri === RESOURCE_URIS.status || uri === RESOURCE_URIS.teamWorkload || uri === RESOURCE_URIS.recentActivity || PROJECT_STATUS_PATTERN.test(uri);
 
-  const isKnownUri = (uri: string): boolean =>
-    uri === RESOURCE_URIS.status || uri === RESOURCE_URIS.teamWorkload || uri === RESOURCE_URIS.recentActivity || PROJECT_STATUS_PATTERN.test(uri);
-
-  server.server.setRequestHandler(
-    SubscribeRequestSchema,
-    asMcpErrors(async (request) => {
-      const { uri } = request.params;
-      if (!isKnownUri(uri)) {
-        throw invalidInput('uri', `"${uri}" is not a resource of this server.`, 'Subscribe to project://status, project://team-workload, project://recent-activity or project://{project}/status.');
-      }
-      subscribed.add(uri);
-      return {};
-    }),
-  );
-  server.server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
-    subscribed.delete(request.params.uri);
-    return {};
-  });
-
-  const onChange = (change: StoreChange): void => {
-    if (!server.isConnected()) return;
-    const affected = [RESOURCE_URIS.status, RESOURCE_URIS.teamWorkload, RESOURCE_URIS.recentActivity, RESOURCE_URIS.projectStatus(change.project)];
-    for (const uri of affected) {
-      if (subscribed.has(uri)) server.server.sendResourceUpdated({ uri }).catch((err: unknown) => logger.debug({ err }, 'resource update not delivered'));
+const subscribableResources: SubscribableResources = {
+  subscriptionKey: (uri) => {
+    if (!isKnownUri(uri)) {
+      throw invalidInput('uri', `"${uri}" is not a resource of this server.`, 'Subscribe to project://status, project://team-workload, project://recent-activity or project://{project}/status.');
     }
-    if (change.projectCreated) server.sendResourceListChanged();
-  };
-  store.changes.on('change', onChange);
-  const previousOnClose = server.server.onclose;
-  server.server.onclose = () => {
-    store.changes.off('change', onChange);
-    subscribed.clear();
-    previousOnClose?.();
-  };
+    return uri;
+  },
+  updateKey: (uri) => uri,
+};
+
+/**
+ * The process's change bus: every committed change to tasks or projects becomes an update of
+ * each resource it affects, and a new project a change of the resource list.
+ */
+export function publishStoreChanges(store: ProjectStore): ServerEventBus {
+  const bus = new InMemoryServerEventBus();
+  store.changes.on('change', (change: StoreChange) => {
+    for (const uri of [RESOURCE_URIS.status, RESOURCE_URIS.teamWorkload, RESOURCE_URIS.recentActivity, RESOURCE_URIS.projectStatus(change.project)]) {
+      bus.publish({ kind: 'resource_updated', uri });
+    }
+    if (change.projectCreated) bus.publish({ kind: 'resources_list_changed' });
+  });
+  return bus;
 }

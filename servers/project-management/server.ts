@@ -1,4 +1,5 @@
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpServer, type CacheHint } from '@modelcontextprotocol/server';
+import { LEGACY_CONNECTION, type ServingInstance } from '../../shared/serving/servingInstance.js';
 import { serverContext, type ProjectServerDeps } from './context.js';
 import { registerPrompts } from './prompts.js';
 import { registerResources } from './resources.js';
@@ -15,17 +16,38 @@ const INSTRUCTIONS =
   'Use list_projects to find project keys, list_tasks (filters, pagination) to find tasks, get_task_details before changing one. Deleting takes two calls (confirm token). ' +
   'Resources project://status, project://team-workload, project://recent-activity and project://{project}/status summarise the data.';
 
-/** Build one MCP server (one per session over HTTP) on a shared store. */
-export function createProjectManagementServer(deps: ProjectServerDeps): McpServer {
+/** The server's surface does not change while it runs: anyone may cache it for ten minutes. */
+const STATIC_SURFACE: CacheHint = { ttlMs: 600_000, cacheScope: 'public' };
+/** Task and project data change with every write and reach users through their own scopes. */
+const TEAM_DATA: CacheHint = { ttlMs: 5_000, cacheScope: 'private' };
+
+/**
+ * Build one MCP server on a shared store: one per stdio connection, per 2025-era HTTP session or
+ * per 2026-07-28 HTTP request (see ServingInstance).
+ */
+export function createProjectManagementServer(deps: ProjectServerDeps, instance: ServingInstance = LEGACY_CONNECTION): McpServer {
   const server = new McpServer(SERVER_INFO, {
     capabilities: { logging: {} },
     instructions: INSTRUCTIONS,
+    // MCP 2026-07-28 cacheable results (SEP-2549); 2025-era answers never carry these fields.
+    cacheHints: {
+      'server/discover': STATIC_SURFACE,
+      'tools/list': STATIC_SURFACE,
+      'prompts/list': STATIC_SURFACE,
+      'resources/templates/list': STATIC_SURFACE,
+      'resources/list': TEAM_DATA,
+      'resources/read': TEAM_DATA,
+    },
+    requestState: { verify: deps.pendingInput.verify },
+    // A 2025 client gets the sampling and confirmation of a multi round-trip call as real
+    // server→client requests (the SDK's legacy shim), each waiting this long for its answer.
+    inputRequired: { roundTimeoutMs: deps.samplingTimeoutMs },
   });
   const ctx = serverContext(server, deps);
   registerTaskTools(ctx);
   registerProjectTools(ctx);
   registerBreakdownTool(ctx);
-  registerResources(ctx);
+  registerResources(ctx, instance);
   registerPrompts(ctx);
   return server;
 }

@@ -4,7 +4,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { isJSONRPCErrorResponse, isJSONRPCNotification, isJSONRPCRequest, isJSONRPCResultResponse, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { classifyMessage, dispatchWithoutSchemaPass } from '../../shared/jsonRpcDispatch.js';
+import { classifyMessage, dispatchWithoutSchemaPass } from '../../gateway/protocol/jsonRpcDispatch.js';
 
 /** What the SDK's own schemas say a message is. */
 function sdkKind(message: unknown): string | undefined {

@@ -1,9 +1,5 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import {
-  ResourceListChangedNotificationSchema,
-  ResourceUpdatedNotificationSchema,
-  type CallToolResult,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
+import type { EraClient } from '../support/eraClients.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/waitFor.js';
 import { matrix, resourceText, startHarness, structured, type Harness, type TaskOut } from './harness.js';
@@ -12,13 +8,13 @@ function readJson<T>(result: Parameters<typeof resourceText>[0]): T {
   return JSON.parse(resourceText(result)) as T;
 }
 
-describe.each(matrix(['memory', 'http']))('project-management resources and prompts on $label', ({ backend, transport }) => {
+describe.each(matrix(['memory', 'http']))('project-management resources and prompts on $label', ({ backend, transport, client: kind }) => {
   let harness: Harness;
-  let client: Client;
+  let client: EraClient;
   const call = async (name: string, args: Record<string, unknown> = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult;
 
   beforeAll(async () => {
-    harness = await startHarness(backend, { transport });
+    harness = await startHarness(backend, { transport, client: kind });
     client = await harness.connect();
     await call('create_project', { key: 'mobile', name: 'Mobile app' });
     await call('create_task', { title: 'Crash on launch', project: 'mobile', priority: 'urgent', assignee: 'grace@example.com' });
@@ -96,22 +92,16 @@ describe.each(matrix(['memory', 'http']))('project-management resources and prom
   it('notifies subscribed resources on change, only to subscribers, and announces new projects', async () => {
     const updates: string[] = [];
     let listChanged = 0;
-    const subscriber = await harness.connect({}, (c) => {
-      c.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
-        updates.push(n.params.uri);
-      });
-      c.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
-        listChanged += 1;
-      });
-    });
+    const subscriber = await harness.connect();
+    const bystander = await harness.connect();
     const bystanderUpdates: string[] = [];
-    await harness.connect({}, (c) =>
-      c.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
-        bystanderUpdates.push(n.params.uri);
-      }),
-    );
-    await subscriber.subscribeResource({ uri: 'project://mobile/status' });
-    await subscriber.subscribeResource({ uri: 'project://team-workload' });
+    await bystander.watchListChanges('resources', () => undefined);
+    const stopWatchingStatus = await subscriber.watchResources(['project://mobile/status'], (uri) => updates.push(uri));
+    const stopWatchingWorkload = await subscriber.watchResources(['project://team-workload'], (uri) => updates.push(uri));
+    await subscriber.watchListChanges('resources', () => {
+      listChanged += 1;
+    });
+    await bystander.watchResources([], (uri) => bystanderUpdates.push(uri));
 
     await call('create_task', { title: 'Offline mode', project: 'mobile' });
     await waitFor('resource updates after create_task', () => updates.length >= 2);
@@ -122,14 +112,17 @@ describe.each(matrix(['memory', 'http']))('project-management resources and prom
     await waitFor('workload update after a change elsewhere', () => updates.length >= 1);
     expect(updates).toEqual(['project://team-workload']);
 
-    await subscriber.unsubscribeResource({ uri: 'project://team-workload' });
+    await stopWatchingWorkload();
     updates.length = 0;
     await call('create_project', { key: 'web', name: 'Web' });
     await waitFor('list_changed after create_project', () => listChanged >= 1);
     expect(updates).toEqual([]);
     expect(bystanderUpdates).toEqual([]);
+    await stopWatchingStatus();
 
-    await expect(subscriber.subscribeResource({ uri: 'file:///etc/passwd' })).rejects.toThrow(/not a resource of this server/);
+    if (subscriber.era === 'legacy') {
+      await expect(subscriber.watchResources(['file:///etc/passwd'], () => undefined)).rejects.toThrow(/not a resource of this server/);
+    }
   });
 
   it('offers prompts with arguments that embed current data', async () => {

@@ -1,16 +1,16 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
+import type { EraClient } from '../support/eraClients.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matrix, startHarness, structured, textOf, type Harness, type TaskOut } from './harness.js';
 
-describe.each(matrix(['memory', 'stdio', 'http']))('project-management tools on $label', ({ backend, transport }) => {
+describe.each(matrix(['memory', 'stdio', 'http']))('project-management tools on $label', ({ backend, transport, client: kind }) => {
   let harness: Harness;
-  let client: Client;
+  let client: EraClient;
   const call = async (name: string, args: Record<string, unknown> = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult;
   const task = (result: CallToolResult) => structured<{ task: TaskOut }>(result).task;
 
   beforeAll(async () => {
-    harness = await startHarness(backend, { transport });
+    harness = await startHarness(backend, { transport, client: kind });
     client = await harness.connect();
   });
   afterAll(async () => harness?.close());
@@ -115,7 +115,7 @@ describe.each(matrix(['memory', 'stdio', 'http']))('project-management tools on 
   });
 
   it.each([
-    ['an empty title', 'create_task', { title: '   ' }, /title must not be empty at title/],
+    ['an empty title', 'create_task', { title: '   ' }, /title: title must not be empty/],
     ['an over-long title', 'create_task', { title: 'x'.repeat(201) }, /title must be at most 200 characters/],
     ['a wrong type', 'create_task', { title: 42 }, /title/],
     ['an unknown status', 'update_task', { id: 'T-101', status: 'blocked' }, /status must be one of open, in_progress, done/],

@@ -1,4 +1,4 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { DomainError } from '../../../shared/errors.js';
 import { CODEOWNERS_LOCATIONS, normalizeRepositoryPath, ownersOf, parseCodeOwners } from '../codeOwners.js';
@@ -61,7 +61,7 @@ export function registerCodeOwnerTools(server: McpServer, context: GithubToolCon
           .describe('Repository-relative file paths, e.g. ["src/app.ts", "docs/setup.md"].'),
         ref: refInput,
       },
-      outputSchema: {
+      outputSchema: z.object({
         repository: z.string(),
         ref: z.string().nullable().describe('The ref asked for; null means the default branch.'),
         codeowners_file: z.string().nullable().describe('Which CODEOWNERS file was used; null when the repository has none.'),
@@ -78,7 +78,7 @@ export function registerCodeOwnerTools(server: McpServer, context: GithubToolCon
         skipped_lines: z
           .array(z.object({ line: z.number(), text: z.string(), reason: z.string() }))
           .describe('CODEOWNERS lines GitHub treats as errors and skips.'),
-      },
+      }),
       annotations: READ_ONLY_ANNOTATIONS,
     },
     guardTool(context.logger, 'get_code_owners', async (args) => {

@@ -1,4 +1,4 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { DomainError } from '../../../shared/errors.js';
 import { normalizeRepositoryPath } from '../codeOwners.js';
@@ -117,7 +117,7 @@ export function registerContentTools(server: McpServer, context: GithubToolConte
           .default(DEFAULT_MAX_BYTES)
           .describe('Refuse files larger than this many bytes (1,000-1,048,576; default 200,000).'),
       },
-      outputSchema: {
+      outputSchema: z.object({
         repository: z.string(),
         path: z.string(),
         ref: z.string().nullable().describe('The ref asked for; null means the default branch.'),
@@ -128,7 +128,7 @@ export function registerContentTools(server: McpServer, context: GithubToolConte
         entries: z.array(directoryEntrySchema).optional().describe('The directory listing (kind "directory").'),
         target: z.string().optional().describe('Where a symlink points, or a submodule\'s git URL.'),
         html_url: z.string().nullable().optional(),
-      },
+      }),
       annotations: READ_ONLY_ANNOTATIONS,
     },
     guardTool(context.logger, 'get_file_contents', async (args) => {

@@ -1,4 +1,4 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { invalidInput } from '../../../shared/errors.js';
 import { pageInfoFromLink, type PageInfo } from '../githubClient.js';
@@ -28,7 +28,7 @@ import {
   type IssueDetail,
 } from '../shapes.js';
 import { guardTool, toolSuccess } from '../../../shared/toolResult.js';
-import { actingCaller, ADDITIVE_WRITE_ANNOTATIONS, IDEMPOTENT_WRITE_ANNOTATIONS, READ_ONLY_ANNOTATIONS, type GithubToolContext } from '../toolContext.js';
+import { actingCaller, announceIssueChange, ADDITIVE_WRITE_ANNOTATIONS, IDEMPOTENT_WRITE_ANNOTATIONS, READ_ONLY_ANNOTATIONS, type GithubToolContext } from '../toolContext.js';
 
 const ISSUE_LIST_HINT = 'List valid issue numbers with list_issues or search_issues.';
 /** GitHub's search API returns at most the first 1,000 results of a query. */
@@ -106,12 +106,12 @@ export function registerIssueTools(server: McpServer, context: GithubToolContext
         comments_per_page: perPageInput('Comments', 30),
         comments_page: pageInput('comments'),
       },
-      outputSchema: {
+      outputSchema: z.object({
         repository: z.string().describe('owner/name'),
         issue: issueDetailSchema,
         comments: z.array(commentSchema),
         comments_page: pageInfoSchema,
-      },
+      }),
       annotations: READ_ONLY_ANNOTATIONS,
     },
     guardTool(context.logger, 'get_issue', async (args) => {
@@ -152,12 +152,12 @@ export function registerIssueTools(server: McpServer, context: GithubToolContext
         per_page: perPageInput('Issues', 30),
         page: pageInput('issues'),
       },
-      outputSchema: {
+      outputSchema: z.object({
         repository: z.string(),
         issues: z.array(issueSummarySchema),
         pull_requests_omitted: z.number().describe('Pull requests on this page that were left out (include_pull_requests is false).'),
         page: pageInfoSchema,
-      },
+      }),
       annotations: READ_ONLY_ANNOTATIONS,
     },
     guardTool(context.logger, 'list_issues', async (args) => {
@@ -221,13 +221,13 @@ export function registerIssueTools(server: McpServer, context: GithubToolContext
         per_page: perPageInput('Results', 30),
         page: pageInput('results'),
       },
-      outputSchema: {
+      outputSchema: z.object({
         query: z.string().describe('The query sent to GitHub, after scoping.'),
         total_count: z.number(),
         incomplete_results: z.boolean().describe('True when GitHub timed out and the results may be partial.'),
         items: z.array(issueSummarySchema.extend({ repository: z.string() })),
         page: pageInfoSchema,
-      },
+      }),
       annotations: READ_ONLY_ANNOTATIONS,
     },
     guardTool(context.logger, 'search_issues', async (args) => {
@@ -279,16 +279,16 @@ export function registerIssueTools(server: McpServer, context: GithubToolContext
         assignees: z.array(loginInput).max(10).optional().describe('Logins to assign (must have access to the repository).'),
         milestone: z.number().int().min(1).optional().describe('Milestone number to attach.'),
       },
-      outputSchema: {
+      outputSchema: z.object({
         repository: z.string(),
         issue: issueSummarySchema,
-      },
+      }),
       annotations: ADDITIVE_WRITE_ANNOTATIONS,
     },
     guardTool(context.logger, 'create_issue', async (args, extra) => {
       const repository = resolveRepository(args, context.defaultRepository);
       const slug = formatRepository(repository);
-      const caller = actingCaller(context, extra._meta);
+      const caller = actingCaller(context, extra.mcpReq._meta);
       context.logger.info({ tool: 'create_issue', repository: slug, caller: caller.user, gatewaySession: caller.session }, 'creating issue on behalf of caller');
       const { data } = await callGithub(context, { action: 'create an issue', repository }, () =>
         context.github.rest.issues.create({
@@ -304,6 +304,7 @@ export function registerIssueTools(server: McpServer, context: GithubToolContext
       context.knownRepositories.remember(repository);
       const issue = toIssueSummary(data);
       context.logger.info({ tool: 'create_issue', repository: slug, caller: caller.user, issue: issue.number }, 'issue created');
+      announceIssueChange(context, repository, issue.number);
       return toolSuccess(`Created issue ${slug}#${issue.number}: ${issue.title}\n${issue.html_url}`, { repository: slug, issue });
     }),
   );
@@ -321,17 +322,17 @@ export function registerIssueTools(server: McpServer, context: GithubToolContext
         issue_number: issueNumberInput('issue'),
         body: z.string().min(1).max(65_536).refine((value) => value.trim() !== '', 'must not be blank').describe('Comment text in GitHub-flavoured Markdown.'),
       },
-      outputSchema: {
+      outputSchema: z.object({
         repository: z.string(),
         issue_number: z.number(),
         comment: commentSchema,
-      },
+      }),
       annotations: ADDITIVE_WRITE_ANNOTATIONS,
     },
     guardTool(context.logger, 'comment_on_issue', async (args, extra) => {
       const { repository, number } = resolveIssueTarget(args, args.issue_number, 'issue_number', context.defaultRepository);
       const slug = formatRepository(repository);
-      const caller = actingCaller(context, extra._meta);
+      const caller = actingCaller(context, extra.mcpReq._meta);
       context.logger.info({ tool: 'comment_on_issue', repository: slug, issue: number, caller: caller.user, gatewaySession: caller.session }, 'commenting on behalf of caller');
       const { data } = await callGithub(
         context,
@@ -340,6 +341,7 @@ export function registerIssueTools(server: McpServer, context: GithubToolContext
       );
       context.knownRepositories.remember(repository);
       const comment = toComment(data);
+      announceIssueChange(context, repository, number);
       return toolSuccess(`Commented on ${slug}#${number}: ${comment.html_url}`, { repository: slug, issue_number: number, comment });
     }),
   );
@@ -368,17 +370,17 @@ export function registerIssueTools(server: McpServer, context: GithubToolContext
         labels: z.array(z.string().min(1).max(100)).max(20).optional().describe('Label names that replace the current labels; [] removes them all.'),
         assignees: z.array(loginInput).max(10).optional().describe('Logins that replace the current assignees; [] unassigns everyone.'),
       },
-      outputSchema: {
+      outputSchema: z.object({
         repository: z.string(),
         issue: issueSummarySchema,
-      },
+      }),
       annotations: IDEMPOTENT_WRITE_ANNOTATIONS,
     },
     guardTool(context.logger, 'update_issue', async (args, extra) => {
       const { repository, number } = resolveIssueTarget(args, args.issue_number, 'issue_number', context.defaultRepository);
       const { changes, action } = planIssueUpdate(args, number);
       const slug = formatRepository(repository);
-      const caller = actingCaller(context, extra._meta);
+      const caller = actingCaller(context, extra.mcpReq._meta);
       const asked = describeIssueChanges(changes);
       context.logger.info({ tool: 'update_issue', repository: slug, issue: number, changes: asked, caller: caller.user, gatewaySession: caller.session }, 'updating issue on behalf of caller');
       const { data } = await callGithub(context, { action, repository, subject: issueSubject(number) }, () =>
@@ -387,6 +389,7 @@ export function registerIssueTools(server: McpServer, context: GithubToolContext
       context.knownRepositories.remember(repository);
       const issue = toIssueSummary(data);
       context.logger.info({ tool: 'update_issue', repository: slug, issue: number, state: issue.state, caller: caller.user }, 'issue updated');
+      announceIssueChange(context, repository, number);
       const state = issue.state === 'closed' ? `closed${issue.state_reason ? ` (${issue.state_reason})` : ''}` : issue.state;
       return toolSuccess(`Updated ${slug}#${number}: ${asked}. It is now ${state}: ${issue.title}\n${issue.html_url}`, { repository: slug, issue });
     }),

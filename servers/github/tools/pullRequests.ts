@@ -1,4 +1,4 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { pageInfoFromLink } from '../githubClient.js';
 import { callGithub } from '../githubErrors.js';
@@ -76,12 +76,12 @@ export function registerPullRequestTools(server: McpServer, context: GithubToolC
         files_per_page: z.number().int().min(1).max(100).default(30).describe('Changed files per page, 1-100 (default 30).'),
         files_page: z.number().int().min(1).max(MAX_LISTED_FILES).default(1).describe('Page of changed files, from 1 (default 1).'),
       },
-      outputSchema: {
+      outputSchema: z.object({
         repository: z.string(),
         pull_request: pullRequestSchema,
         files: z.array(changedFileSchema),
         files_page: pageInfoSchema,
-      },
+      }),
       annotations: READ_ONLY_ANNOTATIONS,
     },
     guardTool(context.logger, 'get_pull_request', async (args) => {

@@ -1,9 +1,11 @@
-import { CreateMessageResultSchema, McpError, type CreateMessageRequest } from '@modelcontextprotocol/sdk/types.js';
+import { createHash } from 'node:crypto';
+import { inputRequired, inputResponse, type CreateMessageRequestParams, type CreateMessageResult, type CreateMessageResultWithTools } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import { clientCapabilitiesOf } from '../../../shared/clientCapabilities.js';
 import { DomainError } from '../../../shared/errors.js';
 import { relatedRequestMeta } from '../../../shared/relatedRequestMeta.js';
 import { guardTool, toolSuccess } from '../../../shared/toolResult.js';
-import type { ServerContext } from '../context.js';
+import type { PendingInput, ServerContext } from '../context.js';
 import { LIMITS, parseTaskId, schemas, TASK_PRIORITIES } from '../domain.js';
 import { taskLine, taskView, toTaskView } from '../views.js';
 
@@ -48,6 +50,21 @@ function clip(text: string, max: number): string {
   return clean.length <= max ? clean : `${clean.slice(0, max - 1)}…`;
 }
 
+/** The key of the sampling request in `inputRequests` / `inputResponses`. */
+const SAMPLING_KEY = 'breakdown';
+
+/** A digest of the arguments, so a state minted for one call cannot finish another. */
+function argumentsDigest(args: Record<string, unknown>): string {
+  return createHash('sha256').update(JSON.stringify(Object.entries(args).sort(([a], [b]) => a.localeCompare(b)))).digest('base64url');
+}
+
+/** The text of a sampling answer (a single content block, or the first text block of several). */
+function samplingText(result: CreateMessageResult | CreateMessageResultWithTools): string {
+  const blocks: ReadonlyArray<{ type: string; text?: unknown }> = Array.isArray(result.content) ? result.content : [result.content];
+  const text = blocks.find((block) => block.type === 'text')?.text;
+  return typeof text === 'string' ? text : '';
+}
+
 export function registerBreakdownTool(ctx: ServerContext): void {
   const { server, store, logger } = ctx;
 
@@ -66,23 +83,33 @@ export function registerBreakdownTool(ctx: ServerContext): void {
         parent: schemas.taskId.optional().describe('Existing top-level task to put the sub-tasks under.'),
         max_subtasks: z.number().int().min(1).max(MAX_SUBTASKS, `max_subtasks must be at most ${MAX_SUBTASKS}`).optional().describe('Most sub-tasks to create, default 5.'),
       }),
-      outputSchema: { parent: taskView, subtasks: z.array(taskView) },
+      outputSchema: z.object({ parent: taskView, subtasks: z.array(taskView) }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
     guardTool(logger, 'generate_task_breakdown', async (args, extra) => {
-      if (!server.server.getClientCapabilities()?.sampling) {
-        throw new DomainError('unsupported', 'This client does not support sampling, so the server cannot ask its model for a breakdown.', {
-          action: 'Use the task_breakdown prompt to plan the sub-tasks, then create each with create_task (parent set to the objective\'s task).',
-        });
-      }
-      const caller = ctx.callerOf(extra._meta);
+      const caller = ctx.callerOf(extra.mcpReq._meta);
       const max = args.max_subtasks ?? 5;
       const parentTask = args.parent ? await store.getTask(parseTaskId(args.parent, 'parent')) : undefined;
       const project = args.project ?? parentTask?.project ?? ctx.defaultProject;
+      const digest = argumentsDigest(args);
 
-      const request: CreateMessageRequest = {
-        method: 'sampling/createMessage',
-        params: {
+      // Written once for both protocol eras (MCP 2026-07-28 multi round-trip requests): the first
+      // round returns input_required with a sampling request, and the retry brings the answer.
+      // A 2025 client gets the same request as a real sampling/createMessage (the SDK's legacy shim).
+      const pending = extra.mcpReq.requestState<PendingInput>();
+      const answer = pending === undefined ? undefined : inputResponse(extra.mcpReq.inputResponses, SAMPLING_KEY);
+      if (pending !== undefined && (pending.tool !== 'generate_task_breakdown' || pending.arguments !== digest)) {
+        throw new DomainError('invalid_input', 'The requestState of this call was issued for another call, so nothing was created.', {
+          action: 'Call generate_task_breakdown again without requestState to start over.',
+        });
+      }
+      if (answer === undefined || answer.kind === 'missing') {
+        if (!clientCapabilitiesOf(server, extra, caller).sampling) {
+          throw new DomainError('unsupported', 'This client does not support sampling, so the server cannot ask its model for a breakdown.', {
+            action: 'Use the task_breakdown prompt to plan the sub-tasks, then create each with create_task (parent set to the objective\'s task).',
+          });
+        }
+        const request: CreateMessageRequestParams = {
           systemPrompt:
             'You plan software work. Answer with only a JSON array, no prose. Each element: ' +
             '{"title": string (at most 200 characters, imperative), "description": string (at most 2 sentences), "priority": "low"|"medium"|"high"|"urgent"}.',
@@ -95,20 +122,19 @@ export function registerBreakdownTool(ctx: ServerContext): void {
           maxTokens: 1200,
           includeContext: 'none',
           // Echo the gateway's correlation keys so it routes this request to the session whose call caused it.
-          _meta: relatedRequestMeta(extra._meta),
-        },
-      };
-      let answer;
-      try {
-        answer = await extra.sendRequest(request, CreateMessageResultSchema, { timeout: ctx.samplingTimeoutMs });
-      } catch (error) {
-        const reason = error instanceof McpError ? error.message : 'no answer';
-        throw new DomainError('unavailable', `The client did not complete the sampling request (${reason}).`, {
+          _meta: relatedRequestMeta(extra.mcpReq._meta),
+        };
+        return inputRequired({
+          inputRequests: { [SAMPLING_KEY]: inputRequired.createMessage(request) },
+          requestState: await ctx.pendingInput.mint({ tool: 'generate_task_breakdown', arguments: digest }, extra),
+        });
+      }
+      if (answer.kind !== 'sampling') {
+        throw new DomainError('unavailable', `The client answered the sampling request with ${answer.kind === 'elicit' ? 'an elicitation' : 'roots'}, so nothing was created.`, {
           action: 'Approve the sampling request in the client, or use the task_breakdown prompt and create_task instead.',
         });
       }
-      const text = answer.content.type === 'text' ? answer.content.text : '';
-      const suggestions = parseSuggestedSubtasks(text)
+      const suggestions = parseSuggestedSubtasks(samplingText(answer.result))
         .map((s) => ({ ...s, title: clip(s.title, LIMITS.titleMax) }))
         .filter((s) => s.title.length > 0)
         .slice(0, max);

@@ -19,11 +19,11 @@ export function registerProjectTools(ctx: ServerContext): void {
         name: schemas.projectName.describe('Display name, e.g. "Payments platform".'),
         description: z.string().max(2000, 'description must be at most 2,000 characters').optional().describe('What the project is about.'),
       }),
-      outputSchema: { project: projectView },
+      outputSchema: z.object({ project: projectView }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
     guardTool(logger, 'create_project', async (args, extra) => {
-      const caller = ctx.callerOf(extra._meta);
+      const caller = ctx.callerOf(extra.mcpReq._meta);
       const project = await store.createProject({ key: args.key, name: args.name, description: args.description }, caller.user);
       return toolSuccess(`Created project ${project.key} (${project.name}).`, { project: toProjectView(project) });
     }),
@@ -35,7 +35,7 @@ export function registerProjectTools(ctx: ServerContext): void {
       title: 'List projects',
       description: 'List all projects with their keys, names and number of tasks not yet done. No inputs. Use to find the project key that other tools take.',
       inputSchema: z.strictObject({}),
-      outputSchema: { projects: z.array(projectView.extend({ open_tasks: z.number() })) },
+      outputSchema: z.object({ projects: z.array(projectView.extend({ open_tasks: z.number() })) }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     guardTool(logger, 'list_projects', async () => {

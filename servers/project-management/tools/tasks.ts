@@ -1,7 +1,11 @@
+import { inputRequired, inputResponse, type CallToolResult, type InputRequiredResult, type ServerContext as RequestContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import { invalidInput } from '../../../shared/errors.js';
+import type { CallerContext } from '../../../shared/callerContext.js';
+import { clientCapabilitiesOf } from '../../../shared/clientCapabilities.js';
+import { DomainError, invalidInput } from '../../../shared/errors.js';
+import { relatedRequestMeta } from '../../../shared/relatedRequestMeta.js';
 import { guardTool, toolSuccess } from '../../../shared/toolResult.js';
-import type { ServerContext } from '../context.js';
+import type { PendingInput, ServerContext } from '../context.js';
 import { LIMITS, parseTaskId, schemas, STATUS_TRANSITIONS, TASK_PRIORITIES, TASK_STATUSES } from '../domain.js';
 import { activityView, taskLine, taskView, toActivityView, toTaskView } from '../views.js';
 
@@ -32,11 +36,11 @@ export function registerTaskTools(ctx: ServerContext): void {
         external_ref: schemas.externalRef.optional().describe('URL of what this task tracks, e.g. a GitHub issue URL.'),
         parent: schemas.taskId.optional().describe('Id of the parent task, to create a sub-task.'),
       }),
-      outputSchema: { task: taskView },
+      outputSchema: z.object({ task: taskView }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
     guardTool(logger, 'create_task', async (args, extra) => {
-      const caller = ctx.callerOf(extra._meta);
+      const caller = ctx.callerOf(extra.mcpReq._meta);
       const task = await store.createTask(
         {
           project: args.project ?? ctx.defaultProject,
@@ -70,7 +74,7 @@ export function registerTaskTools(ctx: ServerContext): void {
         assignee: schemas.assignee.nullable().optional().describe('New assignee email, or null to unassign.'),
         external_ref: schemas.externalRef.nullable().optional().describe('New external reference URL, or null to clear it.'),
       }),
-      outputSchema: { task: taskView, changed: z.array(z.string()) },
+      outputSchema: z.object({ task: taskView, changed: z.array(z.string()) }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     guardTool(logger, 'update_task', async (args, extra) => {
@@ -78,7 +82,7 @@ export function registerTaskTools(ctx: ServerContext): void {
       if (Object.values(fields).every((v) => v === undefined)) {
         throw invalidInput('fields', 'nothing to update.', 'Pass at least one of title, description, status, priority, assignee, external_ref.');
       }
-      const caller = ctx.callerOf(extra._meta);
+      const caller = ctx.callerOf(extra.mcpReq._meta);
       const { task, changed } = await store.updateTask(
         parseTaskId(id),
         {
@@ -107,11 +111,11 @@ export function registerTaskTools(ctx: ServerContext): void {
         id: schemas.taskId,
         assignee: schemas.assignee.nullable().describe('Email of the new assignee, or null to unassign.'),
       }),
-      outputSchema: { task: taskView, changed: z.array(z.string()) },
+      outputSchema: z.object({ task: taskView, changed: z.array(z.string()) }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     guardTool(logger, 'assign_task', async (args, extra) => {
-      const caller = ctx.callerOf(extra._meta);
+      const caller = ctx.callerOf(extra.mcpReq._meta);
       const { task, changed } = await store.updateTask(parseTaskId(args.id), { assignee: args.assignee }, caller.user, 'task.assigned');
       const summary = task.assignee ? `Assigned ${task.id} to ${task.assignee}.` : `${task.id} is now unassigned.`;
       return toolSuccess(changed.length ? summary : `No change: ${summary}`, { task: toTaskView(task), changed });
@@ -147,7 +151,7 @@ export function registerTaskTools(ctx: ServerContext): void {
           .describe(`Page size, default ${LIMITS.listDefault}.`),
         cursor: z.string().max(500).optional().describe('next_cursor from the previous page.'),
       }),
-      outputSchema: { tasks: z.array(taskView), next_cursor: z.string().nullable(), count: z.number() },
+      outputSchema: z.object({ tasks: z.array(taskView), next_cursor: z.string().nullable(), count: z.number() }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     guardTool(logger, 'list_tasks', async (args) => {
@@ -174,7 +178,7 @@ export function registerTaskTools(ctx: ServerContext): void {
         'Get one task with everything known about it: all fields, its parent and sub-tasks, and its activity history (who changed what, newest first, up to 50 entries). ' +
         'Required: id (e.g. "T-101"). Use before changing or discussing a specific task.',
       inputSchema: z.strictObject({ id: schemas.taskId }),
-      outputSchema: { task: taskView, parent: taskView.nullable(), subtasks: z.array(taskView), activity: z.array(activityView) },
+      outputSchema: z.object({ task: taskView, parent: taskView.nullable(), subtasks: z.array(taskView), activity: z.array(activityView) }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     guardTool(logger, 'get_task_details', async (args) => {
@@ -211,19 +215,20 @@ export function registerTaskTools(ctx: ServerContext): void {
         id: schemas.taskId,
         confirm: z.string().min(8).max(100).optional().describe('confirm_token from the first call. Omit to get one.'),
       }),
-      outputSchema: {
+      outputSchema: z.object({
         status: z.enum(['confirmation_required', 'deleted']),
         task: taskView,
         subtasks: z.array(taskView).optional(),
         confirm_token: z.string().optional(),
         expires_at: z.string().optional(),
         deleted_ids: z.array(z.string()).optional(),
-      },
+      }),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     },
-    guardTool(logger, 'delete_task', async (args, extra) => {
-      const caller = ctx.callerOf(extra._meta);
+    guardTool(logger, 'delete_task', async (args, extra): Promise<CallToolResult | InputRequiredResult> => {
+      const caller = ctx.callerOf(extra.mcpReq._meta);
       const id = parseTaskId(args.id);
+      if (args.confirm === undefined && clientCapabilitiesOf(server, extra, caller).elicitation) return confirmByElicitation(ctx, args.id, extra, caller);
       if (args.confirm === undefined) {
         const pending = await store.requestDeletion(id, caller.user);
         const also = pending.subtasks.length ? ` and its ${pending.subtasks.length} sub-task(s) ${pending.subtasks.map((s) => s.id).join(', ')}` : '';
@@ -242,4 +247,54 @@ export function registerTaskTools(ctx: ServerContext): void {
       return toolSuccess(`Deleted ${deletedIds.join(', ')}.`, { status: 'deleted', task: toTaskView(task), deleted_ids: deletedIds });
     }),
   );
+}
+
+/** The key of the confirmation in `inputRequests` / `inputResponses`. */
+const CONFIRM_KEY = 'confirm';
+const confirmationSchema = {
+  type: 'object' as const,
+  properties: { confirm: { type: 'boolean' as const, title: 'Delete', description: 'Check to delete; leave unchecked to keep the task.' } },
+  required: ['confirm'],
+};
+
+/**
+ * delete_task for a client that can ask its user (elicitation): the first round returns
+ * input_required with a confirmation form and a signed state naming the pending deletion; the
+ * retry with the user's answer deletes, or leaves everything as it was. Same store checks as
+ * the two-step token: the deletion is refused if the task changed in between.
+ */
+async function confirmByElicitation(ctx: ServerContext, taskId: string, extra: RequestContext, caller: CallerContext): Promise<CallToolResult | InputRequiredResult> {
+  const { store } = ctx;
+  const id = parseTaskId(taskId);
+  const pending = extra.mcpReq.requestState<PendingInput>();
+  if (pending !== undefined && (pending.tool !== 'delete_task' || pending.id !== taskId)) {
+    throw new DomainError('invalid_input', 'The requestState of this call was issued for another call, so nothing was deleted.', {
+      action: `Call delete_task again with id "${taskId}" and no requestState.`,
+    });
+  }
+  const answer = inputResponse(extra.mcpReq.inputResponses, CONFIRM_KEY);
+  if (pending === undefined || answer.kind === 'missing') {
+    // First round (or a retry without the answer): the pending deletion is made once and named by the state.
+    const token = pending?.token ?? (await store.requestDeletion(id, caller.user)).token;
+    const { task, subtasks } = await store.getTaskDetails(id);
+    const also = subtasks.length ? ` and its ${subtasks.length} sub-task(s) ${subtasks.map((s) => s.id).join(', ')}` : '';
+    return inputRequired({
+      inputRequests: {
+        [CONFIRM_KEY]: inputRequired.elicit({
+          message: `Delete ${taskLine(task)}${also}? This cannot be undone.`,
+          requestedSchema: confirmationSchema,
+          _meta: relatedRequestMeta(extra.mcpReq._meta),
+        }),
+      },
+      requestState: await ctx.pendingInput.mint({ tool: 'delete_task', id: taskId, token }, extra),
+    });
+  }
+  const confirmed = answer.kind === 'elicit' && answer.action === 'accept' && answer.content?.confirm === true;
+  if (!confirmed) {
+    throw new DomainError('confirmation_required', `Not deleted: the user did not confirm deleting ${taskId}.`, {
+      action: 'Nothing was changed. Call delete_task again if the user still wants it deleted.',
+    });
+  }
+  const { task, deletedIds } = await store.confirmDeletion(id, pending.token, caller.user);
+  return toolSuccess(`Deleted ${deletedIds.join(', ')}.`, { status: 'deleted', task: toTaskView(task), deleted_ids: deletedIds });
 }

@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
+import { isInitializeRequest, type McpServer } from '@modelcontextprotocol/server';
+import type { ServingInstance } from './servingInstance.js';
+
+/** What the HTTP entry answers when a legacy request cannot be served. */
+export interface LegacyRefusal {
+  status: number;
+  message: string;
+}
+
+interface LegacySession {
+  transport: NodeStreamableHTTPServerTransport;
+  server: McpServer;
+}
+
+const LEGACY_SESSION: ServingInstance = { era: 'legacy', changes: 'subscribed' };
+
+/**
+ * 2025-era Streamable HTTP sessions, as 2025 clients know them: `initialize` opens a session
+ * (`Mcp-Session-Id`), later requests, the GET stream for server→client messages and DELETE
+ * name it. Each session has its own server instance, so `resources/subscribe` and the
+ * server→client requests of a call (sampling, elicitation) stay with the client that made it.
+ */
+export class LegacyHttpSessions {
+  private readonly sessions = new Map<string, LegacySession>();
+
+  constructor(private readonly createServer: (instance: ServingInstance) => McpServer) {}
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Serve a POST whose body is 2025-era traffic. */
+  async post(req: IncomingMessage, res: ServerResponse, body: unknown, sessionId: string | undefined): Promise<LegacyRefusal | undefined> {
+    if (sessionId) {
+      const session = this.sessions.get(sessionId);
+      if (!session) return { status: 404, message: `Session ${sessionId} not found or expired. Initialize a new session.` };
+      await session.transport.handleRequest(req, res, body);
+      return undefined;
+    }
+    if (!isInitializeRequest(body)) {
+      return {
+        status: 400,
+        message:
+          'No Mcp-Session-Id header: a 2025-era session must start with "initialize". ' +
+          'Clients on protocol revision 2026-07-28 send the _meta envelope (io.modelcontextprotocol/protocolVersion) on every request instead.',
+      };
+    }
+    const server = this.createServer(LEGACY_SESSION);
+    const transport = new NodeStreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => {
+        this.sessions.set(id, { transport, server });
+      },
+      onsessionclosed: (id) => {
+        this.sessions.delete(id);
+      },
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) this.sessions.delete(transport.sessionId);
+    };
+    await server.connect(transport);
+    await transport.handleRequest(req, res, body);
+    return undefined;
+  }
+
+  /** Serve the GET stream or a DELETE of an existing session. */
+  async sessionRequest(req: IncomingMessage, res: ServerResponse, sessionId: string): Promise<LegacyRefusal | undefined> {
+    const session = this.sessions.get(sessionId);
+    if (!session) return { status: 404, message: `Session ${sessionId} not found or expired. Initialize a new session.` };
+    await session.transport.handleRequest(req, res);
+    return undefined;
+  }
+
+  async closeAll(): Promise<void> {
+    for (const session of this.sessions.values()) {
+      await session.transport.close().catch(() => undefined);
+      await session.server.close().catch(() => undefined);
+    }
+    this.sessions.clear();
+  }
+}
