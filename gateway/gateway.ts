@@ -9,8 +9,10 @@ import { SessionTransport } from './http/sessionTransport.js';
 import { composeResourceRead, type ResourceReadHandler, type ResourceReadMiddleware } from './policy/resourceReadPipeline.js';
 import { composeToolCall, type ToolCallHandler, type ToolCallMiddleware } from './policy/toolCallPipeline.js';
 import { ClientSession, LOG_LEVEL_ORDER } from './session/clientSession.js';
+import { ListenStreams, type ListChanges } from './session/listenStreams.js';
 import { ResourceSubscriptions } from './session/resourceSubscriptions.js';
-import { composeInstructions, registerSessionHandlers, unionCapabilities } from './session/sessionHandlers.js';
+import { composeInstructions, McpMethods, unionCapabilities } from './session/mcpMethods.js';
+import { registerSessionHandlers } from './session/sessionHandlers.js';
 import { SessionRegistry } from './session/sessionRegistry.js';
 import type { ListKind, UpstreamListener, UpstreamStateName } from './upstreams/types.js';
 import { UpstreamConnection, type UpstreamStatus } from './upstreams/upstreamConnection.js';
@@ -57,6 +59,10 @@ export class ManifoldGateway implements UpstreamListener {
   private readonly singleViews = new Map<string, SingleUpstreamView>();
   private readonly subscriptions: ResourceSubscriptions;
   private readonly toolCall: ToolCallHandler;
+  /** The MCP methods answered for clients of either protocol era. */
+  readonly methods: McpMethods;
+  /** Open subscriptions/listen streams of 2026-07-28 clients. */
+  readonly listenStreams: ListenStreams;
   private readonly readResource: ResourceReadHandler | undefined;
   private readonly observers: ReadonlyArray<Partial<UpstreamListener>>;
   private accepting = true;
@@ -79,6 +85,7 @@ export class ManifoldGateway implements UpstreamListener {
     this.catalog = new UpstreamCatalog(this.upstreams, config.separator, logger);
     for (const upstream of this.upstreams) this.singleViews.set(upstream.namespace, new SingleUpstreamView(upstream, this.catalog));
     this.subscriptions = new ResourceSubscriptions(logger);
+    this.listenStreams = new ListenStreams({ subscriptions: this.subscriptions, access: this.access, logger, maxStreams: config.http.maxSessions });
     this.sessions = new SessionRegistry(config.http.sessionIdleTimeoutMs, (session) => {
       logger.info({ session: session.id }, 'closing idle session');
       void session.transport.close();
@@ -103,7 +110,17 @@ export class ManifoldGateway implements UpstreamListener {
     if (this.workflows) {
       this.catalog.setVirtualTools(this.workflows);
       this.access.attachVirtualTools(this.workflows);
-    }    this.toolPins = options.toolPins;
+    }
+    this.methods = new McpMethods({
+      pageSize: config.http.pageSize,
+      access: this.access,
+      separator: config.separator,
+      toolCall: this.toolCall,
+      logger,
+      ...(this.readResource ? { readResource: this.readResource } : {}),
+      ...(this.workflows ? { composites: this.workflows } : {}),
+    });
+    this.toolPins = options.toolPins;
     this.sessionDirectory = options.sessionDirectory;
     if (options.toolPins) this.catalog.setToolGate(this.integrityGate(options.toolPins, options.onToolChange));
     this.applyViews(config.views);
@@ -146,6 +163,7 @@ export class ManifoldGateway implements UpstreamListener {
     const changed = this.catalog.rebuild();
     if (!changed.tools) return;
     for (const session of this.sessions.values()) void this.notify(session, true, false, false);
+    this.listenStreams.allListsChanged(() => true);
   }
 
   /** Start every upstream in parallel; resolves when each has succeeded or failed once. */
@@ -197,6 +215,7 @@ export class ManifoldGateway implements UpstreamListener {
     for (const session of this.sessions.values()) {
       if (session.view instanceof CuratedView && touched.has(session.view.name)) void this.notify(session, true, true, true);
     }
+    this.listenStreams.allListsChanged((view) => view instanceof CuratedView && touched.has(view.name));
     return outcome;
   }
 
@@ -217,18 +236,12 @@ export class ManifoldGateway implements UpstreamListener {
   /** Open a session (on `initialize`) bound to a view and the caller's identity. */
   openSession(view: CatalogView, identity: CallerIdentity, mode: 'streamable' | 'legacy-sse', id: string = randomUUID()): ClientSession {
     const transport = new SessionTransport(id, mode, this.config.http.replayBufferEvents);
-    const capabilities = unionCapabilities(view);
+    const capabilities = unionCapabilities(view.upstreams());
     const session = new ClientSession(id, view, identity, transport, capabilities, composeInstructions(view, this.config.separator));
     const handlers = registerSessionHandlers(session, capabilities, {
-      pageSize: this.config.http.pageSize,
-      access: this.access,
-      separator: this.config.separator,
+      methods: this.methods,
       subscriptions: this.subscriptions,
-      toolCall: this.toolCall,
-      ...(this.readResource ? { readResource: this.readResource } : {}),
       onLogLevelChanged: () => this.updateUpstreamLogLevels(),
-      logger: this.logger,
-      ...(this.workflows ? { composites: this.workflows } : {}),
       ...(this.sessionDirectory ? { onSessionChanged: (changed: ClientSession) => void this.saveSession(changed) } : {}),
     });
     session.server.onclose = () => this.onSessionClosed(session);
@@ -357,14 +370,20 @@ export class ManifoldGateway implements UpstreamListener {
   onListsChanged(namespace: string, kinds: ReadonlySet<ListKind>): void {
     for (const observer of this.observers) observer.onListsChanged?.(namespace, kinds);
     const aggregate = this.catalog.rebuild();
+    const changesFor = (view: CatalogView): ListChanges => {
+      const single = view.namespace !== undefined;
+      return {
+        tools: single ? kinds.has('tools') : aggregate.tools,
+        prompts: single ? kinds.has('prompts') : aggregate.prompts,
+        resources: kinds.has('resources') || (single ? kinds.has('resourceTemplates') : aggregate.resourceTemplates),
+      };
+    };
     for (const session of this.sessions.values()) {
-      const single = session.view.namespace !== undefined;
       if (!session.view.includes(namespace)) continue;
-      const tools = single ? kinds.has('tools') : aggregate.tools;
-      const prompts = single ? kinds.has('prompts') : aggregate.prompts;
-      const resources = kinds.has('resources') || (single ? kinds.has('resourceTemplates') : aggregate.resourceTemplates);
-      void this.notify(session, tools, prompts, resources);
+      const changes = changesFor(session.view);
+      void this.notify(session, changes.tools, changes.prompts, changes.resources);
     }
+    this.listenStreams.listsChanged(namespace, changesFor);
   }
 
   private async notify(session: ClientSession, tools: boolean, prompts: boolean, resources: boolean): Promise<void> {
@@ -404,9 +423,7 @@ export class ManifoldGateway implements UpstreamListener {
   deliverResourceUpdated(namespace: string, uri: string): void {
     const subscribers = this.subscriptions.subscribers(namespace, uri);
     if (!subscribers) return;
-    for (const [session, exposedUri] of subscribers) {
-      void session.server.sendResourceUpdated({ uri: exposedUri }).catch(() => undefined);
-    }
+    for (const [subscriber, exposedUri] of subscribers) subscriber.resourceUpdated(exposedUri);
   }
 
   onLogMessage(namespace: string, params: LoggingMessageNotification['params']): void {
@@ -441,6 +458,7 @@ export class ManifoldGateway implements UpstreamListener {
 
   async stop(): Promise<void> {
     this.sessions.stopSweeping();
+    this.listenStreams.closeAll();
     await Promise.all([...this.sessions.values()].map((session) => session.transport.close()));
     await Promise.all(this.upstreams.map((upstream) => upstream.stop()));
   }

@@ -13,13 +13,15 @@ import { createEmbeddedAuthServer, type EmbeddedAuthServer, type EmbeddedAuthSer
 import { discoverIssuer, insecureAllowedFor } from './issuerDiscovery.js';
 import { oauthAuthenticator } from './oauthAuthenticator.js';
 import { protectedResourceFor, protectedResourceMetadata, type ProtectedResource } from './protectedResource.js';
-import { createScopeGate, type ScopeGate } from './scopeGate.js';
+import { createScopeCheck, scopeGateOf, type ScopeCheck, type ScopeGate } from './scopeGate.js';
 import { scopesForNamespaces } from './scopePolicy.js';
 
 /** Everything the HTTP layer needs from authentication and authorization. */
 export interface GatewayAuth {
   authenticator: Authenticator;
   scopeGate: ScopeGate;
+  /** The same decision as an outcome, for callers that write their own refusal (2026-07-28 requests). */
+  scopeCheck: ScopeCheck;
   /** Public routes served before authentication: resource metadata and the embedded authorization server. */
   publicRoutes: Middleware<GatewayState>;
   /** The authorization server tokens must come from, when OAuth is on. */
@@ -88,11 +90,12 @@ export interface GatewayAuthOptions {
 
 const VIEW_PATH = /^\/views\/([a-z][a-z0-9-]{0,31})\//;
 const allowAll: ScopeGate = () => true;
+const noRefusal: ScopeCheck = () => undefined;
 const passThrough: Middleware<GatewayState> = (_ctx, next) => next();
 
 export async function setUpGatewayAuth(config: GatewayConfig, options: GatewayAuthOptions): Promise<GatewayAuth> {
   if (config.auth.mode === 'none-loopback-dev') {
-    return { authenticator: loopbackDevAuthenticator(config.auth.devUser), scopeGate: allowAll, publicRoutes: passThrough, close: async () => undefined };
+    return { authenticator: loopbackDevAuthenticator(config.auth.devUser), scopeGate: allowAll, scopeCheck: noRefusal, publicRoutes: passThrough, close: async () => undefined };
   }
   const auth = config.auth;
   const namespaces = config.upstreams.map((u) => u.namespace);
@@ -135,9 +138,11 @@ export async function setUpGatewayAuth(config: GatewayConfig, options: GatewayAu
     );
   };
   const mount = embedded?.mount;
+  const scopeCheck = createScopeCheck(options.access, resources.resourceFor);
   return {
     authenticator: oauthAuthenticator({ verifier: cachedVerifier(verifier), resourceFor: resources.resourceFor, logger: options.logger }),
-    scopeGate: createScopeGate(options.access, resources.resourceFor),
+    scopeGate: scopeGateOf(scopeCheck),
+    scopeCheck,
     publicRoutes: mount ? (ctx, next) => metadataRoutes(ctx, () => mount(ctx as never, next)) : metadataRoutes,
     issuer,
     resourceFor: resources.resourceFor,

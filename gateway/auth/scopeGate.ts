@@ -10,16 +10,28 @@ import { missingScopes } from './scopePolicy.js';
 /** JSON-RPC error code for a request refused for lack of scope (server-defined range). */
 export const INSUFFICIENT_SCOPE = -32003;
 
+/** Why a request may not go on: HTTP 403, the JSON-RPC error, and the step-up challenge. */
+export interface ScopeRefusal {
+  status: 403;
+  code: number;
+  message: string;
+  headers: Record<string, string>;
+}
+
+/** The refusal for the first request in `messages` that needs a scope the token lacks, if any. */
+export type ScopeCheck = (path: string, view: CatalogView, identity: CallerIdentity, messages: ReadonlyArray<JSONRPCMessage | { id: unknown; method: string; params?: Record<string, unknown> }>) => ScopeRefusal | undefined;
+
 export type ScopeGate = (res: ServerResponse, path: string, view: CatalogView, identity: CallerIdentity, messages: readonly JSONRPCMessage[]) => boolean;
 
 /**
- * Refuse, before anything is forwarded, a POST whose requests need a scope the token lacks:
- * HTTP 403 with `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"` so that a
- * client can step up (MCP authorization, scope challenge), and a JSON-RPC error naming the
- * scope for clients and models that read the body.
+ * Refuse, before anything is forwarded, a request that needs a scope the token lacks: HTTP
+ * 403 with `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"` so that a client can
+ * step up (MCP authorization, scope challenge; the scope asked for is the union of those held
+ * and those missing), and a JSON-RPC error naming the scope for clients and models that read
+ * the body.
  */
-export function createScopeGate(policy: AccessPolicy, resourceFor: (path: string) => { resource: ProtectedResource }): ScopeGate {
-  return (res, path, view, identity, messages) => {
+export function createScopeCheck(policy: AccessPolicy, resourceFor: (path: string) => { resource: ProtectedResource }): ScopeCheck {
+  return (path, view, identity, messages) => {
     const granted = new Set(identity.scopes);
     for (const message of messages) {
       if (!('method' in message) || !('id' in message)) continue;
@@ -28,11 +40,23 @@ export function createScopeGate(policy: AccessPolicy, resourceFor: (path: string
       const missing = missingScopes(granted, requirement.scopes);
       if (missing.length === 0) continue;
       const description = `${requirement.what} needs scope ${missing.join(' ')}; the access token has ${identity.scopes.length ? identity.scopes.join(' ') : 'no scopes'}`;
-      sendRpcError(res, 403, INSUFFICIENT_SCOPE, `Forbidden: ${description}. Authorize again asking for ${missing.join(' ')}.`, {
-        'WWW-Authenticate': insufficientScopeChallenge(resourceFor(path).resource, [...new Set([...identity.scopes, ...missing])], description),
-      });
-      return false;
+      return {
+        status: 403,
+        code: INSUFFICIENT_SCOPE,
+        message: `Forbidden: ${description}. Authorize again asking for ${missing.join(' ')}.`,
+        headers: { 'WWW-Authenticate': insufficientScopeChallenge(resourceFor(path).resource, [...new Set([...identity.scopes, ...missing])], description) },
+      };
     }
-    return true;
+    return undefined;
+  };
+}
+
+/** A scope check that writes its refusal, for 2025-era POSTs (errors there carry no request id). */
+export function scopeGateOf(check: ScopeCheck): ScopeGate {
+  return (res, path, view, identity, messages) => {
+    const refusal = check(path, view, identity, messages);
+    if (!refusal) return true;
+    sendRpcError(res, refusal.status, refusal.code, refusal.message, refusal.headers);
+    return false;
   };
 }

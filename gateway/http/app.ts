@@ -11,6 +11,9 @@ import type { ManifoldGateway } from '../gateway.js';
 import { sendJson, sendRpcError } from './jsonRpcMessages.js';
 import { LegacySseRoutes } from './legacySseRoutes.js';
 import { authenticate, catchErrors, checkOrigin, limitedJsonBody, type GatewayState } from './middlewares.js';
+import { ModernRoutes } from './modernRoutes.js';
+import { classifyPost } from './modernRequest.js';
+import { sendModernError } from './modernExchange.js';
 import { StreamableHttpRoutes } from './streamableHttpRoutes.js';
 import type { OperatorRoutes } from '../observability/operatorRoutes.js';
 
@@ -54,7 +57,34 @@ export function createHttpApp({ gateway, auth, publicUrl, logger, operatorRoutes
 
   const router = new Router<GatewayState>();
   const streamable = new StreamableHttpRoutes(gateway, auth.scopeGate);
+  const modern = new ModernRoutes(gateway, auth.scopeCheck, { perCaller: config.auth.mode === 'oauth' });
   const legacy = new LegacySseRoutes(gateway, auth.scopeGate);
+
+  /**
+   * One POST to an MCP endpoint: a 2026-07-28 request (the `_meta` envelope) is answered on its
+   * own (modernRoutes.ts); anything else is 2025-era session traffic (streamableHttpRoutes.ts).
+   */
+  const post = (ctx: Koa.ParameterizedContext<GatewayState>, view: CatalogView): Promise<void> => {
+    const classified = classifyPost(ctx.req.headers, ctx.state.body);
+    switch (classified.kind) {
+      case 'legacy':
+        return streamable.post(ctx, view);
+      case 'request':
+        ctx.respond = false;
+        return modern.handle(ctx, view, classified.request);
+      case 'notification':
+        // The 2026-07-28 revision defines no client notifications over HTTP (cancellation is closing the request).
+        ctx.respond = false;
+        ctx.res.writeHead(202).end();
+        return Promise.resolve();
+      case 'refused': {
+        ctx.respond = false;
+        const { status, id, code, message, data } = classified.refusal;
+        sendModernError(ctx.res, status, id, code, message, data);
+        return Promise.resolve();
+      }
+    }
+  };
 
   // The aggregate of every upstream, the path of nearly every request: matched before the
   // router, which would otherwise try its patterns and build a middleware chain per request.
@@ -62,7 +92,7 @@ export function createHttpApp({ gateway, auth, publicUrl, logger, operatorRoutes
     if (ctx.path !== '/mcp') return next();
     switch (ctx.method) {
       case 'POST':
-        return streamable.post(ctx, gateway.catalog);
+        return post(ctx, gateway.catalog);
       case 'GET':
         return streamable.get(ctx, gateway.catalog);
       case 'DELETE':
@@ -92,7 +122,7 @@ export function createHttpApp({ gateway, auth, publicUrl, logger, operatorRoutes
     }
     return handler(view);
   };
-  router.post('/servers/:namespace/mcp', (ctx) => single(ctx, (view) => streamable.post(ctx, view)));
+  router.post('/servers/:namespace/mcp', (ctx) => single(ctx, (view) => post(ctx, view)));
   router.get('/servers/:namespace/mcp', (ctx) => single(ctx, (view) => streamable.get(ctx, view)));
   router.delete('/servers/:namespace/mcp', (ctx) => single(ctx, (view) => streamable.delete(ctx, view)));
   router.get('/servers/:namespace/sse', (ctx) =>
@@ -118,7 +148,7 @@ export function createHttpApp({ gateway, auth, publicUrl, logger, operatorRoutes
     }
     return handler(view);
   };
-  router.post('/views/:name/mcp', (ctx) => curated(ctx, (view) => streamable.post(ctx, view)));
+  router.post('/views/:name/mcp', (ctx) => curated(ctx, (view) => post(ctx, view)));
   router.get('/views/:name/mcp', (ctx) => curated(ctx, (view) => streamable.get(ctx, view)));
   router.delete('/views/:name/mcp', (ctx) => curated(ctx, (view) => streamable.delete(ctx, view)));
 

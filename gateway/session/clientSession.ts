@@ -8,6 +8,7 @@ import type { CallerIdentity } from '../auth/authenticate.js';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
 import type { SessionTransport } from '../http/sessionTransport.js';
 import type { ClientSessionLink } from '../upstreams/types.js';
+import type { ResourceSubscriber } from './resourceSubscriptions.js';
 
 /** One validator for every session: the SDK would otherwise build an Ajv instance per Server. */
 let sharedValidator: jsonSchemaValidator | undefined;
@@ -16,8 +17,9 @@ export function sessionSchemaValidator(): jsonSchemaValidator {
   return sharedValidator;
 }
 
-function callerOf(identity: CallerIdentity, session: string): CallerContext {
-  return { user: identity.user, ...(identity.email ? { email: identity.email } : {}), scopes: identity.scopes, session };
+/** Who a client's calls are made for, as children are told (shared/callerContext.ts). */
+export function callerOf(identity: CallerIdentity, session: string | undefined): CallerContext {
+  return { user: identity.user, ...(identity.email ? { email: identity.email } : {}), scopes: identity.scopes, ...(session === undefined ? {} : { session }) };
 }
 
 export const LOG_LEVEL_ORDER: readonly LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
@@ -26,7 +28,7 @@ export const LOG_LEVEL_ORDER: readonly LoggingLevel[] = ['debug', 'info', 'notic
  * One client session: the SDK `Server` (protocol), its transport (HTTP), the catalog view it
  * sees, and the identity it was opened with.
  */
-export class ClientSession implements ClientSessionLink {
+export class ClientSession implements ClientSessionLink, ResourceSubscriber {
   readonly server: Server;
   /** Set by logging/setLevel; upstream log messages below it are not forwarded. */
   logLevel: LoggingLevel | undefined;
@@ -71,13 +73,17 @@ export class ClientSession implements ClientSessionLink {
   requestClient(
     request: { method: string; params?: Record<string, unknown> | undefined },
     relatedRequestId: RequestId | undefined,
-    options: { signal: AbortSignal; timeoutMs: number },
+    options: { signal: AbortSignal; timeoutMs: number; upstream: string },
   ): Promise<Record<string, unknown>> {
     return this.server.request(request as ServerRequest, PassThroughResult, {
       relatedRequestId,
       signal: options.signal,
       timeout: options.timeoutMs,
     });
+  }
+
+  resourceUpdated(exposedUri: string): void {
+    void this.server.sendResourceUpdated({ uri: exposedUri }).catch(() => undefined);
   }
 
   wantsLog(level: LoggingLevel): boolean {

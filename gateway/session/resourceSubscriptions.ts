@@ -1,12 +1,19 @@
 import type { Logger } from '../../shared/logger.js';
 import type { UpstreamConnection } from '../upstreams/upstreamConnection.js';
-import type { ClientSession } from './clientSession.js';
+
+/** Who may be subscribed to resources: a 2025-era session, or a 2026-07-28 listen stream. */
+export interface ResourceSubscriber {
+  /** Subscription keys (`ResourceSubscriptions.key`) the subscriber holds. */
+  readonly subscriptions: Set<string>;
+  /** Tell it that the resource it knows as `exposedUri` changed. */
+  resourceUpdated(exposedUri: string): void;
+}
 
 interface Subscription {
   upstream: UpstreamConnection;
   uri: string;
-  /** Each subscribed session and the URI it knows the resource by. */
-  sessions: Map<ClientSession, string>;
+  /** Each subscriber (session or listen stream) and the URI it knows the resource by. */
+  sessions: Map<ResourceSubscriber, string>;
   /** Other gateway instances with subscribed sessions, for which this instance's upstream is subscribed too. */
   instances: Set<string>;
 }
@@ -37,7 +44,7 @@ export class ResourceSubscriptions {
     this.interestListener = listener;
   }
 
-  async subscribe(session: ClientSession, upstream: UpstreamConnection, uri: string, exposedUri: string): Promise<void> {
+  async subscribe(session: ResourceSubscriber, upstream: UpstreamConnection, uri: string, exposedUri: string): Promise<void> {
     const subscription = await this.hold(upstream, uri);
     const first = subscription.sessions.size === 0;
     subscription.sessions.set(session, exposedUri);
@@ -45,7 +52,7 @@ export class ResourceSubscriptions {
     if (first) this.interestListener?.(upstream.namespace, uri, true);
   }
 
-  async unsubscribe(session: ClientSession, namespace: string, uri: string): Promise<void> {
+  async unsubscribe(session: ResourceSubscriber, namespace: string, uri: string): Promise<void> {
     await this.drop(session, ResourceSubscriptions.key(namespace, uri));
   }
 
@@ -68,11 +75,11 @@ export class ResourceSubscriptions {
   }
 
   /** Sessions subscribed to `uri` of `namespace`, with the URI each knows it by. */
-  subscribers(namespace: string, uri: string): ReadonlyMap<ClientSession, string> | undefined {
+  subscribers(namespace: string, uri: string): ReadonlyMap<ResourceSubscriber, string> | undefined {
     return this.byKey.get(ResourceSubscriptions.key(namespace, uri))?.sessions;
   }
 
-  async dropSession(session: ClientSession): Promise<void> {
+  async dropSession(session: ResourceSubscriber): Promise<void> {
     await Promise.all([...session.subscriptions].map((key) => this.drop(session, key)));
   }
 
@@ -99,7 +106,7 @@ export class ResourceSubscriptions {
     return subscription;
   }
 
-  private async drop(session: ClientSession, key: string): Promise<void> {
+  private async drop(session: ResourceSubscriber, key: string): Promise<void> {
     session.subscriptions.delete(key);
     const subscription = this.byKey.get(key);
     if (!subscription || !subscription.sessions.delete(session) || subscription.sessions.size > 0) return;

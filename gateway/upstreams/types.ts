@@ -13,7 +13,7 @@ export interface ClientSessionLink {
   requestClient(
     request: { method: string; params?: Record<string, unknown> | undefined },
     relatedRequestId: RequestId | undefined,
-    options: { signal: AbortSignal; timeoutMs: number },
+    options: { signal: AbortSignal; timeoutMs: number; upstream: string },
   ): Promise<Record<string, unknown>>;
 }
 

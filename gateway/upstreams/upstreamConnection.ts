@@ -552,7 +552,7 @@ export class UpstreamConnection {
       throw new McpError(ErrorCode.InvalidRequest, `The client session of this call did not declare the "${needed}" capability, so ${request.method} cannot be sent to it.`);
     }
     const params = request.params ? { ...request.params, _meta: stripReserved(meta) } : undefined;
-    return session.requestClient({ method: request.method, params }, relatedRequestId, { signal, timeoutMs: this.config.maxCallDurationMs });
+    return session.requestClient({ method: request.method, params }, relatedRequestId, { signal, timeoutMs: this.config.maxCallDurationMs, upstream: this.namespace });
   }
 
   private attribute(meta: Record<string, unknown> | undefined): { session: CallOrigin['session']; relatedRequestId: CallOrigin['requestId'] | undefined } | undefined {

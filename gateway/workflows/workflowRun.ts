@@ -7,7 +7,7 @@ import { grants } from '../auth/scopePolicy.js';
 import { exposedName } from '../catalog/naming.js';
 import type { UpstreamCatalog } from '../catalog/upstreamCatalog.js';
 import type { ToolCallHandler } from '../policy/toolCallPipeline.js';
-import type { ClientSession } from '../session/clientSession.js';
+import type { RequestingClient } from '../session/requestingClient.js';
 import type { Cancellation } from '../upstreams/cancellation.js';
 import type { WorkflowSettings } from './workflowSettings.js';
 
@@ -86,7 +86,7 @@ export interface WorkflowDeps {
 
 /** The client request that started a composite call. */
 export interface CompositeOrigin {
-  session: ClientSession;
+  session: RequestingClient;
   requestId: RequestId;
   /** The composite's exposed name (`flow__create_task_from_issue`). */
   exposedName: string;

@@ -1,0 +1,196 @@
+import type { ParameterizedContext } from 'koa';
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
+import type { ScopeCheck } from '../auth/scopeGate.js';
+import type { CatalogView } from '../catalog/upstreamCatalog.js';
+import type { ManifoldGateway } from '../gateway.js';
+import { composeInstructions, unionCapabilities, type MethodRequest } from '../session/mcpMethods.js';
+import { parseListenFilter } from '../session/listenStreams.js';
+import { ModernRequestClient } from '../session/modernRequestClient.js';
+import { toRpcError } from '../session/rpcError.js';
+import { toolCallParamsProblem } from '../session/toolCallHandler.js';
+import type { GatewayState } from './middlewares.js';
+import { ModernExchange, sendModernError } from './modernExchange.js';
+import {
+  CLIENT_CAPABILITIES_KEY,
+  CLIENT_INFO_KEY,
+  LOG_LEVEL_KEY,
+  PROTOCOL_VERSION_KEY,
+  SERVER_INFO_KEY,
+  SUPPORTED_MODERN_REVISIONS,
+  type ModernRequest,
+} from './modernRequest.js';
+
+type Ctx = ParameterizedContext<GatewayState>;
+type Result = Record<string, unknown>;
+
+const ENVELOPE_KEYS = [PROTOCOL_VERSION_KEY, CLIENT_CAPABILITIES_KEY, CLIENT_INFO_KEY, LOG_LEVEL_KEY];
+
+/** Lists the gateway builds from its catalog: stable until a list_changed, which listen streams announce. */
+const LIST_TTL_MS = 60_000;
+/** resources/list is forwarded live to the upstreams. */
+const LIVE_TTL_MS = 0;
+
+export interface ModernRoutesOptions {
+  /**
+   * Whether answers depend on who asks (OAuth: lists and reads are filtered by the token's
+   * scopes). Then every cacheable answer is `private`: a shared cache must not hand one
+   * user's view to another (SEP-2549).
+   */
+  perCaller: boolean;
+}
+
+/**
+ * The 2026-07-28 front of every MCP endpoint (`/mcp`, `/servers/{ns}/mcp`, `/views/{name}/mcp`):
+ * each request is answered on its own, by whichever gateway instance receives it, from the
+ * caller's token and the request's `_meta` envelope; nothing is kept between requests but
+ * the listen streams a client opens.
+ */
+export class ModernRoutes {
+  constructor(
+    private readonly gateway: ManifoldGateway,
+    private readonly scopeCheck: ScopeCheck,
+    private readonly options: ModernRoutesOptions,
+  ) {}
+
+  async handle(ctx: Ctx, view: CatalogView, request: ModernRequest): Promise<void> {
+    const { res } = ctx;
+    const { id, method } = request;
+    const contentType = ctx.req.headers['content-type']?.toLowerCase() ?? '';
+    if (!contentType.includes('application/json')) return sendModernError(res, 415, id, -32000, 'Unsupported Media Type: send Content-Type: application/json.');
+    const accept = ctx.req.headers.accept ?? '';
+    if (!(accept.includes('*/*') || (accept.includes('application/json') && accept.includes('text/event-stream')))) {
+      return sendModernError(res, 406, id, -32000, 'Not Acceptable: send Accept: application/json, text/event-stream.');
+    }
+    if (!this.gateway.isAccepting) return sendModernError(res, 503, id, -32000, 'The gateway is shutting down. Retry shortly.', undefined, { 'Retry-After': '5' });
+    const identity = ctx.state.identity!;
+    const params = withoutEnvelope(request.params);
+    const refusal = this.scopeCheck(ctx.path, view, identity, [{ id, method, params }]);
+    if (refusal) return sendModernError(res, refusal.status, id, refusal.code, refusal.message, undefined, refusal.headers);
+    const problem = paramsProblem(method, params);
+    if (problem) return sendModernError(res, 200, id, ErrorCode.InvalidParams, `Invalid ${method} request: ${problem}.`);
+
+    const client = new ModernRequestClient(view, identity, request.clientCapabilities);
+    if (method === 'server/discover') return sendModernResult(res, id, this.decorate(view, method, this.discover(client)));
+    if (method === 'subscriptions/listen') return this.listen(ctx, client, id, params);
+
+    const exchange = new ModernExchange(res, id);
+    const call: MethodRequest = { requestId: id, cancellation: exchange.cancellation, sendNotification: (n) => exchange.notify(n) };
+    const { methods } = this.gateway;
+    try {
+      let result: Result;
+      switch (method) {
+        case 'tools/list':
+          result = methods.listTools(client, params);
+          break;
+        case 'tools/call':
+          result = await methods.callTool(client, params, call);
+          break;
+        case 'prompts/list':
+          result = methods.listPrompts(client, params);
+          break;
+        case 'prompts/get':
+          result = await methods.getPrompt(client, params, call);
+          break;
+        case 'resources/list':
+          result = await methods.listResources(client, params, call);
+          break;
+        case 'resources/templates/list':
+          result = methods.listResourceTemplates(client, params);
+          break;
+        case 'resources/read':
+          result = await methods.readResource(client, params, call);
+          break;
+        default:
+          result = await methods.complete(client, params, call);
+      }
+      exchange.result(this.decorate(view, method, result));
+    } catch (error) {
+      const { code, message, data } = toRpcError(error);
+      exchange.error(Number.isSafeInteger(code) ? code : ErrorCode.InternalError, message, data);
+    }
+  }
+
+  /** `server/discover`: what this endpoint offers the caller, within its scopes. */
+  private discover(client: ModernRequestClient): Result {
+    const { view, grantedScopes } = client;
+    const readable = view.upstreams().filter((upstream) => this.gateway.access.allowsNamespace(grantedScopes, upstream.namespace));
+    const { logging: _logging, ...capabilities } = unionCapabilities(readable);
+    const instructions = composeInstructions(view, this.gateway.config.separator, readable);
+    return { supportedVersions: [...SUPPORTED_MODERN_REVISIONS], capabilities, ...(instructions ? { instructions } : {}) };
+  }
+
+  private async listen(ctx: Ctx, client: ModernRequestClient, id: string | number, params: Result): Promise<void> {
+    const filter = parseListenFilter(params);
+    if (typeof filter === 'string') return sendModernError(ctx.res, 200, id, ErrorCode.InvalidParams, `Invalid subscriptions/listen request: ${filter}.`);
+    const streams = this.gateway.listenStreams;
+    if (streams.isFull) return sendModernError(ctx.res, 200, id, ErrorCode.InternalError, 'Subscription limit reached on this gateway instance. Retry later.');
+    await streams.listen(ctx.res, client, id, filter, unionCapabilities(client.view.upstreams()), serverInfoOf(client.view));
+  }
+
+  /** What every 2026 result carries: `resultType`, the server's identity, and cache hints where the revision asks for them. */
+  private decorate(view: CatalogView, method: string, result: Result): Result {
+    const { resultType: _upstreamResultType, ttlMs: upstreamTtl, cacheScope: upstreamScope, ...rest } = result;
+    const meta = { ...(rest._meta as Result | undefined), [SERVER_INFO_KEY]: serverInfoOf(view) };
+    const decorated: Result = { ...rest, resultType: 'complete', _meta: meta };
+    const hint = this.cacheHint(method, upstreamTtl, upstreamScope);
+    return hint ? { ...decorated, ...hint } : decorated;
+  }
+
+  private cacheHint(method: string, upstreamTtl: unknown, upstreamScope: unknown): { ttlMs: number; cacheScope: 'public' | 'private' } | undefined {
+    const scope = (wanted: unknown): 'public' | 'private' => (this.options.perCaller || wanted !== 'public' ? 'private' : 'public');
+    switch (method) {
+      case 'server/discover':
+      case 'tools/list':
+      case 'prompts/list':
+      case 'resources/templates/list':
+        return { ttlMs: LIST_TTL_MS, cacheScope: scope('public') };
+      case 'resources/list':
+        return { ttlMs: LIVE_TTL_MS, cacheScope: scope('public') };
+      case 'resources/read':
+        // An upstream's own hint holds, made private when answers depend on the caller; none means do not cache.
+        return { ttlMs: typeof upstreamTtl === 'number' && Number.isSafeInteger(upstreamTtl) && upstreamTtl > 0 ? upstreamTtl : 0, cacheScope: scope(upstreamScope) };
+      default:
+        return undefined;
+    }
+  }
+}
+
+function serverInfoOf(view: CatalogView): { name: string; version: string } {
+  return { name: view.namespace ? `manifold-gateway/${view.namespace}` : 'manifold-gateway', version: '0.1.0' };
+}
+
+/** The params the gateway's methods see: the client's envelope is about its hop, not the upstream's. */
+function withoutEnvelope(params: Result): Result {
+  const meta = params._meta as Result | undefined;
+  if (!meta) return params;
+  const rest: Result = {};
+  for (const [key, value] of Object.entries(meta)) if (!ENVELOPE_KEYS.includes(key)) rest[key] = value;
+  return { ...params, _meta: rest };
+}
+
+/** What is wrong with a method's params, in words a client can act on. */
+function paramsProblem(method: string, params: Result): string | undefined {
+  switch (method) {
+    case 'tools/call':
+      return toolCallParamsProblem(params);
+    case 'prompts/get':
+      return typeof params.name === 'string' ? undefined : 'params.name must be the name of a prompt (as listed by prompts/list)';
+    case 'resources/read':
+      return typeof params.uri === 'string' ? undefined : 'params.uri must be a resource URI (as listed by resources/list)';
+    case 'completion/complete': {
+      const ref = params.ref as Result | undefined;
+      const argument = params.argument as Result | undefined;
+      if (typeof ref !== 'object' || ref === null || (ref.type !== 'ref/prompt' && ref.type !== 'ref/resource')) return 'params.ref must be {type: "ref/prompt", name} or {type: "ref/resource", uri}';
+      if (typeof argument !== 'object' || argument === null || typeof argument.name !== 'string' || typeof argument.value !== 'string') return 'params.argument must be {name, value}';
+      return undefined;
+    }
+    default:
+      return params.cursor !== undefined && typeof params.cursor !== 'string' ? 'params.cursor must be the nextCursor of the previous page' : undefined;
+  }
+}
+
+function sendModernResult(res: Ctx['res'], id: string | number, result: Result): void {
+  const body = JSON.stringify({ jsonrpc: '2.0', id, result });
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}

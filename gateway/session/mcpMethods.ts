@@ -1,0 +1,346 @@
+import { ErrorCode, type Progress, type ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { DomainError, toolFailure } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+import type { AccessPolicy } from '../auth/accessPolicy.js';
+import { INSUFFICIENT_SCOPE } from '../auth/scopeGate.js';
+import { missingScopes } from '../auth/scopePolicy.js';
+import { decodeCursor, encodeCursor, paginate } from '../catalog/cursor.js';
+import type { CatalogView } from '../catalog/upstreamCatalog.js';
+import type { ResourceReadHandler } from '../policy/resourceReadPipeline.js';
+import type { ToolCallHandler } from '../policy/toolCallPipeline.js';
+import type { Cancellation } from '../upstreams/cancellation.js';
+import type { UpstreamConnection } from '../upstreams/upstreamConnection.js';
+import type { CompositeTools } from '../workflows/workflowRegistry.js';
+import type { RequestingClient } from './requestingClient.js';
+import { RESOURCE_NOT_FOUND, RpcError, toRpcError } from './rpcError.js';
+import { toolResultProblem } from './toolCallHandler.js';
+
+export interface McpMethodDeps {
+  pageSize: number;
+  /** Which scopes tools, prompts and resources need: lists show only what the client may use. */
+  access: AccessPolicy;
+  separator: string;
+  toolCall: ToolCallHandler;
+  logger: Logger;
+  /** resources/read through the policy pipeline (cache, limits, logs); forwarded directly when absent. */
+  readResource?: ResourceReadHandler;
+  /** Composite tools the gateway lists beside the upstreams' (aggregate view only). */
+  composites?: CompositeTools;
+}
+
+/** What a method needs of the request it answers, in either protocol era. */
+export interface MethodRequest {
+  /** The request's JSON-RPC id. */
+  requestId: string | number;
+  cancellation: Cancellation;
+  /** Send a notification on this request's own stream (progress). */
+  sendNotification: (notification: { method: string; params: Record<string, unknown> }) => Promise<void>;
+}
+
+type Params = Record<string, unknown>;
+type Result = Record<string, unknown>;
+
+/**
+ * The capabilities a client is offered: the union of what its upstreams declared. An
+ * upstream that has never initialized is assumed to offer everything, so that a client
+ * arriving while it starts still sees its tools once it is up (list_changed is always on).
+ */
+export function unionCapabilities(upstreams: readonly UpstreamConnection[]): ServerCapabilities {
+  let prompts = false;
+  let resources = false;
+  let subscribe = false;
+  let completions = false;
+  for (const upstream of upstreams) {
+    const caps = upstream.capabilities;
+    if (!caps) {
+      prompts = resources = subscribe = completions = true;
+      continue;
+    }
+    prompts ||= caps.prompts !== undefined;
+    resources ||= caps.resources !== undefined;
+    subscribe ||= caps.resources?.subscribe === true;
+    completions ||= caps.completions !== undefined;
+  }
+  return {
+    tools: { listChanged: true },
+    logging: {},
+    ...(prompts ? { prompts: { listChanged: true } } : {}),
+    ...(resources ? { resources: { listChanged: true, ...(subscribe ? { subscribe: true } : {}) } } : {}),
+    ...(completions ? { completions: {} } : {}),
+  };
+}
+
+/** Concatenated upstream instructions, each under its namespace. */
+export function composeInstructions(view: CatalogView, separator: string, upstreams: readonly UpstreamConnection[] = view.upstreams()): string | undefined {
+  const parts = upstreams
+    .filter((upstream) => upstream.instructions)
+    .map((upstream) =>
+      view.namespace ? upstream.instructions! : `## ${upstream.namespace} (tools and prompts named "${upstream.namespace}${separator}…")\n${upstream.instructions!}`,
+    );
+  return parts.length > 0 ? parts.join('\n\n') : undefined;
+}
+
+/**
+ * The MCP methods the gateway answers for a client's view, the same for a 2025-era session
+ * and a 2026-07-28 request: lists filtered by the caller's scopes, calls, reads and prompts
+ * routed to their upstream under the upstream's own names, and namespaced names and URIs in
+ * what comes back. Each method throws an RpcError (or returns a tool error result) a client
+ * can act on.
+ */
+export class McpMethods {
+  constructor(private readonly deps: McpMethodDeps) {}
+
+  private mayReadNamespace(client: RequestingClient, namespace: string): boolean {
+    return this.deps.access.allowsNamespace(client.grantedScopes, namespace);
+  }
+
+  listTools(client: RequestingClient, params: Params | undefined): Result {
+    const { view } = client;
+    const visible = view.tools().filter((tool) => this.deps.access.allowsTool(client.grantedScopes, view, tool.name));
+    const { page, nextCursor } = paginate(visible, cursorOf(params), this.deps.pageSize);
+    return nextCursor ? { tools: page, nextCursor } : { tools: page };
+  }
+
+  async callTool(client: RequestingClient, params: Params, request: MethodRequest): Promise<Result> {
+    const { view } = client;
+    const { access, composites } = this.deps;
+    const name = params.name as string;
+    const args = params.arguments as Params | undefined;
+    const meta = params._meta as Params | undefined;
+    const progressToken = meta?.progressToken;
+    const onprogress =
+      progressToken === undefined
+        ? undefined
+        : (progress: Progress) => void request.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } });
+    if (composites?.handles(view, name)) {
+      const missing = missingScopes(client.grantedScopes, access.requirementOf(view, 'tools/call', params)?.scopes ?? []);
+      if (missing.length > 0) throw new RpcError(INSUFFICIENT_SCOPE, `Forbidden: calling ${name} needs scope ${missing.join(' ')}.`);
+      return composites.call({ session: client, requestId: request.requestId, exposedName: name, arguments: args, cancellation: request.cancellation, onprogress });
+    }
+    const target = view.resolveTool(name);
+    const withheld = target ? undefined : view.withheldReason?.(name);
+    if (withheld) throw new RpcError(ErrorCode.InvalidParams, `Tool "${name}" is withheld: ${withheld}.`);
+    if (!target) {
+      throw new RpcError(
+        ErrorCode.InvalidParams,
+        `Unknown tool "${name}".${view.namespace ? '' : ` Gateway tool names are <namespace>${this.deps.separator}<tool>;`} List them with tools/list.`,
+      );
+    }
+    // Defence in depth: the HTTP layer refuses this with 403 before it gets here.
+    if (!access.allowsTool(client.grantedScopes, view, name)) {
+      const needed = access.requirementOf(view, 'tools/call', params)?.scopes.join(' ') ?? 'a scope the token lacks';
+      throw new RpcError(INSUFFICIENT_SCOPE, `Forbidden: calling ${name} needs scope ${needed}.`);
+    }
+    try {
+      const result = await this.deps.toolCall({
+        session: client,
+        requestId: request.requestId,
+        caller: client.caller,
+        exposedName: name,
+        target,
+        arguments: args,
+        meta,
+        cancellation: request.cancellation,
+        onprogress,
+      });
+      const malformed = toolResultProblem(result);
+      if (malformed) {
+        throw new DomainError('internal', `Upstream "${target.upstream.namespace}" answered ${name} with a malformed result: ${malformed}.`, {
+          action: "The call may have taken effect; check before retrying, and report the upstream's result to its maintainers.",
+        });
+      }
+      return rewriteContent(result.content === undefined ? { ...result, content: [] } : result, view, target.upstream.namespace);
+    } catch (error) {
+      if (error instanceof DomainError) return toolFailure(error);
+      throw toRpcError(error);
+    }
+  }
+
+  listPrompts(client: RequestingClient, params: Params | undefined): Result {
+    const { view } = client;
+    const visible = view.prompts().filter((prompt) => {
+      const target = view.resolvePrompt(prompt.name);
+      return target !== undefined && this.mayReadNamespace(client, target.upstream.namespace);
+    });
+    // Prompts that lead to composite tools show only to clients that may call those tools.
+    for (const { prompt, tool } of this.deps.composites?.prompts(view) ?? []) {
+      if (this.deps.access.allowsTool(client.grantedScopes, view, tool)) visible.push(prompt);
+    }
+    const { page, nextCursor } = paginate(visible, cursorOf(params), this.deps.pageSize);
+    return nextCursor ? { prompts: page, nextCursor } : { prompts: page };
+  }
+
+  async getPrompt(client: RequestingClient, params: Params, request: MethodRequest): Promise<Result> {
+    const { view } = client;
+    const name = params.name as string;
+    let composite;
+    try {
+      composite = this.deps.composites?.getPrompt(view, name, (params.arguments as Record<string, string> | undefined) ?? {});
+    } catch (error) {
+      throw toRpcError(error);
+    }
+    if (composite) {
+      if (!this.deps.access.allowsTool(client.grantedScopes, view, composite.tool)) {
+        throw new RpcError(INSUFFICIENT_SCOPE, `Forbidden: prompt ${name} leads to ${composite.tool}, which this token may not call.`);
+      }
+      return composite.result;
+    }
+    const target = view.resolvePrompt(name);
+    if (!target) throw new RpcError(ErrorCode.InvalidParams, `Unknown prompt "${name}". List them with prompts/list.`);
+    const result = await forwardOrRpcError(target.upstream, 'prompts/get', { ...params, name: target.name }, client, request);
+    const messages = result.messages;
+    if (Array.isArray(messages) && !view.namespace) {
+      result.messages = messages.map((message: { content?: unknown }) => ({
+        ...message,
+        content: rewriteBlock(message.content, view, target.upstream.namespace),
+      }));
+    }
+    return result;
+  }
+
+  listResources(client: RequestingClient, params: Params | undefined, request: MethodRequest): Promise<Result> {
+    return listResourcesLive(client, cursorOf(params), request.cancellation, this.deps.logger, (namespace) => this.mayReadNamespace(client, namespace));
+  }
+
+  listResourceTemplates(client: RequestingClient, params: Params | undefined): Result {
+    const { view } = client;
+    const visible = view.resourceTemplates().filter((template) => {
+      const target = view.resolveUri(template.uriTemplate);
+      return target !== undefined && this.mayReadNamespace(client, target.upstream.namespace);
+    });
+    const { page, nextCursor } = paginate(visible, cursorOf(params), this.deps.pageSize);
+    return nextCursor ? { resourceTemplates: page, nextCursor } : { resourceTemplates: page };
+  }
+
+  async readResource(client: RequestingClient, params: Params, request: MethodRequest): Promise<Result> {
+    const { view } = client;
+    const exposedUri = params.uri as string;
+    const target = resolveUriOrThrow(view, exposedUri);
+    const forwarded = { ...params, uri: target.uri };
+    const result = this.deps.readResource
+      ? await this.deps
+          .readResource({ session: client, requestId: request.requestId, caller: client.caller, upstream: target.upstream, uri: target.uri, exposedUri, params: forwarded, cancellation: request.cancellation })
+          .catch((error: unknown) => {
+            throw toRpcError(error);
+          })
+      : await forwardOrRpcError(target.upstream, 'resources/read', forwarded, client, request);
+    if (Array.isArray(result.contents) && !view.namespace) {
+      result.contents = result.contents.map((content: { uri?: unknown }) =>
+        typeof content.uri === 'string' ? { ...content, uri: view.exposeUri(target.upstream.namespace, content.uri) } : content,
+      );
+    }
+    return result;
+  }
+
+  async complete(client: RequestingClient, params: Params, request: MethodRequest): Promise<Result> {
+    const { view } = client;
+    const ref = params.ref as { type: string; name?: string; uri?: string };
+    if (ref.type === 'ref/prompt') {
+      const target = view.resolvePrompt(ref.name ?? '');
+      if (!target) throw new RpcError(ErrorCode.InvalidParams, `Unknown prompt "${ref.name ?? ''}".`);
+      return forwardOrRpcError(target.upstream, 'completion/complete', { ...params, ref: { ...ref, name: target.name } }, client, request);
+    }
+    const target = resolveUriOrThrow(view, ref.uri ?? '');
+    return forwardOrRpcError(target.upstream, 'completion/complete', { ...params, ref: { ...ref, uri: target.uri } }, client, request);
+  }
+}
+
+function cursorOf(params: Params | undefined): string | undefined {
+  const cursor = params?.cursor;
+  return typeof cursor === 'string' ? cursor : undefined;
+}
+
+async function forwardOrRpcError(upstream: UpstreamConnection, method: string, params: Params, client: RequestingClient, request: MethodRequest): Promise<Result> {
+  try {
+    return await upstream.forward(method, params, { caller: client.caller, session: client, requestId: request.requestId }, { cancellation: request.cancellation });
+  } catch (error) {
+    throw toRpcError(error);
+  }
+}
+
+export function resolveUriOrThrow(view: CatalogView, uri: string): { upstream: UpstreamConnection; uri: string } {
+  const target = view.resolveUri(uri);
+  if (!target) {
+    throw new RpcError(
+      RESOURCE_NOT_FOUND,
+      `Resource "${uri}" not found: gateway resource URIs start with "<namespace>+" (for example "pm+project://…"). List them with resources/list.`,
+    );
+  }
+  return target;
+}
+
+interface ResourcesCursor extends Record<string, unknown> {
+  /** Index of the upstream in the view. */
+  u: number;
+  /** That upstream's own cursor. */
+  c?: string;
+}
+
+const isResourcesCursor = (value: Record<string, unknown>): value is ResourcesCursor =>
+  typeof value.u === 'number' && Number.isInteger(value.u) && value.u >= 0 && (value.c === undefined || typeof value.c === 'string');
+
+/**
+ * resources/list is forwarded live (servers may list resources they never announce with
+ * list_changed), one upstream page at a time; the gateway cursor carries the upstream's.
+ * An upstream that is down is skipped, and said so in the log.
+ */
+async function listResourcesLive(
+  client: RequestingClient,
+  cursor: string | undefined,
+  cancellation: Cancellation,
+  logger: Logger,
+  mayReadNamespace: (namespace: string) => boolean,
+): Promise<{ resources: unknown[]; nextCursor?: string }> {
+  const { view } = client;
+  const upstreams = view.upstreams();
+  let position: ResourcesCursor = decodeCursor(cursor, isResourcesCursor) ?? { u: 0 };
+  for (;;) {
+    const upstream = upstreams[position.u];
+    if (!upstream) return { resources: [] };
+    const following: ResourcesCursor | undefined = position.u + 1 < upstreams.length ? { u: position.u + 1 } : undefined;
+    if (upstream.state !== 'ready' || !upstream.capabilities?.resources || !mayReadNamespace(upstream.namespace)) {
+      if (upstream.state !== 'ready') logger.debug({ upstream: upstream.namespace, client: client.id }, 'resources/list skips an upstream that is down');
+      if (!following) return { resources: [] };
+      position = following;
+      continue;
+    }
+    let result: Record<string, unknown>;
+    try {
+      result = await upstream.forward('resources/list', position.c ? { cursor: position.c } : {}, undefined, { cancellation });
+    } catch (error) {
+      logger.warn({ err: error, upstream: upstream.namespace }, 'resources/list failed upstream; skipping it');
+      if (!following) return { resources: [] };
+      position = following;
+      continue;
+    }
+    const items = Array.isArray(result.resources) ? (result.resources as Array<{ uri?: unknown }>) : [];
+    const resources = view.namespace
+      ? items
+      : items.map((item) => (typeof item.uri === 'string' ? { ...item, uri: view.exposeUri(upstream.namespace, item.uri) } : item));
+    const next: ResourcesCursor | undefined = typeof result.nextCursor === 'string' ? { u: position.u, c: result.nextCursor } : following;
+    if (resources.length > 0 || !next) return next ? { resources, nextCursor: encodeCursor(next) } : { resources };
+    position = next;
+  }
+}
+
+/** Resource links and embedded resources in results carry URIs that must be namespaced too. */
+function rewriteContent(result: Record<string, unknown>, view: CatalogView, namespace: string): Record<string, unknown> {
+  if (view.namespace || !Array.isArray(result.content)) return result;
+  let changed = false;
+  const content = (result.content as unknown[]).map((block) => {
+    const rewritten = rewriteBlock(block, view, namespace);
+    if (rewritten !== block) changed = true;
+    return rewritten;
+  });
+  return changed ? { ...result, content } : result;
+}
+
+function rewriteBlock(block: unknown, view: CatalogView, namespace: string): unknown {
+  if (typeof block !== 'object' || block === null) return block;
+  const typed = block as { type?: unknown; uri?: unknown; resource?: { uri?: unknown } };
+  if (typed.type === 'resource_link' && typeof typed.uri === 'string') return { ...typed, uri: view.exposeUri(namespace, typed.uri) };
+  if (typed.type === 'resource' && typed.resource && typeof typed.resource.uri === 'string') {
+    return { ...typed, resource: { ...typed.resource, uri: view.exposeUri(namespace, typed.resource.uri) } };
+  }
+  return block;
+}
