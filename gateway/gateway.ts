@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { LoggingLevel, LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../shared/logger.js';
 import { AccessPolicy } from './auth/accessPolicy.js';
@@ -10,6 +10,7 @@ import { composeResourceRead, type ResourceReadHandler, type ResourceReadMiddlew
 import { composeToolCall, type ToolCallHandler, type ToolCallMiddleware } from './policy/toolCallPipeline.js';
 import { ClientSession, LOG_LEVEL_ORDER } from './session/clientSession.js';
 import { ListenStreams, type ListChanges } from './session/listenStreams.js';
+import { RelayedInputState } from './session/relayedInputState.js';
 import { ResourceSubscriptions } from './session/resourceSubscriptions.js';
 import { composeInstructions, McpMethods, unionCapabilities } from './session/mcpMethods.js';
 import { registerSessionHandlers } from './session/sessionHandlers.js';
@@ -39,7 +40,15 @@ export interface GatewayOptions {
   onToolChange?: (change: ToolChange, served: boolean) => void;
   /** Session state shared with other instances, so a session continues on any of them. */
   sessionDirectory?: SessionDirectory;
+  /**
+   * The HMAC key sealing the requestState of multi round-trip calls relayed to 2026 clients;
+   * every instance a retry may reach needs the same. A random key (one instance) when absent.
+   */
+  relayedInputKey?: Uint8Array;
 }
+
+/** How long a 2026 client has to answer an upstream's input request and retry. */
+const RELAYED_INPUT_TTL_SECONDS = 600;
 
 export interface Readiness {
   ready: boolean;
@@ -93,7 +102,7 @@ export class ManifoldGateway implements UpstreamListener {
     this.toolCall = composeToolCall(options.toolCallMiddlewares ?? [], (call) =>
       call.target.upstream.forward(
         'tools/call',
-        { name: call.target.name, ...(call.arguments ? { arguments: call.arguments } : {}), ...(call.meta ? { _meta: call.meta } : {}) },
+        { name: call.target.name, ...(call.arguments ? { arguments: call.arguments } : {}), ...(call.meta ? { _meta: call.meta } : {}), ...call.inputRound },
         { caller: call.caller, session: call.session, requestId: call.requestId },
         { cancellation: call.cancellation, onprogress: call.onprogress },
       ),
@@ -119,6 +128,8 @@ export class ManifoldGateway implements UpstreamListener {
       logger,
       ...(this.readResource ? { readResource: this.readResource } : {}),
       ...(this.workflows ? { composites: this.workflows } : {}),
+      relayedInput: new RelayedInputState(options.relayedInputKey ?? randomBytes(32), RELAYED_INPUT_TTL_SECONDS),
+      inputRounds: { maxRounds: 8, roundTimeoutMs: config.upstreams.reduce((longest, upstream) => Math.max(longest, upstream.maxCallDurationMs), 0) },
     });
     this.toolPins = options.toolPins;
     this.sessionDirectory = options.sessionDirectory;

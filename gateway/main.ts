@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { unwatchFile, watchFile } from 'node:fs';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -5,6 +6,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../shared/config.js';
 import { packageRoot } from '../shared/packageRoot.js';
+import { loadRequestStateKey } from '../shared/requestStateKey.js';
 import { runMain } from '../shared/runtimeEnv.js';
 import { publicUrlFor, setUpGatewayAuth } from './auth/gatewayAuth.js';
 import { loadGatewayConfig } from './config/load.js';
@@ -31,6 +33,16 @@ function parseFlags(argv: readonly string[]): { config: string } {
   }
 }
 
+/**
+ * The gateway's key for relayed requestState, derived from the process's request-state key
+ * (MANIFOLD_REQUEST_STATE_KEY, or the key file in the data directory that replicas share), so
+ * that it differs from the key the project-management child seals its own state with.
+ */
+function relayedInputKey(dataDir: string): Uint8Array {
+  const base = loadRequestStateKey({ configured: process.env.MANIFOLD_REQUEST_STATE_KEY, dataDir });
+  return createHmac('sha256', base).update('manifold gateway: relayed input state').digest();
+}
+
 runMain('gateway', async (logger) => {
   const flags = parseFlags(process.argv.slice(2));
   const config = await loadGatewayConfig(flags.config);
@@ -44,6 +56,7 @@ runMain('gateway', async (logger) => {
     upstreamObservers: [...policies.upstreamObservers, ...(cluster ? [cluster.resourceUpdates.observer] : [])],
     toolPins: new ToolPins(pinsFile),
     ...(cluster ? { sessionDirectory: cluster.sessions } : {}),
+    relayedInputKey: relayedInputKey(dataDir),
     onToolChange: (change, served) =>
       policies.audit?.append({ at: new Date().toISOString(), event: 'tool_definition_changed', upstream: change.namespace, tool: change.tool, served, changes: change.changes }, { urgent: true }),
   });

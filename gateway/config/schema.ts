@@ -53,6 +53,9 @@ const remoteLaunch = z
   })
   .strict();
 
+/** What the gateway may speak to an upstream (see `protocol` below). */
+export const UPSTREAM_PROTOCOLS = ['auto', '2025-11-25', '2026-07-28'] as const;
+
 export const upstreamSchema = z
   .object({
     namespace: z
@@ -80,6 +83,12 @@ export const upstreamSchema = z
     maxQueue: z.number().int().min(0).max(100_000).default(256),
     /** A required upstream must be initialized for /readyz to be green. */
     required: z.boolean().default(true),
+    /**
+     * The MCP revision the gateway speaks to this upstream: `auto` asks with server/discover and
+     * falls back to the 2025 initialize handshake (asked again whenever the upstream restarts);
+     * a revision pins it.
+     */
+    protocol: z.enum(UPSTREAM_PROTOCOLS, { message: `must be one of ${UPSTREAM_PROTOCOLS.join(', ')}` }).default('auto'),
     /**
      * When this upstream changes a tool definition it advertised before: `withhold` the tool
      * until an operator approves (`integrity approve`), `warn` (serve it, log and record the

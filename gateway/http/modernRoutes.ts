@@ -129,9 +129,11 @@ export class ModernRoutes {
 
   /** What every 2026 result carries: `resultType`, the server's identity, and cache hints where the revision asks for them. */
   private decorate(view: CatalogView, method: string, result: Result): Result {
-    const { resultType: _upstreamResultType, ttlMs: upstreamTtl, cacheScope: upstreamScope, ...rest } = result;
+    const { resultType, ttlMs: upstreamTtl, cacheScope: upstreamScope, ...rest } = result;
     const meta = { ...(rest._meta as Result | undefined), [SERVER_INFO_KEY]: serverInfoOf(view) };
-    const decorated: Result = { ...rest, resultType: 'complete', _meta: meta };
+    // An upstream's input_required passes on (its requestState already sealed by the gateway's methods).
+    const decorated: Result = { ...rest, resultType: resultType === 'input_required' ? 'input_required' : 'complete', _meta: meta };
+    if (resultType === 'input_required') return decorated;
     const hint = this.cacheHint(method, upstreamTtl, upstreamScope);
     return hint ? { ...decorated, ...hint } : decorated;
   }

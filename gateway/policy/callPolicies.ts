@@ -141,13 +141,15 @@ export function cacheToolResults(cache: ResponseCache, onLookup: (hit: boolean, 
         cache.invalidateNamespace(namespace, 'write');
       }
     }
-    const rule = tool?.annotations?.idempotentHint === true ? cache.toolRule(namespace, call.target.name) : undefined;
+    const rule = tool?.annotations?.idempotentHint === true && !call.inputRound ? cache.toolRule(namespace, call.target.name) : undefined;
     if (!rule) {
       if (facts) facts.cache = 'bypass';
       return next(call);
     }
     const slot = cache.toolSlot(namespace, call.target.name, call.caller.user, call.arguments, rule);
-    const cached = cache.get(slot);
+    // An answer its upstream marked private (MCP 2026-07-28 cacheScope) is kept per user even where the rule shares.
+    const privateSlot = rule.perUser ? slot : cache.toolSlot(namespace, call.target.name, call.caller.user, call.arguments, { ...rule, perUser: true });
+    const cached = cache.get(slot) ?? (privateSlot === slot ? undefined : cache.get(privateSlot));
     onLookup(cached !== undefined, call);
     if (cached) {
       if (facts) {
@@ -158,10 +160,12 @@ export function cacheToolResults(cache: ResponseCache, onLookup: (hit: boolean, 
     }
     if (facts) facts.cache = 'miss';
     const result = await next(call);
-    if (result.isError !== true) {
+    if (result.isError !== true && result.resultType !== 'input_required') {
       const bytes = facts?.responseBytes ?? jsonBytes(result);
       if (facts) facts.responseBytes = bytes;
-      cache.store(slot, result, bytes, cache.toolSlot(namespace, call.target.name, call.caller.user, call.arguments, rule));
+      const perUser = rule.perUser || result.cacheScope === 'private';
+      const storeRule = perUser === rule.perUser ? rule : { ...rule, perUser };
+      cache.store(perUser === rule.perUser ? slot : privateSlot, result, bytes, cache.toolSlot(namespace, call.target.name, call.caller.user, call.arguments, storeRule));
     }
     return result;
   };
@@ -181,10 +185,12 @@ export function cacheAndLimitResourceReads(
   return async (read, next) => {
     const namespace = read.upstream.namespace;
     const facts = callFacts(read);
-    const rule = cache.resourceRule(namespace);
+    const round = read.params.inputResponses !== undefined || read.params.requestState !== undefined;
+    const rule = round ? undefined : cache.resourceRule(namespace);
     const slot = rule ? cache.resourceSlot(namespace, read.uri, read.caller.user, rule) : undefined;
+    const privateSlot = rule && !rule.perUser ? cache.resourceSlot(namespace, read.uri, read.caller.user, { ...rule, perUser: true }) : slot;
     if (slot) {
-      const cached = cache.get(slot);
+      const cached = cache.get(slot) ?? (privateSlot && privateSlot !== slot ? cache.get(privateSlot) : undefined);
       onLookup(cached !== undefined, namespace);
       if (cached) {
         if (facts) {
@@ -199,7 +205,12 @@ export function cacheAndLimitResourceReads(
     const bytes = jsonBytes(result);
     if (facts) facts.responseBytes = bytes;
     if (bytes > maxBytes) throw tooLarge(`Resource ${read.exposedUri}`, bytes, maxBytes).toRpcError();
-    if (slot && rule) cache.store(slot, result, bytes, cache.resourceSlot(namespace, read.uri, read.caller.user, rule));
+    if (slot && rule && privateSlot && result.resultType !== 'input_required') {
+      // An answer its upstream marked private (MCP 2026-07-28 cacheScope) is kept per user even where the rule shares.
+      const perUser = rule.perUser || result.cacheScope === 'private';
+      const storeRule = perUser === rule.perUser ? rule : { ...rule, perUser };
+      cache.store(perUser === rule.perUser ? slot : privateSlot, result, bytes, cache.resourceSlot(namespace, read.uri, read.caller.user, storeRule));
+    }
     return result;
   };
 }

@@ -22,6 +22,8 @@ export interface ToolCallContext {
   meta: Record<string, unknown> | undefined;
   cancellation: Cancellation;
   onprogress: ((progress: Progress) => void) | undefined;
+  /** The answers and upstream state of a multi round-trip call's next round (MCP 2026-07-28). */
+  inputRound?: { inputResponses: Record<string, unknown>; requestState?: string };
   /** Set when a composite tool makes this call as one of its steps: the composite's exposed name and the step. */
   via?: { tool: string; step: string };
 }

@@ -29,6 +29,7 @@ export const LOG_LEVEL_ORDER: readonly LoggingLevel[] = ['debug', 'info', 'notic
  * sees, and the identity it was opened with.
  */
 export class ClientSession implements ClientSessionLink, ResourceSubscriber {
+  readonly era = 'legacy' as const;
   readonly server: Server;
   /** Set by logging/setLevel; upstream log messages below it are not forwarded. */
   logLevel: LoggingLevel | undefined;

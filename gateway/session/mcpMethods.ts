@@ -11,6 +11,8 @@ import type { ToolCallHandler } from '../policy/toolCallPipeline.js';
 import type { Cancellation } from '../upstreams/cancellation.js';
 import type { UpstreamConnection } from '../upstreams/upstreamConnection.js';
 import type { CompositeTools } from '../workflows/workflowRegistry.js';
+import { fulfilOnSession, isInputRequired, type InputRound } from './inputRequiredOnSession.js';
+import type { RelayedInputBinding, RelayedInputState } from './relayedInputState.js';
 import type { RequestingClient } from './requestingClient.js';
 import { RESOURCE_NOT_FOUND, RpcError, toRpcError } from './rpcError.js';
 import { toolResultProblem } from './toolCallHandler.js';
@@ -26,6 +28,10 @@ export interface McpMethodDeps {
   readResource?: ResourceReadHandler;
   /** Composite tools the gateway lists beside the upstreams' (aggregate view only). */
   composites?: CompositeTools;
+  /** Seals the upstream's requestState for 2026 clients (multi round-trip calls). */
+  relayedInput: RelayedInputState;
+  /** For 2025 clients, the gateway asks an upstream's input requests itself: this many rounds, each waiting this long. */
+  inputRounds: { maxRounds: number; roundTimeoutMs: number };
 }
 
 /** What a method needs of the request it answers, in either protocol era. */
@@ -132,17 +138,22 @@ export class McpMethods {
       throw new RpcError(INSUFFICIENT_SCOPE, `Forbidden: calling ${name} needs scope ${needed}.`);
     }
     try {
-      const result = await this.deps.toolCall({
-        session: client,
-        requestId: request.requestId,
-        caller: client.caller,
-        exposedName: name,
-        target,
-        arguments: args,
-        meta,
-        cancellation: request.cancellation,
-        onprogress,
-      });
+      const binding: RelayedInputBinding = { user: client.caller.user, upstream: target.upstream.namespace, method: 'tools/call', target: name };
+      const call = (inputRound: InputRound | undefined) =>
+        this.deps.toolCall({
+          session: client,
+          requestId: request.requestId,
+          caller: client.caller,
+          exposedName: name,
+          target,
+          arguments: args,
+          meta,
+          cancellation: request.cancellation,
+          onprogress,
+          ...(inputRound ? { inputRound } : {}),
+        });
+      const result = await this.settleInputRequired(client, await call(this.incomingRound(client, params, binding)), binding, request, call);
+      if (isInputRequired(result)) return result;
       const malformed = toolResultProblem(result);
       if (malformed) {
         throw new DomainError('internal', `Upstream "${target.upstream.namespace}" answered ${name} with a malformed result: ${malformed}.`, {
@@ -187,7 +198,11 @@ export class McpMethods {
     }
     const target = view.resolvePrompt(name);
     if (!target) throw new RpcError(ErrorCode.InvalidParams, `Unknown prompt "${name}". List them with prompts/list.`);
-    const result = await forwardOrRpcError(target.upstream, 'prompts/get', { ...params, name: target.name }, client, request);
+    const binding: RelayedInputBinding = { user: client.caller.user, upstream: target.upstream.namespace, method: 'prompts/get', target: name };
+    const get = (inputRound: InputRound | undefined) =>
+      forwardOrRpcError(target.upstream, 'prompts/get', { ...withoutInputRound(params), name: target.name, ...inputRound }, client, request);
+    const result = await this.settleOrRpcError(client, await get(this.incomingRound(client, params, binding)), binding, request, get);
+    if (isInputRequired(result)) return result;
     const messages = result.messages;
     if (Array.isArray(messages) && !view.namespace) {
       result.messages = messages.map((message: { content?: unknown }) => ({
@@ -216,14 +231,19 @@ export class McpMethods {
     const { view } = client;
     const exposedUri = params.uri as string;
     const target = resolveUriOrThrow(view, exposedUri);
-    const forwarded = { ...params, uri: target.uri };
-    const result = this.deps.readResource
-      ? await this.deps
-          .readResource({ session: client, requestId: request.requestId, caller: client.caller, upstream: target.upstream, uri: target.uri, exposedUri, params: forwarded, cancellation: request.cancellation })
-          .catch((error: unknown) => {
-            throw toRpcError(error);
-          })
-      : await forwardOrRpcError(target.upstream, 'resources/read', forwarded, client, request);
+    const binding: RelayedInputBinding = { user: client.caller.user, upstream: target.upstream.namespace, method: 'resources/read', target: exposedUri };
+    const read = (inputRound: InputRound | undefined): Promise<Result> => {
+      const forwarded = { ...withoutInputRound(params), uri: target.uri, ...inputRound };
+      return this.deps.readResource
+        ? this.deps
+            .readResource({ session: client, requestId: request.requestId, caller: client.caller, upstream: target.upstream, uri: target.uri, exposedUri, params: forwarded, cancellation: request.cancellation })
+            .catch((error: unknown) => {
+              throw toRpcError(error);
+            })
+        : forwardOrRpcError(target.upstream, 'resources/read', forwarded, client, request);
+    };
+    const result = await this.settleOrRpcError(client, await read(this.incomingRound(client, params, binding)), binding, request, read);
+    if (isInputRequired(result)) return result;
     if (Array.isArray(result.contents) && !view.namespace) {
       result.contents = result.contents.map((content: { uri?: unknown }) =>
         typeof content.uri === 'string' ? { ...content, uri: view.exposeUri(target.upstream.namespace, content.uri) } : content,
@@ -243,6 +263,72 @@ export class McpMethods {
     const target = resolveUriOrThrow(view, ref.uri ?? '');
     return forwardOrRpcError(target.upstream, 'completion/complete', { ...params, ref: { ...ref, uri: target.uri } }, client, request);
   }
+
+  /**
+   * A 2026 client's retry of a multi round-trip call carries the answers and the state the
+   * gateway sealed: the upstream gets its own state back only if the seal holds for this
+   * caller, upstream, method and target.
+   */
+  private incomingRound(client: RequestingClient, params: Params, binding: RelayedInputBinding): InputRound | undefined {
+    if (client.era !== 'modern' || (params.requestState === undefined && params.inputResponses === undefined)) return undefined;
+    const inputResponses = params.inputResponses;
+    if (inputResponses !== undefined && (typeof inputResponses !== 'object' || inputResponses === null || Array.isArray(inputResponses))) {
+      throw new RpcError(ErrorCode.InvalidParams, 'params.inputResponses must be an object of answers keyed as the inputRequests were.');
+    }
+    const round: InputRound = { inputResponses: (inputResponses ?? {}) as Record<string, unknown> };
+    if (params.requestState === undefined) return round;
+    if (typeof params.requestState !== 'string') throw new RpcError(ErrorCode.InvalidParams, 'params.requestState must be the string the previous answer gave, unchanged.');
+    const opened = this.deps.relayedInput.open(params.requestState, binding);
+    if (!opened.ok) {
+      throw new RpcError(
+        ErrorCode.InvalidParams,
+        `Invalid or expired requestState (${opened.reason === 'expired' ? 'it has expired' : opened.reason === 'binding' ? 'it was issued for another call, upstream or user' : 'it is not one this gateway issued, or it was altered'}). Call again without requestState to start over.`,
+        { reason: 'invalid_request_state' },
+      );
+    }
+    return opened.inner === undefined ? round : { ...round, requestState: opened.inner };
+  }
+
+  /** An upstream's input_required: sealed for a 2026 client to answer itself; asked by the gateway of a 2025 session. */
+  private async settleInputRequired(
+    client: RequestingClient,
+    result: Result,
+    binding: RelayedInputBinding,
+    request: MethodRequest,
+    retry: (round: InputRound) => Promise<Result>,
+  ): Promise<Result> {
+    if (!isInputRequired(result)) return result;
+    if (client.era === 'modern') {
+      return { ...result, requestState: this.deps.relayedInput.seal(binding, typeof result.requestState === 'string' ? result.requestState : undefined) };
+    }
+    return fulfilOnSession(client, result, retry, {
+      requestId: request.requestId,
+      cancellation: request.cancellation,
+      upstream: binding.upstream,
+      ...this.deps.inputRounds,
+    });
+  }
+
+  private async settleOrRpcError(
+    client: RequestingClient,
+    result: Result,
+    binding: RelayedInputBinding,
+    request: MethodRequest,
+    retry: (round: InputRound) => Promise<Result>,
+  ): Promise<Result> {
+    try {
+      return await this.settleInputRequired(client, result, binding, request, retry);
+    } catch (error) {
+      throw toRpcError(error);
+    }
+  }
+}
+
+/** Params without a client's round fields (the upstream gets its own, see incomingRound). */
+function withoutInputRound(params: Params): Params {
+  if (params.requestState === undefined && params.inputResponses === undefined) return params;
+  const { requestState: _state, inputResponses: _responses, ...rest } = params;
+  return rest;
 }
 
 function cursorOf(params: Params | undefined): string | undefined {

@@ -13,6 +13,7 @@ let nextRequest = 0;
  * and gone with its answer. Its capabilities are those its request declared in `_meta`.
  */
 export class ModernRequestClient implements RequestingClient {
+  readonly era = 'modern' as const;
   readonly id: string;
   readonly caller: CallerContext;
   readonly grantedScopes: ReadonlySet<string>;

@@ -9,6 +9,8 @@ import type { ClientSessionLink } from '../upstreams/types.js';
  * 2026-07-28 each request brings its own (ModernRequestClient).
  */
 export interface RequestingClient extends ClientSessionLink {
+  /** The protocol era of the client: how it can be asked for input during a call. */
+  readonly era: 'legacy' | 'modern';
   readonly view: CatalogView;
   readonly caller: CallerContext;
   /** The scopes of the caller's token: lists and calls are filtered by them. */

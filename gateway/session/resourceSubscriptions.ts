@@ -88,7 +88,7 @@ export class ResourceSubscriptions {
     for (const subscription of this.byKey.values()) {
       if (subscription.upstream !== upstream) continue;
       try {
-        await upstream.forward('resources/subscribe', { uri: subscription.uri }, undefined);
+        await upstream.subscribeResource(subscription.uri);
       } catch (error) {
         this.logger.warn({ err: error, upstream: upstream.namespace, uri: subscription.uri }, 'renewing a resource subscription failed');
       }
@@ -100,7 +100,7 @@ export class ResourceSubscriptions {
     const key = ResourceSubscriptions.key(upstream.namespace, uri);
     const existing = this.byKey.get(key);
     if (existing) return existing;
-    await upstream.forward('resources/subscribe', { uri }, undefined);
+    await upstream.subscribeResource(uri);
     const subscription = this.byKey.get(key) ?? { upstream, uri, sessions: new Map(), instances: new Set() };
     this.byKey.set(key, subscription);
     return subscription;
@@ -119,7 +119,7 @@ export class ResourceSubscriptions {
     this.byKey.delete(key);
     if (subscription.upstream.state !== 'ready') return;
     try {
-      await subscription.upstream.forward('resources/unsubscribe', { uri: subscription.uri }, undefined);
+      await subscription.upstream.unsubscribeResource(subscription.uri);
     } catch (error) {
       this.logger.debug({ err: error, upstream: subscription.upstream.namespace }, 'resources/unsubscribe failed upstream');
     }

@@ -34,6 +34,26 @@ export interface SessionHandlers {
   callTool: SessionToolCallHandler;
 }
 
+const MODERN_RESULT_FIELDS = ['resultType', 'ttlMs', 'cacheScope'];
+const SERVER_INFO_KEY = 'io.modelcontextprotocol/serverInfo';
+
+/**
+ * A result as a 2025 client expects it: an upstream on 2026-07-28 adds `resultType`, cache
+ * hints and its identity in `_meta`, which mean nothing on this connection.
+ */
+export function asLegacyResult<R extends Record<string, unknown>>(result: R): R {
+  const meta = result._meta as Record<string, unknown> | undefined;
+  if (!MODERN_RESULT_FIELDS.some((field) => field in result) && !(meta && SERVER_INFO_KEY in meta)) return result;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(result)) if (!MODERN_RESULT_FIELDS.includes(key)) out[key] = value;
+  if (meta && SERVER_INFO_KEY in meta) {
+    const { [SERVER_INFO_KEY]: _identity, ...rest } = meta;
+    if (Object.keys(rest).length > 0) out._meta = rest;
+    else delete out._meta;
+  }
+  return out as R;
+}
+
 /** A request the SDK `Server` dispatched, as the gateway's methods take it. */
 function methodRequest(extra: { requestId: string | number; signal: AbortSignal; sendNotification: MethodRequest['sendNotification'] }): MethodRequest {
   return { requestId: extra.requestId, cancellation: cancellationOf(extra.signal), sendNotification: extra.sendNotification };
@@ -49,19 +69,19 @@ export function registerSessionHandlers(session: ClientSession, caps: ServerCapa
   const { methods } = deps;
 
   server.setRequestHandler(ListToolsRequestSchema, (request) => methods.listTools(session, request.params) as never);
-  const callTool: SessionToolCallHandler = (params, extra) =>
-    methods.callTool(session, params, { requestId: extra.requestId, cancellation: extra.cancellation, sendNotification: (n) => extra.sendNotification(n as never) });
+  const callTool: SessionToolCallHandler = async (params, extra) =>
+    asLegacyResult(await methods.callTool(session, params, { requestId: extra.requestId, cancellation: extra.cancellation, sendNotification: (n) => extra.sendNotification(n as never) }));
   setToolCallHandler(server, callTool);
 
   if (caps.prompts) {
     server.setRequestHandler(ListPromptsRequestSchema, (request) => methods.listPrompts(session, request.params) as never);
-    server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => (await methods.getPrompt(session, request.params, methodRequest(extra as never))) as never);
+    server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => asLegacyResult(await methods.getPrompt(session, request.params, methodRequest(extra as never))) as never);
   }
 
   if (caps.resources) {
-    server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) => (await methods.listResources(session, request.params, methodRequest(extra as never))) as never);
+    server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) => asLegacyResult(await methods.listResources(session, request.params, methodRequest(extra as never))) as never);
     server.setRequestHandler(ListResourceTemplatesRequestSchema, (request) => methods.listResourceTemplates(session, request.params) as never);
-    server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => (await methods.readResource(session, request.params, methodRequest(extra as never))) as never);
+    server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => asLegacyResult(await methods.readResource(session, request.params, methodRequest(extra as never))) as never);
     if (caps.resources.subscribe) {
       server.setRequestHandler(SubscribeRequestSchema, async (request) => {
         const target = resolveUriOrThrow(view, request.params.uri);
@@ -88,7 +108,7 @@ export function registerSessionHandlers(session: ClientSession, caps: ServerCapa
   }
 
   if (caps.completions) {
-    server.setRequestHandler(CompleteRequestSchema, async (request, extra) => (await methods.complete(session, request.params, methodRequest(extra as never))) as never);
+    server.setRequestHandler(CompleteRequestSchema, async (request, extra) => asLegacyResult(await methods.complete(session, request.params, methodRequest(extra as never))) as never);
   }
 
   server.setRequestHandler(SetLevelRequestSchema, (request) => {

@@ -1,30 +1,29 @@
 import { existsSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ClientCredentialsToken, fetchWithClientCredentials } from './clientCredentials.js';
-import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
+  Client,
+  ProtocolError,
+  ProtocolErrorCode,
+  SSEClientTransport,
+  StreamableHTTPClientTransport,
+  type ClientCapabilities,
+  type McpSubscription,
+  type Transport,
+} from '@modelcontextprotocol/client';
+import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
+import {
   ErrorCode,
-  ListRootsRequestSchema,
-  LoggingMessageNotificationSchema,
   McpError,
-  PromptListChangedNotificationSchema,
-  ResourceListChangedNotificationSchema,
-  ResourceUpdatedNotificationSchema,
-  ToolListChangedNotificationSchema,
   type Implementation,
   type LoggingLevel,
+  type LoggingMessageNotification,
   type Progress,
   type Prompt,
   type ResourceTemplate,
   type ServerCapabilities,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { ClientCredentialsToken, fetchWithClientCredentials } from './clientCredentials.js';
 import { CALLER_META_KEY, callerMeta, readCallerMeta } from '../../shared/callerContext.js';
 import { DomainError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
@@ -36,11 +35,15 @@ import { ChildProcessTransport } from './childProcessTransport.js';
 import { pipeChildStderr } from './childStderrLog.js';
 import { ConcurrencyLimit } from './concurrencyLimit.js';
 import type { CallOrigin, InFlightCall, ListKind, UpstreamListener, UpstreamStateName } from './types.js';
-import { dispatchWithoutSchemaPass, PassThroughResult } from '../protocol/jsonRpcDispatch.js';
+import { PassThroughResult } from '../protocol/jsonRpcDispatch.js';
 import type { Cancellation } from './cancellation.js';
 import { ForwardedRequests } from './forwardedRequests.js';
+import { ModernSubscriptions } from './modernSubscriptions.js';
 
 const GATEWAY_CLIENT_INFO: Implementation = { name: 'manifold-gateway', version: '0.1.0' };
+/** What the gateway can be asked for by an upstream: it passes each request on to the client whose call caused it. */
+const GATEWAY_CAPABILITIES: ClientCapabilities = { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } };
+const MODERN_REVISION = '2026-07-28';
 
 /** Keys a client may not set in forwarded `_meta`: the gateway alone speaks for the caller. */
 const RESERVED_META_KEYS = [CALLER_META_KEY, CALL_META_KEY, 'progressToken'];
@@ -55,6 +58,8 @@ export interface ForwardOptions {
 export interface UpstreamStatus {
   namespace: string;
   state: UpstreamStateName;
+  /** The protocol revision negotiated with it (undefined until it is up). */
+  protocolVersion?: string | undefined;
   required: boolean;
   transport: 'stdio' | 'remote';
   pid?: number | undefined;
@@ -90,7 +95,17 @@ export class UpstreamConnection {
   resourceTemplates: ResourceTemplate[] = [];
   readonly inFlight = new Map<string, InFlightCall>();
 
+  /**
+   * The revision this connection speaks: `modern` (2026-07-28: every request carries the
+   * `_meta` envelope; changes arrive on a listen stream) or `legacy` (2025 and earlier).
+   */
+  era: 'modern' | 'legacy' | undefined;
+  private protocolVersion: string | undefined;
   private client: Client | undefined;
+  /** On a 2026 connection: the listen streams that bring list changes and resource updates. */
+  private modernSubscriptions: ModernSubscriptions | undefined;
+  /** The probe ended the child once: it is a 2025 server that exits on unknown requests before initialize. */
+  private probeEndsChild = false;
   /** Calls forwarded on the current connection (the client's own requests are its business). */
   private requests: ForwardedRequests | undefined;
   private transport: Transport | undefined;
@@ -131,6 +146,7 @@ export class UpstreamConnection {
     return {
       namespace: this.namespace,
       state: this.state,
+      protocolVersion: this.protocolVersion,
       required: this.config.required,
       transport: this.config.stdio ? 'stdio' : 'remote',
       pid: this.transport instanceof ChildProcessTransport ? this.transport.pid : undefined,
@@ -187,6 +203,11 @@ export class UpstreamConnection {
     } else if (params?._meta !== undefined) {
       forwardedParams = { ...params, _meta: forwardedMeta(params._meta, undefined, undefined) };
     }
+    if (this.era === 'modern') {
+      // MCP 2026-07-28: every request says which revision it speaks and what its client can be asked for.
+      const capabilities = origin ? askableCapabilities(origin.session.clientCapabilities()) : {};
+      forwardedParams = { ...forwardedParams, _meta: { ...(forwardedParams?._meta as Record<string, unknown> | undefined), ...this.envelope(capabilities) } };
+    }
     const timeout = options.timeoutMs ?? this.config.callTimeoutMs;
     try {
       return await requests.request(method, forwardedParams, {
@@ -205,6 +226,35 @@ export class UpstreamConnection {
 
   private release(): void {
     this.limit.release();
+  }
+
+  /** The `_meta` envelope of a 2026-07-28 request from the gateway. */
+  private envelope(clientCapabilities: Record<string, unknown>): Record<string, unknown> {
+    return {
+      'io.modelcontextprotocol/protocolVersion': this.protocolVersion ?? MODERN_REVISION,
+      'io.modelcontextprotocol/clientCapabilities': clientCapabilities,
+      'io.modelcontextprotocol/clientInfo': GATEWAY_CLIENT_INFO,
+    };
+  }
+
+  /**
+   * Hear of `uri`'s changes: `resources/subscribe` on a 2025 connection; on a 2026 one the URI
+   * joins the connection's listen stream for resources.
+   */
+  async subscribeResource(uri: string): Promise<void> {
+    if (this.era === 'modern') {
+      await this.modernSubscriptions?.addResource(uri);
+      return;
+    }
+    await this.forward('resources/subscribe', { uri }, undefined);
+  }
+
+  async unsubscribeResource(uri: string): Promise<void> {
+    if (this.era === 'modern') {
+      await this.modernSubscriptions?.removeResource(uri);
+      return;
+    }
+    await this.forward('resources/unsubscribe', { uri }, undefined);
   }
 
   private describeCallFailure(error: unknown, method: string, timeoutMs: number, client: Client): Error {
@@ -245,7 +295,8 @@ export class UpstreamConnection {
   private async applyLogLevel(): Promise<void> {
     const client = this.client;
     const level = this.wantedLogLevel;
-    if (!client || this.state !== 'ready' || !level || !this.capabilities?.logging || level === this.upstreamLogLevel) return;
+    // 2026-07-28 has no logging/setLevel: a request asks for its own log messages.
+    if (!client || this.era !== 'legacy' || this.state !== 'ready' || !level || !this.capabilities?.logging || level === this.upstreamLogLevel) return;
     this.upstreamLogLevel = level;
     try {
       await client.setLoggingLevel(level, { timeout: this.config.health.pingTimeoutMs });
@@ -285,7 +336,8 @@ export class UpstreamConnection {
     const transport = this.createTransport();
     this.transport = transport;
     const client = new Client(GATEWAY_CLIENT_INFO, {
-      capabilities: { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } },
+      capabilities: GATEWAY_CAPABILITIES,
+      versionNegotiation: { mode: this.negotiationMode(), probe: { timeoutMs: this.config.health.startTimeoutMs } },
     });
     this.installHandlers(client);
     let connected = false;
@@ -300,15 +352,29 @@ export class UpstreamConnection {
       // Client.connect calls start() again; the transport is already running.
       transport.start = () => Promise.resolve();
     }
-    await client.connect(transport, { timeout: startTimeout });
-    dispatchWithoutSchemaPass(client, transport);
+    try {
+      await client.connect(transport, { timeout: startTimeout, ...(this.probeEndsChild ? { prior: { kind: 'legacy' as const } } : {}) });
+    } catch (error) {
+      // A 2025 server that exits on a request it does not know before initialize: ask with initialize next time.
+      if (this.config.protocol === 'auto' && !this.probeEndsChild && transport instanceof ChildProcessTransport && transport.exit) {
+        this.probeEndsChild = true;
+        this.log.warn('the upstream exited when asked server/discover; it is started again and spoken to with the 2025 initialize handshake');
+      }
+      throw error;
+    }
     const requests = new ForwardedRequests(transport);
     connected = true;
     this.client = client;
     this.requests = requests;
-    this.capabilities = client.getServerCapabilities();
-    this.serverInfo = client.getServerVersion();
+    this.era = client.getProtocolEra() ?? 'legacy';
+    this.protocolVersion = client.getNegotiatedProtocolVersion?.() ?? (this.era === 'modern' ? MODERN_REVISION : undefined);
+    this.capabilities = client.getServerCapabilities() as ServerCapabilities | undefined;
+    this.serverInfo = client.getServerVersion() as Implementation | undefined;
     this.instructions = client.getInstructions();
+    if (this.era === 'modern') {
+      this.modernSubscriptions = new ModernSubscriptions(client, client.getServerCapabilities() ?? {}, this.log);
+      await this.modernSubscriptions.start();
+    }
     await this.refreshLists(new Set(['tools', 'prompts', 'resourceTemplates']), client, startTimeout, false);
     if (this.client !== client) return; // lost while listing
     this.readySince = Date.now();
@@ -320,6 +386,7 @@ export class UpstreamConnection {
       {
         childPid: transport instanceof ChildProcessTransport ? transport.pid : undefined,
         server: this.serverInfo,
+        protocolVersion: this.protocolVersion,
         tools: this.tools.length,
         prompts: this.prompts.length,
         resourceTemplates: this.resourceTemplates.length,
@@ -329,6 +396,13 @@ export class UpstreamConnection {
     this.listener.onListsChanged(this.namespace, new Set(['tools', 'prompts', 'resources', 'resourceTemplates']));
     void this.applyLogLevel();
     this.schedulePing(client);
+  }
+
+  /** How to negotiate the revision with this upstream (its `protocol` setting). */
+  private negotiationMode(): 'auto' | 'legacy' | { pin: string } {
+    if (this.config.protocol === '2025-11-25') return 'legacy';
+    if (this.config.protocol === '2026-07-28') return { pin: '2026-07-28' };
+    return 'auto';
   }
 
   /** A missing script (say, a domain server not built yet) is named plainly, not as a crash. */
@@ -380,19 +454,18 @@ export class UpstreamConnection {
   }
 
   private installHandlers(client: Client): void {
-    const route = (request: { method: string; params?: Record<string, unknown> }, extra: { signal: AbortSignal }) =>
-      this.routeServerRequest(request, extra.signal);
-    client.setRequestHandler(CreateMessageRequestSchema, (request, extra) => route(request, extra) as never);
-    client.setRequestHandler(ElicitRequestSchema, (request, extra) => route(request, extra) as never);
-    client.setRequestHandler(ListRootsRequestSchema, (request, extra) => route(request, extra) as never);
-    client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.onListChanged(client, 'tools'));
-    client.setNotificationHandler(PromptListChangedNotificationSchema, () => this.onListChanged(client, 'prompts'));
-    client.setNotificationHandler(ResourceListChangedNotificationSchema, () => this.onListChanged(client, 'resourceTemplates'));
-    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+    const route = (request: { method: string; params?: Record<string, unknown> }, signal: AbortSignal) => this.routeServerRequest(request, signal);
+    client.setRequestHandler('sampling/createMessage', (request, ctx) => route(request, ctx.mcpReq.signal) as never);
+    client.setRequestHandler('elicitation/create', (request, ctx) => route(request, ctx.mcpReq.signal) as never);
+    client.setRequestHandler('roots/list', (request, ctx) => route(request, ctx.mcpReq.signal) as never);
+    client.setNotificationHandler('notifications/tools/list_changed', () => this.onListChanged(client, 'tools'));
+    client.setNotificationHandler('notifications/prompts/list_changed', () => this.onListChanged(client, 'prompts'));
+    client.setNotificationHandler('notifications/resources/list_changed', () => this.onListChanged(client, 'resourceTemplates'));
+    client.setNotificationHandler('notifications/resources/updated', (notification) => {
       this.listener.onResourceUpdated(this.namespace, notification.params.uri);
     });
-    client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
-      this.listener.onLogMessage(this.namespace, notification.params);
+    client.setNotificationHandler('notifications/message', (notification) => {
+      this.listener.onLogMessage(this.namespace, notification.params as LoggingMessageNotification['params']);
     });
     client.onerror = (error) => this.log.debug({ err: error }, 'upstream protocol error');
   }
@@ -409,7 +482,7 @@ export class UpstreamConnection {
 
   /** Fetch every page of the named lists (MCP pagination) and report which ones changed. */
   private async refreshLists(kinds: ReadonlySet<ListKind>, client: Client, timeoutMs: number, notify: boolean): Promise<void> {
-    const caps = client.getServerCapabilities() ?? {};
+    const caps = (client.getServerCapabilities() ?? {}) as ServerCapabilities;
     const changed = new Set<ListKind>();
     const jobs: Array<Promise<void>> = [];
     if (kinds.has('tools')) {
@@ -447,7 +520,9 @@ export class UpstreamConnection {
     this.pingTimer = setTimeout(async () => {
       if (this.client !== client || this.stopping) return;
       try {
-        await client.ping({ timeout: this.config.health.pingTimeoutMs });
+        // 2026-07-28 has no ping: server/discover is the cheapest request that shows the upstream answers.
+        if (this.era === 'modern') await client.request({ method: 'server/discover', params: {} }, PassThroughResult, { timeout: this.config.health.pingTimeoutMs });
+        else await client.ping({ timeout: this.config.health.pingTimeoutMs });
         this.schedulePing(client);
       } catch (error) {
         if (this.client !== client || this.stopping) return;
@@ -464,6 +539,8 @@ export class UpstreamConnection {
     if (this.client !== client) return;
     this.client = undefined;
     this.requests = undefined;
+    this.modernSubscriptions?.stop();
+    this.modernSubscriptions = undefined;
     clearTimeout(this.pingTimer);
     const transport = this.transport;
     if (transport instanceof ChildProcessTransport) {
@@ -484,6 +561,8 @@ export class UpstreamConnection {
     this.transport = undefined;
     this.client = undefined;
     this.requests = undefined;
+    this.modernSubscriptions?.stop();
+    this.modernSubscriptions = undefined;
     if (transport instanceof ChildProcessTransport) transport.kill();
     else await transport?.close().catch(() => undefined);
   }
@@ -516,6 +595,8 @@ export class UpstreamConnection {
     this.client = undefined;
     this.requests = undefined;
     this.transport = undefined;
+    this.modernSubscriptions?.stop();
+    this.modernSubscriptions = undefined;
     if (transport instanceof ChildProcessTransport) await transport.close(1500);
     else await client?.close().catch(() => undefined);
   }
@@ -538,8 +619,8 @@ export class UpstreamConnection {
     const meta = request.params?._meta as Record<string, unknown> | undefined;
     const target = this.attribute(meta);
     if (!target) {
-      throw new McpError(
-        ErrorCode.InvalidRequest,
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidRequest,
         `Manifold gateway: cannot tell which client session this ${request.method} request belongs to ` +
           `(${this.inFlight.size} calls in flight to "${this.namespace}", and no "${CALL_META_KEY}" in _meta). ` +
           `Send server→client requests only during a call, echoing the call's _meta (see shared/relatedRequestMeta.ts).`,
@@ -549,7 +630,7 @@ export class UpstreamConnection {
     const capabilities = session.clientCapabilities() ?? {};
     const needed = request.method === 'sampling/createMessage' ? 'sampling' : request.method === 'elicitation/create' ? 'elicitation' : 'roots';
     if (capabilities[needed] === undefined) {
-      throw new McpError(ErrorCode.InvalidRequest, `The client session of this call did not declare the "${needed}" capability, so ${request.method} cannot be sent to it.`);
+      throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `The client session of this call did not declare the "${needed}" capability, so ${request.method} cannot be sent to it.`);
     }
     const params = request.params ? { ...request.params, _meta: stripReserved(meta) } : undefined;
     return session.requestClient({ method: request.method, params }, relatedRequestId, { signal, timeoutMs: this.config.maxCallDurationMs, upstream: this.namespace });
@@ -588,7 +669,7 @@ function forwardedMeta(meta: unknown, origin: CallOrigin | undefined, callId: st
  * What the end client can be asked for during a call: a child sees the gateway as its client
  * (which declares everything it can forward), so it learns the end client's own from the caller.
  */
-function askableCapabilities(declared: Record<string, unknown> | undefined): Record<string, unknown> {
+export function askableCapabilities(declared: Record<string, unknown> | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of ['sampling', 'elicitation', 'roots']) if (declared?.[key] !== undefined) out[key] = declared[key];
   return out;
@@ -628,6 +709,7 @@ function globToRegExp(pattern: string): RegExp {
  * to the 2024-11-05 HTTP+SSE transport (MCP spec, transports: backwards compatibility).
  */
 class FallbackHttpTransport implements Transport {
+  readonly hasPerRequestStream = false;
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: Transport['onmessage'];
