@@ -74,8 +74,9 @@ export async function serveOverHttp(options: HttpServingOptions): Promise<HttpSe
       return sendRpcError(
         res,
         403,
-        `Host "${host}" is not allowed: this server listens on loopback and answers only requests addressed to localhost, 127.0.0.1 or [::1] ` +
-          '(DNS-rebinding defence). Connect through one of those names, or configure the origin you reach it under as an allowed origin.',
+        `Host "${host}" is not allowed on a loopback listener (DNS-rebinding defence). Address the server as localhost, 127.0.0.1 or [::1] ` +
+          '(a reverse proxy forwards with one of those as Host), add the name\'s origin to the allowed origins, ' +
+          'or serve on a non-loopback --host with MANIFOLD_HTTP_BEARER_TOKEN.',
       );
     }
     const origin = req.headers.origin;
