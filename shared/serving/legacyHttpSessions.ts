@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import { isInitializeRequest, type McpServer } from '@modelcontextprotocol/server';
+import { SessionEventLog } from './sessionEventLog.js';
 import type { ServingInstance } from './servingInstance.js';
 
 /** What the HTTP entry answers when a legacy request cannot be served. */
@@ -20,7 +21,7 @@ const LEGACY_SESSION: ServingInstance = { era: 'legacy', changes: 'subscribed' }
 /**
  * 2025-era Streamable HTTP sessions, as 2025 clients know them: `initialize` opens a session
  * (`Mcp-Session-Id`), later requests, the GET stream for server→client messages and DELETE
- * name it. Each session has its own server instance, so `resources/subscribe` and the
+ * name it, and a lost stream resumes with Last-Event-ID. Each session has its own server instance, so `resources/subscribe` and the
  * server→client requests of a call (sampling, elicitation) stay with the client that made it.
  */
 export class LegacyHttpSessions {
@@ -51,6 +52,9 @@ export class LegacyHttpSessions {
     const server = this.createServer(LEGACY_SESSION);
     const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      // Streams can be resumed with Last-Event-ID; clients are told to come back after a second.
+      eventStore: new SessionEventLog(),
+      retryInterval: 1000,
       onsessioninitialized: (id) => {
         this.sessions.set(id, { transport, server });
       },

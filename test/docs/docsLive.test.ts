@@ -2,21 +2,22 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DocsChange } from '../../servers/docs/docsIndex.js';
-import { copyFixtureTree, failureOf, startInProcess, structured, type InProcessDocs } from './helpers.js';
+import { CLIENT_KINDS } from '../support/eraClients.js';
 import { waitFor } from '../support/waitFor.js';
+import { copyFixtureTree, failureOf, hearListChanges, resourceText, startInProcess, structured, subscribe, type InProcessDocs } from './helpers.js';
 
 interface SearchOutput {
   results: { path: string; anchor: string }[];
 }
 
-describe('live re-indexing (in process, watching the tree)', () => {
+describe.each(CLIENT_KINDS)('live re-indexing (in process, watching the tree), client %s', (kind) => {
   let tree: { root: string; remove: () => Promise<void> };
   let docs: InProcessDocs;
   let changes: DocsChange[];
 
   beforeEach(async () => {
     tree = await copyFixtureTree();
-    docs = await startInProcess(tree.root, { watch: true });
+    docs = await startInProcess(tree.root, { watch: true, client: kind });
     changes = [];
     docs.docsIndex.onChange((change) => changes.push(change));
   });
@@ -29,7 +30,8 @@ describe('live re-indexing (in process, watching the tree)', () => {
     structured<SearchOutput>(await docs.client.callTool({ name: 'search_docs', arguments: { query } })).results[0];
 
   it('re-indexes an edited file (only that file) and tells a subscribed client', async () => {
-    await docs.client.subscribeResource({ uri: 'docs://guides/installing.md' });
+    await subscribe(docs.client, 'docs://guides/installing.md');
+    await hearListChanges(docs.client);
     await fs.appendFile(path.join(tree.root, 'guides/installing.md'), '\n## Uninstalling\n\nRun `npm uninstall --global acme-widgets` to remove the zyzzyva tool.\n');
 
     const hit = await waitFor('the new section to be searchable', async () => {
@@ -60,6 +62,7 @@ describe('live re-indexing (in process, watching the tree)', () => {
   });
 
   it('adds a new file, announces list_changed, and lists it as a resource', async () => {
+    await hearListChanges(docs.client);
     await fs.writeFile(path.join(tree.root, 'guides/upgrading.md'), '# Upgrading\n\n## From version 1\n\nRename PORT to WIDGETS_PORT before the quokka upgrade.\n');
     await waitFor('resources/list_changed', () => docs.notifications.listChanged > 0);
     expect(await topHit('quokka upgrade')).toEqual(expect.objectContaining({ path: 'guides/upgrading.md', anchor: 'from-version-1' }));
@@ -74,7 +77,8 @@ describe('live re-indexing (in process, watching the tree)', () => {
   });
 
   it('drops a deleted file, tells its subscriber, and announces list_changed', async () => {
-    await docs.client.subscribeResource({ uri: 'docs://reference/api/widgets.md' });
+    await subscribe(docs.client, 'docs://reference/api/widgets.md');
+    await hearListChanges(docs.client);
     await fs.rm(path.join(tree.root, 'reference/api/widgets.md'));
     await waitFor('resources/list_changed', () => docs.notifications.listChanged > 0);
     await waitFor('resources/updated for the deleted document', () => docs.notifications.updated.includes('docs://reference/api/widgets.md'));
@@ -91,23 +95,22 @@ describe('live re-indexing (in process, watching the tree)', () => {
   });
 
   it('tells docs://index subscribers about any change, and stops after unsubscribe', async () => {
-    await docs.client.subscribeResource({ uri: 'docs://index' });
+    const unsubscribeIndex = await subscribe(docs.client, 'docs://index');
     await fs.writeFile(path.join(tree.root, 'new.md'), '# New\n');
     await waitFor('resources/updated for docs://index', () => docs.notifications.updated.includes('docs://index'));
     const index = await docs.client.readResource({ uri: 'docs://index' });
-    expect((index.contents[0] as { text: string }).text).toContain('(docs://new.md)');
+    expect(resourceText(index)).toContain('(docs://new.md)');
 
-    await docs.client.unsubscribeResource({ uri: 'docs://index' });
+    await unsubscribeIndex();
     docs.notifications.updated.length = 0;
-    await docs.client.subscribeResource({ uri: 'docs://README.md' });
+    await subscribe(docs.client, 'docs://README.md');
     await fs.appendFile(path.join(tree.root, 'README.md'), '\nOne more line.\n');
     await waitFor('resources/updated for README.md', () => docs.notifications.updated.includes('docs://README.md'));
     expect(docs.notifications.updated).not.toContain('docs://index');
   });
 
   it('ignores rewrites that do not change a file, and non-Markdown files', async () => {
-    await docs.client.subscribeResource({ uri: 'docs://README.md' });
-    await docs.client.subscribeResource({ uri: 'docs://guides/deploying.md' });
+    await subscribe(docs.client, 'docs://README.md', 'docs://guides/deploying.md');
     const readme = path.join(tree.root, 'README.md');
     await fs.writeFile(readme, await fs.readFile(readme, 'utf8'));
     await fs.writeFile(path.join(tree.root, 'notes.txt'), 'changed notes\n');

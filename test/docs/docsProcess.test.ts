@@ -2,32 +2,33 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLIENT_KINDS } from '../support/eraClients.js';
+import { waitFor } from '../support/waitFor.js';
 import {
   assertBuilt,
   connectHttp,
   copyFixtureTree,
   DOCS_MAIN,
   failureOf,
+  hearListChanges,
   startHttpProcess,
   startStdioProcess,
   structured,
+  subscribe,
 } from './helpers.js';
-import { waitFor } from '../support/waitFor.js';
 
 interface SearchOutput {
   results: { path: string; anchor: string; link?: string; uri: string }[];
 }
 
-describe('docs server process over stdio', () => {
+describe.each(CLIENT_KINDS)('docs server process over stdio, client %s', (kind) => {
   let tree: { root: string; remove: () => Promise<void> };
   let server: Awaited<ReturnType<typeof startStdioProcess>>;
 
   beforeAll(async () => {
     tree = await copyFixtureTree();
-    server = await startStdioProcess({ DOCS_ROOT: tree.root, DOCS_BASE_URL: 'https://github.com/acme/widgets/blob/main/docs/' });
+    server = await startStdioProcess({ DOCS_ROOT: tree.root, DOCS_BASE_URL: 'https://github.com/acme/widgets/blob/main/docs/' }, kind);
   });
   afterAll(async () => {
     await server?.close();
@@ -44,7 +45,9 @@ describe('docs server process over stdio', () => {
     });
   });
 
-  it('logs JSON to stderr only (stdout carries the protocol)', () => {
+  it('logs JSON to stderr only (stdout carries the protocol)', async () => {
+    // stderr and stdout are separate pipes: the log may arrive after the first answer.
+    await waitFor('the "indexed docs" log line', () => server.stderr().includes('"msg":"indexed docs"'));
     const lines = server.stderr().split('\n').filter((l) => l.trim() !== '');
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
@@ -69,7 +72,8 @@ describe('docs server process over stdio', () => {
   });
 
   it('re-indexes an edit, notifies the subscriber, and announces a new file', async () => {
-    await server.client.subscribeResource({ uri: 'docs://troubleshooting.markdown' });
+    await subscribe(server.client, 'docs://troubleshooting.markdown');
+    await hearListChanges(server.client);
     await fs.appendFile(path.join(tree.root, 'troubleshooting.markdown'), '\n## Slow searches\n\nA pangolin-sized index takes longer to build.\n');
     await waitFor('resources/updated over stdio', () => server.notifications.updated.includes('docs://troubleshooting.markdown'));
     const { results } = structured<SearchOutput>(await server.client.callTool({ name: 'search_docs', arguments: { query: 'pangolin' } }));
@@ -82,7 +86,7 @@ describe('docs server process over stdio', () => {
   });
 });
 
-describe('docs server process over Streamable HTTP', () => {
+describe.each(CLIENT_KINDS)('docs server process over Streamable HTTP, client %s', (kind) => {
   let tree: { root: string; remove: () => Promise<void> };
   let server: Awaited<ReturnType<typeof startHttpProcess>>;
 
@@ -95,19 +99,21 @@ describe('docs server process over Streamable HTTP', () => {
     await tree?.remove();
   });
 
-  it('serves two sessions from one index and pushes updates to a subscribed session', async () => {
+  it('serves two clients from one index and pushes updates to the subscribed one', async () => {
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
-    const first = await connectHttp(server.url);
-    const second = await connectHttp(server.url);
+    const first = await connectHttp(server.url, kind);
+    const second = await connectHttp(server.url, kind);
     try {
       const { results } = structured<SearchOutput>(await second.client.callTool({ name: 'search_docs', arguments: { query: 'health check' } }));
       expect(results[0]).toMatchObject({ path: 'guides/deploying.md', anchor: 'health-checks' });
       expect(results[0]?.link).toBeUndefined();
 
-      await first.client.subscribeResource({ uri: 'docs://guides/deploying.md' });
+      await subscribe(first.client, 'docs://guides/deploying.md');
+      // The second client listens too, but to another document.
+      await subscribe(second.client, 'docs://README.md');
       await fs.appendFile(path.join(tree.root, 'guides/deploying.md'), '\n## Rollbacks\n\nRedeploy the previous capybara image.\n');
       await waitFor('resources/updated over HTTP', () => first.notifications.updated.includes('docs://guides/deploying.md'));
-      // Only the session that subscribed hears about the document.
+      // Only the client that subscribed hears about the document.
       expect(second.notifications.updated).toEqual([]);
       const section = structured<{ content: string }>(
         await second.client.callTool({ name: 'get_section', arguments: { path: 'guides/deploying.md', anchor: 'rollbacks' } }),
@@ -121,17 +127,8 @@ describe('docs server process over Streamable HTTP', () => {
 });
 
 describe('docs server process configuration', () => {
-  it('defaults DOCS_ROOT to the project docs/ folder, whatever the working directory', async () => {
-    assertBuilt();
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [DOCS_MAIN],
-      cwd: os.tmpdir(),
-      env: { PATH: process.env.PATH ?? '', DOCS_WATCH: '0', LOG_LEVEL: 'warn' },
-      stderr: 'pipe',
-    });
-    const client = new Client({ name: 'docs-default-root', version: '1.0.0' });
-    await client.connect(transport);
+  it.each(CLIENT_KINDS)('defaults DOCS_ROOT to the project docs/ folder, whatever the working directory (client %s)', async (kind) => {
+    const { client } = await startStdioProcess({ DOCS_WATCH: '0', LOG_LEVEL: 'warn' }, kind, os.tmpdir());
     try {
       const list = structured<{ documents: { path: string }[]; total: number }>(await client.callTool({ name: 'list_documents', arguments: {} }));
       expect(list.total).toBeGreaterThanOrEqual(5);

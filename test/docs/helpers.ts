@@ -1,27 +1,22 @@
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import {
-  ResourceListChangedNotificationSchema,
-  ResourceUpdatedNotificationSchema,
-  type CallToolResult,
-} from '@modelcontextprotocol/sdk/types.js';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import { FAILURE_META_KEY } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logger.js';
 import { DocsIndex } from '../../servers/docs/docsIndex.js';
 import { watchDocs, type DocsWatcher } from '../../servers/docs/docsWatcher.js';
+import { publishDocsChanges } from '../../servers/docs/resources.js';
 import { createDocsServer } from '../../servers/docs/server.js';
-import { waitFor } from '../support/waitFor.js';
+import { connectClient, LEGACY_V1, type ClientKind, type EraClient, type ServerTarget } from '../support/eraClients.js';
+import { distEntry, ROOT, startHttpServer, type HttpServerProcess } from '../support/processes.js';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const REPO_ROOT = ROOT;
 export const FIXTURE_DOCS = path.join(REPO_ROOT, 'test/fixtures/docs');
-export const DOCS_MAIN = path.join(REPO_ROOT, 'dist/servers/docs/main.js');
+export const DOCS_ENTRY = 'servers/docs/main.js';
+export const DOCS_MAIN = distEntry(DOCS_ENTRY);
+/** Quiet period of the watcher in tests: short, so changes show up quickly. */
+const WATCH_DEBOUNCE_MS = 50;
 
 /** A private copy of the fixture tree, so tests can edit, add and delete files. */
 export async function copyFixtureTree(): Promise<{ root: string; remove: () => Promise<void> }> {
@@ -51,36 +46,100 @@ export function textOf(result: unknown): string {
   return ((result as CallToolResult).content ?? []).map((c) => (c.type === 'text' ? c.text : '')).join('\n');
 }
 
-/** Notifications a client has received, recorded in order. */
+/** The text of the first content item of a resources/read result. */
+export function resourceText(result: { contents: ReadonlyArray<{ uri: string } & ({ text: string } | { blob: string })> }): string {
+  const first = result.contents[0];
+  if (!first || !('text' in first)) throw new Error('expected a text resource');
+  return first.text;
+}
+
+/** Every change notification a client received, in order, whatever it subscribed to. */
 export interface NotificationLog {
   updated: string[];
   listChanged: number;
 }
 
-export function recordNotifications(client: Client): NotificationLog {
-  const log: NotificationLog = { updated: [], listChanged: 0 };
-  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
-    log.updated.push(notification.params.uri);
-  });
-  client.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
-    log.listChanged += 1;
-  });
-  return log;
+/** A client of either era together with what the server sent it. */
+export interface DocsConnection {
+  client: EraClient;
+  notifications: NotificationLog;
 }
 
-export interface InProcessDocs {
-  client: Client;
-  docsIndex: DocsIndex;
-  watcher: DocsWatcher | undefined;
-  notifications: NotificationLog;
+/** Subscribe to documents the way the client's era does (resources/subscribe, or a listen stream); resolves once accepted. */
+export function subscribe(client: EraClient, ...uris: string[]): Promise<() => Promise<void>> {
+  return client.watchResources(uris, () => undefined);
+}
+
+/** Hear resource list changes: unsolicited on 2025-11-25, a listen stream on 2026-07-28. */
+export function hearListChanges(client: EraClient): Promise<() => Promise<void>> {
+  return client.watchListChanges('resources', () => undefined);
+}
+
+async function connectRecording(kind: ClientKind, target: ServerTarget): Promise<DocsConnection> {
+  const notifications: NotificationLog = { updated: [], listChanged: 0 };
+  const client = await connectClient(kind, target, {
+    onNotification: (method, params) => {
+      if (method === 'notifications/resources/updated' && typeof params.uri === 'string') notifications.updated.push(params.uri);
+      if (method === 'notifications/resources/list_changed') notifications.listChanged += 1;
+    },
+  });
+  return { client, notifications };
+}
+
+export interface InProcessOptions {
+  baseUrl?: string;
+  watch?: boolean;
+  maxFiles?: number;
+  maxFileBytes?: number;
+  /** The client's protocol era (default: 2025-11-25 over SDK v1). */
+  client?: ClientKind;
+}
+
+/** Clients of either era on one docs server, however it runs. */
+export interface RunningDocs {
+  /** A new client of `kind` (over stdio, each client has a server process of its own). */
+  connect(kind: ClientKind): Promise<DocsConnection>;
+  /** Closes every client, then the server. */
   close(): Promise<void>;
 }
 
-/** The docs server built by its factory, connected to a client over an in-memory pair. */
-export async function startInProcess(
-  root: string,
-  options: { baseUrl?: string; watch?: boolean; maxFiles?: number; maxFileBytes?: number } = {},
-): Promise<InProcessDocs> {
+/** The server in this process, with its index and watcher. */
+export interface InProcessServer extends RunningDocs {
+  docsIndex: DocsIndex;
+  watcher: DocsWatcher | undefined;
+}
+
+/** The server in this process with a first client (of `options.client`). */
+export interface InProcessDocs extends DocsConnection, InProcessServer {}
+
+/** A server target that tracks the clients connected to it, so one call closes them all. */
+function trackConnections(target: ServerTarget, closeServer: () => Promise<void>): RunningDocs {
+  const connections: DocsConnection[] = [];
+  return {
+    connect: async (kind) => {
+      const connection = await connectRecording(kind, target);
+      connections.push(connection);
+      return connection;
+    },
+    close: async () => {
+      for (const connection of connections) await connection.client.close().catch(() => undefined);
+      await closeServer();
+    },
+  };
+}
+
+/**
+ * The docs server built by its factory in this process: a 2025 client over linked in-memory
+ * transports, a 2026 client through the SDK's HTTP handler, both fed by the index's change bus.
+ */
+export async function startInProcess(root: string, options: InProcessOptions = {}): Promise<InProcessDocs> {
+  const server = await startInProcessServer(root, options);
+  const first = await server.connect(options.client ?? LEGACY_V1);
+  return { ...first, ...server };
+}
+
+/** The docs server in this process, no client connected yet. */
+export async function startInProcessServer(root: string, options: Omit<InProcessOptions, 'client'> = {}): Promise<InProcessServer> {
   const logger = createLogger('docs-test', 'silent');
   const docsIndex = await DocsIndex.open({
     rootPath: root,
@@ -88,29 +147,21 @@ export async function startInProcess(
     maxFiles: options.maxFiles ?? 1000,
     maxFileBytes: options.maxFileBytes ?? 1024 * 1024,
   });
-  const watcher = options.watch ? await watchDocs({ docsIndex, logger, debounceMs: 50 }) : undefined;
-  const server = createDocsServer({
+  const watcher = options.watch ? await watchDocs({ docsIndex, logger, debounceMs: WATCH_DEBOUNCE_MS }) : undefined;
+  const changes = publishDocsChanges(docsIndex);
+  const deps = {
     docsIndex,
     logger,
     baseUrl: options.baseUrl ? new URL(options.baseUrl) : undefined,
     trustCallerMeta: false,
     localUser: 'tester',
-  });
-  const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
-  const client = new Client({ name: 'docs-test', version: '1.0.0' });
-  const notifications = recordNotifications(client);
-  await Promise.all([server.connect(serverTransport), client.connect(clientTransport)]);
-  return {
-    client,
-    docsIndex,
-    watcher,
-    notifications,
-    close: async () => {
-      await client.close();
-      await server.close();
-      await watcher?.close();
-    },
+    changes,
   };
+  const target: ServerTarget = { kind: 'memory', createServer: (instance) => createDocsServer(deps, instance), changes };
+  const running = trackConnections(target, async () => {
+    await watcher?.close();
+  });
+  return { ...running, docsIndex, watcher };
 }
 
 export function assertBuilt(): void {
@@ -119,62 +170,53 @@ export function assertBuilt(): void {
   }
 }
 
-/** The real server process over stdio, as a desktop client would launch it. */
-export async function startStdioProcess(env: Record<string, string>): Promise<{ client: Client; stderr: () => string; notifications: NotificationLog; close: () => Promise<void> }> {
-  assertBuilt();
-  let stderr = '';
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [DOCS_MAIN],
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', DOCS_WATCH_DEBOUNCE_MS: '50', ...env },
-    stderr: 'pipe',
-  });
-  transport.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8');
-  });
-  const client = new Client({ name: 'docs-stdio-test', version: '1.0.0' });
-  const notifications = recordNotifications(client);
-  await client.connect(transport);
-  return { client, stderr: () => stderr, notifications, close: () => client.close() };
+export interface StdioDocs extends DocsConnection {
+  /** Everything the process wrote to stderr so far (its JSON log lines). */
+  stderr(): string;
+  close(): Promise<void>;
 }
 
-/** The real server process over Streamable HTTP on an ephemeral port; resolves with its URL from the startup log. */
-export async function startHttpProcess(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; stderr: () => string; stop: () => Promise<void> }> {
+/** The real server process over stdio, as a desktop client would launch it, with a client of `kind`. */
+export async function startStdioProcess(env: Record<string, string>, kind: ClientKind = LEGACY_V1, cwd?: string): Promise<StdioDocs> {
   assertBuilt();
-  const child = spawn(process.execPath, [DOCS_MAIN, '--http', '--port', '0'], {
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', DOCS_WATCH_DEBOUNCE_MS: '50', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8');
-  });
-  const url = await waitFor('the HTTP server to log its URL', () => {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${stderr}`);
-    for (const line of stderr.split('\n')) {
-      if (!line.startsWith('{')) continue;
-      const record = JSON.parse(line) as { url?: unknown };
-      if (typeof record.url === 'string') return record.url;
-    }
-    return undefined;
-  });
-  return {
-    url,
-    child,
-    stderr: () => stderr,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      await exited;
+  const connection = await connectRecording(kind, {
+    kind: 'stdio',
+    entry: DOCS_ENTRY,
+    env: { LOG_LEVEL: 'info', DOCS_WATCH_DEBOUNCE_MS: String(WATCH_DEBOUNCE_MS), ...env },
+    ...(cwd === undefined ? {} : { cwd }),
+    onStderr: (text) => {
+      stderr += text;
     },
-  };
+  });
+  return { ...connection, stderr: () => stderr, close: () => connection.client.close() };
 }
 
-/** A client over Streamable HTTP. */
-export async function connectHttp(url: string): Promise<{ client: Client; notifications: NotificationLog }> {
-  const client = new Client({ name: 'docs-http-test', version: '1.0.0' });
-  const notifications = recordNotifications(client);
-  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
-  return { client, notifications };
+/** The real server process over Streamable HTTP on an ephemeral port (its URL read from the startup log). */
+export async function startHttpProcess(env: Record<string, string>): Promise<HttpServerProcess> {
+  assertBuilt();
+  return startHttpServer(DOCS_ENTRY, { DOCS_WATCH_DEBOUNCE_MS: String(WATCH_DEBOUNCE_MS), ...env });
+}
+
+/** A client of `kind` over Streamable HTTP. */
+export function connectHttp(url: string, kind: ClientKind = LEGACY_V1): Promise<DocsConnection> {
+  return connectRecording(kind, { kind: 'http', url });
+}
+
+/** How the clients reach the server: in this process, as a process over stdio, or over Streamable HTTP. */
+export type DocsTransport = 'memory' | 'stdio' | 'http';
+export const DOCS_TRANSPORTS: readonly DocsTransport[] = ['memory', 'stdio', 'http'];
+
+/** The docs server on `root`, watching it, reached over `transport`. */
+export async function startDocs(transport: DocsTransport, root: string): Promise<RunningDocs> {
+  if (transport === 'memory') return startInProcessServer(root, { watch: true });
+  if (transport === 'stdio') {
+    assertBuilt();
+    const env = { DOCS_ROOT: root, DOCS_WATCH_DEBOUNCE_MS: String(WATCH_DEBOUNCE_MS) };
+    return trackConnections({ kind: 'stdio', entry: DOCS_ENTRY, env }, async () => undefined);
+  }
+  const server = await startHttpProcess({ DOCS_ROOT: root });
+  return trackConnections({ kind: 'http', url: server.url }, async () => {
+    await server.stop();
+  });
 }

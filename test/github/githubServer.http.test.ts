@@ -1,23 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectHttp } from '../support/processes.js';
+import { CLIENT_KINDS } from '../support/eraClients.js';
 import { FakeGithubApi, FIXTURE_TOKENS } from './fakeGithubApi.js';
-import { callTool, resourceText, startStreamableHttpServer, structured, textOf } from './harness.js';
+import { callTool, resourceText, startStreamableHttpServer, structured, textOf, type HttpGithubServer } from './harness.js';
 
-let api: FakeGithubApi;
-let server: Awaited<ReturnType<typeof startStreamableHttpServer>>;
+describe.each(CLIENT_KINDS)('GitHub server over Streamable HTTP, client %s', (kind) => {
+  let api: FakeGithubApi;
+  let server: HttpGithubServer;
 
-beforeAll(async () => {
-  api = new FakeGithubApi();
-  const apiUrl = await api.start();
-  server = await startStreamableHttpServer({ GITHUB_API_URL: apiUrl, GITHUB_TOKEN: FIXTURE_TOKENS.write, GITHUB_REPOSITORY: 'acme/widgets' });
-});
+  beforeAll(async () => {
+    api = new FakeGithubApi();
+    const apiUrl = await api.start();
+    server = await startStreamableHttpServer({ GITHUB_API_URL: apiUrl, GITHUB_TOKEN: FIXTURE_TOKENS.write, GITHUB_REPOSITORY: 'acme/widgets' }, kind);
+  });
 
-afterAll(async () => {
-  await server?.close();
-  await api?.stop();
-});
+  afterAll(async () => {
+    await server?.close();
+    await api?.stop();
+  });
 
-describe('GitHub server over Streamable HTTP', () => {
   it('serves on the loopback URL it logs', () => {
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
   });
@@ -30,9 +30,9 @@ describe('GitHub server over Streamable HTTP', () => {
     expect(resourceText(issue, 'text/markdown')).toContain('# Widgets flicker on resize (acme/widgets#6)');
   });
 
-  it('shares what one session learned for completion with the next session', async () => {
+  it('shares what one client learned for completion with the next client', async () => {
     await callTool(server.client, 'get_issue', { repo: 'acme/private-plans', issue_number: 1 });
-    const second = await connectHttp(server.url);
+    const second = await server.connect(kind);
     try {
       const repos = await second.complete({
         ref: { type: 'ref/resource', uri: 'github://{owner}/{repo}' },

@@ -1,9 +1,13 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { CallToolResult, ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+import { InMemoryServerEventBus, type CallToolResult, type ReadResourceResult } from '@modelcontextprotocol/server';
 import { FAILURE_META_KEY } from '../../shared/errors.js';
-import { connectHttp, connectStdio, distEntry, startHttpServer } from '../support/processes.js';
+import { createLogger } from '../../shared/logger.js';
+import { createGithubClient } from '../../servers/github/githubClient.js';
+import { createGithubServer } from '../../servers/github/server.js';
+import { connectClient, LEGACY_V1, type ClientKind, type EraClient, type ServerTarget } from '../support/eraClients.js';
+import { distEntry, startHttpServer } from '../support/processes.js';
+import { FIXTURE_TOKENS } from './fakeGithubApi.js';
 
 /** The built entry point; `npm test` builds it first (pretest), or run `npx tsc -p .`. */
 export const GITHUB_ENTRY = 'servers/github/main.js';
@@ -15,7 +19,7 @@ function assertBuilt(): void {
 }
 
 export interface RunningGithubServer {
-  client: Client;
+  client: EraClient;
   /** Everything the server wrote to stderr so far (its JSON log lines). */
   stderr(): string;
   /** Parsed JSON log lines. */
@@ -36,31 +40,72 @@ export function parseLogs(text: string): Array<Record<string, unknown>> {
     });
 }
 
-/** Start the built server over stdio (info-level logs) and connect an SDK client. */
-export async function startStdioServer(env: Record<string, string>): Promise<RunningGithubServer> {
+/** Start the built server over stdio (info-level logs) and connect a client of `kind`. */
+export async function startStdioServer(env: Record<string, string>, kind: ClientKind = LEGACY_V1): Promise<RunningGithubServer> {
   assertBuilt();
-  const connection = await connectStdio(GITHUB_ENTRY, { LOG_LEVEL: 'info', ...env });
-  return { client: connection.client, stderr: connection.stderr, logs: () => parseLogs(connection.stderr()), close: connection.close };
+  let stderr = '';
+  const client = await connectClient(kind, {
+    kind: 'stdio',
+    entry: GITHUB_ENTRY,
+    env: { LOG_LEVEL: 'info', ...env },
+    onStderr: (text) => {
+      stderr += text;
+    },
+  });
+  return { client, stderr: () => stderr, logs: () => parseLogs(stderr), close: () => client.close() };
 }
 
-/** Start the built server with --http --port 0, read its URL from the startup log, and connect over Streamable HTTP. */
-export async function startStreamableHttpServer(env: Record<string, string>): Promise<RunningGithubServer & { url: string; exitCode: () => Promise<number | null> }> {
+export interface HttpGithubServer extends RunningGithubServer {
+  url: string;
+  /** Another client of `kind` on the same process (closed with the server). */
+  connect(kind: ClientKind): Promise<EraClient>;
+  /** Stop the process (SIGTERM) and resolve with its exit status. */
+  exitCode(): Promise<number | null>;
+}
+
+/** Start the built server with --http --port 0, read its URL from the startup log, and connect a client of `kind`. */
+export async function startStreamableHttpServer(env: Record<string, string>, kind: ClientKind = LEGACY_V1): Promise<HttpGithubServer> {
   assertBuilt();
-  const process = await startHttpServer(GITHUB_ENTRY, env);
-  const client = await connectHttp(process.url);
+  const server = await startHttpServer(GITHUB_ENTRY, env);
+  const clients: EraClient[] = [];
+  const connect = async (clientKind: ClientKind): Promise<EraClient> => {
+    const client = await connectClient(clientKind, { kind: 'http', url: server.url });
+    clients.push(client);
+    return client;
+  };
+  const client = await connect(kind);
   let stopped: Promise<number | null> | undefined;
   return {
     client,
-    url: process.url,
-    stderr: process.stderr,
-    logs: () => parseLogs(process.stderr()),
+    url: server.url,
+    connect,
+    stderr: server.stderr,
+    logs: () => parseLogs(server.stderr()),
     close: async () => {
-      await client.close();
-      stopped ??= process.stop();
+      for (const connected of clients) await connected.close().catch(() => undefined);
+      stopped ??= server.stop();
       await stopped;
     },
-    exitCode: () => (stopped ??= process.stop()),
+    exitCode: () => (stopped ??= server.stop()),
   };
+}
+
+export interface InProcessGithubOptions {
+  /** Per-request timeout of the GitHub client. */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * The server factory in this process on a fake GitHub API (default repository acme/widgets, a
+ * token that may write): a 2025 client over linked in-memory transports, a 2026 client through
+ * the SDK's HTTP handler. Every instance shares one change bus, as in a real process.
+ */
+export function inProcessTarget(apiUrl: string, options: InProcessGithubOptions = {}): ServerTarget {
+  const logger = createLogger('github-test', 'silent');
+  const changes = new InMemoryServerEventBus();
+  const github = createGithubClient({ apiUrl, token: FIXTURE_TOKENS.write, logger, maxRateLimitWaitSeconds: 5, retries: 0, requestTimeoutMs: options.requestTimeoutMs ?? 5000 });
+  const deps = { github, apiUrl, authenticated: true, defaultRepository: { owner: 'acme', repo: 'widgets' }, logger, changes };
+  return { kind: 'memory', createServer: (instance) => createGithubServer(deps, instance), changes };
 }
 
 /** A TCP port that nothing listens on (bound, then released). */
@@ -73,9 +118,9 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
-/** Call a tool and return its result, typed. */
-export async function callTool(client: Client, name: string, args: Record<string, unknown>, meta?: Record<string, unknown>): Promise<CallToolResult> {
-  return (await client.callTool({ name, arguments: args, ...(meta ? { _meta: meta } : {}) })) as CallToolResult;
+/** Call a tool and return its result. */
+export function callTool(client: EraClient, name: string, args: Record<string, unknown>, meta?: Record<string, unknown>): Promise<CallToolResult> {
+  return client.callTool({ name, arguments: args, ...(meta ? { _meta: meta } : {}) });
 }
 
 export function textOf(result: CallToolResult): string {

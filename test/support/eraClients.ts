@@ -167,6 +167,21 @@ function drainStderr<T extends { stderr: Stream | null }>(transport: T, onStderr
   return transport;
 }
 
+/**
+ * The SDK's HTTP handler as the 2026 client's fetch, in this process. The handler ends a
+ * `subscriptions/listen` stream when its Request's signal aborts, but undici's Request follows the
+ * caller's signal only through a weak reference: once the Request is garbage-collected, closing
+ * the subscription no longer reaches the handler and the stream keeps delivering. The abort
+ * listener below keeps the Request reachable for as long as the caller's signal is.
+ */
+function inProcessFetch(handler: { fetch(request: Request): Promise<Response> }): (url: string | URL, init?: RequestInit) => Promise<Response> {
+  return (url, init) => {
+    const request = new Request(url, init);
+    init?.signal?.addEventListener('abort', () => request.signal.aborted, { once: true });
+    return handler.fetch(request);
+  };
+}
+
 async function connectV1(target: ServerTarget, options: ConnectOptions): Promise<EraClient> {
   const client = new V1Client(CLIENT_INFO, { capabilities: (options.capabilities ?? {}) as never });
   const notifications = listenerRegistry(options.onNotification);
@@ -252,7 +267,7 @@ async function connectV2(kind: ClientKind, target: ServerTarget, options: Connec
       legacy: 'reject',
       bus: target.changes ?? new InMemoryServerEventBus(),
     });
-    await client.connect(new V2HttpTransport(new URL('http://in-process.test/mcp'), { fetch: (url, init) => handler.fetch(new Request(url, init)) }));
+    await client.connect(new V2HttpTransport(new URL('http://in-process.test/mcp'), { fetch: inProcessFetch(handler) }));
     closeTarget = () => handler.close();
   } else if (target.kind === 'memory') {
     const [clientEnd, serverEnd] = InMemoryTransport.createLinkedPair();
