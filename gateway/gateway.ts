@@ -256,6 +256,10 @@ export class ManifoldGateway implements UpstreamListener {
       ...(this.sessionDirectory ? { onSessionChanged: (changed: ClientSession) => void this.saveSession(changed) } : {}),
     });
     session.server.onclose = () => this.onSessionClosed(session);
+    // A resource update for a session whose GET stream is open on another instance goes there.
+    transport.onStandaloneUndelivered = (message) => {
+      if ('method' in message && message.method === 'notifications/resources/updated') this.relaySessionMessage?.(id, message as never);
+    };
     session.server.onerror = (error) => this.logger.debug({ err: error, session: id }, 'session protocol error');
     // connect() installs the SDK's message handler at once; route past its schema pass.
     void session.server.connect(transport);
@@ -380,7 +384,16 @@ export class ManifoldGateway implements UpstreamListener {
 
   onListsChanged(namespace: string, kinds: ReadonlySet<ListKind>): void {
     for (const observer of this.observers) observer.onListsChanged?.(namespace, kinds);
-    const aggregate = this.catalog.rebuild();
+    this.deliverListsChanged(namespace, kinds, true);
+  }
+
+  /**
+   * Tell the clients that see `namespace` which of their lists changed. `local`: this
+   * instance's upstream changed (its catalog is rebuilt); otherwise another instance's child
+   * did (the kinds are taken as they came).
+   */
+  private deliverListsChanged(namespace: string, kinds: ReadonlySet<ListKind>, local: boolean): void {
+    const aggregate = local ? this.catalog.rebuild() : { tools: kinds.has('tools'), prompts: kinds.has('prompts'), resourceTemplates: kinds.has('resourceTemplates') };
     const changesFor = (view: CatalogView): ListChanges => {
       const single = view.namespace !== undefined;
       return {
@@ -427,8 +440,18 @@ export class ManifoldGateway implements UpstreamListener {
       },
       localInterests: () => this.subscriptions.localInterests(),
       onLocalInterest: (listener) => this.subscriptions.onLocalInterest(listener),
+      deliverListsChanged: (namespace, kinds) => this.deliverListsChanged(namespace, kinds, false),
+      deliverToSession: (id, message) => {
+        this.sessions.get(id)?.transport.deliverRelayed(message as never);
+      },
+      onUndeliveredSessionMessage: (relay) => {
+        this.relaySessionMessage = relay;
+      },
     };
   }
+
+  /** In a cluster: hands a session's resource update to the instance holding its GET stream. */
+  private relaySessionMessage: ((session: string, message: Record<string, unknown>) => void) | undefined;
 
   /** Tell the sessions subscribed here that a resource changed (seen by an upstream of this instance or of another). */
   deliverResourceUpdated(namespace: string, uri: string): void {

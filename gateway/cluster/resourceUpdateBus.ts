@@ -1,11 +1,13 @@
 import type { Logger } from '../../shared/logger.js';
 import type { LocalInterestListener } from '../session/resourceSubscriptions.js';
-import type { UpstreamListener } from '../upstreams/types.js';
+import type { ListKind, UpstreamListener } from '../upstreams/types.js';
 import { RedisChannel } from './redisChannel.js';
 
 type Message =
   | { type: 'updated'; namespace: string; uri: string }
   | { type: 'interest'; namespace: string; uri: string; interested: boolean }
+  | { type: 'lists'; namespace: string; kinds: ListKind[] }
+  | { type: 'session'; session: string; message: Record<string, unknown> }
   | { type: 'hello' };
 
 /** What the bus needs of the gateway instance it serves. */
@@ -17,7 +19,15 @@ export interface ClusterResourceHost {
   /** Resources this instance's sessions are subscribed to. */
   localInterests(): Array<{ namespace: string; uri: string }>;
   onLocalInterest(listener: LocalInterestListener): void;
+  /** Tell this instance's clients that an upstream's lists changed (seen by another instance's child). */
+  deliverListsChanged(namespace: string, kinds: ReadonlySet<ListKind>): void;
+  /** Send `message` on session `session`'s GET stream if this instance holds it. */
+  deliverToSession(session: string, message: Record<string, unknown>): void;
+  /** Let this instance's sessions hand over what they cannot deliver themselves. */
+  onUndeliveredSessionMessage(relay: (session: string, message: Record<string, unknown>) => void): void;
 }
+
+const LIST_KINDS: ReadonlySet<string> = new Set(['tools', 'prompts', 'resources', 'resourceTemplates']);
 
 export interface ResourceUpdateTiming {
   /** How often an instance repeats which resources its sessions are subscribed to. */
@@ -29,11 +39,13 @@ export interface ResourceUpdateTiming {
 const DEFAULT_TIMING: ResourceUpdateTiming = { reannounceMs: 30_000, expireMs: 90_000 };
 
 /**
- * Resource subscriptions across the instances of a cluster. Each instance runs its own
- * children, and a child announces only changes made through it, and only for resources it
- * was asked to watch. So an instance whose sessions subscribe to a resource tells the others
+ * Resource subscriptions and list changes across the instances of a cluster. Each instance runs
+ * its own children, and a child announces only changes made through it, and only for resources
+ * it was asked to watch. So an instance whose clients subscribe to a resource tells the others
  * (`interest`), each of them subscribes its own child too, and whatever change a child
- * announces (`updated`) reaches the subscribed sessions of every instance. Interest is
+ * announces (`updated`, `lists`) reaches the clients of every instance. A 2025 session may have
+ * its GET stream on one instance and subscribe through another: what a session's copy cannot
+ * deliver goes to the instance holding the stream (`session`). Interest is
  * repeated every `reannounceMs` and forgotten after `expireMs` without news (an instance
  * that stopped), and a new instance asks the others to repeat theirs (`hello`).
  */
@@ -60,6 +72,7 @@ export class ResourceUpdateBus {
   attach(host: ClusterResourceHost): void {
     this.host = host;
     host.onLocalInterest((namespace, uri, interested) => this.channel.publish({ type: 'interest', namespace, uri, interested }));
+    host.onUndeliveredSessionMessage((session, message) => this.channel.publish({ type: 'session', session, message }));
     this.channel.publish({ type: 'hello' });
     this.timer = setInterval(() => this.sweep(), this.timing.reannounceMs);
     this.timer.unref();
@@ -68,6 +81,7 @@ export class ResourceUpdateBus {
   /** Observes this instance's upstreams and shares what they announce. */
   readonly observer: Partial<UpstreamListener> = {
     onResourceUpdated: (namespace, uri) => this.channel.publish({ type: 'updated', namespace, uri }),
+    onListsChanged: (namespace, kinds) => this.channel.publish({ type: 'lists', namespace, kinds: [...kinds] }),
   };
 
   async close(): Promise<void> {
@@ -80,6 +94,17 @@ export class ResourceUpdateBus {
     if (!host) return;
     if (event.type === 'hello') {
       this.announce(host);
+      return;
+    }
+    if (event.type === 'session') {
+      const { session, message } = event as { session?: unknown; message?: unknown };
+      if (typeof session === 'string' && typeof message === 'object' && message !== null) host.deliverToSession(session, message as Record<string, unknown>);
+      return;
+    }
+    if (event.type === 'lists') {
+      const { namespace, kinds } = event as { namespace?: unknown; kinds?: unknown };
+      if (typeof namespace !== 'string' || !Array.isArray(kinds)) return;
+      host.deliverListsChanged(namespace, new Set(kinds.filter((kind): kind is ListKind => typeof kind === 'string' && LIST_KINDS.has(kind))));
       return;
     }
     const { namespace, uri } = event as { namespace?: unknown; uri?: unknown };

@@ -59,6 +59,11 @@ export class SessionTransport implements Transport {
   private closed = false;
   private legacySink: ServerResponse | undefined;
   private initializeId: RequestId | undefined;
+  /**
+   * Told of a message for the standalone stream while this instance holds none: in a cluster the
+   * session's GET stream may be open on another instance, which can deliver it.
+   */
+  onStandaloneUndelivered: ((message: JSONRPCMessage) => void) | undefined;
 
   constructor(
     readonly sessionId: string,
@@ -182,8 +187,21 @@ export class SessionTransport implements Transport {
       this.writeEvent(stream, JSON.stringify(message));
       return Promise.resolve();
     }
+    if (!this.hasStandaloneStream) this.onStandaloneUndelivered?.(message);
     this.writeEvent(this.standalone, JSON.stringify(message));
     return Promise.resolve();
+  }
+
+  /** Whether a GET stream of this session is open on this instance. */
+  get hasStandaloneStream(): boolean {
+    return this.standalone.sink !== undefined && !this.standalone.sink.destroyed;
+  }
+
+  /** A message another instance could not deliver (see onStandaloneUndelivered): sent on the GET stream if it is open here. */
+  deliverRelayed(message: JSONRPCMessage): boolean {
+    if (this.closed || !this.hasStandaloneStream) return false;
+    this.writeEvent(this.standalone, JSON.stringify(message));
+    return true;
   }
 
   private completeExchange(exchange: Exchange): void {

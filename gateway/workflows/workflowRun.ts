@@ -167,6 +167,25 @@ export class WorkflowRun {
   }
 
   /** Call an upstream tool through the pipeline; an `isError` answer throws UpstreamToolError. */
+  /**
+   * The calling client as its steps present it upstream: a composite's steps are the gateway's
+   * calls on the user's behalf, with their own confirmations (tokens), so an upstream is told the
+   * client can be asked for nothing: it then answers as it would to a client without sampling or
+   * elicitation (delete_task gives a confirmation token) instead of asking mid-step.
+   */
+  private get stepSession(): RequestingClient {
+    const session = this.origin.session;
+    return {
+      id: session.id,
+      era: session.era,
+      view: session.view,
+      caller: session.caller,
+      grantedScopes: session.grantedScopes,
+      clientCapabilities: () => ({}),
+      requestClient: (request, relatedRequestId, options) => session.requestClient(request, relatedRequestId, options),
+    };
+  }
+
   async tool(step: StepTool, args: Record<string, unknown>): Promise<ToolAnswer> {
     const namespace = this.deps.settings.upstreams[step.domain];
     const upstream = this.deps.catalog.upstream(namespace);
@@ -184,7 +203,7 @@ export class WorkflowRun {
     let result: Record<string, unknown>;
     try {
       result = await this.deps.toolCall({
-        session,
+        session: this.stepSession,
         requestId: this.origin.requestId,
         caller: session.caller,
         exposedName: name,
@@ -209,6 +228,9 @@ export class WorkflowRun {
     if (result.isError === true) {
       const failure = (result._meta as Record<string, unknown> | undefined)?.[FAILURE_META_KEY] as { code?: FailureCode; message?: string } | undefined;
       throw new UpstreamToolError(failure?.code ?? 'unavailable', `${name} answered: ${failure?.message ?? text.replace(/^Error \([a-z_]+\): /, '')}`);
+    }
+    if (result.resultType === 'input_required') {
+      throw new UpstreamToolError('unsupported', `${name} asked for input in the middle of ${this.origin.exposedName}, which a composite step cannot pass on.`);
     }
     const structured = result.structuredContent;
     return { structured: typeof structured === 'object' && structured !== null ? (structured as Record<string, unknown>) : {}, text };

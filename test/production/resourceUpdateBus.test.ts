@@ -12,8 +12,22 @@ const runnable = await redisAvailable('the resource update bus test');
 class InstanceHost implements ClusterResourceHost {
   readonly delivered: string[] = [];
   readonly held = new Map<string, boolean>();
+  readonly listsChanged: string[] = [];
+  readonly sessionMessages: string[] = [];
   interests: Array<{ namespace: string; uri: string }> = [];
   private listener: LocalInterestListener | undefined;
+  /** Hand a message one of this instance's sessions could not deliver to the others. */
+  relay: ((session: string, message: Record<string, unknown>) => void) | undefined;
+
+  deliverListsChanged(namespace: string, kinds: ReadonlySet<string>): void {
+    this.listsChanged.push(`${namespace} ${[...kinds].sort().join(',')}`);
+  }
+  deliverToSession(session: string, message: Record<string, unknown>): void {
+    this.sessionMessages.push(`${session} ${String(message.method)}`);
+  }
+  onUndeliveredSessionMessage(relay: (session: string, message: Record<string, unknown>) => void): void {
+    this.relay = relay;
+  }
 
   deliver(namespace: string, uri: string): void {
     this.delivered.push(`${namespace} ${uri}`);
@@ -86,5 +100,21 @@ describe.runIf(runnable)('resource subscriptions across the instances of a clust
     await waitFor('the late instance watching', () => late.host.held.get('docs docs://index'), 3000);
     await a.bus.close();
     await waitFor('the interest of the stopped instance dropped', () => late.host.held.get('docs docs://index') === false, 3000);
+  });
+
+  it('passes an upstream\'s list changes to the other instances, and a session\'s undelivered message to the one holding its stream', async () => {
+    const a = await instance();
+    const b = await instance();
+    a.bus.attach(a.host);
+    b.bus.attach(b.host);
+    a.bus.observer.onListsChanged?.('pm', new Set(['resources', 'resourceTemplates']));
+    await waitFor('the list change on the other instance', () => b.host.listsChanged.length === 1);
+    expect(b.host.listsChanged).toEqual(['pm resourceTemplates,resources']);
+    expect(a.host.listsChanged).toEqual([]);
+
+    b.host.relay?.('session-1', { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri: 'pm+project://status' } });
+    await waitFor('the relayed message on the other instance', () => a.host.sessionMessages.length === 1);
+    expect(a.host.sessionMessages).toEqual(['session-1 notifications/resources/updated']);
+    expect(b.host.sessionMessages).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ResourceUpdatedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_URL, redisAvailable } from '../support/redis.js';
@@ -9,6 +10,7 @@ import { RoundRobinProxy } from '../support/roundRobinProxy.js';
 import { TestIssuer } from '../support/testIssuer.js';
 import { ROOT, startGateway, waitReady, type RunningGateway } from '../gateway/harness.js';
 import { waitFor } from '../support/waitFor.js';
+import { connectClient, LEGACY_V1, MODERN_V2 } from '../support/eraClients.js';
 
 
 const runnable = postgresAvailable() && (await redisAvailable('the scale-out test'));
@@ -65,7 +67,7 @@ describe.runIf(runnable)('two gateway instances behind a load balancer behave as
     const created: string[] = [];
     for (let attempt = 0; attempt < 20 && updates.length === 0; attempt++) {
       const result = (await writer.callTool({ name: 'pm__create_task', arguments: { title: `Seen from afar ${attempt}` } })) as CallToolResult;
-      expect(result.isError).toBeFalsy();
+      expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
       created.push((result.structuredContent as { task: { id: string } }).task.id);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
@@ -78,6 +80,93 @@ describe.runIf(runnable)('two gateway instances behind a load balancer behave as
       expect(((await writer.callTool({ name: 'pm__delete_task', arguments: { id, confirm } })) as CallToolResult).isError).toBeFalsy();
     }
     await Promise.all([watcher.close(), bystander.close(), writer.close()]);
+  });
+
+  it('delivers every update to a 2025 session whose GET stream is on one instance and whose subscribe went through the other', async () => {
+    const a = `${instances[0]!.direct}/mcp`;
+    const b = `${instances[1]!.direct}/mcp`;
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' };
+    const initialized = await fetch(a, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'split', version: '1' } } }),
+    });
+    const sessionId = initialized.headers.get('mcp-session-id')!;
+    await initialized.text();
+    const session = { ...headers, 'mcp-session-id': sessionId };
+    await (await fetch(a, { method: 'POST', headers: session, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).text();
+    // The GET stream is held by instance A…
+    const updates: string[] = [];
+    const stream = await new Promise<IncomingMessage>((resolve, reject) => {
+      const get = httpRequest(a, { method: 'GET', headers: { ...session, accept: 'text/event-stream' } }, resolve);
+      get.on('error', reject);
+      get.end();
+    });
+    expect(stream.statusCode).toBe(200);
+    let buffered = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      buffered += chunk;
+      const events = buffered.split('\n\n');
+      buffered = events.pop() ?? '';
+      for (const event of events) {
+        const data = event.split('\n').find((line) => line.startsWith('data: '));
+        const message = data ? (JSON.parse(data.slice(6)) as { method?: string; params?: { uri?: string } }) : undefined;
+        if (message?.method === 'notifications/resources/updated' && message.params?.uri) updates.push(message.params.uri);
+      }
+    });
+    // …and the subscribe goes through instance B, which continues the session there.
+    const subscribed = await fetch(b, { method: 'POST', headers: session, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'resources/subscribe', params: { uri: 'pm+project://status' } }) });
+    expect(subscribed.status).toBe(200);
+    expect(JSON.stringify(await subscribed.json())).not.toContain('error');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    // A user of its own: rate limits are per user and shared by the instances.
+    const adminToken = await issuer.accessToken(`${proxy.url}/mcp`, { sub: `turing-${process.pid}`, scope: 'pm:admin' });
+    const writers = await Promise.all(instances.map((gateway) => connectClient(LEGACY_V1, { kind: 'http', url: `${gateway.direct}/mcp` }, { headers: { authorization: `Bearer ${adminToken}` } })));
+    const created: string[] = [];
+    for (let write = 0; write < 6; write++) {
+      const before = updates.length;
+      // Writes alternate between the instances.
+      const result = await writers[write % 2]!.callTool({ name: 'pm__create_task', arguments: { title: `Alternating ${write}` } });
+      expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+      created.push((result.structuredContent as { task: { id: string } }).task.id);
+      await waitFor(`the update after write ${write + 1}`, () => updates.length > before, 5000);
+    }
+    expect(new Set(updates)).toEqual(new Set(['pm+project://status']));
+    stream.destroy();
+    for (const id of created) {
+      const asked = await writers[0]!.callTool({ name: 'pm__delete_task', arguments: { id } });
+      const confirm = (asked.structuredContent as { confirm_token: string }).confirm_token;
+      expect((await writers[0]!.callTool({ name: 'pm__delete_task', arguments: { id, confirm } })).isError).toBeFalsy();
+    }
+    await Promise.all(writers.map((writer) => writer.close()));
+  });
+
+  it('feeds a 2026 listen stream on one instance with changes made through the other', async () => {
+    const adminToken = await issuer.accessToken(`${proxy.url}/mcp`, { sub: `lovelace-${process.pid}`, scope: 'pm:admin' });
+    const listener = await connectClient(MODERN_V2, { kind: 'http', url: `${instances[0]!.direct}/mcp` }, { headers: { authorization: `Bearer ${token}` } });
+    const writer = await connectClient(MODERN_V2, { kind: 'http', url: `${instances[1]!.direct}/mcp` }, { headers: { authorization: `Bearer ${adminToken}` } });
+    const updates: string[] = [];
+    let listChanges = 0;
+    const stopUpdates = await listener.watchResources(['pm+project://status'], (uri) => updates.push(uri));
+    const stopLists = await listener.watchListChanges('resources', () => {
+      listChanges += 1;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const created = await writer.callTool({ name: 'pm__create_task', arguments: { title: 'Heard on the other instance' } });
+    expect(created.isError).toBeFalsy();
+    await waitFor('the resource update from the other instance', () => updates.includes('pm+project://status'), 5000);
+    const project = await writer.callTool({ name: 'pm__create_project', arguments: { key: `far-${Date.now() % 100000}`, name: 'Far away' } });
+    expect(project.isError).toBeFalsy();
+    await waitFor('the resources list change from the other instance', () => listChanges > 0, 5000);
+    await stopUpdates();
+    await stopLists();
+    const id = (created.structuredContent as { task: { id: string } }).task.id;
+    const asked = await writer.callTool({ name: 'pm__delete_task', arguments: { id } });
+    const confirm = (asked.structuredContent as { confirm_token: string }).confirm_token;
+    expect((await writer.callTool({ name: 'pm__delete_task', arguments: { id, confirm } })).isError).toBeFalsy();
+    await Promise.all([listener.close(), writer.close()]);
   });
 
   it('continues one session across instances, shares data and cache invalidations, and survives losing an instance', async () => {
