@@ -16,13 +16,14 @@
  * Results: a table on stdout, JSON in bench-results/gateway-calls.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { TestIssuer } from '../support/testIssuer.js';
+import { childPids, cpuMs, median, percentile, post, round, startProcess } from './loadClient.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const FIXTURE = join(ROOT, 'dist', 'test', 'fixtures', 'gateway', 'fixtureServer.js');
@@ -41,7 +42,6 @@ const WARMUP_SECONDS = Number(flags.warmup);
 /** Rounds of every target in turn; each figure is the median over rounds, so that a noisy moment weighs on one round only. */
 const ROUNDS = Math.max(1, Number(flags.rounds));
 const CONCURRENCY = [1, 8, 32];
-const CLK_TCK = 100;
 
 interface Result {
   target: string;
@@ -55,57 +55,7 @@ interface Result {
   childCpuMsPerCall?: number;
 }
 
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-}
-
-function childPids(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-function startProcess(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info', ...env } });
-  return new Promise((resolveStart, reject) => {
-    const lines = createInterface({ input: child.stderr! });
-    lines.on('line', (line) => {
-      try {
-        const entry = JSON.parse(line) as { url?: string };
-        if (entry.url) resolveStart({ child, url: entry.url });
-      } catch {
-        // not JSON
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`process exited (${code}) before listening`)));
-  });
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}
-
 // --- HTTP load client ------------------------------------------------------------------------
-
-function post(agent: Agent, url: URL, body: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-  return new Promise((resolvePost, reject) => {
-    const req = request(
-      { agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'content-length': Buffer.byteLength(body), ...headers } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolvePost({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 async function httpSession(agent: Agent, url: URL, auth: Record<string, string> = {}): Promise<Record<string, string>> {
   const init = await post(agent, url, JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }), auth);
@@ -230,10 +180,6 @@ function medianOverRounds(all: Result[]): Result[] {
     const key = `${result.target}\u0000${result.concurrency}`;
     groups.set(key, [...(groups.get(key) ?? []), result]);
   }
-  const median = (values: number[]): number => {
-    const sorted = [...values].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)] ?? 0;
-  };
   return [...groups.values()].map((group) => {
     const first = group[0]!;
     const pick = (field: 'callsPerSecond' | 'p50ms' | 'p99ms' | 'clientCpuMsPerCall' | 'serverCpuMsPerCall'): number => median(group.map((r) => r[field]));
@@ -250,10 +196,6 @@ function medianOverRounds(all: Result[]): Result[] {
       ...(children.length > 0 ? { childCpuMsPerCall: median(children) } : {}),
     };
   });
-}
-
-function round(value: number): number {
-  return Math.round(value * 1000) / 1000;
 }
 
 // --- main ------------------------------------------------------------------------------------

@@ -20,6 +20,9 @@ for (const suite of suites) {
 const programs: Array<[string, ...string[]]> = [
   // Five interleaved rounds, medians reported: single runs on a small shared machine move by tens of percent.
   ['gatewayCalls.bench.js', '--rounds', '5', '--seconds', '2'],
+  // The project-management server on SDK v2 against its SDK v1 build (commit 2dd92e0), both
+  // protocol revisions, stdio and HTTP; three interleaved rounds, medians reported.
+  ['domainServerCalls.bench.js', '--rounds', '3', '--seconds', '2'],
   ['gatewayFootprint.bench.js'],
   ['docsIndex.bench.js'],
 ];
