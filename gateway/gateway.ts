@@ -23,7 +23,7 @@ import type { ClusterResourceHost } from './cluster/resourceUpdateBus.js';
 import type { SessionDirectory, SessionRecord, SessionViewKey } from './cluster/sessionDirectory.js';
 import { CuratedView } from './views/curatedView.js';
 import type { ViewSettings } from './views/viewSettings.js';
-import { dispatchWithoutSchemaPass } from './protocol/jsonRpcDispatch.js';
+import { dispatchWithoutSchemaPass } from '../shared/jsonRpcDispatch.js';
 import { answerToolCallsDirectly } from './session/toolCallHandler.js';
 
 export interface GatewayOptions {

@@ -3,7 +3,7 @@ import type { ClientCapabilities, LoggingLevel, RequestId, ServerCapabilities, S
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/index.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { CallerContext } from '../../shared/callerContext.js';
-import { PassThroughResult } from '../protocol/jsonRpcDispatch.js';
+import { PassThroughResult } from '../../shared/jsonRpcDispatch.js';
 import type { CallerIdentity } from '../auth/authenticate.js';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
 import type { SessionTransport } from '../http/sessionTransport.js';

@@ -3,7 +3,7 @@ import { Protocol, type RequestHandlerExtra } from '@modelcontextprotocol/sdk/sh
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, type CallToolRequest, type JSONRPCMessage, type RequestId, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { classifyMessage, isPlainObject } from '../protocol/jsonRpcDispatch.js';
+import { classifyMessage, isPlainObject, SDK_FAST_PATHS } from '../../shared/jsonRpcDispatch.js';
 import { CallCancellation, cancellationOf, type Cancellation } from '../upstreams/cancellation.js';
 import { RpcError, toRpcError } from './rpcError.js';
 
@@ -90,9 +90,11 @@ export function setToolCallHandler(server: Server, handler: SessionToolCallHandl
  * and that ask for no task are taken; everything else goes on to the SDK `Server`, where
  * `setToolCallHandler` installed the same handler.
  *
- * Install after the SDK `Server` is connected to `transport`.
+ * Install after the SDK `Server` is connected to `transport`. Off with the SDK fast paths
+ * (shared/jsonRpcDispatch.ts, MANIFOLD_SDK_FAST_PATHS=0).
  */
 export function answerToolCallsDirectly(transport: Transport, handler: SessionToolCallHandler): void {
+  if (!SDK_FAST_PATHS) return;
   const sdkOnMessage = transport.onmessage;
   const running = new Map<RequestId, CallCancellation>();
 

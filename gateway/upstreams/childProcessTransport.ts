@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { LineReader } from '../../shared/lineReader.js';
 import { lineSender } from '../../shared/lineSender.js';
 import { recordWireSize } from './wireSize.js';
 
@@ -18,7 +19,6 @@ export interface ChildExit {
 }
 
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
-const CARRIAGE_RETURN = 13;
 
 /**
  * The stdio transport to a child MCP server (MCP spec, transports: stdio — newline-delimited
@@ -33,9 +33,14 @@ export class ChildProcessTransport implements Transport {
 
   private child: ChildProcess | undefined;
   private sendLine: ((message: unknown) => Promise<void>) | undefined;
-  /** The start of a line not yet complete, in the chunks it came in. */
-  private pending: string[] = [];
-  private pendingLength = 0;
+  private readonly lines = new LineReader(
+    (line) => this.deliver(line),
+    MAX_LINE_BYTES,
+    () => {
+      this.onerror?.(new Error(`child wrote a line longer than ${MAX_LINE_BYTES} bytes; stopping it`));
+      this.kill();
+    },
+  );
   private closed = false;
   exit: ChildExit | undefined;
 
@@ -75,44 +80,8 @@ export class ChildProcessTransport implements Transport {
       child.stdin?.on('error', (error) => this.onerror?.(error));
       if (child.stdin) this.sendLine = lineSender(child.stdin);
       child.stdout?.setEncoding('utf8');
-      child.stdout?.on('data', (chunk: string) => this.receive(chunk));
+      child.stdout?.on('data', (chunk: string) => this.lines.push(chunk));
     });
-  }
-
-  /** Lines arrive split across chunks; only a chunk with a newline joins what was held back. */
-  private receive(chunk: string): void {
-    let newline = chunk.indexOf('\n');
-    if (newline === -1) {
-      this.holdBack(chunk);
-      return;
-    }
-    let text = chunk;
-    if (this.pending.length > 0) {
-      newline += this.pendingLength;
-      text = this.pending.join('') + chunk;
-      this.pending = [];
-      this.pendingLength = 0;
-    }
-    let start = 0;
-    while (newline !== -1) {
-      const end = newline > start && text.charCodeAt(newline - 1) === CARRIAGE_RETURN ? newline - 1 : newline;
-      if (end > start) this.deliver(text.slice(start, end));
-      start = newline + 1;
-      newline = text.indexOf('\n', start);
-    }
-    if (start < text.length) this.holdBack(text.slice(start));
-  }
-
-  private holdBack(part: string): void {
-    this.pendingLength += part.length;
-    if (this.pendingLength > MAX_LINE_BYTES) {
-      this.onerror?.(new Error(`child wrote a line longer than ${MAX_LINE_BYTES} bytes; stopping it`));
-      this.kill();
-      this.pending = [];
-      this.pendingLength = 0;
-      return;
-    }
-    this.pending.push(part);
   }
 
   private deliver(line: string): void {

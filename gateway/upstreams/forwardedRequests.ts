@@ -1,6 +1,6 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, type JSONRPCMessage, type Progress } from '@modelcontextprotocol/sdk/types.js';
-import { isPlainObject } from '../protocol/jsonRpcDispatch.js';
+import { isPlainObject } from '../../shared/jsonRpcDispatch.js';
 import type { Cancellation } from './cancellation.js';
 
 export interface ForwardedRequestOptions {

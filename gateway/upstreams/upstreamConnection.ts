@@ -35,7 +35,7 @@ import { ChildProcessTransport } from './childProcessTransport.js';
 import { pipeChildStderr } from './childStderrLog.js';
 import { ConcurrencyLimit } from './concurrencyLimit.js';
 import type { CallOrigin, InFlightCall, ListKind, UpstreamListener, UpstreamStateName } from './types.js';
-import { PassThroughResult } from '../protocol/jsonRpcDispatch.js';
+import { PassThroughResult } from '../../shared/jsonRpcDispatch.js';
 import type { Cancellation } from './cancellation.js';
 import { ForwardedRequests } from './forwardedRequests.js';
 import { ModernSubscriptions } from './modernSubscriptions.js';

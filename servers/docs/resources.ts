@@ -1,7 +1,6 @@
 import { InMemoryServerEventBus, ResourceTemplate, type ReadResourceResult, type ServerEventBus } from '@modelcontextprotocol/server';
 import { asMcpErrors, notFound } from '../../shared/errors.js';
-import { deliverResourceChanges, type SubscribableResources } from '../../shared/serving/resourceChanges.js';
-import type { ServingInstance } from '../../shared/serving/servingInstance.js';
+import type { SubscribableResources } from '../../shared/serving/resourceChanges.js';
 import type { DocsChange, DocsIndex } from './docsIndex.js';
 import { DOCUMENT_URI_TEMPLATE, documentUri, INDEX_URI, pathFromDocumentUri } from './docsUris.js';
 import type { DocsServerContext } from './server.js';
@@ -40,8 +39,8 @@ function renderIndex(docsIndex: DocsIndex): string {
  * away, and notifications/resources/list_changed when documents come or go
  * (MCP server/resources "Subscriptions" and "List Changed Notification").
  */
-export function registerDocsResources(ctx: DocsServerContext, instance: ServingInstance): void {
-  const { server, docsIndex, logger } = ctx;
+export function registerDocsResources(ctx: DocsServerContext): void {
+  const { server, docsIndex } = ctx;
 
   server.registerResource(
     'docs-index',
@@ -82,11 +81,10 @@ export function registerDocsResources(ctx: DocsServerContext, instance: ServingI
     }),
   );
 
-  deliverResourceChanges(server, instance, ctx.changes, subscribableDocuments(docsIndex), logger);
 }
 
 /** Documents and docs://index may be subscribed to; document URIs compare by their path. */
-function subscribableDocuments(docsIndex: DocsIndex): SubscribableResources {
+export function subscribableDocuments(docsIndex: DocsIndex): SubscribableResources {
   const updateKey = (uri: string): string => {
     if (uri === INDEX_URI) return INDEX_URI;
     try {

@@ -1,10 +1,12 @@
 import { McpServer, type CacheHint, type ServerEventBus } from '@modelcontextprotocol/server';
 import { resolveCaller, type CallerContext } from '../../shared/callerContext.js';
 import type { Logger } from '../../shared/logger.js';
+import { deliverResourceChanges } from '../../shared/serving/resourceChanges.js';
+import { ServerSurface, type SurfaceRegistrar } from '../../shared/serving/serverSurface.js';
 import { LEGACY_CONNECTION, type ServingInstance } from '../../shared/serving/servingInstance.js';
 import type { DocsIndex } from './docsIndex.js';
 import { registerDocsPrompts } from './prompts.js';
-import { registerDocsResources } from './resources.js';
+import { registerDocsResources, subscribableDocuments } from './resources.js';
 import { registerDocsTools } from './tools.js';
 
 export const SERVER_INFO = { name: 'manifold-docs', version: '0.1.0' } as const;
@@ -29,9 +31,10 @@ export interface DocsServerDeps {
   changes: ServerEventBus;
 }
 
-/** What the tool and resource modules of this server receive. */
+/** What the tool and resource modules of this server receive (once per process). */
 export interface DocsServerContext extends DocsServerDeps {
-  server: McpServer;
+  /** Where the modules register their tools, resources and prompts (shared/serving/serverSurface.ts). */
+  server: SurfaceRegistrar;
   callerOf(meta: Record<string, unknown> | undefined): CallerContext;
 }
 
@@ -40,9 +43,30 @@ const STATIC_SURFACE: CacheHint = { ttlMs: 600_000, cacheScope: 'public' };
 /** Documents are the same for every reader; a change is announced to subscribers at once. */
 const DOCUMENTS: CacheHint = { ttlMs: 60_000, cacheScope: 'public' };
 
+/** Each process's surface, built on first use from its dependencies. */
+const surfaces = new WeakMap<DocsServerDeps, ServerSurface>();
+
+function surfaceOf(deps: DocsServerDeps): ServerSurface {
+  let surface = surfaces.get(deps);
+  if (!surface) {
+    surface = new ServerSurface();
+    const ctx: DocsServerContext = {
+      ...deps,
+      server: surface.registrar,
+      callerOf: (meta) => resolveCaller(meta, { trustMeta: deps.trustCallerMeta, localUser: deps.localUser }),
+    };
+    registerDocsTools(ctx);
+    registerDocsResources(ctx);
+    registerDocsPrompts(ctx);
+    surfaces.set(deps, surface);
+  }
+  return surface;
+}
+
 /**
  * Build one MCP server on the shared docs index: one per stdio connection, per 2025-era HTTP
- * session or per 2026-07-28 HTTP request (see ServingInstance).
+ * session or per 2026-07-28 HTTP request (see ServingInstance). The tools, resources and
+ * prompts are built once per `deps` and installed on each instance.
  */
 export function createDocsServer(deps: DocsServerDeps, instance: ServingInstance = LEGACY_CONNECTION): McpServer {
   const server = new McpServer(SERVER_INFO, {
@@ -58,13 +82,7 @@ export function createDocsServer(deps: DocsServerDeps, instance: ServingInstance
       'resources/read': DOCUMENTS,
     },
   });
-  const ctx: DocsServerContext = {
-    ...deps,
-    server,
-    callerOf: (meta) => resolveCaller(meta, { trustMeta: deps.trustCallerMeta, localUser: deps.localUser }),
-  };
-  registerDocsTools(ctx);
-  registerDocsResources(ctx, instance);
-  registerDocsPrompts(ctx);
+  surfaceOf(deps).install(server);
+  deliverResourceChanges(server, instance, deps.changes, subscribableDocuments(deps.docsIndex), deps.logger);
   return server;
 }

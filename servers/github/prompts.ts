@@ -1,4 +1,3 @@
-import type { McpServer } from '@modelcontextprotocol/server';
 import type { GetPromptResult } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { asMcpErrors } from '../../shared/errors.js';
@@ -6,6 +5,7 @@ import { formatRepository, parseRepositorySlug, resolveIssueTarget, type Reposit
 import { issueMarkdown } from './shapes.js';
 import type { GithubToolContext } from './toolContext.js';
 import { fetchIssueWithComments } from './tools/issues.js';
+import type { SurfaceRegistrar } from '../../shared/serving/serverSurface.js';
 
 const PROMPT_COMMENTS = 30;
 
@@ -18,7 +18,7 @@ function repositoryInput(slug: string | undefined): RepositoryInput {
  * Prompts a user picks to start common GitHub work. `triage_issue` embeds the issue itself;
  * `review_pull_request` points at the tools that fetch the diff, which can be large.
  */
-export function registerGithubPrompts(server: McpServer, context: GithubToolContext): void {
+export function registerGithubPrompts(server: SurfaceRegistrar, context: GithubToolContext): void {
   const referenceArgs = {
     repository: z.string().max(200).optional().describe('owner/name; defaults to the server\'s repository.'),
   };

@@ -1,14 +1,14 @@
-import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/server';
+import { ResourceTemplate } from '@modelcontextprotocol/server';
 import type { ReadResourceResult } from '@modelcontextprotocol/server';
 import { LRUCache } from 'lru-cache';
 import { asMcpErrors, invalidInput } from '../../shared/errors.js';
-import { deliverResourceChanges, type SubscribableResources } from '../../shared/serving/resourceChanges.js';
-import type { ServingInstance } from '../../shared/serving/servingInstance.js';
+import type { SubscribableResources } from '../../shared/serving/resourceChanges.js';
 import { callGithub } from './githubErrors.js';
 import { formatRepository, parseIssueReference, parseRepositorySlug, type RepositoryRef } from './repositoryRef.js';
 import { issueMarkdown } from './shapes.js';
 import type { GithubToolContext } from './toolContext.js';
 import { commentsNote, fetchIssueWithComments } from './tools/issues.js';
+import type { SurfaceRegistrar } from '../../shared/serving/serverSurface.js';
 
 export const ISSUE_TEMPLATE = 'github://{owner}/{repo}/issues/{number}';
 export const REPOSITORY_TEMPLATE = 'github://{owner}/{repo}';
@@ -35,7 +35,7 @@ const repositoryUri = (repository: RepositoryRef): string => `github://${formatR
  * Resources: one issue (Markdown and JSON) and a repository summary, with completion for their
  * variables and subscriptions (writes through this server announce the issues they change).
  */
-export function registerGithubResources(server: McpServer, context: GithubToolContext, instance: ServingInstance): void {
+export function registerGithubResources(server: SurfaceRegistrar, context: GithubToolContext): void {
   const completions = completionSources(context);
 
   server.registerResource(
@@ -136,14 +136,13 @@ export function registerGithubResources(server: McpServer, context: GithubToolCo
       };
     }),
   );
-  deliverResourceChanges(server, instance, context.changes, subscribableGithubResources, context.logger);
 }
 
 const ISSUE_URI = /^github:\/\/[^/]+\/[^/]+\/issues\/\d+$/;
 const REPOSITORY_URI = /^github:\/\/[^/]+\/[^/]+$/;
 
 /** Issues and repositories may be subscribed to by their github:// URI (owner and name compare without case, as on GitHub). */
-const subscribableGithubResources: SubscribableResources = {
+export const subscribableGithubResources: SubscribableResources = {
   subscriptionKey: (uri) => {
     if (!ISSUE_URI.test(uri) && !REPOSITORY_URI.test(uri)) {
       throw invalidInput('uri', `"${uri}" is not a resource of this server.`, 'Subscribe to an issue (github://OWNER/REPO/issues/NUMBER) or a repository (github://OWNER/REPO).');

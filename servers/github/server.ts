@@ -1,10 +1,12 @@
 import { InMemoryServerEventBus, McpServer, type CacheHint, type ServerEventBus } from '@modelcontextprotocol/server';
 import type { Logger } from '../../shared/logger.js';
+import { deliverResourceChanges } from '../../shared/serving/resourceChanges.js';
+import { ServerSurface } from '../../shared/serving/serverSurface.js';
 import { LEGACY_CONNECTION, type ServingInstance } from '../../shared/serving/servingInstance.js';
 import type { GithubClient } from './githubClient.js';
 import { KnownRepositories, type RepositoryRef } from './repositoryRef.js';
 import { registerGithubPrompts } from './prompts.js';
-import { registerGithubResources } from './resources.js';
+import { registerGithubResources, subscribableGithubResources } from './resources.js';
 import type { GithubToolContext } from './toolContext.js';
 import { registerCodeOwnerTools } from './tools/codeOwners.js';
 import { registerContentTools } from './tools/contents.js';
@@ -53,9 +55,41 @@ const STATIC_SURFACE: CacheHint = { ttlMs: 600_000, cacheScope: 'public' };
 /** What GitHub shows depends on the token and changes outside this server: keep it briefly, per user. */
 const GITHUB_DATA: CacheHint = { ttlMs: 30_000, cacheScope: 'private' };
 
+/** Each process's surface and tool context, built on first use from its dependencies. */
+const surfaces = new WeakMap<GithubServerDeps, { surface: ServerSurface; context: GithubToolContext }>();
+
+function surfaceOf(deps: GithubServerDeps): { surface: ServerSurface; context: GithubToolContext } {
+  let built = surfaces.get(deps);
+  if (!built) {
+    const context: GithubToolContext = {
+      github: deps.github,
+      apiUrl: deps.apiUrl,
+      authenticated: deps.authenticated,
+      defaultRepository: deps.defaultRepository,
+      knownRepositories: deps.knownRepositories ?? new KnownRepositories(),
+      logger: deps.logger,
+      trustCallerMeta: deps.trustCallerMeta ?? false,
+      localUser: deps.localUser ?? 'local-user',
+      changes: deps.changes ?? new InMemoryServerEventBus(),
+    };
+    const surface = new ServerSurface();
+    const server = surface.registrar;
+    registerIssueTools(server, context, { readOnly: deps.readOnly ?? false });
+    registerPullRequestTools(server, context);
+    registerContentTools(server, context);
+    registerCodeOwnerTools(server, context);
+    registerGithubResources(server, context);
+    registerGithubPrompts(server, context);
+    built = { surface, context };
+    surfaces.set(deps, built);
+  }
+  return built;
+}
+
 /**
  * Build the GitHub MCP server around an API client: one instance per stdio connection, per
- * 2025-era HTTP session or per 2026-07-28 HTTP request (see ServingInstance).
+ * 2025-era HTTP session or per 2026-07-28 HTTP request (see ServingInstance). The tools,
+ * resources and prompts are built once per `deps` and installed on each instance.
  */
 export function createGithubServer(deps: GithubServerDeps, instance: ServingInstance = LEGACY_CONNECTION): McpServer {
   const server = new McpServer(
@@ -74,22 +108,8 @@ export function createGithubServer(deps: GithubServerDeps, instance: ServingInst
       },
     },
   );
-  const context: GithubToolContext = {
-    github: deps.github,
-    apiUrl: deps.apiUrl,
-    authenticated: deps.authenticated,
-    defaultRepository: deps.defaultRepository,
-    knownRepositories: deps.knownRepositories ?? new KnownRepositories(),
-    logger: deps.logger,
-    trustCallerMeta: deps.trustCallerMeta ?? false,
-    localUser: deps.localUser ?? 'local-user',
-    changes: deps.changes ?? new InMemoryServerEventBus(),
-  };
-  registerIssueTools(server, context, { readOnly: deps.readOnly ?? false });
-  registerPullRequestTools(server, context);
-  registerContentTools(server, context);
-  registerCodeOwnerTools(server, context);
-  registerGithubResources(server, context, instance);
-  registerGithubPrompts(server, context);
+  const { surface, context } = surfaceOf(deps);
+  surface.install(server);
+  deliverResourceChanges(server, instance, context.changes, subscribableGithubResources, context.logger);
   return server;
 }

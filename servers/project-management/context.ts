@@ -1,6 +1,7 @@
-import { createRequestStateCodec, type McpServer, type RequestStateCodec, type ServerEventBus } from '@modelcontextprotocol/server';
+import { createRequestStateCodec, type RequestStateCodec, type ServerEventBus } from '@modelcontextprotocol/server';
 import { resolveCaller, type CallerContext } from '../../shared/callerContext.js';
 import type { Logger } from '../../shared/logger.js';
+import type { SurfaceRegistrar } from '../../shared/serving/serverSurface.js';
 import type { ProjectStore } from './store/projectStore.js';
 
 /**
@@ -31,13 +32,14 @@ export interface ProjectServerDeps {
   pendingInput: RequestStateCodec<PendingInput>;
 }
 
-/** What every tool, resource and prompt module of this server receives. */
+/** What every tool, resource and prompt module of this server receives (once per process). */
 export interface ServerContext extends ProjectServerDeps {
-  server: McpServer;
+  /** Where the modules register their tools, resources and prompts (shared/serving/serverSurface.ts). */
+  server: SurfaceRegistrar;
   callerOf(meta: Record<string, unknown> | undefined): CallerContext;
 }
 
-export function serverContext(server: McpServer, deps: ProjectServerDeps): ServerContext {
+export function serverContext(server: SurfaceRegistrar, deps: ProjectServerDeps): ServerContext {
   return {
     ...deps,
     server,

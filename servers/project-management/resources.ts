@@ -1,7 +1,6 @@
 import { InMemoryServerEventBus, ResourceTemplate, type ReadResourceResult, type ServerEventBus } from '@modelcontextprotocol/server';
 import { asMcpErrors, invalidInput } from '../../shared/errors.js';
-import { deliverResourceChanges, type SubscribableResources } from '../../shared/serving/resourceChanges.js';
-import type { ServingInstance } from '../../shared/serving/servingInstance.js';
+import type { SubscribableResources } from '../../shared/serving/resourceChanges.js';
 import type { ServerContext } from './context.js';
 import { schemas } from './domain.js';
 import type { ProjectStore, StoreChange } from './store/projectStore.js';
@@ -26,7 +25,7 @@ function json(uri: string, value: unknown): ReadResourceResult {
  * of them (2025: resources/subscribe; 2026-07-28: subscriptions/listen); a change to tasks or
  * projects notifies the subscribed URIs it affects.
  */
-export function registerResources(ctx: ServerContext, instance: ServingInstance): void {
+export function registerResources(ctx: ServerContext): void {
   const { server, store } = ctx;
 
   server.registerResource(
@@ -92,13 +91,12 @@ export function registerResources(ctx: ServerContext, instance: ServingInstance)
     }),
   );
 
-  deliverResourceChanges(ctx.server, instance, ctx.changes, subscribableResources, ctx.logger);
 }
 
 const isKnownUri = (uri: string): boolean =>
   uri === RESOURCE_URIS.status || uri === RESOURCE_URIS.teamWorkload || uri === RESOURCE_URIS.recentActivity || PROJECT_STATUS_PATTERN.test(uri);
 
-const subscribableResources: SubscribableResources = {
+export const subscribableResources: SubscribableResources = {
   subscriptionKey: (uri) => {
     if (!isKnownUri(uri)) {
       throw invalidInput('uri', `"${uri}" is not a resource of this server.`, 'Subscribe to project://status, project://team-workload, project://recent-activity or project://{project}/status.');

@@ -1,8 +1,10 @@
 import { McpServer, type CacheHint } from '@modelcontextprotocol/server';
+import { deliverResourceChanges } from '../../shared/serving/resourceChanges.js';
+import { ServerSurface } from '../../shared/serving/serverSurface.js';
 import { LEGACY_CONNECTION, type ServingInstance } from '../../shared/serving/servingInstance.js';
 import { serverContext, type ProjectServerDeps } from './context.js';
 import { registerPrompts } from './prompts.js';
-import { registerResources } from './resources.js';
+import { registerResources, subscribableResources } from './resources.js';
 import { registerBreakdownTool } from './tools/breakdown.js';
 import { registerProjectTools } from './tools/projects.js';
 import { registerTaskTools } from './tools/tasks.js';
@@ -21,9 +23,28 @@ const STATIC_SURFACE: CacheHint = { ttlMs: 600_000, cacheScope: 'public' };
 /** Task and project data change with every write and reach users through their own scopes. */
 const TEAM_DATA: CacheHint = { ttlMs: 5_000, cacheScope: 'private' };
 
+/** Each process's surface, built on first use from its dependencies. */
+const surfaces = new WeakMap<ProjectServerDeps, ServerSurface>();
+
+function surfaceOf(deps: ProjectServerDeps): ServerSurface {
+  let surface = surfaces.get(deps);
+  if (!surface) {
+    surface = new ServerSurface();
+    const ctx = serverContext(surface.registrar, deps);
+    registerTaskTools(ctx);
+    registerProjectTools(ctx);
+    registerBreakdownTool(ctx);
+    registerResources(ctx);
+    registerPrompts(ctx);
+    surfaces.set(deps, surface);
+  }
+  return surface;
+}
+
 /**
  * Build one MCP server on a shared store: one per stdio connection, per 2025-era HTTP session or
- * per 2026-07-28 HTTP request (see ServingInstance).
+ * per 2026-07-28 HTTP request (see ServingInstance). The tools, resources and prompts are built
+ * once per `deps` and installed on each instance.
  */
 export function createProjectManagementServer(deps: ProjectServerDeps, instance: ServingInstance = LEGACY_CONNECTION): McpServer {
   const server = new McpServer(SERVER_INFO, {
@@ -43,11 +64,7 @@ export function createProjectManagementServer(deps: ProjectServerDeps, instance:
     // server→client requests (the SDK's legacy shim), each waiting this long for its answer.
     inputRequired: { roundTimeoutMs: deps.samplingTimeoutMs },
   });
-  const ctx = serverContext(server, deps);
-  registerTaskTools(ctx);
-  registerProjectTools(ctx);
-  registerBreakdownTool(ctx);
-  registerResources(ctx, instance);
-  registerPrompts(ctx);
+  surfaceOf(deps).install(server);
+  deliverResourceChanges(server, instance, deps.changes, subscribableResources, deps.logger);
   return server;
 }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { classifyInboundRequest, createMcpHandler, type McpServer, type ServerEventBus } from '@modelcontextprotocol/server';
 import { ConfigError, isLoopbackHost, type ServeFlags } from '../config.js';
+import { connectWithoutSchemaPass } from '../jsonRpcDispatch.js';
 import type { Logger } from '../logger.js';
 import { LegacyHttpSessions, type LegacyRefusal } from './legacyHttpSessions.js';
 import type { ServingInstance } from './servingInstance.js';
@@ -52,7 +53,7 @@ export async function serveOverHttp(options: HttpServingOptions): Promise<HttpSe
   const allowedHosts = hostGuard(flags.host, options.allowedOrigins ?? []);
   const legacy = new LegacyHttpSessions(options.createServer);
   const onerror = (error: Error): void => logger.debug({ err: error }, 'MCP request refused or failed');
-  const modernHandler = createMcpHandler(() => options.createServer(MODERN_REQUEST), {
+  const modernHandler = createMcpHandler(() => connectWithoutSchemaPass(options.createServer(MODERN_REQUEST)), {
     legacy: 'reject',
     bus: options.changes,
     maxRequestBodySize: maxBodyBytes,

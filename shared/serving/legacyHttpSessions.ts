@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import { isInitializeRequest, type McpServer } from '@modelcontextprotocol/server';
+import { connectWithoutSchemaPass } from '../jsonRpcDispatch.js';
 import { SessionEventLog } from './sessionEventLog.js';
 import type { ServingInstance } from './servingInstance.js';
 
@@ -49,7 +50,7 @@ export class LegacyHttpSessions {
           'Clients on protocol revision 2026-07-28 send the _meta envelope (io.modelcontextprotocol/protocolVersion) on every request instead.',
       };
     }
-    const server = this.createServer(LEGACY_SESSION);
+    const server = connectWithoutSchemaPass(this.createServer(LEGACY_SESSION));
     const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       // Streams can be resumed with Last-Event-ID; clients are told to come back after a second.

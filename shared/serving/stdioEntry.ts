@@ -1,8 +1,9 @@
-import type { JSONRPCMessage, McpServer } from '@modelcontextprotocol/server';
-import { serveStdio, StdioServerTransport } from '@modelcontextprotocol/server/stdio';
-import { lineSender } from '../lineSender.js';
+import type { McpServer } from '@modelcontextprotocol/server';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { connectWithoutSchemaPass } from '../jsonRpcDispatch.js';
 import type { Logger } from '../logger.js';
 import type { ServingInstance } from './servingInstance.js';
+import { StdioLineTransport } from './stdioLineTransport.js';
 
 export interface StdioServing {
   close(): Promise<void>;
@@ -15,12 +16,8 @@ export interface StdioServing {
  * `serveStdio` owns that decision, `subscriptions/listen` and the envelope checks.
  */
 export function serveOverStdio(createServer: (instance: ServingInstance) => McpServer, logger: Logger): StdioServing {
-  const transport = new StdioServerTransport();
-  // Answers go out through one shared wait for stdout to drain (shared/lineSender.ts) rather than
-  // a listener per message.
-  const send = lineSender(process.stdout);
-  transport.send = (message: JSONRPCMessage) => send(message);
-  const handle = serveStdio((context) => createServer({ era: context.era, changes: context.era === 'modern' ? 'all' : 'subscribed' }), {
+  const transport = new StdioLineTransport();
+  const handle = serveStdio((context) => connectWithoutSchemaPass(createServer({ era: context.era, changes: context.era === 'modern' ? 'all' : 'subscribed' })), {
     transport,
     legacy: 'serve',
     onerror: (error) => logger.debug({ err: error }, 'stdio connection reported an error'),

@@ -1,4 +1,3 @@
-import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { DomainError } from '../../../shared/errors.js';
 import { CODEOWNERS_LOCATIONS, normalizeRepositoryPath, ownersOf, parseCodeOwners } from '../codeOwners.js';
@@ -7,6 +6,7 @@ import { formatRepository, repositoryInputShape, resolveRepository, type Reposit
 import { guardTool, toolSuccess } from '../../../shared/toolResult.js';
 import { READ_ONLY_ANNOTATIONS, type GithubToolContext } from '../toolContext.js';
 import { decodeText, refInput, toRepositoryFile } from './contents.js';
+import type { SurfaceRegistrar } from '../../../shared/serving/serverSurface.js';
 
 const MAX_PATHS = 100;
 
@@ -40,7 +40,7 @@ async function findCodeOwnersFile(context: GithubToolContext, repository: Reposi
   return undefined;
 }
 
-export function registerCodeOwnerTools(server: McpServer, context: GithubToolContext): void {
+export function registerCodeOwnerTools(server: SurfaceRegistrar, context: GithubToolContext): void {
   server.registerTool(
     'get_code_owners',
     {

@@ -1,4 +1,3 @@
-import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { DomainError } from '../../../shared/errors.js';
 import { normalizeRepositoryPath } from '../codeOwners.js';
@@ -6,6 +5,7 @@ import { callGithub, type GithubTarget } from '../githubErrors.js';
 import { formatRepository, repositoryInputShape, resolveRepository, type RepositoryRef } from '../repositoryRef.js';
 import { guardTool, toolSuccess } from '../../../shared/toolResult.js';
 import { READ_ONLY_ANNOTATIONS, type GithubToolContext } from '../toolContext.js';
+import type { SurfaceRegistrar } from '../../../shared/serving/serverSurface.js';
 
 /** The contents API includes file content only up to 1 MB. */
 const CONTENTS_API_MAX_BYTES = 1024 * 1024;
@@ -94,7 +94,7 @@ const directoryEntrySchema = z.object({
   size: z.number(),
 });
 
-export function registerContentTools(server: McpServer, context: GithubToolContext): void {
+export function registerContentTools(server: SurfaceRegistrar, context: GithubToolContext): void {
   server.registerTool(
     'get_file_contents',
     {

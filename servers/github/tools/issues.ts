@@ -1,4 +1,3 @@
-import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { invalidInput } from '../../../shared/errors.js';
 import { pageInfoFromLink, type PageInfo } from '../githubClient.js';
@@ -29,6 +28,7 @@ import {
 } from '../shapes.js';
 import { guardTool, toolSuccess } from '../../../shared/toolResult.js';
 import { actingCaller, announceIssueChange, ADDITIVE_WRITE_ANNOTATIONS, IDEMPOTENT_WRITE_ANNOTATIONS, READ_ONLY_ANNOTATIONS, type GithubToolContext } from '../toolContext.js';
+import type { SurfaceRegistrar } from '../../../shared/serving/serverSurface.js';
 
 const ISSUE_LIST_HINT = 'List valid issue numbers with list_issues or search_issues.';
 /** GitHub's search API returns at most the first 1,000 results of a query. */
@@ -90,7 +90,7 @@ export function commentsNote(result: IssueWithComments): string | undefined {
   return page.has_more ? `Showing ${range}; call get_issue with comments_page ${page.next_page ?? page.page + 1} for more.` : `Showing ${range}.`;
 }
 
-export function registerIssueTools(server: McpServer, context: GithubToolContext, options: { readOnly: boolean }): void {
+export function registerIssueTools(server: SurfaceRegistrar, context: GithubToolContext, options: { readOnly: boolean }): void {
   server.registerTool(
     'get_issue',
     {

@@ -1,4 +1,3 @@
-import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { pageInfoFromLink } from '../githubClient.js';
 import { callGithub } from '../githubErrors.js';
@@ -6,6 +5,7 @@ import { formatRepository, issueNumberInput, repositoryInputShape, resolveIssueT
 import { MAX_ISSUE_BODY_CHARS, MAX_PATCH_CHARS, pageInfoSchema, pageLine, truncate } from '../shapes.js';
 import { guardTool, toolSuccess } from '../../../shared/toolResult.js';
 import { READ_ONLY_ANNOTATIONS, type GithubToolContext } from '../toolContext.js';
+import type { SurfaceRegistrar } from '../../../shared/serving/serverSurface.js';
 
 /** GitHub lists at most 3,000 files of a pull request. */
 const MAX_LISTED_FILES = 3000;
@@ -58,7 +58,7 @@ const changedFileSchema = z.object({
   patch_truncated: z.boolean(),
 });
 
-export function registerPullRequestTools(server: McpServer, context: GithubToolContext): void {
+export function registerPullRequestTools(server: SurfaceRegistrar, context: GithubToolContext): void {
   server.registerTool(
     'get_pull_request',
     {

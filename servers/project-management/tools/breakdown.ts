@@ -104,7 +104,7 @@ export function registerBreakdownTool(ctx: ServerContext): void {
         });
       }
       if (answer === undefined || answer.kind === 'missing') {
-        if (!clientCapabilitiesOf(server, extra, caller).sampling) {
+        if (!clientCapabilitiesOf(extra, caller).sampling) {
           throw new DomainError('unsupported', 'This client does not support sampling, so the server cannot ask its model for a breakdown.', {
             action: 'Use the task_breakdown prompt to plan the sub-tasks, then create each with create_task (parent set to the objective\'s task).',
           });

@@ -228,7 +228,7 @@ export function registerTaskTools(ctx: ServerContext): void {
     guardTool(logger, 'delete_task', async (args, extra): Promise<CallToolResult | InputRequiredResult> => {
       const caller = ctx.callerOf(extra.mcpReq._meta);
       const id = parseTaskId(args.id);
-      if (args.confirm === undefined && clientCapabilitiesOf(server, extra, caller).elicitation) return confirmByElicitation(ctx, args.id, extra, caller);
+      if (args.confirm === undefined && clientCapabilitiesOf(extra, caller).elicitation) return confirmByElicitation(ctx, args.id, extra, caller);
       if (args.confirm === undefined) {
         const pending = await store.requestDeletion(id, caller.user);
         const also = pending.subtasks.length ? ` and its ${pending.subtasks.length} sub-task(s) ${pending.subtasks.map((s) => s.id).join(', ')}` : '';

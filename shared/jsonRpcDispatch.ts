@@ -1,9 +1,10 @@
-import type { Protocol } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { RELATED_TASK_META_KEY, type JSONRPCMessage, type MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
 /**
+ * The one place that reaches past the MCP SDK's public API, for speed (both SDK lines: v1's
+ * `Protocol` in the gateway's 2025 sessions, v2's in the servers). Everything else uses the
+ * public API only. MANIFOLD_SDK_FAST_PATHS=0 turns it off, and the test suite passes either way.
+ *
  * The SDK's `Protocol` tells requests, notifications and responses apart by running each
  * incoming message through up to four zod schemas, and keeps only the yes/no answer. The
  * first two tried for a request (result response, error response) fail, and a failing zod
@@ -15,6 +16,20 @@ import { z } from 'zod';
  * params and results, a well-typed progress token); anything else, and any message if the
  * SDK's entry points are not where they are expected, takes the SDK's own path.
  */
+
+/** Whether the fast paths are on (MANIFOLD_SDK_FAST_PATHS, default on). */
+export const SDK_FAST_PATHS = !['0', 'false', 'no'].includes((process.env.MANIFOLD_SDK_FAST_PATHS ?? '').trim().toLowerCase());
+
+const RELATED_TASK_META_KEY = 'io.modelcontextprotocol/related-task';
+
+/** A JSON-RPC message and what a transport may say about it, as both SDK lines shape them. */
+type JSONRPCMessage = Record<string, unknown>;
+type MessageExtraInfo = unknown;
+
+/** The part of a transport the adapter touches. */
+interface MessageSource {
+  onmessage?: ((message: never, extra?: never) => void) | undefined;
+}
 type MessageKind = 'request' | 'notification' | 'response';
 
 const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
@@ -25,7 +40,7 @@ const ERROR_KEYS = new Set(['jsonrpc', 'id', 'error']);
 interface ProtocolEntryPoints {
   _onrequest(message: JSONRPCMessage, extra?: MessageExtraInfo): void;
   _onresponse(message: JSONRPCMessage): void;
-  _onnotification(message: JSONRPCMessage): void;
+  _onnotification(message: JSONRPCMessage, extra?: MessageExtraInfo): void;
 }
 
 /**
@@ -81,17 +96,17 @@ export function classifyMessage(value: unknown): MessageKind | undefined {
 
 /**
  * Route the messages `transport` receives for `protocol` (already connected) past the SDK's
- * schema classification. Returns false, changing nothing, when the SDK does not have the
- * expected entry points.
+ * schema classification. Returns false, changing nothing, when the fast paths are off or the
+ * SDK does not have the expected entry points.
  */
-export function dispatchWithoutSchemaPass(protocol: Protocol<never, never, never> | object, transport: Transport): boolean {
+export function dispatchWithoutSchemaPass(protocol: object, transport: MessageSource): boolean {
   const entry = protocol as Partial<ProtocolEntryPoints>;
-  const sdkOnMessage = transport.onmessage;
-  if (!sdkOnMessage || typeof entry._onrequest !== 'function' || typeof entry._onresponse !== 'function' || typeof entry._onnotification !== 'function') {
+  const sdkOnMessage = transport.onmessage as ((message: JSONRPCMessage, extra?: MessageExtraInfo) => void) | undefined;
+  if (!SDK_FAST_PATHS || !sdkOnMessage || typeof entry._onrequest !== 'function' || typeof entry._onresponse !== 'function' || typeof entry._onnotification !== 'function') {
     return false;
   }
   const { _onrequest: onRequest, _onresponse: onResponse, _onnotification: onNotification } = entry as ProtocolEntryPoints;
-  transport.onmessage = (message: JSONRPCMessage, extra?: MessageExtraInfo): void => {
+  const onmessage = (message: JSONRPCMessage, extra?: MessageExtraInfo): void => {
     switch (classifyMessage(message)) {
       case 'request':
         onRequest.call(protocol, message, extra);
@@ -100,11 +115,31 @@ export function dispatchWithoutSchemaPass(protocol: Protocol<never, never, never
         onResponse.call(protocol, message);
         return;
       case 'notification':
-        onNotification.call(protocol, message);
+        onNotification.call(protocol, message, extra);
         return;
       default:
         sdkOnMessage.call(transport, message, extra);
     }
   };
+  transport.onmessage = onmessage as MessageSource['onmessage'];
   return true;
+}
+
+/** The part of an SDK server the adapter wraps: it connects to a transport. */
+interface Connectable {
+  connect(transport: never): Promise<void>;
+}
+
+/**
+ * Route what `server` receives past the SDK's schema classification, from whenever it is
+ * connected (the serving entries connect the instances they ask a factory for).
+ */
+export function connectWithoutSchemaPass<S extends Connectable & { server: object }>(server: S): S {
+  if (!SDK_FAST_PATHS) return server;
+  const connect = server.connect.bind(server) as (transport: MessageSource) => Promise<void>;
+  (server as unknown as { connect: (transport: MessageSource) => Promise<void> }).connect = async (transport) => {
+    await connect(transport);
+    dispatchWithoutSchemaPass(server.server, transport);
+  };
+  return server;
 }
