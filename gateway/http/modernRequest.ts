@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { classifyInboundRequest } from '@modelcontextprotocol/server';
+import { RELAYED_EXTENSION_METHODS } from '../session/relayedExtensions.js';
 
 /**
  * The 2026-07-28 request ladder (MCP basic/transports, SEP-2575 and SEP-2243), as the gateway
@@ -36,8 +37,15 @@ export const MODERN_METHODS = new Set([
   'subscriptions/listen',
 ]);
 
-/** Methods whose target travels in the `Mcp-Name` header, and the param it mirrors. */
-const NAME_PARAMS: Readonly<Record<string, string>> = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri' };
+/** Methods whose target travels in the `Mcp-Name` header, and the param it mirrors (SEP-2243; SEP-2663 for tasks/*). */
+const NAME_PARAMS: Readonly<Record<string, string>> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+  'tasks/get': 'taskId',
+  'tasks/update': 'taskId',
+  'tasks/cancel': 'taskId',
+};
 
 const LOG_LEVELS = new Set(['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']);
 
@@ -189,7 +197,8 @@ function checkRequest(headers: IncomingHttpHeaders, request: ModernRequest): Cla
       mismatch: { header: methodHeader ?? null, body: request.method },
     });
   }
-  if (!MODERN_METHODS.has(request.method)) {
+  // Extension methods pass the ladder; the endpoint decides whether it relays them (modernRoutes.ts).
+  if (!MODERN_METHODS.has(request.method) && !RELAYED_EXTENSION_METHODS.has(request.method)) {
     return refuse(404, -32601, `Method not found: "${request.method}" is not a method of protocol revision ${MODERN_REVISION}${REMOVED_HINT[request.method] ?? ''}.`);
   }
   const nameParam = NAME_PARAMS[request.method];

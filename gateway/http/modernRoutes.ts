@@ -6,14 +6,18 @@ import type { ManifoldGateway } from '../gateway.js';
 import { composeInstructions, unionCapabilities, type MethodRequest } from '../session/mcpMethods.js';
 import { parseListenFilter } from '../session/listenStreams.js';
 import { ModernRequestClient } from '../session/modernRequestClient.js';
-import { toRpcError } from '../session/rpcError.js';
+import { RELAYED_EXTENSION_METHODS, relayedExtensionsOf, relayTarget } from '../session/relayedExtensions.js';
+import { RpcError, toRpcError } from '../session/rpcError.js';
 import { toolCallParamsProblem } from '../session/toolCallHandler.js';
 import type { GatewayState } from './middlewares.js';
+import { paramHeaderMismatch, type ParamHeaderMismatch } from './mcpParamHeaders.js';
 import { ModernExchange, sendModernError } from './modernExchange.js';
 import {
   CLIENT_CAPABILITIES_KEY,
   CLIENT_INFO_KEY,
+  HEADER_MISMATCH,
   LOG_LEVEL_KEY,
+  MISSING_CLIENT_CAPABILITY,
   PROTOCOL_VERSION_KEY,
   SERVER_INFO_KEY,
   SUPPORTED_MODERN_REVISIONS,
@@ -66,12 +70,24 @@ export class ModernRoutes {
     const params = withoutEnvelope(request.params);
     const refusal = this.scopeCheck(ctx.path, view, identity, [{ id, method, params }]);
     if (refusal) return sendModernError(res, refusal.status, id, refusal.code, refusal.message, undefined, refusal.headers);
+    if (method === 'tools/call') {
+      const mismatch = paramHeaderMismatchOf(ctx, view, params);
+      if (mismatch) {
+        return sendModernError(res, 400, id, HEADER_MISMATCH, `Bad Request: the request headers and body disagree: ${mismatch.message}.`, {
+          mismatch: { header: mismatch.header, body: mismatch.message },
+        });
+      }
+    }
     const problem = paramsProblem(method, params);
     if (problem) return sendModernError(res, 200, id, ErrorCode.InvalidParams, `Invalid ${method} request: ${problem}.`);
 
     const client = new ModernRequestClient(view, identity, request.clientCapabilities);
     if (method === 'server/discover') return sendModernResult(res, id, this.decorate(view, method, this.discover(client)));
     if (method === 'subscriptions/listen') return this.listen(ctx, client, id, params);
+    const relayed = relayTarget(view, method);
+    if (RELAYED_EXTENSION_METHODS.has(method) && !relayed) {
+      return sendModernError(res, 404, id, ErrorCode.MethodNotFound, `Method not found: ${method} (extension ${RELAYED_EXTENSION_METHODS.get(method)}) is served only at /servers/{namespace}/mcp of an upstream that declares the extension.`);
+    }
 
     const exchange = new ModernExchange(res, id);
     const call: MethodRequest = { requestId: id, cancellation: exchange.cancellation, sendNotification: (n) => exchange.notify(n) };
@@ -100,13 +116,20 @@ export class ModernRoutes {
         case 'resources/read':
           result = await methods.readResource(client, params, call);
           break;
-        default:
+        case 'completion/complete':
           result = await methods.complete(client, params, call);
+          break;
+        default:
+          // An extension method relayed to the view's upstream (relayedExtensions.ts); the ladder refused any other.
+          if (!relayed) throw new RpcError(ErrorCode.MethodNotFound, `Method not found: ${method}.`);
+          result = await methods.relay(client, relayed, method, params, call);
       }
       exchange.result(this.decorate(view, method, result));
     } catch (error) {
       const { code, message, data } = toRpcError(error);
-      exchange.error(Number.isSafeInteger(code) ? code : ErrorCode.InternalError, message, data);
+      // In-band errors travel with HTTP 200, except a missing required client capability
+      // (-32021), which SEP-2575 answers with 400 (as the SDK's server does, httpStatusForErrorCode).
+      exchange.error(Number.isSafeInteger(code) ? code : ErrorCode.InternalError, message, data, code === MISSING_CLIENT_CAPABILITY ? 400 : 200);
     }
   }
 
@@ -115,8 +138,10 @@ export class ModernRoutes {
     const { view, grantedScopes } = client;
     const readable = view.upstreams().filter((upstream) => this.gateway.access.allowsNamespace(grantedScopes, upstream.namespace));
     const { logging: _logging, ...capabilities } = unionCapabilities(readable);
+    // One upstream alone: the extensions the gateway relays to it, as it declared them (relayedExtensions.ts).
+    const extensions = view.namespace === undefined ? undefined : relayedExtensionsOf(readable[0]?.capabilities?.extensions);
     const instructions = composeInstructions(view, this.gateway.config.separator, readable);
-    return { supportedVersions: [...SUPPORTED_MODERN_REVISIONS], capabilities, ...(instructions ? { instructions } : {}) };
+    return { supportedVersions: [...SUPPORTED_MODERN_REVISIONS], capabilities: extensions ? { ...capabilities, extensions } : capabilities, ...(instructions ? { instructions } : {}) };
   }
 
   private async listen(ctx: Ctx, client: ModernRequestClient, id: string | number, params: Result): Promise<void> {
@@ -131,6 +156,9 @@ export class ModernRoutes {
   private decorate(view: CatalogView, method: string, result: Result): Result {
     const { resultType, ttlMs: upstreamTtl, cacheScope: upstreamScope, ...rest } = result;
     const meta = { ...(rest._meta as Result | undefined), [SERVER_INFO_KEY]: serverInfoOf(view) };
+    // A relayed CreateTaskResult (SEP-2663 `resultType: "task"`) passes on whole: its ttlMs is
+    // the task's lifetime, not a cache hint.
+    if (resultType === 'task') return { ...result, _meta: meta };
     // An upstream's input_required passes on (its requestState already sealed by the gateway's methods).
     const decorated: Result = { ...rest, resultType: resultType === 'input_required' ? 'input_required' : 'complete', _meta: meta };
     if (resultType === 'input_required') return decorated;
@@ -152,9 +180,24 @@ export class ModernRoutes {
         // An upstream's own hint holds, made private when answers depend on the caller; none means do not cache.
         return { ttlMs: typeof upstreamTtl === 'number' && Number.isSafeInteger(upstreamTtl) && upstreamTtl > 0 ? upstreamTtl : 0, cacheScope: scope(upstreamScope) };
       default:
-        return undefined;
+        // A relayed extension method keeps its upstream's hint (SEP-2640 skills/list and skills/get carry one), made private likewise.
+        return RELAYED_EXTENSION_METHODS.has(method) && typeof upstreamTtl === 'number' && Number.isSafeInteger(upstreamTtl) && upstreamTtl >= 0
+          ? { ttlMs: upstreamTtl, cacheScope: scope(upstreamScope) }
+          : undefined;
     }
   }
+}
+
+/**
+ * SEP-2243: the `Mcp-Param-*` headers of a tools/call must agree with the arguments the tool
+ * marks with `x-mcp-header` (checked against the upstream's own definition of the tool; the
+ * gateway's composite tools declare none).
+ */
+function paramHeaderMismatchOf(ctx: Ctx, view: CatalogView, params: Result): ParamHeaderMismatch | undefined {
+  if (typeof params.name !== 'string') return undefined;
+  const target = view.resolveTool(params.name);
+  const tool = target?.upstream.tools.find((candidate) => candidate.name === target.name);
+  return tool ? paramHeaderMismatch(ctx.req.headers, tool.inputSchema, params.arguments) : undefined;
 }
 
 function serverInfoOf(view: CatalogView): { name: string; version: string } {

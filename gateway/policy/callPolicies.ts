@@ -160,7 +160,8 @@ export function cacheToolResults(cache: ResponseCache, onLookup: (hit: boolean, 
     }
     if (facts) facts.cache = 'miss';
     const result = await next(call);
-    if (result.isError !== true && result.resultType !== 'input_required') {
+    // Only final answers are kept: not an input_required round, nor a CreateTaskResult (SEP-2663 `resultType: "task"`).
+    if (result.isError !== true && result.resultType !== 'input_required' && result.resultType !== 'task') {
       const bytes = facts?.responseBytes ?? jsonBytes(result);
       if (facts) facts.responseBytes = bytes;
       const perUser = rule.perUser || result.cacheScope === 'private';

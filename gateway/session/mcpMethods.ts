@@ -153,7 +153,8 @@ export class McpMethods {
           ...(inputRound ? { inputRound } : {}),
         });
       const result = await this.settleInputRequired(client, await call(this.incomingRound(client, params, binding)), binding, request, call);
-      if (isInputRequired(result)) return result;
+      // A CreateTaskResult (SEP-2663) passes on as it is: the tool's result comes later, inlined in tasks/get.
+      if (isInputRequired(result) || result.resultType === 'task') return result;
       const malformed = toolResultProblem(result);
       if (malformed) {
         throw new DomainError('internal', `Upstream "${target.upstream.namespace}" answered ${name} with a malformed result: ${malformed}.`, {
@@ -230,7 +231,7 @@ export class McpMethods {
   async readResource(client: RequestingClient, params: Params, request: MethodRequest): Promise<Result> {
     const { view } = client;
     const exposedUri = params.uri as string;
-    const target = resolveUriOrThrow(view, exposedUri);
+    const target = resolveUriOrThrow(view, exposedUri, client.era);
     const binding: RelayedInputBinding = { user: client.caller.user, upstream: target.upstream.namespace, method: 'resources/read', target: exposedUri };
     const read = (inputRound: InputRound | undefined): Promise<Result> => {
       const forwarded = { ...withoutInputRound(params), uri: target.uri, ...inputRound };
@@ -260,8 +261,14 @@ export class McpMethods {
       if (!target) throw new RpcError(ErrorCode.InvalidParams, `Unknown prompt "${ref.name ?? ''}".`);
       return forwardOrRpcError(target.upstream, 'completion/complete', { ...params, ref: { ...ref, name: target.name } }, client, request);
     }
-    const target = resolveUriOrThrow(view, ref.uri ?? '');
+    const target = resolveUriOrThrow(view, ref.uri ?? '', client.era);
     return forwardOrRpcError(target.upstream, 'completion/complete', { ...params, ref: { ...ref, uri: target.uri } }, client, request);
+  }
+
+  /** An extension method relayed as it is to the upstream of a single-upstream view (relayedExtensions.ts). */
+  relay(client: RequestingClient, upstream: UpstreamConnection, method: string, params: Params, request: MethodRequest): Promise<Result> {
+    if (!this.mayReadNamespace(client, upstream.namespace)) throw new RpcError(INSUFFICIENT_SCOPE, `Forbidden: ${method} needs a scope that lets this token use "${upstream.namespace}".`);
+    return forwardOrRpcError(upstream, method, params, client, request);
   }
 
   /**
@@ -344,12 +351,17 @@ async function forwardOrRpcError(upstream: UpstreamConnection, method: string, p
   }
 }
 
-export function resolveUriOrThrow(view: CatalogView, uri: string): { upstream: UpstreamConnection; uri: string } {
+/**
+ * The upstream of a resource URI, or the revision's resource-not-found error with `data.uri`:
+ * -32602 for a 2026-07-28 client (SEP-2164), -32002 for a 2025-era one (its revision's code).
+ */
+export function resolveUriOrThrow(view: CatalogView, uri: string, era: RequestingClient['era'] = 'legacy'): { upstream: UpstreamConnection; uri: string } {
   const target = view.resolveUri(uri);
   if (!target) {
     throw new RpcError(
-      RESOURCE_NOT_FOUND,
+      era === 'modern' ? ErrorCode.InvalidParams : RESOURCE_NOT_FOUND,
       `Resource "${uri}" not found: gateway resource URIs start with "<namespace>+" (for example "pm+project://…"). List them with resources/list.`,
+      { uri },
     );
   }
   return target;

@@ -4,6 +4,7 @@ import { DomainError } from '../../shared/errors.js';
 import type { CallerIdentity } from '../auth/authenticate.js';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
 import { callerOf } from './clientSession.js';
+import { relayedExtensionsOf } from './relayedExtensions.js';
 import type { RequestingClient } from './requestingClient.js';
 
 let nextRequest = 0;
@@ -30,6 +31,11 @@ export class ModernRequestClient implements RequestingClient {
 
   clientCapabilities(): ClientCapabilities {
     return this.declared as ClientCapabilities;
+  }
+
+  /** On one upstream alone, the extensions the client declared that the gateway relays (relayedExtensions.ts). */
+  relayedClientExtensions(): Record<string, object> | undefined {
+    return this.view.namespace === undefined ? undefined : relayedExtensionsOf(this.declared.extensions);
   }
 
   /**

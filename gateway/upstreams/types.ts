@@ -15,6 +15,17 @@ export interface ClientSessionLink {
     relatedRequestId: RequestId | undefined,
     options: { signal: AbortSignal; timeoutMs: number; upstream: string },
   ): Promise<Record<string, unknown>>;
+  /**
+   * The log level a 2025-era session asked the gateway for (logging/setLevel); a call made for
+   * it asks a 2026-07-28 upstream for its log messages at that level. Absent: none.
+   */
+  readonly logLevel?: string | undefined;
+  /**
+   * Extensions the client declared that the gateway relays to the upstream it calls
+   * (session/relayedExtensions.ts: a 2026-07-28 client of one upstream alone); they travel in
+   * the forwarded request's clientCapabilities. Absent or undefined: none.
+   */
+  relayedClientExtensions?(): Record<string, object> | undefined;
 }
 
 /** The client request a forwarded call belongs to. */

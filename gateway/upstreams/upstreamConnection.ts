@@ -206,7 +206,9 @@ export class UpstreamConnection {
     if (this.era === 'modern') {
       // MCP 2026-07-28: every request says which revision it speaks and what its client can be asked for.
       const capabilities = origin ? askableCapabilities(origin.session.clientCapabilities()) : {};
-      forwardedParams = { ...forwardedParams, _meta: { ...(forwardedParams?._meta as Record<string, unknown> | undefined), ...this.envelope(capabilities) } };
+      const extensions = origin?.session.relayedClientExtensions?.();
+      if (extensions) capabilities.extensions = extensions;
+      forwardedParams = { ...forwardedParams, _meta: { ...(forwardedParams?._meta as Record<string, unknown> | undefined), ...this.envelope(capabilities, origin?.session.logLevel) } };
     }
     const timeout = options.timeoutMs ?? this.config.callTimeoutMs;
     try {
@@ -228,12 +230,18 @@ export class UpstreamConnection {
     this.limit.release();
   }
 
-  /** The `_meta` envelope of a 2026-07-28 request from the gateway. */
-  private envelope(clientCapabilities: Record<string, unknown>): Record<string, unknown> {
+  /**
+   * The `_meta` envelope of a 2026-07-28 request from the gateway. 2026-07-28 has no
+   * logging/setLevel: a request asks for its own log messages with `logLevel` (SEP-2575), so a
+   * call made for a 2025 session that asked the gateway for logs (logging/setLevel) asks for
+   * that level, and the messages reach the sessions that want them as a 2025 upstream's do.
+   */
+  private envelope(clientCapabilities: Record<string, unknown>, logLevel: string | undefined): Record<string, unknown> {
     return {
       'io.modelcontextprotocol/protocolVersion': this.protocolVersion ?? MODERN_REVISION,
       'io.modelcontextprotocol/clientCapabilities': clientCapabilities,
       'io.modelcontextprotocol/clientInfo': GATEWAY_CLIENT_INFO,
+      ...(logLevel && this.capabilities?.logging ? { 'io.modelcontextprotocol/logLevel': logLevel } : {}),
     };
   }
 
@@ -480,24 +488,23 @@ export class UpstreamConnection {
     }
   }
 
-  /** Fetch every page of the named lists (MCP pagination) and report which ones changed. */
+  /**
+   * Fetch every page of the named lists (MCP pagination); with `notify` (the upstream announced
+   * a change), report the announced lists as changed.
+   */
   private async refreshLists(kinds: ReadonlySet<ListKind>, client: Client, timeoutMs: number, notify: boolean): Promise<void> {
     const caps = (client.getServerCapabilities() ?? {}) as ServerCapabilities;
-    const changed = new Set<ListKind>();
     const jobs: Array<Promise<void>> = [];
     if (kinds.has('tools')) {
       jobs.push(
         (caps.tools ? listAll(client, 'tools/list', 'tools', timeoutMs) : Promise.resolve([])).then((items) => {
-          const tools = (items as Tool[]).filter((tool) => this.isToolAllowed(tool.name));
-          if (JSON.stringify(tools) !== JSON.stringify(this.tools)) changed.add('tools');
-          this.tools = tools;
+          this.tools = (items as Tool[]).filter((tool) => this.isToolAllowed(tool.name));
         }),
       );
     }
     if (kinds.has('prompts')) {
       jobs.push(
         (caps.prompts ? listAll(client, 'prompts/list', 'prompts', timeoutMs) : Promise.resolve([])).then((items) => {
-          if (JSON.stringify(items) !== JSON.stringify(this.prompts)) changed.add('prompts');
           this.prompts = items as Prompt[];
         }),
       );
@@ -505,14 +512,17 @@ export class UpstreamConnection {
     if (kinds.has('resourceTemplates')) {
       jobs.push(
         (caps.resources ? listAll(client, 'resources/templates/list', 'resourceTemplates', timeoutMs) : Promise.resolve([])).then((items) => {
-          if (JSON.stringify(items) !== JSON.stringify(this.resourceTemplates)) changed.add('resourceTemplates');
           this.resourceTemplates = items as ResourceTemplate[];
         }),
       );
     }
     await Promise.all(jobs);
-    if (kinds.has('resources')) changed.add('resources');
-    if (notify && changed.size > 0) this.listener.onListsChanged(this.namespace, changed);
+    // An announcement is passed on even when the lists look the same afterwards (the gateway
+    // used to drop it then): /servers/{ns}/mcp relays its upstream as it is, and its 2025
+    // sessions and 2026 listen streams (SEP-2575) hear what the upstream announced; the
+    // aggregate and curated views still announce only what changed in what they show (the
+    // catalog's rebuild compares, gateway.ts deliverListsChanged).
+    if (notify) this.listener.onListsChanged(this.namespace, kinds);
   }
 
   private schedulePing(client: Client): void {

@@ -96,3 +96,70 @@ export function unexpectedChecks(checks: readonly Check[] | undefined, known: Re
   }
   return unmet;
 }
+
+/**
+ * A check that passes against the server itself but not through an intermediary (the gateway),
+ * what it reports there instead (`absent`: the suite no longer runs it), and why.
+ */
+export interface RelayException {
+  status: 'INFO' | 'WARNING' | 'SKIPPED' | 'FAILURE' | 'absent';
+  /** Matched against the check's errorMessage (absent: not checked). */
+  message?: RegExp;
+  why: string;
+}
+
+const NOT_PASSING: ReadonlySet<Check['status']> = new Set(['FAILURE', 'WARNING', 'SKIPPED']);
+
+/**
+ * What a scenario loses through an intermediary compared with the same line's run against the
+ * server itself, one line each (empty when nothing is lost): every check that succeeded
+ * directly succeeds through it as often, and every check that does not pass through it
+ * (FAILURE, WARNING, SKIPPED) ended the same way directly. The exceptions must be reported
+ * exactly as stated, and each must still be needed, so a change on either side shows.
+ */
+export function lostThrough(direct: readonly Check[] | undefined, relayed: readonly Check[] | undefined, exceptions: Readonly<Record<string, RelayException>> = {}): string[] {
+  if (!direct) return ['the suite did not run this scenario directly'];
+  if (!relayed) return ['the suite did not run this scenario through the intermediary'];
+  if (relayed.length === 0) return ['the scenario reported no checks through the intermediary'];
+  const lost: string[] = [];
+  const successes = (checks: readonly Check[], id: string): number => checks.filter((check) => check.id === id && check.status === 'SUCCESS').length;
+  const reportedAs = (id: string): string =>
+    relayed
+      .filter((check) => check.id === id)
+      .map((check) => `${check.status}${check.errorMessage ? ` ${check.errorMessage}` : ''}`)
+      .join('; ') || 'not reported';
+  const used = new Set<string>();
+  const reported = new Set<string>();
+  for (const id of new Set(direct.map((check) => check.id))) {
+    if (successes(relayed, id) >= successes(direct, id)) continue;
+    const exception = exceptions[id];
+    if (!exception) {
+      lost.push(`${id}: SUCCESS directly, through the intermediary ${reportedAs(id)}`);
+      reported.add(id);
+      continue;
+    }
+    used.add(id);
+    const seen = relayed.filter((check) => check.id === id);
+    const matches =
+      exception.status === 'absent'
+        ? seen.length === 0
+        : seen.length > 0 && seen.every((check) => check.status === exception.status && (exception.message?.test(check.errorMessage ?? '') ?? true));
+    if (!matches) {
+      lost.push(`${id}: expected ${exception.status}${exception.message ? ` matching ${exception.message}` : ''} through the intermediary, got ${reportedAs(id)}`);
+      reported.add(id);
+    }
+  }
+  for (const check of relayed) {
+    if (!NOT_PASSING.has(check.status)) continue;
+    const exception = exceptions[check.id];
+    if (exception?.status === check.status && (exception.message?.test(check.errorMessage ?? '') ?? true)) {
+      used.add(check.id);
+      continue;
+    }
+    if (reported.has(check.id) || direct.some((other) => other.id === check.id && other.status === check.status)) continue;
+    reported.add(check.id);
+    lost.push(`${check.id}: ${check.status} through the intermediary${check.errorMessage ? ` (${check.errorMessage})` : ''}, not so directly`);
+  }
+  for (const id of Object.keys(exceptions)) if (!used.has(id)) lost.push(`${id}: listed as an exception but not needed (remove it)`);
+  return lost;
+}
