@@ -45,10 +45,12 @@ export interface GatewayOptions {
    * every instance a retry may reach needs the same. A random key (one instance) when absent.
    */
   relayedInputKey?: Uint8Array;
+  /** How long that requestState stays valid (default RELAYED_INPUT_TTL_SECONDS; env MANIFOLD_RELAYED_INPUT_TTL_SECONDS in main.ts). */
+  relayedInputTtlSeconds?: number;
 }
 
 /** How long a 2026 client has to answer an upstream's input request and retry. */
-const RELAYED_INPUT_TTL_SECONDS = 600;
+export const RELAYED_INPUT_TTL_SECONDS = 600;
 
 export interface Readiness {
   ready: boolean;
@@ -128,7 +130,7 @@ export class ManifoldGateway implements UpstreamListener {
       logger,
       ...(this.readResource ? { readResource: this.readResource } : {}),
       ...(this.workflows ? { composites: this.workflows } : {}),
-      relayedInput: new RelayedInputState(options.relayedInputKey ?? randomBytes(32), RELAYED_INPUT_TTL_SECONDS),
+      relayedInput: new RelayedInputState(options.relayedInputKey ?? randomBytes(32), options.relayedInputTtlSeconds ?? RELAYED_INPUT_TTL_SECONDS),
       inputRounds: { maxRounds: 8, roundTimeoutMs: config.upstreams.reduce((longest, upstream) => Math.max(longest, upstream.maxCallDurationMs), 0) },
     });
     this.toolPins = options.toolPins;

@@ -10,7 +10,7 @@ import { loadRequestStateKey } from '../shared/requestStateKey.js';
 import { runMain } from '../shared/runtimeEnv.js';
 import { publicUrlFor, setUpGatewayAuth } from './auth/gatewayAuth.js';
 import { loadGatewayConfig } from './config/load.js';
-import { ManifoldGateway } from './gateway.js';
+import { ManifoldGateway, RELAYED_INPUT_TTL_SECONDS } from './gateway.js';
 import { createHttpApp } from './http/app.js';
 import { createPolicyStack } from './policy/policyStack.js';
 import { viewProblems } from './views/curatedView.js';
@@ -43,9 +43,25 @@ function relayedInputKey(dataDir: string): Uint8Array {
   return createHmac('sha256', base).update('manifold gateway: relayed input state').digest();
 }
 
+/**
+ * MANIFOLD_RELAYED_INPUT_TTL_SECONDS: how long a 2026 client may take to answer an upstream's
+ * input request and retry with the requestState the gateway sealed (default 600). Every
+ * instance a retry may reach should use the same value.
+ */
+function relayedInputTtlSeconds(): number | undefined {
+  const raw = process.env.MANIFOLD_RELAYED_INPUT_TTL_SECONDS;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const seconds = Number(raw);
+  if (!Number.isSafeInteger(seconds) || seconds < 1 || seconds > 86_400) {
+    throw new ConfigError([`MANIFOLD_RELAYED_INPUT_TTL_SECONDS: must be a whole number of seconds from 1 to 86400 (default ${RELAYED_INPUT_TTL_SECONDS}); got "${raw}"`]);
+  }
+  return seconds;
+}
+
 runMain('gateway', async (logger) => {
   const flags = parseFlags(process.argv.slice(2));
   const config = await loadGatewayConfig(flags.config);
+  const relayedInputTtl = relayedInputTtlSeconds();
   const dataDir = resolve(process.env.MANIFOLD_DATA_DIR ?? resolve(packageRoot(), 'data'));
   const policies = createPolicyStack(config, { logger, dataDir });
   const pinsFile = toolPinsFile(dataDir);
@@ -57,6 +73,7 @@ runMain('gateway', async (logger) => {
     toolPins: new ToolPins(pinsFile),
     ...(cluster ? { sessionDirectory: cluster.sessions } : {}),
     relayedInputKey: relayedInputKey(dataDir),
+    ...(relayedInputTtl === undefined ? {} : { relayedInputTtlSeconds: relayedInputTtl }),
     onToolChange: (change, served) =>
       policies.audit?.append({ at: new Date().toISOString(), event: 'tool_definition_changed', upstream: change.namespace, tool: change.tool, served, changes: change.changes }, { urgent: true }),
   });

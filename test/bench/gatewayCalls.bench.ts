@@ -66,6 +66,18 @@ async function httpSession(agent: Agent, url: URL, auth: Record<string, string> 
   return headers;
 }
 
+/** The `_meta` envelope a 2026-07-28 request carries. */
+const MODERN_ENVELOPE = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientCapabilities': {},
+  'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' },
+};
+
+/** 2026-07-28 has no session: the headers every tools/call carries instead. */
+function modernHeaders(auth: Record<string, string>, tool: string): Record<string, string> {
+  return { ...auth, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': tool };
+}
+
 async function runHttp(
   target: string,
   urlText: string,
@@ -74,17 +86,21 @@ async function runHttp(
   pids: () => { server: number; children: number[] },
   auth: Record<string, string> = {},
   call: { arguments: Record<string, unknown>; expect: string } = { arguments: { text: 'hello' }, expect: '"hello"' },
+  era: 'legacy' | 'modern' = 'legacy',
 ): Promise<Result> {
   const url = new URL(urlText);
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const sessions = await Promise.all(Array.from({ length: concurrency }, () => httpSession(agent, url, auth)));
+  const sessions = await Promise.all(
+    Array.from({ length: concurrency }, () => (era === 'modern' ? Promise.resolve(modernHeaders(auth, tool)) : httpSession(agent, url, auth))),
+  );
   const latencies: number[] = [];
   let stop = false;
   let measuring = false;
   const worker = async (headers: Record<string, string>): Promise<void> => {
     let id = 1;
     while (!stop) {
-      const body = JSON.stringify({ jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name: tool, arguments: call.arguments } });
+      const params = era === 'modern' ? { name: tool, arguments: call.arguments, _meta: MODERN_ENVELOPE } : { name: tool, arguments: call.arguments };
+      const body = JSON.stringify({ jsonrpc: '2.0', id: id++, method: 'tools/call', params });
       const started = performance.now();
       const response = await post(agent, url, body, headers);
       if (response.status !== 200 || !response.body.includes(call.expect)) throw new Error(`bad response ${response.status}: ${response.body.slice(0, 200)}`);
@@ -240,6 +256,7 @@ writeFileSync(
 const securedGateway = await startGatewayProcess(oauthConfigFile);
 const bearer = { authorization: `Bearer ${await issuer.accessToken(securedGateway.url, { scope: 'fx:admin', expiresInSeconds: 3600 })}` };
 const direct = await startProcess([FIXTURE, '--http', '0']);
+const directV2 = await startProcess([join(ROOT, 'dist', 'test', 'bench', 'echoV2Server.js')]);
 const relay = await startProcess([join(ROOT, 'dist', 'test', 'bench', 'bareRelay.js'), FIXTURE]);
 
 // Each server process is first driven at concurrency 8 and the figures discarded: a fresh
@@ -251,17 +268,23 @@ await runHttp('warm-up', gateway.url, 'fx__echo', 8, () => ({ server: gateway.ch
 await runHttp('warm-up', securedGateway.url, 'fx__echo', 8, securedPidsForWarmUp, bearer);
 await runHttp('warm-up', securedGateway.url, 'fx__counted_read', 8, securedPidsForWarmUp, bearer, { arguments: { key: 'a' }, expect: '\\"key\\":\\"a\\"' });
 await runHttp('warm-up', direct.url, 'echo', 8, () => ({ server: direct.child.pid!, children: [] }));
+await runHttp('warm-up', securedGateway.url, 'fx__echo', 8, securedPidsForWarmUp, bearer, undefined, 'modern');
+await runHttp('warm-up', directV2.url, 'echo', 8, () => ({ server: directV2.child.pid!, children: [] }), {}, undefined, 'modern');
 await runHttp('warm-up', relay.url, 'fx__echo', 8, () => ({ server: relay.child.pid!, children: [] }));
 
-/** The production configuration, and the server it is measured against. */
+/** The production configuration, and the servers it is measured against. */
 const SECURED = 'gateway with OAuth (JWT per request)';
+const SECURED_MODERN = 'gateway with OAuth, 2026-07-28';
 const DIRECT = 'direct SDK Streamable HTTP server';
+const DIRECT_V2 = 'direct SDK v2 server (createMcpHandler), 2026-07-28';
 const securedPids = () => ({ server: securedGateway.child.pid!, children: childPids(securedGateway.child.pid!) });
 const targets: Array<(concurrency: number) => Promise<Result>> = [
   (c) => runHttp('gateway (Streamable HTTP → stdio child)', gateway.url, 'fx__echo', c, () => ({ server: gateway.child.pid!, children: childPids(gateway.child.pid!) })),
   (c) => runHttp(SECURED, securedGateway.url, 'fx__echo', c, securedPids, bearer),
   (c) => runHttp('gateway with OAuth, cached read-only tool', securedGateway.url, 'fx__counted_read', c, securedPids, bearer, { arguments: { key: 'a' }, expect: '\\"key\\":\\"a\\"' }),
+  (c) => runHttp(SECURED_MODERN, securedGateway.url, 'fx__echo', c, securedPids, bearer, undefined, 'modern'),
   (c) => runHttp(DIRECT, direct.url, 'echo', c, () => ({ server: direct.child.pid!, children: [] })),
+  (c) => runHttp(DIRECT_V2, directV2.url, 'echo', c, () => ({ server: directV2.child.pid!, children: [] }), {}, undefined, 'modern'),
   (c) => runStdio(c),
   (c) => runHttp('bare node:http → stdio relay (floor)', relay.url, 'fx__echo', c, () => ({ server: relay.child.pid!, children: childPids(relay.child.pid!) })),
 ];
@@ -276,6 +299,7 @@ results.push(...medianOverRounds(rounds));
 gateway.child.kill('SIGTERM');
 securedGateway.child.kill('SIGTERM');
 direct.child.kill('SIGTERM');
+directV2.child.kill('SIGTERM');
 relay.child.kill('SIGTERM');
 await issuer.stop();
 await new Promise((r) => setTimeout(r, 500));
@@ -292,7 +316,11 @@ const ratios = CONCURRENCY.map((c) => {
   const cached = resultOf('gateway with OAuth, cached', c);
   const d = resultOf(DIRECT, c);
   const floor = resultOf('bare node:http', c);
+  const m = resultOf(SECURED_MODERN, c);
+  const v2 = resultOf(DIRECT_V2, c);
   return (
+    `c=${c}: 2026-07-28 through the gateway with OAuth ${(m.callsPerSecond / d.callsPerSecond).toFixed(2)}× the direct v1 server, ` +
+    `${(m.callsPerSecond / v2.callsPerSecond).toFixed(2)}× the direct v2 server, p50 ${(m.p50ms / v2.p50ms).toFixed(2)}× v2's, gateway CPU ${m.serverCpuMsPerCall} ms/call; ` +
     `c=${c}: gateway/direct-SDK throughput ${(g.callsPerSecond / d.callsPerSecond).toFixed(2)}×, p50 ${(g.p50ms / d.p50ms).toFixed(2)}×; ` +
     `with OAuth ${(a.callsPerSecond / d.callsPerSecond).toFixed(2)}×, p50 ${(a.p50ms / d.p50ms).toFixed(2)}×, gateway CPU ${a.serverCpuMsPerCall} ms/call; ` +
     `cached ${(cached.callsPerSecond / d.callsPerSecond).toFixed(2)}×, gateway CPU ${cached.serverCpuMsPerCall} ms/call; ` +
@@ -312,12 +340,22 @@ function targetVerdicts(): string[] {
   const cpu = CONCURRENCY.map((c) => secured(c).serverCpuMsPerCall);
   const p50 = secured(1).p50ms / direct(1).p50ms;
   const list = (values: number[], unit: string) => values.map((v, i) => `c=${CONCURRENCY[i]} ${v.toFixed(unit === '×' ? 2 : 3)}${unit}`).join(', ');
+  const modern = (c: number) => resultOf(SECURED_MODERN, c);
+  const directV2 = (c: number) => resultOf(DIRECT_V2, c);
+  const overV1 = CONCURRENCY.map((c) => modern(c).callsPerSecond / direct(c).callsPerSecond);
+  const overV2 = CONCURRENCY.map((c) => modern(c).callsPerSecond / directV2(c).callsPerSecond);
+  const modernCpu = CONCURRENCY.map((c) => modern(c).serverCpuMsPerCall);
   return [
-    'targets (gateway with OAuth vs the direct SDK server, this run):',
+    'targets, 2025-11-25 path (gateway with OAuth vs the direct SDK v1 server, this run):',
     `  throughput ≥ 1.0×: ${mark(throughput.every((r) => r >= 1))} (${list(throughput, '×')})`,
     `  stretch, throughput ≥ 2.0×: ${mark(throughput.every((r) => r >= 2))}`,
     `  p50 at c=1 ≤ 1.2×: ${mark(p50 <= 1.2)} (${p50.toFixed(2)}×)`,
     `  gateway CPU < 0.4 ms/call: ${mark(cpu.every((v) => v < 0.4))} (${list(cpu, ' ms')})`,
+    'targets, 2026-07-28 path (gateway with OAuth vs the direct servers, this run):',
+    `  throughput ≥ 1.2× the direct v1 server: ${mark(overV1.every((r) => r >= 1.2))} (${list(overV1, '×')})`,
+    `  throughput ≥ 2.0× the direct v2 server: ${mark(overV2.every((r) => r >= 2))} (${list(overV2, '×')})`,
+    `  stretch, throughput ≥ 2.0× the direct v1 server: ${mark(overV1.every((r) => r >= 2))}`,
+    `  gateway CPU ≤ 0.3 ms/call at c=1 and ≤ 0.2 ms/call at c=8: ${mark(modernCpu[0]! <= 0.3 && modernCpu[1]! <= 0.2)} (${list(modernCpu, ' ms')})`,
   ];
 }
 

@@ -110,8 +110,9 @@ describe.runIf(runnable)('two gateway instances behind a load balancer behave as
       const events = buffered.split('\n\n');
       buffered = events.pop() ?? '';
       for (const event of events) {
-        const data = event.split('\n').find((line) => line.startsWith('data: '));
-        const message = data ? (JSON.parse(data.slice(6)) as { method?: string; params?: { uri?: string } }) : undefined;
+        // The stream opens with a priming event (an id and empty data, 2025-11-25): no message in it.
+        const data = event.split('\n').find((line) => line.startsWith('data: '))?.slice(6).trim();
+        const message = data ? (JSON.parse(data) as { method?: string; params?: { uri?: string } }) : undefined;
         if (message?.method === 'notifications/resources/updated' && message.params?.uri) updates.push(message.params.uri);
       }
     });

@@ -81,6 +81,12 @@ export type ServerTarget =
   | { kind: 'http'; url: string };
 
 type Params = Record<string, unknown>;
+
+/** Per-call options both SDK lines take: progress, and cancellation by aborting. */
+export interface CallOptions {
+  onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
+  signal?: AbortSignal;
+}
 type NotificationListener = (params: Params) => void;
 
 /**
@@ -91,7 +97,8 @@ type NotificationListener = (params: Params) => void;
 export interface EraClient {
   readonly kind: ClientKind;
   readonly era: 'legacy' | 'modern';
-  callTool(params: { name: string; arguments?: Params; _meta?: Params }): Promise<CallToolResult>;
+  /** `options`: progress notifications of the call (its progressToken is set by the SDK), and cancelling it. */
+  callTool(params: { name: string; arguments?: Params; _meta?: Params }, options?: CallOptions): Promise<CallToolResult>;
   listTools(params?: { cursor?: string }): Promise<ListToolsResult>;
   listResources(params?: { cursor?: string }): Promise<ListResourcesResult>;
   listResourceTemplates(params?: { cursor?: string }): Promise<ListResourceTemplatesResult>;
@@ -209,7 +216,7 @@ async function connectV1(target: ServerTarget, options: ConnectOptions): Promise
   return {
     kind: LEGACY_V1,
     era: 'legacy',
-    callTool: async (params) => (await client.callTool(params, undefined, timeout)) as CallToolResult,
+    callTool: async (params, call) => (await client.callTool(params, undefined, { ...timeout, ...call })) as CallToolResult,
     listTools: async (params) => (await client.listTools(params)) as ListToolsResult,
     listResources: async (params) => (await client.listResources(params)) as ListResourcesResult,
     listResourceTemplates: async (params) => (await client.listResourceTemplates(params)) as ListResourceTemplatesResult,
@@ -286,7 +293,7 @@ async function connectV2(kind: ClientKind, target: ServerTarget, options: Connec
   return {
     kind,
     era: modern ? 'modern' : 'legacy',
-    callTool: (params) => client.callTool(params, requestOptions),
+    callTool: (params, call) => client.callTool(params, { ...requestOptions, ...call }),
     listTools: (params) => client.listTools(params, requestOptions),
     listResources: (params) => client.listResources(params, requestOptions),
     listResourceTemplates: (params) => client.listResourceTemplates(params, requestOptions),

@@ -28,14 +28,20 @@ export class RoundRobinProxy {
     for (let attempt = 0; attempt < this.backends.length; attempt++) {
       const backend = this.backends[this.next++ % this.backends.length]!;
       const ok = await new Promise<boolean>((resolve) => {
+        let clientGone = false;
         const upstream = request(new URL(req.url ?? '/', backend), { method: req.method, headers: req.headers }, (answer) => {
           this.served.set(backend, (this.served.get(backend) ?? 0) + 1);
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
           resolve(true);
         });
-        upstream.on('error', () => resolve(false));
-        res.on('close', () => upstream.destroy());
+        // A request the client gave up on (closing it cancels it, in MCP 2026-07-28) is not sent
+        // to the next backend: only a backend that fails while the client waits is skipped.
+        upstream.on('error', () => resolve(clientGone));
+        res.on('close', () => {
+          clientGone = true;
+          upstream.destroy();
+        });
         upstream.end(body);
       });
       if (ok) return;
