@@ -5,7 +5,7 @@ import type { ToolArgumentValidator } from './argumentValidation.js';
 import { describeWait, PolicyRefusal } from './policyRefusal.js';
 import type { RateLimiter } from './rateLimiter.js';
 import type { ResourceReadMiddleware } from './resourceReadPipeline.js';
-import type { ResponseCache } from './responseCache.js';
+import type { CacheRule, ResponseCache } from './responseCache.js';
 import type { ToolCallContext, ToolCallMiddleware } from './toolCallPipeline.js';
 
 /** Gateway `_meta` key on a result served from the cache: `{ hit: true, ageMs }`. */
@@ -164,17 +164,33 @@ export function cacheToolResults(cache: ResponseCache, onLookup: (hit: boolean, 
     if (result.isError !== true && result.resultType !== 'input_required' && result.resultType !== 'task') {
       const bytes = facts?.responseBytes ?? jsonBytes(result);
       if (facts) facts.responseBytes = bytes;
-      const perUser = rule.perUser || result.cacheScope === 'private';
-      const storeRule = perUser === rule.perUser ? rule : { ...rule, perUser };
-      cache.store(perUser === rule.perUser ? slot : privateSlot, result, bytes, cache.toolSlot(namespace, call.target.name, call.caller.user, call.arguments, storeRule));
+      const stored = storedRule(rule, result);
+      if (stored) {
+        cache.store(stored.perUser === rule.perUser ? slot : privateSlot, result, bytes, cache.toolSlot(namespace, call.target.name, call.caller.user, call.arguments, stored), stored.ttlMs);
+      }
     }
     return result;
   };
 }
 
+/**
+ * How a result is kept, given the rule and the upstream's own cache hint (MCP 2026-07-28
+ * `ttlMs`, `cacheScope`): an answer marked private is kept per user even where the rule
+ * shares, and never longer than the upstream said it stays fresh; `ttlMs: 0` is not kept.
+ */
+function storedRule(rule: CacheRule, result: Record<string, unknown>): CacheRule | undefined {
+  const perUser = rule.perUser || result.cacheScope === 'private';
+  const hint = result.ttlMs;
+  const ttlMs = typeof hint === 'number' && Number.isSafeInteger(hint) && hint >= 0 ? Math.min(rule.ttlMs, hint) : rule.ttlMs;
+  if (ttlMs <= 0) return undefined;
+  return perUser === rule.perUser && ttlMs === rule.ttlMs ? rule : { ttlMs, perUser };
+}
+
+/** A cached answer marked as such; its own freshness hint, when it has one, counts down from when it was stored. */
 function withCacheMeta(value: Record<string, unknown>, ageMs: number): Record<string, unknown> {
   const meta = (value._meta as Record<string, unknown> | undefined) ?? {};
-  return { ...value, _meta: { ...meta, [CACHE_META_KEY]: { hit: true, ageMs } } };
+  const fresh = typeof value.ttlMs === 'number' ? { ttlMs: Math.max(0, value.ttlMs - ageMs) } : {};
+  return { ...value, ...fresh, _meta: { ...meta, [CACHE_META_KEY]: { hit: true, ageMs } } };
 }
 
 /** resources/read: cache per namespace rules, then the response size limit. */
@@ -207,10 +223,8 @@ export function cacheAndLimitResourceReads(
     if (facts) facts.responseBytes = bytes;
     if (bytes > maxBytes) throw tooLarge(`Resource ${read.exposedUri}`, bytes, maxBytes).toRpcError();
     if (slot && rule && privateSlot && result.resultType !== 'input_required') {
-      // An answer its upstream marked private (MCP 2026-07-28 cacheScope) is kept per user even where the rule shares.
-      const perUser = rule.perUser || result.cacheScope === 'private';
-      const storeRule = perUser === rule.perUser ? rule : { ...rule, perUser };
-      cache.store(perUser === rule.perUser ? slot : privateSlot, result, bytes, cache.resourceSlot(namespace, read.uri, read.caller.user, storeRule));
+      const stored = storedRule(rule, result);
+      if (stored) cache.store(stored.perUser === rule.perUser ? slot : privateSlot, result, bytes, cache.resourceSlot(namespace, read.uri, read.caller.user, stored), stored.ttlMs);
     }
     return result;
   };

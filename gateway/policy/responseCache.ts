@@ -90,10 +90,10 @@ export class ResponseCache {
     return entry ? { value: entry.value, ageMs: Date.now() - entry.storedAt, bytes: entry.bytes } : undefined;
   }
 
-  /** Keep a result unless the namespace (or URI) was invalidated while it was being fetched. */
-  store(slot: CacheSlot, value: Record<string, unknown>, bytes: number, current: CacheSlot): boolean {
+  /** Keep a result (for `ttlMs`, at most the slot's rule) unless the namespace (or URI) was invalidated while it was being fetched. */
+  store(slot: CacheSlot, value: Record<string, unknown>, bytes: number, current: CacheSlot, ttlMs = slot.rule.ttlMs): boolean {
     if (current.generation !== slot.generation) return false;
-    this.entries.set(slot.key, { value, bytes, storedAt: Date.now() }, { ttl: slot.rule.ttlMs });
+    this.entries.set(slot.key, { value, bytes, storedAt: Date.now() }, { ttl: Math.min(ttlMs, slot.rule.ttlMs) });
     return true;
   }
 

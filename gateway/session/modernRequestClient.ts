@@ -10,6 +10,22 @@ import type { RequestingClient } from './requestingClient.js';
 let nextRequest = 0;
 
 /**
+ * The caller and scope set of an identity, made once per identity: the authenticator hands a
+ * keep-alive connection presenting the same token the same identity object, so a client's
+ * requests do not each build them again.
+ */
+const derived = new WeakMap<CallerIdentity, { caller: CallerContext; grantedScopes: ReadonlySet<string> }>();
+
+function derivedFrom(identity: CallerIdentity): { caller: CallerContext; grantedScopes: ReadonlySet<string> } {
+  let found = derived.get(identity);
+  if (!found) {
+    found = { caller: callerOf(identity, undefined), grantedScopes: new Set(identity.scopes) };
+    derived.set(identity, found);
+  }
+  return found;
+}
+
+/**
  * The client behind one 2026-07-28 request: there is no session, so it is made for the request
  * and gone with its answer. Its capabilities are those its request declared in `_meta`.
  */
@@ -25,8 +41,7 @@ export class ModernRequestClient implements RequestingClient {
     private readonly declared: Record<string, unknown>,
   ) {
     this.id = `r${(++nextRequest).toString(36)}`;
-    this.caller = callerOf(identity, undefined);
-    this.grantedScopes = new Set(identity.scopes);
+    ({ caller: this.caller, grantedScopes: this.grantedScopes } = derivedFrom(identity));
   }
 
   clientCapabilities(): ClientCapabilities {
