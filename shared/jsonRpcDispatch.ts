@@ -1,3 +1,4 @@
+import { JSONRPCErrorResponseSchema, JSONRPCNotificationSchema, JSONRPCRequestSchema, JSONRPCResultResponseSchema } from '@modelcontextprotocol/core/internal';
 import { z } from 'zod';
 
 /**
@@ -12,9 +13,16 @@ import { z } from 'zod';
  *
  * `dispatchWithoutSchemaPass` answers the same question with plain checks and hands the
  * message to the same `Protocol` entry points. It decides only for messages whose envelope
- * every schema would judge the same way (exact key sets, integer or string ids, object
+ * every schema would judge the same way (exact key sets, safe-integer or string ids, object
  * params and results, a well-typed progress token); anything else, and any message if the
  * SDK's entry points are not where they are expected, takes the SDK's own path.
+ *
+ * SDK v2 also asks the same question outside `Protocol`: its stdio entry (`serveStdio`) runs
+ * each message of a 2026-07-28 connection through the request and notification schemas up
+ * to five times (listen routing, the channel to the instance), and each answer to the
+ * response and notification schemas. `installMessageGuards` gives those four schemas the
+ * same plain checks: a message `classifyMessage` decides is judged without a zod pass, any
+ * other goes to the schema itself.
  */
 
 /** Whether the fast paths are on (MANIFOLD_SDK_FAST_PATHS, default on). */
@@ -55,8 +63,9 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** A JSON-RPC id or progress token as the schemas accept it: a string, or a safe integer (zod's `int()`). */
 function isIdOrToken(value: unknown): boolean {
-  return typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value));
+  return typeof value === 'string' || (typeof value === 'number' && Number.isSafeInteger(value));
 }
 
 function onlyKeys(message: Record<string, unknown>, allowed: ReadonlySet<string>): boolean {
@@ -88,7 +97,7 @@ export function classifyMessage(value: unknown): MessageKind | undefined {
   if ('error' in value) {
     const error = value.error;
     const validId = value.id === undefined || isIdOrToken(value.id);
-    const validError = isPlainObject(error) && typeof error.code === 'number' && Number.isInteger(error.code) && typeof error.message === 'string';
+    const validError = isPlainObject(error) && typeof error.code === 'number' && Number.isSafeInteger(error.code) && typeof error.message === 'string';
     return validId && validError && onlyKeys(value, ERROR_KEYS) ? 'response' : undefined;
   }
   return undefined;
@@ -143,3 +152,62 @@ export function connectWithoutSchemaPass<S extends Connectable & { server: objec
   };
   return server;
 }
+
+/** The part of a zod schema the SDK's message guards (`isJSONRPCRequest`, …) call. */
+interface GuardedSchema {
+  safeParse(value: unknown, params?: unknown): { success: boolean; data?: unknown; error?: unknown };
+}
+
+/**
+ * Answer `schema.safeParse` from `decide` where it is certain (true or false), and from the
+ * schema itself otherwise. The parsed data, or the error, is made only if someone reads it.
+ */
+function guardSchema(schema: GuardedSchema, decide: (value: unknown) => boolean | undefined): void {
+  const parse = schema.safeParse.bind(schema);
+  Object.defineProperty(schema, 'safeParse', {
+    configurable: true,
+    writable: true,
+    value: (value: unknown, params?: unknown) => {
+      const decided = decide(value);
+      if (decided === undefined) return parse(value, params);
+      return decided
+        ? { success: true, get data(): unknown { return parse(value, params).data; } }
+        : { success: false, get error(): unknown { return parse(value, params).error; } };
+    },
+  });
+}
+
+let guardsInstalled = false;
+
+/**
+ * Give SDK v2's four JSON-RPC message schemas the plain checks of `classifyMessage` (see the
+ * module comment). Once per process, and only with the fast paths on.
+ */
+export function installMessageGuards(): boolean {
+  if (!SDK_FAST_PATHS) return false;
+  if (guardsInstalled) return true;
+  const kindOf = (value: unknown): { kind: MessageKind; message: Record<string, unknown> } | undefined => {
+    const kind = classifyMessage(value);
+    return kind === undefined ? undefined : { kind, message: value as Record<string, unknown> };
+  };
+  guardSchema(JSONRPCRequestSchema as unknown as GuardedSchema, (value) => {
+    const known = kindOf(value);
+    return known === undefined ? undefined : known.kind === 'request';
+  });
+  guardSchema(JSONRPCNotificationSchema as unknown as GuardedSchema, (value) => {
+    const known = kindOf(value);
+    return known === undefined ? undefined : known.kind === 'notification';
+  });
+  guardSchema(JSONRPCResultResponseSchema as unknown as GuardedSchema, (value) => {
+    const known = kindOf(value);
+    return known === undefined ? undefined : known.kind === 'response' && 'result' in known.message;
+  });
+  guardSchema(JSONRPCErrorResponseSchema as unknown as GuardedSchema, (value) => {
+    const known = kindOf(value);
+    return known === undefined ? undefined : known.kind === 'response' && 'error' in known.message;
+  });
+  guardsInstalled = true;
+  return true;
+}
+
+installMessageGuards();

@@ -4,7 +4,14 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { isJSONRPCErrorResponse, isJSONRPCNotification, isJSONRPCRequest, isJSONRPCResultResponse, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { classifyMessage, dispatchWithoutSchemaPass, SDK_FAST_PATHS } from '../../shared/jsonRpcDispatch.js';
+import { JSONRPCErrorResponseSchema, JSONRPCNotificationSchema, JSONRPCRequestSchema, JSONRPCResultResponseSchema } from '@modelcontextprotocol/core/internal';
+import {
+  isJSONRPCErrorResponse as isV2ErrorResponse,
+  isJSONRPCNotification as isV2Notification,
+  isJSONRPCRequest as isV2Request,
+  isJSONRPCResultResponse as isV2ResultResponse,
+} from '@modelcontextprotocol/server';
+import { classifyMessage, dispatchWithoutSchemaPass, installMessageGuards, SDK_FAST_PATHS } from '../../shared/jsonRpcDispatch.js';
 
 /** What the SDK's own schemas say a message is. */
 function sdkKind(message: unknown): string | undefined {
@@ -42,6 +49,10 @@ const MESSAGES: Array<[string, unknown]> = [
   ['an error without a message', { jsonrpc: '2.0', id: 1, error: { code: 1 } }],
   ['both result and error', { jsonrpc: '2.0', id: 1, result: {}, error: { code: 1, message: 'x' } }],
   ['a numeric method', { jsonrpc: '2.0', id: 1, method: 5 }],
+  ['an id beyond the safe integers', { jsonrpc: '2.0', id: 2 ** 53, method: 'ping' }],
+  ['a progress token beyond the safe integers', { jsonrpc: '2.0', id: 1, method: 'ping', params: { _meta: { progressToken: 1e20 } } }],
+  ['an error code beyond the safe integers', { jsonrpc: '2.0', id: 1, error: { code: 1e20, message: 'x' } }],
+  ['a notification with an undefined id', { jsonrpc: '2.0', id: undefined, method: 'notifications/initialized' }],
   ['nothing', null],
   ['an array', [{ jsonrpc: '2.0', id: 1, method: 'ping' }]],
 ];
@@ -97,5 +108,39 @@ describe('telling JSON-RPC messages apart without the schema pass', () => {
     transport.onmessage = handler;
     expect(dispatchWithoutSchemaPass({}, transport)).toBe(false);
     expect(transport.onmessage).toBe(handler);
+  });
+});
+
+/** What a schema itself says, past any guard on its `safeParse` (the Standard Schema entry runs zod directly). */
+function schemaAccepts(schema: unknown, value: unknown): boolean {
+  const result = (schema as { '~standard': { validate(value: unknown): { issues?: unknown } } })['~standard'].validate(value);
+  return result.issues === undefined;
+}
+
+describe("SDK v2's message guards with the plain checks", () => {
+  const guards: Array<[string, unknown, (value: unknown) => boolean]> = [
+    ['request', JSONRPCRequestSchema, isV2Request],
+    ['notification', JSONRPCNotificationSchema, isV2Notification],
+    ['result response', JSONRPCResultResponseSchema, isV2ResultResponse],
+    ['error response', JSONRPCErrorResponseSchema, isV2ErrorResponse],
+  ];
+
+  it('are installed once the adapter is loaded, unless the fast paths are off', () => {
+    expect(installMessageGuards()).toBe(SDK_FAST_PATHS);
+    expect(Object.prototype.hasOwnProperty.call(JSONRPCRequestSchema, 'safeParse')).toBe(SDK_FAST_PATHS);
+  });
+
+  it.each(MESSAGES)('judge %s exactly as the schemas do', (_what, message) => {
+    for (const [kind, schema, guard] of guards) {
+      expect(guard(message), `${kind} guard`).toBe(schemaAccepts(schema, message));
+    }
+  });
+
+  it('still hand out the parsed data and the schema error', () => {
+    const request = { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'x' } };
+    expect(JSONRPCRequestSchema.safeParse(request).data).toEqual(request);
+    const refused = JSONRPCNotificationSchema.safeParse(request);
+    expect(refused.success).toBe(false);
+    expect(JSON.stringify(refused.error)).toMatch(/unrecognized_keys|id/);
   });
 });
