@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
-import { isInitializeRequest, type McpServer } from '@modelcontextprotocol/server';
+import { toNodeHandler, type NodeMcpRequestHandler } from '@modelcontextprotocol/node';
+import { isInitializeRequest, WebStandardStreamableHTTPServerTransport, type McpServer } from '@modelcontextprotocol/server';
 import { connectWithoutSchemaPass } from '../jsonRpcDispatch.js';
 import { SessionEventLog } from './sessionEventLog.js';
 import type { ServingInstance } from './servingInstance.js';
@@ -13,8 +13,10 @@ export interface LegacyRefusal {
 }
 
 interface LegacySession {
-  transport: NodeStreamableHTTPServerTransport;
+  transport: WebStandardStreamableHTTPServerTransport;
   server: McpServer;
+  /** The transport's web-standard handler, bridged to node:http. */
+  handle: NodeMcpRequestHandler;
 }
 
 const LEGACY_SESSION: ServingInstance = { era: 'legacy', changes: 'subscribed' };
@@ -24,11 +26,21 @@ const LEGACY_SESSION: ServingInstance = { era: 'legacy', changes: 'subscribed' }
  * (`Mcp-Session-Id`), later requests, the GET stream for server→client messages and DELETE
  * name it, and a lost stream resumes with Last-Event-ID. Each session has its own server instance, so `resources/subscribe` and the
  * server→client requests of a call (sampling, elicitation) stay with the client that made it.
+ *
+ * The SDK's web-standard transport is bridged to node:http with `toNodeHandler`, which
+ * streams each SSE event as it comes. (`NodeStreamableHTTPServerTransport` goes through a
+ * generic adapter that, when a response's first event — the resumability priming event — is
+ * ready before the second, waits a timer tick to try to buffer the body: a millisecond added
+ * to every call.)
  */
 export class LegacyHttpSessions {
   private readonly sessions = new Map<string, LegacySession>();
 
-  constructor(private readonly createServer: (instance: ServingInstance) => McpServer) {}
+  constructor(
+    private readonly createServer: (instance: ServingInstance) => McpServer,
+    /** The largest request body read (bodies the entry has already parsed are passed on). */
+    private readonly maxBodyBytes: number,
+  ) {}
 
   get size(): number {
     return this.sessions.size;
@@ -39,7 +51,7 @@ export class LegacyHttpSessions {
     if (sessionId) {
       const session = this.sessions.get(sessionId);
       if (!session) return { status: 404, message: `Session ${sessionId} not found or expired. Initialize a new session.` };
-      await session.transport.handleRequest(req, res, body);
+      await session.handle(req, res, body);
       return undefined;
     }
     if (!isInitializeRequest(body)) {
@@ -51,13 +63,13 @@ export class LegacyHttpSessions {
       };
     }
     const server = connectWithoutSchemaPass(this.createServer(LEGACY_SESSION));
-    const transport = new NodeStreamableHTTPServerTransport({
+    const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       // Streams can be resumed with Last-Event-ID; clients are told to come back after a second.
       eventStore: new SessionEventLog(),
       retryInterval: 1000,
       onsessioninitialized: (id) => {
-        this.sessions.set(id, { transport, server });
+        this.sessions.set(id, { transport, server, handle });
       },
       onsessionclosed: (id) => {
         this.sessions.delete(id);
@@ -66,8 +78,9 @@ export class LegacyHttpSessions {
     transport.onclose = () => {
       if (transport.sessionId) this.sessions.delete(transport.sessionId);
     };
+    const handle = toNodeHandler({ fetch: (request, options) => transport.handleRequest(request, options) }, { maxRequestBodySize: this.maxBodyBytes });
     await server.connect(transport);
-    await transport.handleRequest(req, res, body);
+    await handle(req, res, body);
     return undefined;
   }
 
@@ -75,7 +88,7 @@ export class LegacyHttpSessions {
   async sessionRequest(req: IncomingMessage, res: ServerResponse, sessionId: string): Promise<LegacyRefusal | undefined> {
     const session = this.sessions.get(sessionId);
     if (!session) return { status: 404, message: `Session ${sessionId} not found or expired. Initialize a new session.` };
-    await session.transport.handleRequest(req, res);
+    await session.handle(req, res);
     return undefined;
   }
 
