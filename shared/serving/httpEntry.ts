@@ -51,7 +51,7 @@ export async function serveOverHttp(options: HttpServingOptions): Promise<HttpSe
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const allowedOrigins = new Set(options.allowedOrigins ?? []);
   const allowedHosts = hostGuard(flags.host, options.allowedOrigins ?? []);
-  const legacy = new LegacyHttpSessions(options.createServer, maxBodyBytes);
+  const legacy = new LegacyHttpSessions(options.createServer);
   const onerror = (error: Error): void => logger.debug({ err: error }, 'MCP request refused or failed');
   const modernHandler = createMcpHandler(() => connectWithoutSchemaPass(options.createServer(MODERN_REQUEST)), {
     legacy: 'reject',

@@ -15,6 +15,11 @@ const SERVING_INSTANCE = Symbol('manifold.servingInstance');
  *
  * A handler that needs the instance answering its request (its 2025 client's capabilities)
  * finds it with `servingInstanceOf` on the request context.
+ *
+ * The SDK also converts each tool's input and output schemas to JSON Schema on every
+ * instance, and the input schema again on every tools/call (the SEP-2243 `Mcp-Param` check):
+ * over a third of a 2026-07-28 HTTP call's CPU. The schemas are the same objects on every
+ * instance, so `convertOnce` keeps each conversion (see there).
  */
 export class ServerSurface {
   private readonly steps: Array<(server: McpServer) => void> = [];
@@ -22,6 +27,9 @@ export class ServerSurface {
   /** Hand this to registration code in place of a server. */
   readonly registrar: SurfaceRegistrar = {
     registerTool: ((...args: Parameters<McpServer['registerTool']>) => {
+      const config = args[1] as { inputSchema?: unknown; outputSchema?: unknown };
+      convertOnce(config.inputSchema);
+      convertOnce(config.outputSchema);
       this.steps.push((server) => {
         const [name, config, callback] = args;
         (server.registerTool as (...a: unknown[]) => unknown)(name, config, withInstance(server, callback as Handler));
@@ -64,4 +72,44 @@ function withInstance(server: McpServer, handler: Handler): Handler {
 /** The instance answering the request whose context this is (see ServerSurface). */
 export function servingInstanceOf(context: object): McpServer | undefined {
   return (context as { [SERVING_INSTANCE]?: McpServer })[SERVING_INSTANCE];
+}
+
+/** The Standard JSON Schema interface (https://standardschema.dev), as zod ≥ 4.2 implements it. */
+interface JsonSchemaConverter {
+  input(options?: Record<string, unknown>): Record<string, unknown>;
+  output(options?: Record<string, unknown>): Record<string, unknown>;
+}
+
+const converted = new WeakSet<object>();
+
+/**
+ * Make a schema's `~standard.jsonSchema` remember its answers, per direction and options:
+ * the conversion of an immutable schema does not change. The answers are frozen, so nothing
+ * can alter what the next instance is given.
+ */
+export function convertOnce(schema: unknown): void {
+  if (typeof schema !== 'object' || schema === null || converted.has(schema)) return;
+  const standard = (schema as { '~standard'?: { jsonSchema?: JsonSchemaConverter } })['~standard'];
+  const original = standard?.jsonSchema;
+  if (!standard || typeof original?.input !== 'function' || typeof original.output !== 'function') return;
+  const answers = new Map<string, Record<string, unknown>>();
+  const remembered = (io: 'input' | 'output') => (options?: Record<string, unknown>): Record<string, unknown> => {
+    const key = `${io}\0${JSON.stringify(options ?? {})}`;
+    let answer = answers.get(key);
+    if (answer === undefined) {
+      answer = deepFreeze(original[io](options));
+      answers.set(key, answer);
+    }
+    return answer;
+  };
+  standard.jsonSchema = { input: remembered('input'), output: remembered('output') };
+  converted.add(schema);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const item of Object.values(value)) deepFreeze(item);
+  }
+  return value;
 }
