@@ -40,6 +40,9 @@ export function childPids(pid: number): number[] {
 /**
  * Start a Node program that logs a JSON line with its `url` on stderr once it listens.
  * `baseEnv` is what the child inherits before `env` (the whole environment by default).
+ * After that line the rest of its log is drained unread: the load client measures calls, and
+ * parsing a gateway's call log line per call (which a direct server does not write) would
+ * charge the client for the gateway's logging; in production another process reads the log.
  */
 export function startProcess(args: string[], env: Record<string, string> = {}, baseEnv: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...baseEnv, LOG_LEVEL: 'info', ...env } });
@@ -48,7 +51,11 @@ export function startProcess(args: string[], env: Record<string, string> = {}, b
     lines.on('line', (line) => {
       try {
         const entry = JSON.parse(line) as { url?: string };
-        if (entry.url) resolveStart({ child, url: entry.url });
+        if (entry.url) {
+          lines.close();
+          child.stderr!.resume();
+          resolveStart({ child, url: entry.url });
+        }
       } catch {
         // not JSON
       }
