@@ -106,7 +106,7 @@ export class ManifoldGateway implements UpstreamListener {
         'tools/call',
         { name: call.target.name, ...(call.arguments ? { arguments: call.arguments } : {}), ...(call.meta ? { _meta: call.meta } : {}), ...call.inputRound },
         { caller: call.caller, session: call.session, requestId: call.requestId },
-        { cancellation: call.cancellation, onprogress: call.onprogress },
+        { cancellation: call.cancellation, onprogress: call.onprogress, paramHeaders: call.paramHeaders },
       ),
     );
     this.readResource = options.resourceReadMiddlewares?.length

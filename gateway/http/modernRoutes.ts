@@ -10,7 +10,7 @@ import { RELAYED_EXTENSION_METHODS, relayedExtensionsOf, relayTarget } from '../
 import { RpcError, toRpcError } from '../session/rpcError.js';
 import { toolCallParamsProblem } from '../session/toolCallHandler.js';
 import type { GatewayState } from './middlewares.js';
-import { paramHeaderMismatch, type ParamHeaderMismatch } from './mcpParamHeaders.js';
+import { paramHeaderMismatch, undeclaredParamHeaders, type ParamHeaderMismatch } from '../upstreams/mcpParamHeaders.js';
 import { ModernExchange, sendModernError } from './modernExchange.js';
 import {
   CLIENT_CAPABILITIES_KEY,
@@ -90,7 +90,8 @@ export class ModernRoutes {
     }
 
     const exchange = new ModernExchange(res, id);
-    const call: MethodRequest = { requestId: id, cancellation: exchange.cancellation, sendNotification: (n) => exchange.notify(n) };
+    const paramHeaders = method === 'tools/call' ? undeclaredParamHeadersOf(ctx, view, params) : undefined;
+    const call: MethodRequest = { requestId: id, cancellation: exchange.cancellation, sendNotification: (n) => exchange.notify(n), ...(paramHeaders ? { paramHeaders } : {}) };
     const { methods } = this.gateway;
     try {
       let result: Result;
@@ -193,6 +194,13 @@ export class ModernRoutes {
  * marks with `x-mcp-header` (checked against the upstream's own definition of the tool; the
  * gateway's composite tools declare none).
  */
+function undeclaredParamHeadersOf(ctx: Ctx, view: CatalogView, params: Result): Record<string, string> | undefined {
+  if (typeof params.name !== 'string') return undefined;
+  const target = view.resolveTool(params.name);
+  const tool = target?.upstream.tools.find((candidate) => candidate.name === target.name);
+  return undeclaredParamHeaders(ctx.req.headers, tool?.inputSchema);
+}
+
 function paramHeaderMismatchOf(ctx: Ctx, view: CatalogView, params: Result): ParamHeaderMismatch | undefined {
   if (typeof params.name !== 'string') return undefined;
   const target = view.resolveTool(params.name);

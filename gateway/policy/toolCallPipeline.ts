@@ -26,6 +26,8 @@ export interface ToolCallContext {
   inputRound?: { inputResponses: Record<string, unknown>; requestState?: string };
   /** Set when a composite tool makes this call as one of its steps: the composite's exposed name and the step. */
   via?: { tool: string; step: string };
+  /** `Mcp-Param-*` headers the client sent that the tool does not declare, passed on to a 2026 HTTP upstream as they came. */
+  paramHeaders?: Readonly<Record<string, string>>;
 }
 
 export type ToolCallHandler = (call: ToolCallContext) => Promise<Record<string, unknown>>;

@@ -41,6 +41,8 @@ export interface MethodRequest {
   cancellation: Cancellation;
   /** Send a notification on this request's own stream (progress). */
   sendNotification: (notification: { method: string; params: Record<string, unknown> }) => Promise<void>;
+  /** A tools/call's `Mcp-Param-*` headers that its tool does not declare, as the client sent them. */
+  paramHeaders?: Readonly<Record<string, string>> | undefined;
 }
 
 type Params = Record<string, unknown>;
@@ -151,6 +153,7 @@ export class McpMethods {
           cancellation: request.cancellation,
           onprogress,
           ...(inputRound ? { inputRound } : {}),
+          ...(request.paramHeaders ? { paramHeaders: request.paramHeaders } : {}),
         });
       const result = await this.settleInputRequired(client, await call(this.incomingRound(client, params, binding)), binding, request, call);
       // A CreateTaskResult (SEP-2663) passes on as it is: the tool's result comes later, inlined in tasks/get.

@@ -10,7 +10,12 @@ export interface ForwardedRequestOptions {
   timeoutMs: number;
   /** Progress never extends a request beyond this. */
   maxTotalTimeoutMs: number;
+  /** HTTP headers for this request alone (a Streamable HTTP upstream; stdio ignores them). */
+  headers?: Readonly<Record<string, string>> | undefined;
 }
+
+/** What `send` takes besides the message; the SDK v2 client transports also take per-request `headers`. */
+type SendWithHeaders = (message: JSONRPCMessage, options?: { headers?: Readonly<Record<string, string>> }) => Promise<void>;
 
 interface Pending {
   resolve: (result: Record<string, unknown>) => void;
@@ -92,7 +97,8 @@ export class ForwardedRequests {
       };
       this.pending.set(id, entry);
       const message = (sent === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params: sent }) as JSONRPCMessage;
-      this.transport.send(message).catch((error: unknown) => {
+      const sending = options.headers ? (this.transport.send as SendWithHeaders).call(this.transport, message, { headers: options.headers }) : this.transport.send(message);
+      sending.catch((error: unknown) => {
         if (this.settle(id)) reject(error);
       });
     });

@@ -38,6 +38,7 @@ import type { CallOrigin, InFlightCall, ListKind, UpstreamListener, UpstreamStat
 import { PassThroughResult } from '../../shared/jsonRpcDispatch.js';
 import type { Cancellation } from './cancellation.js';
 import { ForwardedRequests } from './forwardedRequests.js';
+import { paramHeadersFor } from './mcpParamHeaders.js';
 import { ModernSubscriptions } from './modernSubscriptions.js';
 
 const GATEWAY_CLIENT_INFO: Implementation = { name: 'manifold-gateway', version: '0.1.0' };
@@ -53,6 +54,8 @@ export interface ForwardOptions {
   onprogress?: ((progress: Progress) => void) | undefined;
   /** Override of the configured call timeout (lists and health use shorter ones). */
   timeoutMs?: number;
+  /** A tools/call's `Mcp-Param-*` headers its tool does not declare, as the client sent them (passed on to a 2026 HTTP upstream). */
+  paramHeaders?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface UpstreamStatus {
@@ -211,12 +214,14 @@ export class UpstreamConnection {
       forwardedParams = { ...forwardedParams, _meta: { ...(forwardedParams?._meta as Record<string, unknown> | undefined), ...this.envelope(capabilities, origin?.session.logLevel) } };
     }
     const timeout = options.timeoutMs ?? this.config.callTimeoutMs;
+    const headers = method === 'tools/call' && this.era === 'modern' && this.config.remote ? this.paramHeaders(params, options.paramHeaders) : undefined;
     try {
       return await requests.request(method, forwardedParams, {
         cancellation: options.cancellation,
         onprogress: options.onprogress,
         timeoutMs: timeout,
         maxTotalTimeoutMs: Math.max(timeout, this.config.maxCallDurationMs),
+        headers,
       });
     } catch (error) {
       throw this.describeCallFailure(error, method, timeout, client);
@@ -228,6 +233,17 @@ export class UpstreamConnection {
 
   private release(): void {
     this.limit.release();
+  }
+
+  /**
+   * The `Mcp-Param-*` headers of a tools/call to this (2026-07-28, Streamable HTTP) upstream:
+   * those its tool declares, made from the arguments (SEP-2243), and those the client sent that
+   * the tool does not declare, passed on as they came.
+   */
+  private paramHeaders(params: Record<string, unknown> | undefined, undeclared: Readonly<Record<string, string>> | undefined): Record<string, string> | undefined {
+    const tool = typeof params?.name === 'string' ? this.tools.find((candidate) => candidate.name === params.name) : undefined;
+    const declared = tool ? paramHeadersFor(tool.inputSchema, params?.arguments) : undefined;
+    return declared || undeclared ? { ...undeclared, ...declared } : undefined;
   }
 
   /**

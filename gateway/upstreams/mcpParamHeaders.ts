@@ -100,3 +100,43 @@ export function paramHeaderMismatch(headers: IncomingHttpHeaders, inputSchema: u
   }
   return undefined;
 }
+
+/**
+ * The `Mcp-Param-*` headers a conforming client sends with a tools/call to a tool with this
+ * inputSchema (SEP-2243): one per `x-mcp-header` declaration whose argument is a primitive,
+ * Base64-wrapped when the value is not a safe plain-ASCII field value. The gateway sends them
+ * on its own calls to a 2026-07-28 Streamable HTTP upstream, whatever revision its client
+ * speaks, since the upstream refuses a declared argument without its header.
+ */
+export function paramHeadersFor(inputSchema: unknown, args: unknown): Record<string, string> | undefined {
+  if (typeof inputSchema !== 'object' || inputSchema === null) return undefined;
+  let out: Record<string, string> | undefined;
+  for (const declaration of declarationsOf(inputSchema)) {
+    let value: unknown = args;
+    for (const key of declaration.path) value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+    const text = asHeaderValue(value);
+    if (text === undefined) continue;
+    (out ??= {})[`Mcp-Param-${declaration.header}`] = encode(text);
+  }
+  return out;
+}
+
+/** The `Mcp-Param-*` headers of a request that the tool does not declare, as they came: passed on, not interpreted. */
+export function undeclaredParamHeaders(headers: IncomingHttpHeaders, inputSchema: unknown): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  let declaredNames: Set<string> | undefined;
+  for (const [name, raw] of Object.entries(headers)) {
+    if (!name.startsWith('mcp-param-') || raw === undefined) continue;
+    declaredNames ??= new Set(typeof inputSchema === 'object' && inputSchema !== null ? declarationsOf(inputSchema).map((d) => `mcp-param-${d.header.toLowerCase()}`) : []);
+    if (declaredNames.has(name)) continue;
+    (out ??= {})[name] = Array.isArray(raw) ? raw.join(', ') : raw;
+  }
+  return out;
+}
+
+/** A header value as the spec encodes it: as it is when it is a safe plain-ASCII field value, else `=?base64?…?=`. */
+function encode(value: string): string {
+  const plain =
+    value.length > 0 && value === value.trim() && !(value.startsWith('=?base64?') && value.endsWith('?=')) && /^[\t\x20-\x7e]*$/.test(value);
+  return plain ? value : `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
+}
