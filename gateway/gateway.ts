@@ -10,6 +10,7 @@ import { composeResourceRead, type ResourceReadHandler, type ResourceReadMiddlew
 import { composeToolCall, type ToolCallHandler, type ToolCallMiddleware } from './policy/toolCallPipeline.js';
 import { ClientSession, LOG_LEVEL_ORDER } from './session/clientSession.js';
 import { ListenStreams, type ListChanges } from './session/listenStreams.js';
+import { ParkedCalls } from './session/parkedCalls.js';
 import { RelayedInputState } from './session/relayedInputState.js';
 import { ResourceSubscriptions } from './session/resourceSubscriptions.js';
 import { composeInstructions, McpMethods, unionCapabilities } from './session/mcpMethods.js';
@@ -83,6 +84,8 @@ export class ManifoldGateway implements UpstreamListener {
   readonly sessionDirectory: SessionDirectory | undefined;
   /** Pinned tool definitions (tool integrity), when enabled. */
   readonly toolPins: ToolPins | undefined;
+  /** Calls of 2026 clients to 2025-era upstreams waiting for the clients' answers (parkedCalls.ts). */
+  readonly parkedCalls: ParkedCalls;
   /** Composite tools (`workflows` in the configuration); undefined when none are configured. */
   readonly workflows: WorkflowRegistry | undefined;
 
@@ -91,6 +94,9 @@ export class ManifoldGateway implements UpstreamListener {
     private readonly logger: Logger,
     options: GatewayOptions = {},
   ) {
+    const relayedInputTtlSeconds = options.relayedInputTtlSeconds ?? RELAYED_INPUT_TTL_SECONDS;
+    const { perUser, total } = config.limits.bridgedCalls;
+    this.parkedCalls = new ParkedCalls({ maxPerUser: perUser, maxTotal: total, ttlMs: relayedInputTtlSeconds * 1000 });
     this.access = options.access ?? new AccessPolicy(config.auth.mode === 'oauth' ? config.auth.toolScopes : {});
     this.upstreams = config.upstreams.map((upstream) => new UpstreamConnection(upstream, logger, this));
     this.catalog = new UpstreamCatalog(this.upstreams, config.separator, logger);
@@ -130,7 +136,8 @@ export class ManifoldGateway implements UpstreamListener {
       logger,
       ...(this.readResource ? { readResource: this.readResource } : {}),
       ...(this.workflows ? { composites: this.workflows } : {}),
-      relayedInput: new RelayedInputState(options.relayedInputKey ?? randomBytes(32), options.relayedInputTtlSeconds ?? RELAYED_INPUT_TTL_SECONDS),
+      relayedInput: new RelayedInputState(options.relayedInputKey ?? randomBytes(32), relayedInputTtlSeconds),
+      parkedCalls: this.parkedCalls,
       inputRounds: { maxRounds: 8, roundTimeoutMs: config.upstreams.reduce((longest, upstream) => Math.max(longest, upstream.maxCallDurationMs), 0) },
     });
     this.toolPins = options.toolPins;
@@ -495,6 +502,7 @@ export class ManifoldGateway implements UpstreamListener {
   async stop(): Promise<void> {
     this.sessions.stopSweeping();
     this.listenStreams.closeAll();
+    this.parkedCalls.close();
     await Promise.all([...this.sessions.values()].map((session) => session.transport.close()));
     await Promise.all(this.upstreams.map((upstream) => upstream.stop()));
   }

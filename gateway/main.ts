@@ -15,6 +15,7 @@ import { createHttpApp } from './http/app.js';
 import { createPolicyStack } from './policy/policyStack.js';
 import { viewProblems } from './views/curatedView.js';
 import { CacheInvalidationBus } from './cluster/cacheInvalidationBus.js';
+import { ParkedCallRelay } from './cluster/parkedCallRelay.js';
 import { ResourceUpdateBus } from './cluster/resourceUpdateBus.js';
 import { RedisSessionDirectory, type SessionDirectory } from './cluster/sessionDirectory.js';
 import type { ResponseCache } from './policy/responseCache.js';
@@ -78,6 +79,8 @@ runMain('gateway', async (logger) => {
       policies.audit?.append({ at: new Date().toISOString(), event: 'tool_definition_changed', upstream: change.namespace, tool: change.tool, served, changes: change.changes }, { urgent: true }),
   });
   cluster?.resourceUpdates.attach(gateway.clusterResources());
+  // A 2026 client's retry of a bridged call may reach another instance than the one holding it.
+  const parkedRelay = cluster ? await ParkedCallRelay.connect(cluster.url, gateway.parkedCalls, logger) : undefined;
   // Upstreams start now, in parallel, while the listener and authorization are set up (their
   // processes need neither): /readyz reports when they are up. Then names are checked: a
   // collision, or a view naming something that does not exist, refuses to start (never
@@ -167,6 +170,7 @@ runMain('gateway', async (logger) => {
     await gateway.stop();
     await auth.close();
     await policies.close();
+    await parkedRelay?.close();
     await cluster?.close();
     server.closeAllConnections();
     logger.info({ ms: Date.now() - started }, 'stopped');
@@ -191,7 +195,7 @@ async function joinCluster(
   config: GatewayConfig,
   cache: ResponseCache,
   logger: Logger,
-): Promise<{ sessions: SessionDirectory; resourceUpdates: ResourceUpdateBus; close: () => Promise<void> } | undefined> {
+): Promise<{ url: string; sessions: SessionDirectory; resourceUpdates: ResourceUpdateBus; close: () => Promise<void> } | undefined> {
   if (!config.cluster.redis) return undefined;
   const url = process.env.REDIS_URL;
   if (!url) throw new ConfigError(['REDIS_URL: must be set (e.g. redis://127.0.0.1:6379) when cluster.redis is true.']);
@@ -200,6 +204,7 @@ async function joinCluster(
   const resourceUpdates = await ResourceUpdateBus.connect(url, logger);
   logger.info('cluster: sessions, rate limits, cache invalidations and resource updates shared through Redis');
   return {
+    url,
     sessions,
     resourceUpdates,
     close: async () => {

@@ -46,6 +46,16 @@ export const limitsSchema = z
     maxResponseBytes: z.number().int().min(1024).max(512 * 1024 * 1024).default(4 * 1024 * 1024),
     /** Check tools/call arguments against the upstream tool's input schema before forwarding. */
     validateArguments: z.boolean().default(true),
+    /**
+     * Calls of 2026-07-28 clients to 2025-era upstreams that wait, between two rounds, for the
+     * client's answers to what the upstream asked (gateway/session/parkedCalls.ts), per instance:
+     * at most `perUser` for one user and `total` in all. Each waits at most
+     * MANIFOLD_RELAYED_INPUT_TTL_SECONDS (600) and is then cancelled upstream.
+     */
+    bridgedCalls: z
+      .object({ perUser: z.number().int().min(1).max(100_000).default(16), total: z.number().int().min(1).max(1_000_000).default(1_000) })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -13,6 +13,8 @@ import type { UpstreamConnection } from '../upstreams/upstreamConnection.js';
 import type { CompositeTools } from '../workflows/workflowRegistry.js';
 import { fulfilOnSession, isInputRequired, type InputRound } from './inputRequiredOnSession.js';
 import type { RelayedInputBinding, RelayedInputState } from './relayedInputState.js';
+import { ModernRequestClient } from './modernRequestClient.js';
+import type { ParkedCalls, ParkedOutcome, ParkRef } from './parkedCalls.js';
 import type { RequestingClient } from './requestingClient.js';
 import { RESOURCE_NOT_FOUND, RpcError, toRpcError } from './rpcError.js';
 import { toolResultProblem } from './toolCallHandler.js';
@@ -30,6 +32,8 @@ export interface McpMethodDeps {
   composites?: CompositeTools;
   /** Seals the upstream's requestState for 2026 clients (multi round-trip calls). */
   relayedInput: RelayedInputState;
+  /** Calls of 2026 clients to 2025-era upstreams, held between rounds for the clients' retries. */
+  parkedCalls: ParkedCalls;
   /** For 2025 clients, the gateway asks an upstream's input requests itself: this many rounds, each waiting this long. */
   inputRounds: { maxRounds: number; roundTimeoutMs: number };
 }
@@ -47,6 +51,12 @@ export interface MethodRequest {
 
 type Params = Record<string, unknown>;
 type Result = Record<string, unknown>;
+
+/** A round of a 2026 client's retry: the answers, and the upstream's state or the parked call its requestState carried. */
+type IncomingRound = InputRound & { park?: ParkRef };
+
+/** Make a method's upstream call: with the round a retry brings, under `cancellation`, reporting `onprogress`. */
+type StartRound = (inputRound: InputRound | undefined, cancellation: Cancellation, onprogress: ((progress: Progress) => void) | undefined) => Promise<Result>;
 
 /**
  * The capabilities a client is offered: the union of what its upstreams declared. An
@@ -141,7 +151,7 @@ export class McpMethods {
     }
     try {
       const binding: RelayedInputBinding = { user: client.caller.user, upstream: target.upstream.namespace, method: 'tools/call', target: name };
-      const call = (inputRound: InputRound | undefined) =>
+      const call: StartRound = (inputRound, cancellation, progress) =>
         this.deps.toolCall({
           session: client,
           requestId: request.requestId,
@@ -150,12 +160,12 @@ export class McpMethods {
           target,
           arguments: args,
           meta,
-          cancellation: request.cancellation,
-          onprogress,
+          cancellation,
+          onprogress: progress,
           ...(inputRound ? { inputRound } : {}),
           ...(request.paramHeaders ? { paramHeaders: request.paramHeaders } : {}),
         });
-      const result = await this.settleInputRequired(client, await call(this.incomingRound(client, params, binding)), binding, request, call);
+      const result = await this.rounds(client, params, binding, request, onprogress, target.upstream, call);
       // A CreateTaskResult (SEP-2663) passes on as it is: the tool's result comes later, inlined in tasks/get.
       if (isInputRequired(result) || result.resultType === 'task') return result;
       const malformed = toolResultProblem(result);
@@ -203,9 +213,9 @@ export class McpMethods {
     const target = view.resolvePrompt(name);
     if (!target) throw new RpcError(ErrorCode.InvalidParams, `Unknown prompt "${name}". List them with prompts/list.`);
     const binding: RelayedInputBinding = { user: client.caller.user, upstream: target.upstream.namespace, method: 'prompts/get', target: name };
-    const get = (inputRound: InputRound | undefined) =>
-      forwardOrRpcError(target.upstream, 'prompts/get', { ...withoutInputRound(params), name: target.name, ...inputRound }, client, request);
-    const result = await this.settleOrRpcError(client, await get(this.incomingRound(client, params, binding)), binding, request, get);
+    const get: StartRound = (inputRound, cancellation) =>
+      forwardOrRpcError(target.upstream, 'prompts/get', { ...withoutInputRound(params), name: target.name, ...inputRound }, client, { ...request, cancellation });
+    const result = await this.roundsOrRpcError(client, params, binding, request, target.upstream, get);
     if (isInputRequired(result)) return result;
     const messages = result.messages;
     if (Array.isArray(messages) && !view.namespace) {
@@ -236,17 +246,17 @@ export class McpMethods {
     const exposedUri = params.uri as string;
     const target = resolveUriOrThrow(view, exposedUri, client.era);
     const binding: RelayedInputBinding = { user: client.caller.user, upstream: target.upstream.namespace, method: 'resources/read', target: exposedUri };
-    const read = (inputRound: InputRound | undefined): Promise<Result> => {
+    const read: StartRound = (inputRound, cancellation) => {
       const forwarded = { ...withoutInputRound(params), uri: target.uri, ...inputRound };
       return this.deps.readResource
         ? this.deps
-            .readResource({ session: client, requestId: request.requestId, caller: client.caller, upstream: target.upstream, uri: target.uri, exposedUri, params: forwarded, cancellation: request.cancellation })
+            .readResource({ session: client, requestId: request.requestId, caller: client.caller, upstream: target.upstream, uri: target.uri, exposedUri, params: forwarded, cancellation })
             .catch((error: unknown) => {
               throw toRpcError(error);
             })
-        : forwardOrRpcError(target.upstream, 'resources/read', forwarded, client, request);
+        : forwardOrRpcError(target.upstream, 'resources/read', forwarded, client, { ...request, cancellation });
     };
-    const result = await this.settleOrRpcError(client, await read(this.incomingRound(client, params, binding)), binding, request, read);
+    const result = await this.roundsOrRpcError(client, params, binding, request, target.upstream, read);
     if (isInputRequired(result)) return result;
     if (Array.isArray(result.contents) && !view.namespace) {
       result.contents = result.contents.map((content: { uri?: unknown }) =>
@@ -279,13 +289,13 @@ export class McpMethods {
    * gateway sealed: the upstream gets its own state back only if the seal holds for this
    * caller, upstream, method and target.
    */
-  private incomingRound(client: RequestingClient, params: Params, binding: RelayedInputBinding): InputRound | undefined {
+  private incomingRound(client: RequestingClient, params: Params, binding: RelayedInputBinding): IncomingRound | undefined {
     if (client.era !== 'modern' || (params.requestState === undefined && params.inputResponses === undefined)) return undefined;
     const inputResponses = params.inputResponses;
     if (inputResponses !== undefined && (typeof inputResponses !== 'object' || inputResponses === null || Array.isArray(inputResponses))) {
       throw new RpcError(ErrorCode.InvalidParams, 'params.inputResponses must be an object of answers keyed as the inputRequests were.');
     }
-    const round: InputRound = { inputResponses: (inputResponses ?? {}) as Record<string, unknown> };
+    const round: IncomingRound = { inputResponses: (inputResponses ?? {}) as Record<string, unknown> };
     if (params.requestState === undefined) return round;
     if (typeof params.requestState !== 'string') throw new RpcError(ErrorCode.InvalidParams, 'params.requestState must be the string the previous answer gave, unchanged.');
     const opened = this.deps.relayedInput.open(params.requestState, binding);
@@ -296,7 +306,54 @@ export class McpMethods {
         { reason: 'invalid_request_state' },
       );
     }
+    if (opened.park) return { ...round, park: opened.park };
     return opened.inner === undefined ? round : { ...round, requestState: opened.inner };
+  }
+
+  /**
+   * A call's rounds, up to the answer this request gets. A retry naming a parked call resumes
+   * it (wherever it is parked); a 2026 client's call to a 2025-era upstream is bridged
+   * (BridgedCall: what the upstream asks becomes an input_required round); any other call is
+   * made once, an upstream's input_required sealed for a 2026 client or asked of a 2025 session.
+   */
+  private async rounds(
+    client: RequestingClient,
+    params: Params,
+    binding: RelayedInputBinding,
+    request: MethodRequest,
+    onprogress: ((progress: Progress) => void) | undefined,
+    upstream: UpstreamConnection,
+    start: StartRound,
+  ): Promise<Result> {
+    const parked = this.deps.parkedCalls;
+    const round = this.incomingRound(client, params, binding);
+    if (round?.park) {
+      return this.parkedAnswer(await parked.resume(round.park, client.caller.user, round.inputResponses, { cancellation: request.cancellation, onprogress }), binding);
+    }
+    if (!(client instanceof ModernRequestClient) || upstream.era !== 'legacy') {
+      const first = await start(round, request.cancellation, onprogress);
+      return this.settleInputRequired(client, first, binding, request, (next) => start(next, request.cancellation, onprogress));
+    }
+    const call = parked.open(client.caller.user);
+    client.inputs = call;
+    call.run((cancellation, progress) => start(undefined, cancellation, progress));
+    return this.parkedAnswer(await parked.drive(call, { cancellation: request.cancellation, onprogress }), binding);
+  }
+
+  /** The same, with any failure as a JSON-RPC error (prompts/get, resources/read). */
+  private async roundsOrRpcError(client: RequestingClient, params: Params, binding: RelayedInputBinding, request: MethodRequest, upstream: UpstreamConnection, start: StartRound): Promise<Result> {
+    try {
+      return await this.rounds(client, params, binding, request, undefined, upstream, start);
+    } catch (error) {
+      throw toRpcError(error);
+    }
+  }
+
+  /** A bridged call's round as the client's answer: the call's result, its failure, or input_required naming the parked call. */
+  private parkedAnswer(outcome: ParkedOutcome, binding: RelayedInputBinding): Result {
+    if (outcome.kind === 'done') return outcome.result;
+    if (outcome.kind === 'failed') throw outcome.error;
+    return { resultType: 'input_required', inputRequests: outcome.inputRequests, requestState: this.deps.relayedInput.seal(binding, undefined, outcome.call) };
   }
 
   /** An upstream's input_required: sealed for a 2026 client to answer itself; asked by the gateway of a 2025 session. */
@@ -317,20 +374,6 @@ export class McpMethods {
       upstream: binding.upstream,
       ...this.deps.inputRounds,
     });
-  }
-
-  private async settleOrRpcError(
-    client: RequestingClient,
-    result: Result,
-    binding: RelayedInputBinding,
-    request: MethodRequest,
-    retry: (round: InputRound) => Promise<Result>,
-  ): Promise<Result> {
-    try {
-      return await this.settleInputRequired(client, result, binding, request, retry);
-    } catch (error) {
-      throw toRpcError(error);
-    }
   }
 }
 

@@ -5,6 +5,7 @@ import type { CallerIdentity } from '../auth/authenticate.js';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
 import { callerOf } from './clientSession.js';
 import { relayedExtensionsOf } from './relayedExtensions.js';
+import type { BridgedCall } from './bridgedCall.js';
 import type { RequestingClient } from './requestingClient.js';
 
 let nextRequest = 0;
@@ -34,6 +35,11 @@ export class ModernRequestClient implements RequestingClient {
   readonly id: string;
   readonly caller: CallerContext;
   readonly grantedScopes: ReadonlySet<string>;
+  /**
+   * The bridged call this request runs (tools/call, prompts/get or resources/read on a
+   * 2025-era upstream): what the upstream asks during it waits there for an input_required round.
+   */
+  inputs: BridgedCall | undefined = undefined;
 
   constructor(
     readonly view: CatalogView,
@@ -54,16 +60,17 @@ export class ModernRequestClient implements RequestingClient {
   }
 
   /**
-   * A 2026-07-28 client cannot be sent a request: an upstream that asks for sampling,
-   * elicitation or roots during its call must say so with input_required, which 2025 upstreams
-   * do not know. Refused at once, with the reason, so the upstream ends the call instead of waiting.
+   * A 2026-07-28 client cannot be sent a request: what a 2025-era upstream asks during a bridged
+   * call waits in the call for the client's next round. Outside one (a step of a composite tool,
+   * completion) it is refused at once, with the reason, so the upstream ends the call instead of waiting.
    */
-  requestClient(request: { method: string }, _relatedRequestId: unknown, options: { upstream: string }): Promise<Record<string, unknown>> {
+  requestClient(request: { method: string; params?: Record<string, unknown> | undefined }, _relatedRequestId: unknown, options: { upstream: string; signal?: AbortSignal }): Promise<Record<string, unknown>> {
+    if (this.inputs) return this.inputs.ask(request.params === undefined ? { method: request.method } : { method: request.method, params: request.params }, options.signal);
     return Promise.reject(
       new DomainError(
         'unsupported',
-        `Upstream "${options.upstream}" speaks an MCP revision before 2026-07-28 and sent ${request.method} during this call, but the calling client speaks 2026-07-28, which has no server-to-client requests; the gateway does not bridge that yet.`,
-        { action: 'Call the tool from a 2025-11-25 client, or from a client whose requests the upstream does not need to ask back.' },
+        `Upstream "${options.upstream}" speaks an MCP revision before 2026-07-28 and sent ${request.method} during this call, but the calling client speaks 2026-07-28, which has no server-to-client requests, and the gateway holds such requests only for tools/call, prompts/get and resources/read.`,
+        { action: 'Call the tool directly rather than through this request, or from a 2025-11-25 client.' },
       ),
     );
   }

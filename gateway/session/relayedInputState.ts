@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { ParkRef } from './parkedCalls.js';
 
 /**
  * The `requestState` the gateway gives a 2026-07-28 client when an upstream answers
@@ -26,11 +27,13 @@ export interface RelayedInputBinding {
 interface Payload extends RelayedInputBinding {
   /** The upstream's own requestState, if it gave one. */
   inner?: string;
+  /** A call the gateway holds waiting for the client's answers (a 2025-era upstream bridged, parkedCalls.ts). */
+  park?: ParkRef;
   /** Expiry, in seconds since the epoch. */
   exp: number;
 }
 
-export type OpenedState = { ok: true; inner: string | undefined } | { ok: false; reason: 'malformed' | 'signature' | 'expired' | 'binding' };
+export type OpenedState = { ok: true; inner: string | undefined; park?: ParkRef } | { ok: false; reason: 'malformed' | 'signature' | 'expired' | 'binding' };
 
 const VERSION = 'g1';
 
@@ -41,8 +44,8 @@ export class RelayedInputState {
     private readonly now: () => number = () => Date.now(),
   ) {}
 
-  seal(binding: RelayedInputBinding, inner: string | undefined): string {
-    const payload: Payload = { ...binding, ...(inner === undefined ? {} : { inner }), exp: Math.floor(this.now() / 1000) + this.ttlSeconds };
+  seal(binding: RelayedInputBinding, inner: string | undefined, park?: ParkRef): string {
+    const payload: Payload = { ...binding, ...(inner === undefined ? {} : { inner }), ...(park ? { park } : {}), exp: Math.floor(this.now() / 1000) + this.ttlSeconds };
     const body = `${VERSION}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
     return `${body}.${this.mac(body)}`;
   }
@@ -65,7 +68,9 @@ export class RelayedInputState {
     if (payload.user !== expected.user || payload.upstream !== expected.upstream || payload.method !== expected.method || payload.target !== expected.target) {
       return { ok: false, reason: 'binding' };
     }
-    return { ok: true, inner: typeof payload.inner === 'string' ? payload.inner : undefined };
+    const park = payload.park;
+    const parked = typeof park === 'object' && park !== null && typeof park.instance === 'string' && typeof park.call === 'string' ? { park: { instance: park.instance, call: park.call } } : {};
+    return { ok: true, inner: typeof payload.inner === 'string' ? payload.inner : undefined, ...parked };
   }
 
   private mac(body: string): string {

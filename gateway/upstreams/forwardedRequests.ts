@@ -12,6 +12,8 @@ export interface ForwardedRequestOptions {
   maxTotalTimeoutMs: number;
   /** HTTP headers for this request alone (a Streamable HTTP upstream; stdio ignores them). */
   headers?: Readonly<Record<string, string>> | undefined;
+  /** Told the request's id on the connection before it is sent (for holdDeadline). */
+  onId?: ((id: number) => void) | undefined;
 }
 
 /** What `send` takes besides the message; the SDK v2 client transports also take per-request `headers`. */
@@ -28,6 +30,8 @@ interface Pending {
   maxTotalTimeoutMs: number;
   /** Removes the cancellation listener. */
   stopListening: (() => void) | undefined;
+  /** Requests the upstream sent the end client during this one that are not answered yet (holdDeadline). */
+  held: number;
 }
 
 /** Above any id the SDK client's own counter (from 0) reaches on the same connection. */
@@ -94,7 +98,9 @@ export class ForwardedRequests {
         timeoutMs: options.timeoutMs,
         maxTotalTimeoutMs: options.maxTotalTimeoutMs,
         stopListening: cancellation?.onAbort((reason) => this.cancel(id, reason)),
+        held: 0,
       };
+      options.onId?.(id);
       this.pending.set(id, entry);
       const message = (sent === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params: sent }) as JSONRPCMessage;
       const sending = options.headers ? (this.transport.send as SendWithHeaders).call(this.transport, message, { headers: options.headers }) : this.transport.send(message);
@@ -167,6 +173,28 @@ export class ForwardedRequests {
     this.sweepTimer.unref();
   }
 
+  /**
+   * The upstream has asked the end client something during request `id` (sampling,
+   * elicitation) and waits for the answer: a person may take longer than the request's timeout,
+   * so it does not run until the answer is given (the total ceiling still holds). Returns what
+   * ends the hold; the timeout then starts again.
+   */
+  holdDeadline(id: number): () => void {
+    const entry = this.pending.get(id);
+    if (!entry) return () => undefined;
+    entry.held++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      entry.held--;
+      if (this.pending.get(id) !== entry) return;
+      const now = Date.now();
+      entry.deadline = Math.max(entry.deadline, now + entry.timeoutMs);
+      if (entry.deadline < this.sweepAt) this.armSweep(entry.deadline, now);
+    };
+  }
+
   /** Time out every request past its deadline, and arm the timer for the soonest one left. */
   private sweep(): void {
     this.sweepTimer = undefined;
@@ -174,6 +202,13 @@ export class ForwardedRequests {
     const now = Date.now();
     let soonest = Infinity;
     for (const [id, entry] of [...this.pending]) {
+      if (entry.held > 0) {
+        // Waiting on the end client: only the total ceiling applies.
+        const ceiling = entry.startedAt + entry.maxTotalTimeoutMs;
+        if (ceiling <= now) this.cancel(id, new McpError(ErrorCode.RequestTimeout, 'Maximum total timeout exceeded', { maxTotalTimeout: entry.maxTotalTimeoutMs }));
+        else if (ceiling < soonest) soonest = ceiling;
+        continue;
+      }
       if (entry.deadline <= now) this.cancel(id, new McpError(ErrorCode.RequestTimeout, 'Request timed out', { timeout: entry.timeoutMs }));
       else if (entry.deadline < soonest) soonest = entry.deadline;
     }

@@ -41,6 +41,8 @@ export interface InFlightCall {
   id: string;
   origin: CallOrigin;
   method: string;
+  /** Its JSON-RPC id on the upstream connection (ForwardedRequests), once sent. */
+  forwardedId?: number;
 }
 
 export type ListKind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';

@@ -222,6 +222,7 @@ export class UpstreamConnection {
         timeoutMs: timeout,
         maxTotalTimeoutMs: Math.max(timeout, this.config.maxCallDurationMs),
         headers,
+        ...(call ? { onId: (id: number) => (call.forwardedId = id) } : {}),
       });
     } catch (error) {
       throw this.describeCallFailure(error, method, timeout, client);
@@ -652,31 +653,39 @@ export class UpstreamConnection {
           `Send server→client requests only during a call, echoing the call's _meta (see shared/relatedRequestMeta.ts).`,
       );
     }
-    const { session, relatedRequestId } = target;
+    const { session, relatedRequestId, call } = target;
     const capabilities = session.clientCapabilities() ?? {};
     const needed = request.method === 'sampling/createMessage' ? 'sampling' : request.method === 'elicitation/create' ? 'elicitation' : 'roots';
     if (capabilities[needed] === undefined) {
       throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `The client session of this call did not declare the "${needed}" capability, so ${request.method} cannot be sent to it.`);
     }
     const params = request.params ? { ...request.params, _meta: stripReserved(meta) } : undefined;
-    return session.requestClient({ method: request.method, params }, relatedRequestId, { signal, timeoutMs: this.config.maxCallDurationMs, upstream: this.namespace });
+    // The call waits on a person now: its timeout does not run until they answer.
+    const release = call?.forwardedId !== undefined && this.requests ? this.requests.holdDeadline(call.forwardedId) : undefined;
+    try {
+      return await session.requestClient({ method: request.method, params }, relatedRequestId, { signal, timeoutMs: this.config.maxCallDurationMs, upstream: this.namespace });
+    } finally {
+      release?.();
+    }
   }
 
-  private attribute(meta: Record<string, unknown> | undefined): { session: CallOrigin['session']; relatedRequestId: CallOrigin['requestId'] | undefined } | undefined {
+  private attribute(
+    meta: Record<string, unknown> | undefined,
+  ): { session: CallOrigin['session']; relatedRequestId: CallOrigin['requestId'] | undefined; call: InFlightCall | undefined } | undefined {
     const callId = meta?.[CALL_META_KEY];
     if (typeof callId === 'string') {
       const call = this.inFlight.get(callId);
-      if (call) return { session: call.origin.session, relatedRequestId: call.origin.requestId };
+      if (call) return { session: call.origin.session, relatedRequestId: call.origin.requestId, call };
     }
     const sessionId = readCallerMeta(meta)?.session;
     if (sessionId) {
       const calls = [...this.inFlight.values()].filter((call) => call.origin.session.id === sessionId);
       const first = calls[0];
-      if (first) return { session: first.origin.session, relatedRequestId: calls.length === 1 ? first.origin.requestId : undefined };
+      if (first) return { session: first.origin.session, relatedRequestId: calls.length === 1 ? first.origin.requestId : undefined, call: calls.length === 1 ? first : undefined };
     }
     if (this.inFlight.size === 1) {
       const only = this.inFlight.values().next().value as InFlightCall;
-      return { session: only.origin.session, relatedRequestId: only.origin.requestId };
+      return { session: only.origin.session, relatedRequestId: only.origin.requestId, call: only };
     }
     return undefined;
   }

@@ -1,7 +1,7 @@
 /**
  * The era matrix: every kind of client × every kind of upstream × every feature, through one
- * gateway (its aggregate endpoint, /mcp). The cells, the table of what each calls, and the
- * later-work cells are in eraMatrixCells.ts.
+ * gateway (its aggregate endpoint, /mcp). The cells and the table of what each calls are in
+ * eraMatrixCells.ts.
  *
  * Clients:   SDK v2 pinned to 2026-07-28 · SDK v2 in its default legacy mode (2025-11-25) · SDK v1 (2025-11-25).
  * Upstreams: modern — project-management (`pm`; `cf`, the conformance fixture, for progress and
@@ -73,7 +73,7 @@ describe.each(CLIENTS)('a %s client through the gateway', (kind) => {
 });
 
 describe('a 2026-07-28 client on one upstream alone (/servers/{namespace}/mcp), with its own names', () => {
-  it('confirms a deletion through pm, and is told at once that fx cannot ask it anything yet', async () => {
+  it('confirms a deletion through pm, and answers what the 2025 fixture fx asks mid-call', async () => {
     const asked: Cell['asked'] = { sampling: [], elicitation: [] };
     const options = { capabilities: { sampling: {}, elicitation: {} }, handlers: answeringHandlers(asked) };
     const pm = await connectClient(MODERN_V2, { kind: 'http', url: `${gateway.base}/servers/pm/mcp` }, options);
@@ -82,11 +82,9 @@ describe('a 2026-07-28 client on one upstream alone (/servers/{namespace}/mcp), 
       const { task } = ok(await pm.callTool({ name: 'create_task', arguments: { title: 'Deleted on its own endpoint', project: PROJECT } })).structuredContent as { task: { id: string } };
       expect(ok(await pm.callTool({ name: 'delete_task', arguments: { id: task.id } })).structuredContent).toMatchObject({ status: 'deleted', deleted_ids: [task.id] });
       expect(asked.elicitation).toEqual([expect.stringMatching(new RegExp(`^Delete ${task.id} `))]);
-      // Later work, as on /mcp: refused at once, naming the upstream.
-      const refused = await fx.callTool({ name: 'ask_llm', arguments: { prompt: 'Say hi' } });
-      expect(refused.isError).toBe(true);
-      expect(JSON.stringify(refused.content)).toContain('Upstream \\"fx\\" speaks an MCP revision before 2026-07-28 and sent sampling/createMessage');
-      expect(asked.sampling).toEqual([]);
+      // fx speaks 2025-11-25 and sends sampling/createMessage mid-call: bridged as an input_required round.
+      expect(JSON.stringify(ok(await fx.callTool({ name: 'ask_llm', arguments: { prompt: 'Say hi' } })).content)).toContain('sampled: answer to Say hi');
+      expect(asked.sampling).toEqual(['Say hi']);
     } finally {
       await Promise.all([pm.close(), fx.close()]);
     }

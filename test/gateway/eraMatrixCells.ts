@@ -21,10 +21,9 @@
  * reports progress or runs long enough to cancel, so those two modern cells use the conformance
  * fixture `cf` (SDK v2 on the domain servers' serving code, also at 2026-07-28).
  *
- * LATER WORK: the 2026-07-28 client × legacy upstream cells of sampling and elicitation. A 2025
- * upstream asks with server→client requests, which a 2026-07-28 client cannot be sent, and the
- * gateway does not bridge them yet: the call must end at once with a tool error naming the
- * upstream and its request (never hang), and nobody is asked anything. That is what they assert.
+ * The 2026-07-28 client × legacy upstream cells of sampling and elicitation go through the
+ * gateway's bridge (gateway/session/bridgedCall.ts): fx sends server→client requests, which the
+ * client gets as input_required rounds, and its retries answer them.
  */
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -161,18 +160,6 @@ async function cancelLongCall({ client, deployment }: Cell, namespace: string, n
   expect(Date.now() - cancelledAt).toBeLessThan(5000);
 }
 
-/** A later-work cell: the 2026 client is told at once, naming the upstream and its request, and nobody is asked anything. */
-async function expectRefusedAsLaterWork(cell: Cell, name: string, args: Record<string, unknown>, method: string): Promise<void> {
-  const before = { sampling: [...cell.asked.sampling], elicitation: [...cell.asked.elicitation] };
-  const started = Date.now();
-  const result = await cell.client.callTool({ name, arguments: args });
-  expect(Date.now() - started).toBeLessThan(5000);
-  expect(result.isError).toBe(true);
-  expect(textOf(result)).toContain(`Upstream "fx" speaks an MCP revision before 2026-07-28 and sent ${method} during this call`);
-  expect(textOf(result)).toContain('the gateway does not bridge that yet');
-  expect(cell.asked).toEqual(before);
-}
-
 // --- the matrix ------------------------------------------------------------------------------
 
 export const MATRIX: Record<Feature, Record<Upstream, (cell: Cell) => Promise<void>>> = {
@@ -236,7 +223,6 @@ export const MATRIX: Record<Feature, Record<Upstream, (cell: Cell) => Promise<vo
       expect(asked.sampling.some((prompt) => prompt.includes(objective))).toBe(true);
     },
     legacy: async (cell) => {
-      if (cell.client.era === 'modern') return expectRefusedAsLaterWork(cell, 'fx__ask_llm', { prompt: 'Say hi' }, 'sampling/createMessage'); // later work
       expect(textOf(ok(await cell.client.callTool({ name: 'fx__ask_llm', arguments: { prompt: 'Say hi' } })))).toBe('sampled: answer to Say hi');
       expect(cell.asked.sampling).toContain('Say hi');
     },
@@ -250,7 +236,6 @@ export const MATRIX: Record<Feature, Record<Upstream, (cell: Cell) => Promise<vo
       expect(asked.elicitation.some((message) => message.startsWith(`Delete ${task.id} `))).toBe(true);
     },
     legacy: async (cell) => {
-      if (cell.client.era === 'modern') return expectRefusedAsLaterWork(cell, 'fx__ask_user', { question: 'Proceed?' }, 'elicitation/create'); // later work
       expect(textOf(ok(await cell.client.callTool({ name: 'fx__ask_user', arguments: { question: 'Proceed?' } })))).toBe('elicited: accept {"confirm":true}');
       expect(cell.asked.elicitation).toContain('Proceed?');
     },

@@ -161,4 +161,30 @@ describe('requests forwarded to an upstream', () => {
     await expect(l.requests.request('tools/call', { name: 'b' }, { timeoutMs: 1000, maxTotalTimeoutMs: 1000 })).rejects.toMatchObject({ code: ErrorCode.ConnectionClosed });
     expect(l.requests.size).toBe(0);
   });
+  it('does not time a request out while the upstream waits on the end client, and times it again once answered', async () => {
+    const l = await link();
+    let id = -1;
+    const call = l.requests.request('tools/call', { name: 'ask_user' }, { timeoutMs: 60, maxTotalTimeoutMs: 5000, onId: (sent) => (id = sent) });
+    expect(id).toBeGreaterThan(0);
+    const release = l.requests.holdDeadline(id);
+    // Four timeouts pass while a person answers: the request is still waiting.
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(l.requests.size).toBe(1);
+    release();
+    // Once answered, the timeout runs again from now.
+    const error = await call.catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: ErrorCode.RequestTimeout });
+    expect(l.upstreamGot.at(-1)).toMatchObject({ method: 'notifications/cancelled', params: { requestId: id } });
+  });
+
+  it('keeps the total ceiling while the upstream waits on the end client', async () => {
+    const l = await link();
+    let id = -1;
+    const call = l.requests.request('tools/call', { name: 'ask_user' }, { timeoutMs: 50, maxTotalTimeoutMs: 150, onId: (sent) => (id = sent) });
+    l.requests.holdDeadline(id);
+    const started = Date.now();
+    const error = await call.catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: ErrorCode.RequestTimeout, message: expect.stringMatching(/Maximum total timeout exceeded/) });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(100);
+  });
 });
