@@ -95,6 +95,23 @@ export const upstreamSchema = z
      * change), or `accept` it silently.
      */
     integrity: z.enum(INTEGRITY_POLICIES, { message: `must be one of ${INTEGRITY_POLICIES.join(', ')}` }).default('withhold'),
+    /**
+     * How calls share the upstream: `shared` — one connection (one child) for every client, and
+     * a request the upstream sends mid-call (sampling, elicitation, roots) reaches its caller by
+     * the `_meta` it echoes, or as the only call in flight; `per-user` — each call of a client
+     * that can be asked such things runs on a pooled connection of its own user's that carries
+     * one call at a time (isolationPool), for upstreams that ask without echoing `_meta`.
+     * A per-user connection is a process of its own: state kept in the upstream's memory is not shared.
+     */
+    isolation: z.enum(['shared', 'per-user'], { message: 'must be "shared" or "per-user"' }).default('shared'),
+    isolationPool: z
+      .object({
+        perUser: z.number().int().min(1).max(1_000).default(4),
+        total: z.number().int().min(1).max(10_000).default(32),
+        idleMs: z.number().int().min(1_000).max(24 * 3_600_000).default(60_000),
+      })
+      .strict()
+      .prefault({}),
     health: z
       .object({
         pingIntervalMs: z.number().int().min(100).max(3_600_000).default(15_000),

@@ -38,6 +38,7 @@ import type { CallOrigin, InFlightCall, ListKind, UpstreamListener, UpstreamStat
 import { PassThroughResult } from '../../shared/jsonRpcDispatch.js';
 import type { Cancellation } from './cancellation.js';
 import { ForwardedRequests } from './forwardedRequests.js';
+import { IsolatedWorkers, workerConfig, workerListener } from './isolatedWorkers.js';
 import { paramHeadersFor } from './mcpParamHeaders.js';
 import { ModernSubscriptions } from './modernSubscriptions.js';
 
@@ -71,6 +72,8 @@ export interface UpstreamStatus {
   nextRestartInMs?: number | undefined;
   restarts: number;
   inFlight: number;
+  /** `isolation: "per-user"`: connections of users' own open now (their calls are not in inFlight). */
+  isolatedConnections?: number;
   queued: number;
   tools: number;
   prompts: number;
@@ -124,6 +127,8 @@ export class UpstreamConnection {
   private readonly allow: RegExp[] | undefined;
   private readonly deny: RegExp[];
   private firstAttempt: Promise<void> | undefined;
+  /** `isolation: "per-user"`: the pooled connections calls of clients that can be asked run on. */
+  private readonly workers: IsolatedWorkers<UpstreamConnection> | undefined;
   private nextRestartAt = 0;
 
   constructor(
@@ -137,6 +142,9 @@ export class UpstreamConnection {
     this.limit = new ConcurrencyLimit(config.maxConcurrency, config.maxQueue);
     this.allow = config.tools.allow?.map(globToRegExp);
     this.deny = config.tools.deny.map(globToRegExp);
+    if (config.isolation === 'per-user') {
+      this.workers = new IsolatedWorkers(config.namespace, config.isolationPool, () => new UpstreamConnection(workerConfig(config), logger, workerListener(listener)), this.log);
+    }
   }
 
   /** Begin supervision; resolves when the first attempt has succeeded or failed. */
@@ -158,6 +166,7 @@ export class UpstreamConnection {
       nextRestartInMs: this.state === 'restarting' && this.nextRestartAt > 0 ? Math.max(0, this.nextRestartAt - Date.now()) : undefined,
       restarts: this.restarts,
       inFlight: this.inFlight.size,
+      ...(this.workers ? { isolatedConnections: this.workers.size } : {}),
       queued: this.limit.queued,
       tools: this.tools.length,
       prompts: this.prompts.length,
@@ -181,6 +190,7 @@ export class UpstreamConnection {
     origin: CallOrigin | undefined,
     options: ForwardOptions = {},
   ): Promise<Record<string, unknown>> {
+    if (this.workers && origin && mayBeAsked(origin.session.clientCapabilities())) return this.forwardIsolated(this.workers, method, params, origin, options);
     const client = this.client;
     const requests = this.requests;
     if (this.state !== 'ready' || !client || !requests) throw this.unavailableError();
@@ -229,6 +239,23 @@ export class UpstreamConnection {
     } finally {
       if (call) this.inFlight.delete(call.id);
       this.release();
+    }
+  }
+
+  /** A call on a connection of the caller's own (isolatedWorkers.ts). */
+  private async forwardIsolated(
+    workers: IsolatedWorkers<UpstreamConnection>,
+    method: string,
+    params: Record<string, unknown> | undefined,
+    origin: CallOrigin,
+    options: ForwardOptions,
+  ): Promise<Record<string, unknown>> {
+    if (this.state !== 'ready') throw this.unavailableError();
+    const lease = await workers.acquire(origin.caller.user);
+    try {
+      return await lease.connection.forward(method, params, origin, options);
+    } finally {
+      lease.release();
     }
   }
 
@@ -614,6 +641,7 @@ export class UpstreamConnection {
   /** Stop supervising and stop the child (stdin closed, then SIGTERM, then SIGKILL). */
   async stop(): Promise<void> {
     this.stopping = true;
+    await this.workers?.stop();
     clearTimeout(this.pingTimer);
     clearTimeout(this.restartTimer);
     this.setState('stopped');
@@ -650,7 +678,8 @@ export class UpstreamConnection {
         ProtocolErrorCode.InvalidRequest,
         `Manifold gateway: cannot tell which client session this ${request.method} request belongs to ` +
           `(${this.inFlight.size} calls in flight to "${this.namespace}", and no "${CALL_META_KEY}" in _meta). ` +
-          `Send server→client requests only during a call, echoing the call's _meta (see shared/relatedRequestMeta.ts).`,
+          `Send server→client requests only during a call, echoing the call's _meta (see shared/relatedRequestMeta.ts); ` +
+          `or set "isolation": "per-user" on upstream "${this.namespace}" in the gateway configuration, so that each call runs on a connection of its own.`,
       );
     }
     const { session, relatedRequestId, call } = target;
@@ -704,6 +733,11 @@ function forwardedMeta(meta: unknown, origin: CallOrigin | undefined, callId: st
  * What the end client can be asked for during a call: a child sees the gateway as its client
  * (which declares everything it can forward), so it learns the end client's own from the caller.
  */
+/** Whether a client declared anything an upstream could ask of it mid-call. */
+function mayBeAsked(declared: Record<string, unknown> | undefined): boolean {
+  return declared !== undefined && (declared.sampling !== undefined || declared.elicitation !== undefined || declared.roots !== undefined);
+}
+
 export function askableCapabilities(declared: Record<string, unknown> | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of ['sampling', 'elicitation', 'roots']) if (declared?.[key] !== undefined) out[key] = declared[key];
