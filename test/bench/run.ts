@@ -23,6 +23,8 @@ const programs: Array<[string, ...string[]]> = [
   // The project-management server on SDK v2 against its SDK v1 build (commit 2dd92e0), both
   // protocol revisions, stdio and HTTP; three interleaved rounds, medians reported.
   ['domainServerCalls.bench.js', '--rounds', '3', '--seconds', '2'],
+  // A sampling round trip to a 2025 upstream: bridged for a 2026-07-28 client vs a 2025 session.
+  ['bridgedSampling.bench.js', '--rounds', '3', '--calls', '400'],
   ['gatewayFootprint.bench.js'],
   ['docsIndex.bench.js'],
 ];

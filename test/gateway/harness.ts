@@ -1,15 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema, ElicitRequestSchema, type ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { packageRoot } from '../../shared/packageRoot.js';
 import { waitFor } from '../support/waitFor.js';
 
-export const ROOT = resolve(import.meta.dirname, '..', '..');
+/** The package root, from source (vitest) or from dist/ (benchmarks). */
+export const ROOT = packageRoot();
 export const GATEWAY_MAIN = join(ROOT, 'dist', 'gateway', 'main.js');
 export const FIXTURE_SERVER = join(ROOT, 'dist', 'test', 'fixtures', 'gateway', 'fixtureServer.js');
 export const EVERYTHING_BIN = join(ROOT, 'node_modules', '.bin', 'mcp-server-everything');
