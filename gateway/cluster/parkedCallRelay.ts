@@ -13,7 +13,7 @@ type WireError = { domain: { code: FailureCode; message: string; action?: string
 type WireOutcome = Exclude<ParkedOutcome, { kind: 'failed' }> | { kind: 'failed'; error: WireError };
 
 type Message =
-  | { type: 'resume'; id: string; from: string; call: string; user: string; inputResponses: Record<string, unknown>; progress: boolean }
+  | { type: 'resume'; id: string; from: string; call: string; round: number; user: string; inputResponses: Record<string, unknown>; progress: boolean }
   | { type: 'cancel'; id: string }
   | { type: 'progress'; id: string; progress: Progress }
   | { type: 'outcome'; id: string; outcome: WireOutcome };
@@ -79,7 +79,7 @@ export class ParkedCallRelay implements RemoteParkedCalls {
   async resume(ref: ParkRef, user: string, inputResponses: Readonly<Record<string, unknown>>, request: RoundRequest): Promise<ParkedOutcome> {
     if (request.cancellation.aborted) return { kind: 'failed', error: request.cancellation.reason };
     const id = randomUUID();
-    const message: Message = { type: 'resume', id, from: this.parked.instance, call: ref.call, user, inputResponses: { ...inputResponses }, progress: request.onprogress !== undefined };
+    const message: Message = { type: 'resume', id, from: this.parked.instance, call: ref.call, round: ref.round, user, inputResponses: { ...inputResponses }, progress: request.onprogress !== undefined };
     const outcome = new Promise<ParkedOutcome>((resolve) => this.waiting.set(id, { resolve, onprogress: request.onprogress }));
     this.owners.set(id, ref.instance);
     let receivers = 0;
@@ -138,13 +138,13 @@ export class ParkedCallRelay implements RemoteParkedCalls {
   /** Run the round another instance's client asked for, on the call parked here. */
   private serve(message: Extract<Message, { type: 'resume' }>): void {
     const { id, from } = message;
-    if (typeof from !== 'string' || typeof message.call !== 'string' || typeof message.user !== 'string' || typeof message.inputResponses !== 'object' || message.inputResponses === null) return;
+    if (typeof from !== 'string' || typeof message.call !== 'string' || !Number.isSafeInteger(message.round) || typeof message.user !== 'string' || typeof message.inputResponses !== 'object' || message.inputResponses === null) return;
     const reply = (body: Message): void => void this.publisher.publish(inbox(from), JSON.stringify(body)).catch((error: unknown) => this.logger.warn({ err: error }, 'parked call: reply not relayed'));
     const cancellation = new CallCancellation();
     this.serving.set(id, cancellation);
     const onprogress = message.progress ? (progress: Progress): void => reply({ type: 'progress', id, progress }) : undefined;
     void this.parked
-      .resumeHere(message.call, message.user, message.inputResponses, { cancellation, onprogress })
+      .resumeHere(message.call, message.round, message.user, message.inputResponses, { cancellation, onprogress })
       .then((outcome) => reply({ type: 'outcome', id, outcome: toWire(outcome) }))
       .finally(() => this.serving.delete(id));
   }

@@ -29,6 +29,9 @@ interface Ask {
   sent: boolean;
 }
 
+/** Longest wait for more requests the upstream sends at the same time as the first of a round. */
+const GATHER_MS = 20;
+
 const KEY_PREFIX: Readonly<Record<string, string>> = { 'sampling/createMessage': 'sampling', 'elicitation/create': 'elicitation', 'roots/list': 'roots' };
 
 /**
@@ -52,6 +55,8 @@ export class BridgedCall {
   private wake: (() => void) | undefined;
   private wakeScheduled = false;
   private progressSink: ((progress: Progress) => void) | undefined;
+  /** Rounds that ended asking for input: each names the call anew, so a state of an earlier round is spent. */
+  rounds = 0;
 
   constructor(
     /** Names the call in the requestState the client gets (unique per gateway instance). */
@@ -90,13 +95,12 @@ export class BridgedCall {
         },
         { once: true },
       );
-      // Requests sent together (one after the other in the same tick) go out in one round.
+      // Requests the upstream sends together (a 2025 server awaiting several at once) go out
+      // in one round: they may reach the gateway in separate reads, so the round waits until
+      // a turn of the event loop brings no new one (GATHER_MS at most).
       if (!this.wakeScheduled) {
         this.wakeScheduled = true;
-        setImmediate(() => {
-          this.wakeScheduled = false;
-          this.wake?.();
-        });
+        this.gather(Date.now(), this.asks.size);
       }
     });
   }
@@ -116,6 +120,7 @@ export class BridgedCall {
         const unsent = [...this.asks].filter(([, ask]) => !ask.sent);
         if (unsent.length > 0) {
           for (const [, ask] of unsent) ask.sent = true;
+          this.rounds++;
           return { kind: 'input', inputRequests: Object.fromEntries(unsent.map(([key, ask]) => [key, ask.request])) };
         }
         await new Promise<void>((resolve) => (this.wake = resolve));
@@ -155,6 +160,14 @@ export class BridgedCall {
       this.asks.delete(key);
       ask.reject(reason);
     }
+  }
+
+  private gather(since: number, seen: number): void {
+    setTimeout(() => {
+      if (this.asks.size !== seen && Date.now() - since < GATHER_MS) return this.gather(since, this.asks.size);
+      this.wakeScheduled = false;
+      this.wake?.();
+    }, 1);
   }
 
   private settle(outcome: Exclude<RoundOutcome, { kind: 'input' }>): void {

@@ -10,6 +10,8 @@ type Result = Record<string, unknown>;
 export interface ParkRef {
   instance: string;
   call: string;
+  /** The round that parked it: a requestState of an earlier round of the same call is spent. */
+  round: number;
 }
 
 /** A round's end as a client gets it: with input requests, the call to name in the retry's requestState. */
@@ -79,21 +81,21 @@ export class ParkedCalls {
     timer.unref();
     this.parked.set(call.id, { call, timer });
     this.perUser.set(call.user, (this.perUser.get(call.user) ?? 0) + 1);
-    return { ...outcome, call: { instance: this.instance, call: call.id } };
+    return { ...outcome, call: { instance: this.instance, call: call.id, round: call.rounds } };
   }
 
   /** The client's retry of the call `ref` names, with its answers: the next round's outcome. */
   resume(ref: ParkRef, user: string, inputResponses: Readonly<Record<string, unknown>>, request: RoundRequest): Promise<ParkedOutcome> {
-    if (ref.instance === this.instance) return this.resumeHere(ref.call, user, inputResponses, request);
+    if (ref.instance === this.instance) return this.resumeHere(ref.call, ref.round, user, inputResponses, request);
     if (!this.remote) return Promise.resolve({ kind: 'failed', error: noLongerWaiting('it was parked by another gateway instance, and this one is not in a cluster with it') });
     return this.remote.resume(ref, user, inputResponses, request);
   }
 
   /** Resume a call parked on this instance (a retry that arrived here, or one another instance relayed). */
-  resumeHere(id: string, user: string, inputResponses: Readonly<Record<string, unknown>>, request: RoundRequest): Promise<ParkedOutcome> {
+  resumeHere(id: string, round: number, user: string, inputResponses: Readonly<Record<string, unknown>>, request: RoundRequest): Promise<ParkedOutcome> {
     const entry = this.parked.get(id);
-    // Another user's call is refused as if it did not exist.
-    if (!entry || entry.call.user !== user) return Promise.resolve({ kind: 'failed', error: noLongerWaiting() });
+    // Another user's call is refused as if it did not exist; so is a state of an earlier round.
+    if (!entry || entry.call.user !== user || entry.call.rounds !== round) return Promise.resolve({ kind: 'failed', error: noLongerWaiting() });
     this.unpark(id);
     entry.call.answer(inputResponses);
     return this.drive(entry.call, request);

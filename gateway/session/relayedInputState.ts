@@ -69,7 +69,9 @@ export class RelayedInputState {
       return { ok: false, reason: 'binding' };
     }
     const park = payload.park;
-    const parked = typeof park === 'object' && park !== null && typeof park.instance === 'string' && typeof park.call === 'string' ? { park: { instance: park.instance, call: park.call } } : {};
+    const parked = typeof park === 'object' && park !== null && typeof park.instance === 'string' && typeof park.call === 'string' && Number.isSafeInteger(park.round)
+        ? { park: { instance: park.instance, call: park.call, round: park.round } }
+        : {};
     return { ok: true, inner: typeof payload.inner === 'string' ? payload.inner : undefined, ...parked };
   }
 
