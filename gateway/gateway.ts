@@ -269,6 +269,11 @@ export class ManifoldGateway implements UpstreamListener {
     transport.onStandaloneUndelivered = (message) => {
       if ('method' in message && message.method === 'notifications/resources/updated') this.relaySessionMessage?.(id, message as never);
     };
+    if (this.sessionDirectory && mode === 'streamable') {
+      // Its requests to the client are answered wherever the client's POST lands.
+      transport.instanceTag = this.instanceTag;
+      transport.onForeignClientMessage = (message) => this.relayClientMessage?.(id, message as never);
+    }
     session.server.onerror = (error) => this.logger.debug({ err: error, session: id }, 'session protocol error');
     // connect() installs the SDK's message handler at once; route past its schema pass.
     void session.server.connect(transport);
@@ -456,8 +461,19 @@ export class ManifoldGateway implements UpstreamListener {
       onUndeliveredSessionMessage: (relay) => {
         this.relaySessionMessage = relay;
       },
+      deliverClientMessage: (id, message) => {
+        this.sessions.get(id)?.transport.receiveRelayed(message as never);
+      },
+      onForeignClientMessage: (relay) => {
+        this.relayClientMessage = relay;
+      },
     };
   }
+
+  /** In a cluster: hands a client's message to the instance whose copy of the session it is for. */
+  private relayClientMessage: ((session: string, message: Record<string, unknown>) => void) | undefined;
+  /** Tags the ids of requests this instance's session copies send the client (sessionTransport.ts). */
+  private readonly instanceTag = randomBytes(4).toString('hex');
 
   /** In a cluster: hands a session's resource update to the instance holding its GET stream. */
   private relaySessionMessage: ((session: string, message: Record<string, unknown>) => void) | undefined;

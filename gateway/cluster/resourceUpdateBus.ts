@@ -8,6 +8,7 @@ type Message =
   | { type: 'interest'; namespace: string; uri: string; interested: boolean }
   | { type: 'lists'; namespace: string; kinds: ListKind[] }
   | { type: 'session'; session: string; message: Record<string, unknown> }
+  | { type: 'client'; session: string; message: Record<string, unknown> }
   | { type: 'hello' };
 
 /** What the bus needs of the gateway instance it serves. */
@@ -25,6 +26,10 @@ export interface ClusterResourceHost {
   deliverToSession(session: string, message: Record<string, unknown>): void;
   /** Let this instance's sessions hand over what they cannot deliver themselves. */
   onUndeliveredSessionMessage(relay: (session: string, message: Record<string, unknown>) => void): void;
+  /** A client's message for session `session` that another instance received: handled if this instance's copy of the session is the one it is for. */
+  deliverClientMessage(session: string, message: Record<string, unknown>): void;
+  /** Let this instance's sessions hand over client messages that belong to another instance's copy (answers to its requests, cancellations). */
+  onForeignClientMessage(relay: (session: string, message: Record<string, unknown>) => void): void;
 }
 
 const LIST_KINDS: ReadonlySet<string> = new Set(['tools', 'prompts', 'resources', 'resourceTemplates']);
@@ -73,6 +78,7 @@ export class ResourceUpdateBus {
     this.host = host;
     host.onLocalInterest((namespace, uri, interested) => this.channel.publish({ type: 'interest', namespace, uri, interested }));
     host.onUndeliveredSessionMessage((session, message) => this.channel.publish({ type: 'session', session, message }));
+    host.onForeignClientMessage((session, message) => this.channel.publish({ type: 'client', session, message }));
     this.channel.publish({ type: 'hello' });
     this.timer = setInterval(() => this.sweep(), this.timing.reannounceMs);
     this.timer.unref();
@@ -99,6 +105,11 @@ export class ResourceUpdateBus {
     if (event.type === 'session') {
       const { session, message } = event as { session?: unknown; message?: unknown };
       if (typeof session === 'string' && typeof message === 'object' && message !== null) host.deliverToSession(session, message as Record<string, unknown>);
+      return;
+    }
+    if (event.type === 'client') {
+      const { session, message } = event as { session?: unknown; message?: unknown };
+      if (typeof session === 'string' && typeof message === 'object' && message !== null) host.deliverClientMessage(session, message as Record<string, unknown>);
       return;
     }
     if (event.type === 'lists') {

@@ -64,6 +64,18 @@ export class SessionTransport implements Transport {
    * session's GET stream may be open on another instance, which can deliver it.
    */
   onStandaloneUndelivered: ((message: JSONRPCMessage) => void) | undefined;
+  /**
+   * In a cluster, copies of this session on several instances each send the client requests
+   * (sampling, elicitation) under ids of their own counting: the ids go out tagged with this
+   * instance (`<tag>.<id>`), so that the client's answer, whichever instance it reaches, can be
+   * taken back to the one that asked. Undefined: one instance, ids as the SDK made them.
+   */
+  instanceTag: string | undefined;
+  /**
+   * Told of a client message that belongs to another instance's copy of this session: an answer
+   * to a request another instance sent, or a cancellation of a request in flight elsewhere.
+   */
+  onForeignClientMessage: ((message: JSONRPCMessage) => void) | undefined;
 
   constructor(
     readonly sessionId: string,
@@ -121,10 +133,38 @@ export class SessionTransport implements Transport {
     } else {
       res.writeHead(202).end();
     }
-    for (const message of messages) {
-      this.onmessage?.(message, extra);
-      if ('method' in message && message.method === 'notifications/cancelled') this.onCancelled(message.params);
+    for (const message of messages) this.receiveOne(message, extra, false);
+  }
+
+  /** A client message another instance received for this session (see onForeignClientMessage): taken here if it is this instance's. */
+  receiveRelayed(message: JSONRPCMessage): void {
+    if (!this.closed) this.receiveOne(message, undefined, true);
+  }
+
+  private receiveOne(message: JSONRPCMessage, extra: MessageExtraInfo | undefined, relayed: boolean): void {
+    const tag = this.instanceTag;
+    if (tag !== undefined && !('method' in message) && 'id' in message) {
+      // An answer to a request of ours, or of another instance's copy of the session.
+      const id = message.id;
+      if (typeof id === 'string' && id.startsWith(`${tag}.`)) {
+        this.onmessage?.({ ...message, id: Number(id.slice(tag.length + 1)) } as JSONRPCMessage, extra);
+      } else if (!relayed) {
+        this.onForeignClientMessage?.(message);
+      }
+      return;
     }
+    if ('method' in message && message.method === 'notifications/cancelled') {
+      const requestId = (message.params as { requestId?: RequestId } | undefined)?.requestId;
+      const here = requestId !== undefined && this.exchanges.has(requestId);
+      if (relayed && !here) return;
+      // The cancelled request may be in flight on another instance's copy of the session.
+      if (tag !== undefined && !relayed && !here) this.onForeignClientMessage?.(message);
+      this.onmessage?.(message, extra);
+      this.onCancelled(message.params);
+      return;
+    }
+    if (relayed) return;
+    this.onmessage?.(message, extra);
   }
 
   /** Legacy POST /messages: answered 202; replies travel on the SSE stream. */
@@ -179,6 +219,7 @@ export class SessionTransport implements Transport {
       if (exchange.pending.size === 0) this.completeExchange(exchange);
       return Promise.resolve();
     }
+    if (this.instanceTag !== undefined && 'method' in message && 'id' in message) message = { ...message, id: `${this.instanceTag}.${String(message.id)}` };
     const related = options?.relatedRequestId;
     const exchange = related === undefined ? undefined : this.exchanges.get(related);
     if (exchange && (exchange.stream || !exchange.res.destroyed)) {

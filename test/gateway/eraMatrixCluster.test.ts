@@ -9,13 +9,14 @@
  *   (and the other way round);
  * - the same through the balancer with the SDK v2 client, checking that the two rounds were
  *   answered by different instances;
- * - the modern-client row of the era matrix (eraMatrixCells.ts) through the balancer.
+ * - the whole era matrix (eraMatrixCells.ts) through the balancer, for every client kind: a 2025
+ *   session's requests alternate between the instances too (its state is shared through Redis).
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTemporaryDatabase, postgresAvailable, type TemporaryDatabase } from '../support/databases.js';
-import { connectClient, MODERN_V2, type EraClient } from '../support/eraClients.js';
+import { connectClient, LEGACY_V1, LEGACY_V2, MODERN_V2, type ClientKind, type EraClient } from '../support/eraClients.js';
 import { postModern, type ModernRequestOptions, type WireAnswer } from '../support/modernWire.js';
 import { REDIS_URL, redisAvailable } from '../support/redis.js';
 import { RoundRobinProxy } from '../support/roundRobinProxy.js';
@@ -23,6 +24,9 @@ import { TestIssuer } from '../support/testIssuer.js';
 import { waitFor } from '../support/waitFor.js';
 import { answeringHandlers, CELLS, conformanceUpstream, MATRIX, ok, PROJECT, SUBTASKS, type Cell, type Deployment } from './eraMatrixCells.js';
 import { fixtureUpstream, ROOT, startGateway, waitReady, type RunningGateway } from './harness.js';
+
+/** The modern client first: it creates the project the other rows use. */
+const CLIENTS: readonly ClientKind[] = [MODERN_V2, LEGACY_V2, LEGACY_V1];
 
 const runnable = postgresAvailable() && (await redisAvailable('the era matrix on two gateway instances'));
 
@@ -77,8 +81,8 @@ describe.runIf(runnable)('2026-07-28 clients on two gateway instances behind a b
     await issuer?.stop();
   });
 
-  const connect = (asked: Cell['asked']): Promise<EraClient> =>
-    connectClient(MODERN_V2, { kind: 'http', url: deployment.url }, { headers: { authorization: `Bearer ${token}` }, capabilities: { sampling: {}, elicitation: {} }, handlers: answeringHandlers(asked) });
+  const connect = (asked: Cell['asked'], kind: ClientKind = MODERN_V2): Promise<EraClient> =>
+    connectClient(kind, { kind: 'http', url: deployment.url }, { headers: { authorization: `Bearer ${token}` }, capabilities: { sampling: {}, elicitation: {} }, handlers: answeringHandlers(asked) });
 
   /** Raw 2026 requests straight to one instance. */
   const on = (instance: RunningGateway) => (method: string, params: Params, options: ModernRequestOptions = {}): Promise<WireAnswer> =>
@@ -143,14 +147,14 @@ describe.runIf(runnable)('2026-07-28 clients on two gateway instances behind a b
     }
   });
 
-  describe('the modern-client row of the era matrix, through the balancer', () => {
+  describe.each(CLIENTS)('the era matrix for a %s client, through the balancer', (kind) => {
     const asked: Cell['asked'] = { sampling: [], elicitation: [] };
     let cell: Cell;
 
     beforeAll(async () => {
-      const client = await connect(asked);
-      cell = { kind: MODERN_V2, client, deployment, asked };
-      ok(await client.callTool({ name: 'pm__create_project', arguments: { key: PROJECT, name: 'Era matrix' } }));
+      const client = await connect(asked, kind);
+      cell = { kind, client, deployment, asked };
+      if (kind === MODERN_V2) ok(await client.callTool({ name: 'pm__create_project', arguments: { key: PROJECT, name: 'Era matrix' } }));
     });
 
     afterAll(async () => {

@@ -28,6 +28,15 @@ class InstanceHost implements ClusterResourceHost {
   onUndeliveredSessionMessage(relay: (session: string, message: Record<string, unknown>) => void): void {
     this.relay = relay;
   }
+  readonly clientMessages: string[] = [];
+  /** Hand a client message for another instance's copy of a session to the others. */
+  relayClient: ((session: string, message: Record<string, unknown>) => void) | undefined;
+  deliverClientMessage(session: string, message: Record<string, unknown>): void {
+    this.clientMessages.push(`${session} ${JSON.stringify(message)}`);
+  }
+  onForeignClientMessage(relay: (session: string, message: Record<string, unknown>) => void): void {
+    this.relayClient = relay;
+  }
 
   deliver(namespace: string, uri: string): void {
     this.delivered.push(`${namespace} ${uri}`);
@@ -116,5 +125,17 @@ describe.runIf(runnable)('resource subscriptions across the instances of a clust
     await waitFor('the relayed message on the other instance', () => a.host.sessionMessages.length === 1);
     expect(a.host.sessionMessages).toEqual(['session-1 notifications/resources/updated']);
     expect(b.host.sessionMessages).toEqual([]);
+  });
+
+  it("passes a client's answer that reached the wrong instance to the others, where the copy of the session that asked takes it", async () => {
+    const a = await instance();
+    const b = await instance();
+    a.bus.attach(a.host);
+    b.bus.attach(b.host);
+    const answer = { jsonrpc: '2.0', id: '1f2e3d4c.0', result: { action: 'accept', content: { confirm: true } } };
+    b.host.relayClient?.('session-2', answer);
+    await waitFor('the relayed answer on the other instance', () => a.host.clientMessages.length === 1);
+    expect(a.host.clientMessages).toEqual([`session-2 ${JSON.stringify(answer)}`]);
+    expect(b.host.clientMessages).toEqual([]);
   });
 });
