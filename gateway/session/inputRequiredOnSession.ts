@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { DomainError } from '../../shared/errors.js';
 import type { Cancellation } from '../upstreams/cancellation.js';
 import type { RequestingClient } from './requestingClient.js';
@@ -72,7 +73,7 @@ export async function fulfilOnSession(client: RequestingClient, first: Result, r
     try {
       await Promise.all(
         Object.entries(embedded).map(async ([key, request]) => {
-          inputResponses[key] = await client.requestClient({ method: request.method, params: request.params }, options.requestId, {
+          inputResponses[key] = await client.requestClient({ method: request.method, params: asLegacyRequest(request) }, options.requestId, {
             signal: abort.signal,
             timeoutMs: options.roundTimeoutMs,
             upstream: options.upstream,
@@ -92,4 +93,15 @@ export async function fulfilOnSession(client: RequestingClient, first: Result, r
     current = await retry({ inputResponses, ...(typeof current.requestState === 'string' ? { requestState: current.requestState } : {}) });
   }
   return current;
+}
+
+/**
+ * An embedded request as a 2025 client must receive it: a 2026-07-28 URL-mode elicitation has no
+ * `elicitationId` (the revision correlates with requestState), which the 2025 shape requires, so
+ * the gateway mints one (as the SDK's own legacy shim does).
+ */
+function asLegacyRequest(request: EmbeddedRequest): Record<string, unknown> | undefined {
+  const params = request.params;
+  if (request.method !== 'elicitation/create' || params?.mode !== 'url' || params.elicitationId !== undefined) return params;
+  return { ...params, elicitationId: randomUUID() };
 }

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, LEGACY_V1, LEGACY_V2, MODERN_V2, type ClientKind } from '../support/eraClients.js';
-import { answeringHandlers, CELLS, conformanceUpstream, MATRIX, ok, PROJECT, type Cell, type Deployment } from './eraMatrixCells.js';
+import { answeringHandlers, ASKABLE, CELLS, conformanceUpstream, MATRIX, ok, PROJECT, type Cell, type Deployment } from './eraMatrixCells.js';
 import { fixtureUpstream, ROOT, startGateway, waitReady, type RunningGateway } from './harness.js';
 
 const CLIENTS: readonly ClientKind[] = [MODERN_V2, LEGACY_V2, LEGACY_V1];
@@ -54,11 +54,11 @@ afterAll(async () => {
 });
 
 describe.each(CLIENTS)('a %s client through the gateway', (kind) => {
-  const asked: Cell['asked'] = { sampling: [], elicitation: [] };
+  const asked: Cell['asked'] = { sampling: [], elicitation: [], roots: [] };
   let cell: Cell;
 
   beforeAll(async () => {
-    const client = await connectClient(kind, { kind: 'http', url: deployment.url }, { capabilities: { sampling: {}, elicitation: {} }, handlers: answeringHandlers(asked) });
+    const client = await connectClient(kind, { kind: 'http', url: deployment.url }, { capabilities: ASKABLE, handlers: answeringHandlers(asked) });
     expect(client.era).toBe(kind === MODERN_V2 ? 'modern' : 'legacy');
     cell = { kind, client, deployment, asked };
   });
@@ -74,8 +74,8 @@ describe.each(CLIENTS)('a %s client through the gateway', (kind) => {
 
 describe('a 2026-07-28 client on one upstream alone (/servers/{namespace}/mcp), with its own names', () => {
   it('confirms a deletion through pm, and answers what the 2025 fixture fx asks mid-call', async () => {
-    const asked: Cell['asked'] = { sampling: [], elicitation: [] };
-    const options = { capabilities: { sampling: {}, elicitation: {} }, handlers: answeringHandlers(asked) };
+    const asked: Cell['asked'] = { sampling: [], elicitation: [], roots: [] };
+    const options = { capabilities: ASKABLE, handlers: answeringHandlers(asked) };
     const pm = await connectClient(MODERN_V2, { kind: 'http', url: `${gateway.base}/servers/pm/mcp` }, options);
     const fx = await connectClient(MODERN_V2, { kind: 'http', url: `${gateway.base}/servers/fx/mcp` }, options);
     try {

@@ -11,6 +11,10 @@
  * | completion            | pm__sprint_planning `project`          | fx__greet `who`                        |
  * | sampling              | pm__generate_task_breakdown            | fx__ask_llm                            |
  * | elicitation           | pm__delete_task (its confirmation)     | fx__ask_user                           |
+ * | elicitation (URL)     | cf__test_input_required_url_elicitation | fx__ask_url                           |
+ * | roots                 | cf__test_input_required_result_list_roots | fx__list_roots                      |
+ * | prompts/get asking    | cf__test_input_required_result_prompt  | fx__ask_prompt (elicits a context)     |
+ * | resources/read asking | cf+test://input-required/{topic}       | fx+fixture://asked/{topic} (samples)   |
  * | progress              | cf__test_tool_with_progress            | fx__progress                           |
  * | cancellation          | cf__slow_compute                       | fx__slow (which logs that it was told) |
  * | resource updates      | listen / subscribe pm+project://status | listen / subscribe fx+fixture://items/5 |
@@ -18,12 +22,15 @@
  *
  * Upstreams: `pm` is the project-management server (SDK v2, negotiated at 2026-07-28); `fx` the
  * gateway fixture server (SDK v1 over stdio, `protocol: auto` → 2025-11-25). No domain tool
- * reports progress or runs long enough to cancel, so those two modern cells use the conformance
- * fixture `cf` (SDK v2 on the domain servers' serving code, also at 2026-07-28).
+ * reports progress, runs long enough to cancel, asks for a URL, roots or input in a prompt or a
+ * read, so those modern cells use the conformance fixture `cf` (SDK v2 on the domain servers'
+ * serving code, also at 2026-07-28; CONFORMANCE_FIXTURE_EXTRAS adds the URL tool and the read).
  *
- * The 2026-07-28 client × legacy upstream cells of sampling and elicitation go through the
- * gateway's bridge (gateway/session/bridgedCall.ts): fx sends server→client requests, which the
- * client gets as input_required rounds, and its retries answer them.
+ * The 2026-07-28 client × legacy upstream cells that ask (sampling, elicitation, URL, roots, the
+ * asking prompt and read) go through the gateway's bridge (gateway/session/bridgedCall.ts): fx
+ * sends server→client requests, which the client gets as input_required rounds, and its retries
+ * answer them. The 2025 client × modern upstream cells go the other way
+ * (session/inputRequiredOnSession.ts).
  */
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -37,7 +44,10 @@ export const SUBTASKS = ['Write the plan', 'Review the plan'];
 
 /** The conformance fixture as an upstream (namespace `cf`). */
 export function conformanceUpstream(): Record<string, unknown> {
-  return { namespace: 'cf', stdio: { command: process.execPath, args: [join(ROOT, 'dist', 'test', 'fixtures', 'conformance', 'conformanceServer.js')], env: { LOG_LEVEL: 'warn' } } };
+  return {
+    namespace: 'cf',
+    stdio: { command: process.execPath, args: [join(ROOT, 'dist', 'test', 'fixtures', 'conformance', 'conformanceServer.js')], env: { LOG_LEVEL: 'warn', CONFORMANCE_FIXTURE_EXTRAS: '1' } },
+  };
 }
 
 export type Upstream = 'modern' | 'legacy';
@@ -48,6 +58,10 @@ export type Feature =
   | 'completion'
   | 'sampling'
   | 'elicitation'
+  | 'elicitation (URL)'
+  | 'roots'
+  | 'prompts/get asking'
+  | 'resources/read asking'
   | 'progress'
   | 'cancellation'
   | 'resource updates'
@@ -64,13 +78,24 @@ export interface Cell {
   kind: ClientKind;
   client: EraClient;
   deployment: Deployment;
-  asked: { sampling: string[]; elicitation: string[] };
+  asked: { sampling: string[]; elicitation: string[]; roots: string[] };
 }
 
-/** What a test's user answers: pm's sampling gets a JSON array of sub-tasks; anything else an echo; every confirmation is accepted. */
+/** What the matrix's clients declare: everything an upstream can ask of them. */
+export const ASKABLE = { sampling: {}, elicitation: { form: {}, url: {} }, roots: {} };
+
+/** The roots the matrix's clients have. */
+export const ROOTS = [{ uri: 'file:///work/era-matrix', name: 'era matrix' }];
+
+/**
+ * What a test's user answers: pm's sampling gets a JSON array of sub-tasks, anything else an
+ * echo; a form asking for a `context` gets "era matrix", any other form is confirmed; a URL is
+ * opened (accepted); roots are ROOTS.
+ */
 export function answeringHandlers(asked: Cell['asked']): {
   sampling: (params: CreateMessageRequestParams) => CreateMessageResult;
   elicitation: (params: ElicitRequestParams) => ElicitResult;
+  roots: () => { roots: typeof ROOTS };
 } {
   return {
     sampling: (params) => {
@@ -81,7 +106,14 @@ export function answeringHandlers(asked: Cell['asked']): {
     },
     elicitation: (params) => {
       asked.elicitation.push(params.message);
-      return { action: 'accept', content: { confirm: true } };
+      if (params.mode === 'url') return { action: 'accept' };
+      const properties = (params.requestedSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {};
+      const content: Record<string, string | boolean> = 'context' in properties ? { context: 'era matrix' } : { confirm: true };
+      return { action: 'accept', content };
+    },
+    roots: () => {
+      asked.roots.push('roots/list');
+      return { roots: ROOTS };
     },
   };
 }
@@ -238,6 +270,57 @@ export const MATRIX: Record<Feature, Record<Upstream, (cell: Cell) => Promise<vo
     legacy: async (cell) => {
       expect(textOf(ok(await cell.client.callTool({ name: 'fx__ask_user', arguments: { question: 'Proceed?' } })))).toBe('elicited: accept {"confirm":true}');
       expect(cell.asked.elicitation).toContain('Proceed?');
+    },
+  },
+
+  'elicitation (URL)': {
+    modern: async ({ client, asked }) => {
+      expect(textOf(ok(await client.callTool({ name: 'cf__test_input_required_url_elicitation', arguments: {} })))).toBe('url elicitation: accept');
+      expect(asked.elicitation).toContain('Sign in to the fixture');
+    },
+    legacy: async ({ client, asked }) => {
+      const before = asked.elicitation.length;
+      expect(textOf(ok(await client.callTool({ name: 'fx__ask_url', arguments: {} })))).toBe('url elicitation: accept');
+      expect(asked.elicitation.slice(before)).toEqual(['Sign in to the fixture']);
+    },
+  },
+
+  roots: {
+    modern: async ({ client, asked }) => {
+      const before = asked.roots.length;
+      expect(textOf(ok(await client.callTool({ name: 'cf__test_input_required_result_list_roots', arguments: {} })))).toBe(`Client roots: ${ROOTS[0]!.uri}`);
+      expect(asked.roots.length).toBe(before + 1);
+    },
+    legacy: async ({ client, asked }) => {
+      const before = asked.roots.length;
+      expect(textOf(ok(await client.callTool({ name: 'fx__list_roots', arguments: {} })))).toBe(`roots: ${ROOTS[0]!.uri}`);
+      expect(asked.roots.length).toBe(before + 1);
+    },
+  },
+
+  // A prompt whose upstream asks the client (elicitation) what context to use.
+  'prompts/get asking': {
+    modern: async ({ client }) => {
+      const prompt = await client.getPrompt({ name: 'cf__test_input_required_result_prompt' });
+      expect(prompt.messages[0]?.content).toMatchObject({ type: 'text', text: 'Answer with this context in mind: era matrix' });
+    },
+    legacy: async ({ client }) => {
+      const prompt = await client.getPrompt({ name: 'fx__ask_prompt' });
+      expect(prompt.messages[0]?.content).toMatchObject({ type: 'text', text: 'Context: era matrix' });
+    },
+  },
+
+  // A read whose upstream asks the client to sample.
+  'resources/read asking': {
+    modern: async ({ client, asked }) => {
+      const read = await client.readResource({ uri: 'cf+test://input-required/tides' });
+      expect(read.contents[0]).toMatchObject({ uri: 'cf+test://input-required/tides', text: 'read: answer to Write about tides' });
+      expect(asked.sampling).toContain('Write about tides');
+    },
+    legacy: async ({ client, asked }) => {
+      const read = await client.readResource({ uri: 'fx+fixture://asked/moons' });
+      expect(read.contents[0]).toMatchObject({ uri: 'fx+fixture://asked/moons', text: 'read: answer to Write about moons' });
+      expect(asked.sampling).toContain('Write about moons');
     },
   },
 

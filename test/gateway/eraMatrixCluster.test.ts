@@ -22,7 +22,7 @@ import { REDIS_URL, redisAvailable } from '../support/redis.js';
 import { RoundRobinProxy } from '../support/roundRobinProxy.js';
 import { TestIssuer } from '../support/testIssuer.js';
 import { waitFor } from '../support/waitFor.js';
-import { answeringHandlers, CELLS, conformanceUpstream, MATRIX, ok, PROJECT, SUBTASKS, type Cell, type Deployment } from './eraMatrixCells.js';
+import { answeringHandlers, ASKABLE, CELLS, conformanceUpstream, MATRIX, ok, PROJECT, SUBTASKS, type Cell, type Deployment } from './eraMatrixCells.js';
 import { fixtureUpstream, ROOT, startGateway, waitReady, type RunningGateway } from './harness.js';
 
 /** The modern client first: it creates the project the other rows use. */
@@ -82,7 +82,7 @@ describe.runIf(runnable)('2026-07-28 clients on two gateway instances behind a b
   });
 
   const connect = (asked: Cell['asked'], kind: ClientKind = MODERN_V2): Promise<EraClient> =>
-    connectClient(kind, { kind: 'http', url: deployment.url }, { headers: { authorization: `Bearer ${token}` }, capabilities: { sampling: {}, elicitation: {} }, handlers: answeringHandlers(asked) });
+    connectClient(kind, { kind: 'http', url: deployment.url }, { headers: { authorization: `Bearer ${token}` }, capabilities: ASKABLE, handlers: answeringHandlers(asked) });
 
   /** Raw 2026 requests straight to one instance. */
   const on = (instance: RunningGateway) => (method: string, params: Params, options: ModernRequestOptions = {}): Promise<WireAnswer> =>
@@ -126,7 +126,7 @@ describe.runIf(runnable)('2026-07-28 clients on two gateway instances behind a b
   });
 
   it("answers the SDK v2 client's multi round-trip calls through the balancer, each round on another instance", async () => {
-    const asked: Cell['asked'] = { sampling: [], elicitation: [] };
+    const asked: Cell['asked'] = { sampling: [], elicitation: [], roots: [] };
     const client = await connect(asked);
     const logged = (instance: RunningGateway, tool: string): number => instance.logs.filter((line) => line.msg === 'tool call' && (line.call as { name?: string } | undefined)?.name === tool).length;
     try {
@@ -148,7 +148,7 @@ describe.runIf(runnable)('2026-07-28 clients on two gateway instances behind a b
   });
 
   describe.each(CLIENTS)('the era matrix for a %s client, through the balancer', (kind) => {
-    const asked: Cell['asked'] = { sampling: [], elicitation: [] };
+    const asked: Cell['asked'] = { sampling: [], elicitation: [], roots: [] };
     let cell: Cell;
 
     beforeAll(async () => {

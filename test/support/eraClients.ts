@@ -7,6 +7,7 @@ import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextp
 import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
+  ListRootsRequestSchema,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema,
@@ -24,6 +25,7 @@ import type {
   ListPromptsResult,
   ListResourcesResult,
   ListResourceTemplatesResult,
+  ListRootsResult,
   ListToolsResult,
   LoggingLevel,
   ReadResourceResult,
@@ -50,6 +52,7 @@ export const CLIENT_KINDS: readonly ClientKind[] = [LEGACY_V1, MODERN_V2];
 export interface ClientHandlers {
   sampling?: (params: CreateMessageRequestParams) => Promise<CreateMessageResult> | CreateMessageResult;
   elicitation?: (params: ElicitRequestParams) => Promise<ElicitResult> | ElicitResult;
+  roots?: () => Promise<ListRootsResult> | ListRootsResult;
 }
 
 export interface ConnectOptions {
@@ -192,9 +195,10 @@ function inProcessFetch(handler: { fetch(request: Request): Promise<Response> })
 async function connectV1(target: ServerTarget, options: ConnectOptions): Promise<EraClient> {
   const client = new V1Client(CLIENT_INFO, { capabilities: (options.capabilities ?? {}) as never });
   const notifications = listenerRegistry(options.onNotification);
-  const { sampling, elicitation } = options.handlers ?? {};
+  const { sampling, elicitation, roots } = options.handlers ?? {};
   if (sampling) client.setRequestHandler(CreateMessageRequestSchema, async (request) => (await sampling(request.params as CreateMessageRequestParams)) as never);
   if (elicitation) client.setRequestHandler(ElicitRequestSchema, async (request) => (await elicitation(request.params as ElicitRequestParams)) as never);
+  if (roots) client.setRequestHandler(ListRootsRequestSchema, async () => (await roots()) as never);
   client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => notifications.dispatch(n.method, n.params));
   client.setNotificationHandler(ResourceListChangedNotificationSchema, (n) => notifications.dispatch(n.method, n.params));
   client.setNotificationHandler(ToolListChangedNotificationSchema, (n) => notifications.dispatch(n.method, n.params));
@@ -260,9 +264,10 @@ async function connectV2(kind: ClientKind, target: ServerTarget, options: Connec
     ...(modern ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {}),
   });
   const notifications = listenerRegistry(options.onNotification);
-  const { sampling, elicitation } = options.handlers ?? {};
+  const { sampling, elicitation, roots } = options.handlers ?? {};
   if (sampling) client.setRequestHandler('sampling/createMessage', async (request) => (await sampling(request.params)) as never);
   if (elicitation) client.setRequestHandler('elicitation/create', async (request) => (await elicitation(request.params)) as never);
+  if (roots) client.setRequestHandler('roots/list', async () => (await roots()) as never);
   for (const method of ['notifications/resources/updated', ...Object.values(LIST_NOTIFICATIONS)] as const) {
     client.setNotificationHandler(method, (n) => notifications.dispatch(n.method, n.params as Params | undefined));
   }
