@@ -100,10 +100,14 @@ export const upstreamSchema = z
      * a request the upstream sends mid-call (sampling, elicitation, roots) reaches its caller by
      * the `_meta` it echoes, or as the only call in flight; `per-user` — each call of a client
      * that can be asked such things runs on a pooled connection of its own user's that carries
-     * one call at a time (isolationPool), for upstreams that ask without echoing `_meta`.
-     * A per-user connection is a process of its own: state kept in the upstream's memory is not shared.
+     * one call at a time (isolationPool), for upstreams that ask without echoing `_meta`;
+     * `auto` — shared, but while a 2025-era upstream not yet seen echoing `_meta` carries a call
+     * of a client that can be asked, other calls go to pooled connections, so that whatever it
+     * asks has one possible owner. A pooled connection is a process (or remote session) of its
+     * own: state kept in the upstream's memory is not shared with it, which is why `shared`, not
+     * `auto`, is the default (the gateway cannot tell whether a server keeps such state).
      */
-    isolation: z.enum(['shared', 'per-user'], { message: 'must be "shared" or "per-user"' }).default('shared'),
+    isolation: z.enum(['shared', 'auto', 'per-user'], { message: 'must be "shared", "auto" or "per-user"' }).default('shared'),
     isolationPool: z
       .object({
         perUser: z.number().int().min(1).max(1_000).default(4),

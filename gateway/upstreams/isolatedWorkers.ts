@@ -1,6 +1,7 @@
 import { DomainError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { UpstreamConfig } from '../config/schema.js';
+import type { Cancellation } from './cancellation.js';
 import type { UpstreamListener } from './types.js';
 
 /** What the pool needs of a connection to an upstream (UpstreamConnection). */
@@ -58,22 +59,24 @@ export class IsolatedWorkers<C extends WorkerConnection> {
     return this.count;
   }
 
-  /** A connection of `user`'s own for one call: an idle one, or a new one started for it. */
-  async acquire(user: string): Promise<Lease<C>> {
+  /**
+   * A connection of `user`'s own for one call: an idle one, a new one started for it, or — when
+   * the caps are reached — the first of theirs to be released within `waitMs`.
+   */
+  async acquire(user: string, waitMs: number, cancellation?: Cancellation): Promise<Lease<C>> {
     const workers = this.byUser.get(user) ?? [];
     this.byUser.set(user, workers);
     const idle = workers.find((worker) => !worker.busy && worker.connection.state === 'ready');
-    if (idle) return this.lend(idle);
+    if (idle) return this.lend(idle, user);
     const { perUser, total } = this.settings;
     if (workers.length >= perUser || this.count >= total) {
       const mine = workers.length >= perUser;
-      throw new DomainError(
-        'rate_limited',
-        mine
-          ? `All ${perUser} isolated connections to upstream "${this.namespace}" that one user may have are busy with your other calls.`
-          : `All ${total} isolated connections to upstream "${this.namespace}" are busy.`,
-        { action: 'Retry when one of those calls has finished (or raise upstreams[].isolationPool in the gateway configuration).' },
-      );
+      if (workers.length === 0) {
+        throw new DomainError('rate_limited', `All ${total} isolated connections to upstream "${this.namespace}" are busy with other users' calls.`, {
+          action: 'Retry in a few seconds (or raise upstreams[].isolationPool.total in the gateway configuration).',
+        });
+      }
+      return this.waitForRelease(user, waitMs, cancellation, mine ? perUser : total);
     }
     const worker: Worker<C> = { connection: this.create(), busy: true, lastUsed: Date.now() };
     workers.push(worker);
@@ -84,7 +87,7 @@ export class IsolatedWorkers<C extends WorkerConnection> {
       this.remove(user, worker);
       throw new DomainError('unavailable', `An isolated connection to upstream "${this.namespace}" could not be started.`, { action: 'Retry shortly; the gateway log has the reason.' });
     }
-    return this.lend(worker);
+    return this.lend(worker, user);
   }
 
   /** Close every connection (the gateway is stopping). */
@@ -94,7 +97,7 @@ export class IsolatedWorkers<C extends WorkerConnection> {
     await Promise.all(all.map(({ user, worker }) => this.remove(user, worker)));
   }
 
-  private lend(worker: Worker<C>): Lease<C> {
+  private lend(worker: Worker<C>, user?: string): Lease<C> {
     worker.busy = true;
     let released = false;
     return {
@@ -104,8 +107,47 @@ export class IsolatedWorkers<C extends WorkerConnection> {
         released = true;
         worker.busy = false;
         worker.lastUsed = Date.now();
+        // A call of the same user waiting for a connection takes it at once.
+        const waiter = user === undefined ? undefined : this.waiting.get(user)?.shift();
+        if (waiter && worker.connection.state === 'ready') waiter(worker);
       },
     };
+  }
+
+  /** Calls waiting for one of their user's connections to be released, in order. */
+  private readonly waiting = new Map<string, Array<(worker: Worker<C>) => void>>();
+
+  private waitForRelease(user: string, waitMs: number, cancellation: Cancellation | undefined, cap: number): Promise<Lease<C>> {
+    return new Promise((resolve, reject) => {
+      const queue = this.waiting.get(user) ?? [];
+      this.waiting.set(user, queue);
+      const take = (worker: Worker<C>): void => {
+        clearTimeout(timer);
+        stopListening?.();
+        resolve(this.lend(worker, user));
+      };
+      const leave = (): void => {
+        const index = queue.indexOf(take);
+        if (index !== -1) queue.splice(index, 1);
+        if (queue.length === 0) this.waiting.delete(user);
+      };
+      const timer = setTimeout(() => {
+        leave();
+        stopListening?.();
+        reject(
+          new DomainError('rate_limited', `All ${cap} isolated connections to upstream "${this.namespace}" you may use stayed busy with your other calls for ${Math.round(waitMs / 1000)} s.`, {
+            action: 'Retry when one of those calls has finished (or raise upstreams[].isolationPool in the gateway configuration).',
+          }),
+        );
+      }, waitMs);
+      timer.unref();
+      const stopListening = cancellation?.onAbort((reason) => {
+        clearTimeout(timer);
+        leave();
+        reject(reason);
+      });
+      queue.push(take);
+    });
   }
 
   private reap(): void {

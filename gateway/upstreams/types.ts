@@ -43,6 +43,8 @@ export interface InFlightCall {
   method: string;
   /** Its JSON-RPC id on the upstream connection (ForwardedRequests), once sent. */
   forwardedId?: number;
+  /** Its client declared something an upstream can ask of it mid-call (sampling, elicitation, roots). */
+  askable?: boolean;
 }
 
 export type ListKind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';

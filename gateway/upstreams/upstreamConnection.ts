@@ -127,14 +127,20 @@ export class UpstreamConnection {
   private readonly allow: RegExp[] | undefined;
   private readonly deny: RegExp[];
   private firstAttempt: Promise<void> | undefined;
-  /** `isolation: "per-user"`: the pooled connections calls of clients that can be asked run on. */
+  /** `isolation` `per-user` or `auto`: the pooled connections calls of clients that can be asked run on. */
   private readonly workers: IsolatedWorkers<UpstreamConnection> | undefined;
+  /** Seen echoing the gateway's `_meta` in a request it sent mid-call (since it last connected): its requests can be attributed exactly. */
+  private echoesCallMeta = false;
+  /** Calls in flight here whose client can be asked something mid-call. */
+  private askableInFlight = 0;
   private nextRestartAt = 0;
 
   constructor(
     readonly config: UpstreamConfig,
     logger: Logger,
     private readonly listener: UpstreamListener,
+    /** For a pooled connection (isolatedWorkers.ts): the upstream's shared connection. */
+    private readonly parent?: UpstreamConnection,
   ) {
     this.namespace = config.namespace;
     this.log = logger.child({ upstream: config.namespace });
@@ -142,8 +148,8 @@ export class UpstreamConnection {
     this.limit = new ConcurrencyLimit(config.maxConcurrency, config.maxQueue);
     this.allow = config.tools.allow?.map(globToRegExp);
     this.deny = config.tools.deny.map(globToRegExp);
-    if (config.isolation === 'per-user') {
-      this.workers = new IsolatedWorkers(config.namespace, config.isolationPool, () => new UpstreamConnection(workerConfig(config), logger, workerListener(listener)), this.log);
+    if (config.isolation !== 'shared' && !parent) {
+      this.workers = new IsolatedWorkers(config.namespace, config.isolationPool, () => new UpstreamConnection(workerConfig(config), logger, workerListener(listener), this), this.log);
     }
   }
 
@@ -190,7 +196,8 @@ export class UpstreamConnection {
     origin: CallOrigin | undefined,
     options: ForwardOptions = {},
   ): Promise<Record<string, unknown>> {
-    if (this.workers && origin && mayBeAsked(origin.session.clientCapabilities())) return this.forwardIsolated(this.workers, method, params, origin, options);
+    const askable = origin !== undefined && mayBeAsked(origin.session.clientCapabilities());
+    if (this.workers && origin && this.isolates(askable)) return this.forwardIsolated(this.workers, method, params, origin, options);
     const client = this.client;
     const requests = this.requests;
     if (this.state !== 'ready' || !client || !requests) throw this.unavailableError();
@@ -210,8 +217,9 @@ export class UpstreamConnection {
     let call: InFlightCall | undefined;
     let forwardedParams = params;
     if (origin) {
-      call = { id: `c${(++nextCallId).toString(36)}`, origin, method };
+      call = { id: `c${(++nextCallId).toString(36)}`, origin, method, ...(askable ? { askable } : {}) };
       this.inFlight.set(call.id, call);
+      if (askable) this.askableInFlight++;
       forwardedParams = { ...params, _meta: forwardedMeta(params?._meta, origin, call.id) };
     } else if (params?._meta !== undefined) {
       forwardedParams = { ...params, _meta: forwardedMeta(params._meta, undefined, undefined) };
@@ -237,9 +245,24 @@ export class UpstreamConnection {
     } catch (error) {
       throw this.describeCallFailure(error, method, timeout, client);
     } finally {
-      if (call) this.inFlight.delete(call.id);
+      if (call) {
+        this.inFlight.delete(call.id);
+        if (call.askable) this.askableInFlight--;
+      }
       this.release();
     }
+  }
+
+  /**
+   * Whether a call runs on a pooled connection of its user's (isolatedWorkers.ts). `per-user`:
+   * every call of a client that can be asked. `auto`, for a 2025-era upstream not seen echoing
+   * `_meta`: whenever the shared connection could no longer tell whose a request is — an
+   * askable call while anything is in flight there, any call while an askable one is.
+   */
+  private isolates(askable: boolean): boolean {
+    if (this.config.isolation === 'per-user') return askable;
+    if (this.era !== 'legacy' || this.echoesCallMeta) return false;
+    return askable ? this.inFlight.size > 0 : this.askableInFlight > 0;
   }
 
   /** A call on a connection of the caller's own (isolatedWorkers.ts). */
@@ -251,7 +274,7 @@ export class UpstreamConnection {
     options: ForwardOptions,
   ): Promise<Record<string, unknown>> {
     if (this.state !== 'ready') throw this.unavailableError();
-    const lease = await workers.acquire(origin.caller.user);
+    const lease = await workers.acquire(origin.caller.user, options.timeoutMs ?? this.config.callTimeoutMs, options.cancellation);
     try {
       return await lease.connection.forward(method, params, origin, options);
     } finally {
@@ -385,6 +408,8 @@ export class UpstreamConnection {
 
   private async connect(): Promise<void> {
     this.checkEntryFile();
+    // A new process (or session) may be another version: whether it echoes is learned again.
+    this.echoesCallMeta = false;
     const transport = this.createTransport();
     this.transport = transport;
     const client = new Client(GATEWAY_CLIENT_INFO, {
@@ -683,6 +708,8 @@ export class UpstreamConnection {
       );
     }
     const { session, relatedRequestId, call } = target;
+    const echoed = meta?.[CALL_META_KEY];
+    if (typeof echoed === 'string' && this.inFlight.has(echoed)) (this.parent ?? this).echoesCallMeta = true;
     const capabilities = session.clientCapabilities() ?? {};
     const needed = request.method === 'sampling/createMessage' ? 'sampling' : request.method === 'elicitation/create' ? 'elicitation' : 'roots';
     if (capabilities[needed] === undefined) {

@@ -19,7 +19,8 @@ beforeAll(async () => {
     http: { pageSize: 10 },
     upstreams: [
       fixtureUpstream('fx', {}, { FIXTURE_RESOURCES: '25' }),
-      fixtureUpstream('fy', { tools: { deny: ['crash', 'hang'] } }, { FIXTURE_EXTRA_TOOLS: '30', FIXTURE_LONG_TOOL: '1' }),
+      // One connection for every call (no pooled connections when calls overlap): the attribution rules alone.
+      fixtureUpstream('fy', { tools: { deny: ['crash', 'hang'] }, isolation: 'shared' }, { FIXTURE_EXTRA_TOOLS: '30', FIXTURE_LONG_TOOL: '1' }),
       everythingUpstream(),
     ],
   });
@@ -244,7 +245,7 @@ describe('notifications and server→client requests', () => {
     rounds.forEach((text, i) => expect(text).toBe(`sampled: ${i % 2 === 0 ? 'alice' : 'bob'} answers q${i}`));
   });
 
-  it('attributes a non-echoing request to the only call in flight, and refuses when ambiguous', async () => {
+  it('attributes a non-echoing request to the only call in flight, and on a shared connection refuses when ambiguous', async () => {
     const carol = await client({ name: 'carol', onSampling: (prompt) => `carol answers ${prompt}` });
     expect(textOf(await carol.callTool({ name: 'fy__ask_llm', arguments: { prompt: 'solo', echoMeta: false } }))).toBe('sampled: carol answers solo');
     // A third-party server (server-everything) does not echo the _meta: one call at a time is exact.
@@ -260,6 +261,7 @@ describe('notifications and server→client requests', () => {
     const ambiguous = await carol.callTool({ name: 'fy__ask_llm', arguments: { prompt: 'which?', echoMeta: false } });
     expect(ambiguous.isError).toBe(true);
     expect(textOf(ambiguous)).toMatch(/cannot tell which client session/);
+    expect(textOf(ambiguous)).toContain('set "isolation": "per-user" on upstream "fy"');
     await slow;
   });
 

@@ -5,8 +5,9 @@
  * moment:
  * - with `isolation: "per-user"` each call runs on a connection of its own, and each session is
  *   asked, and answers, its own elicitation;
- * - on a shared connection the gateway cannot tell whose it is, and refuses it, naming the
- *   setting that fixes it, rather than guessing.
+ * - with `isolation: "auto"` the second of two overlapping calls gets a connection of its own;
+ * - on a shared connection (the default) the gateway cannot tell whose it is, and refuses it,
+ *   naming the setting that fixes it, rather than guessing.
  * A 2026-07-28 client's call through an isolated connection is bridged as for any 2025 upstream.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -15,7 +16,7 @@ import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postModern } from '../support/modernWire.js';
 import { waitFor } from '../support/waitFor.js';
-import { everythingUpstream, readiness, startGateway, textOf, waitReady, type RunningGateway } from './harness.js';
+import { connect, everythingUpstream, fixtureUpstream, readiness, startGateway, textOf, waitReady, type RunningGateway } from './harness.js';
 
 const TOOL = 'trigger-elicitation-request';
 
@@ -24,7 +25,14 @@ describe('two sessions and an upstream that elicits without echoing _meta', () =
 
   beforeAll(async () => {
     gateway = await startGateway({
-      upstreams: [everythingUpstream('iso', { isolation: 'per-user', isolationPool: { perUser: 4, total: 8, idleMs: 2_000 } }), everythingUpstream('shared')],
+      upstreams: [
+        everythingUpstream('iso', { isolation: 'per-user', isolationPool: { perUser: 4, total: 8, idleMs: 2_000 } }),
+        everythingUpstream('shared', { isolation: 'shared' }),
+        // The gateway isolates calls only while they overlap.
+        everythingUpstream('auto', { isolation: 'auto', isolationPool: { perUser: 4, total: 8, idleMs: 2_000 } }),
+        // A small pool: overlapping calls beyond it wait for a connection of their user's.
+        fixtureUpstream('burst', { isolation: 'auto', isolationPool: { perUser: 2, total: 4, idleMs: 2_000 } }),
+      ],
     });
     await waitReady(gateway);
   });
@@ -74,6 +82,35 @@ describe('two sessions and an upstream that elicits without echoing _meta', () =
     await waitFor('the idle isolated connections to close', () => gateway.logs.filter((line) => line.msg === 'isolated upstream connection closed' && line.upstream === 'iso').length === 2, 10_000);
     // The shared connection carried none of those calls.
     expect((await readiness(gateway)).upstreams.find((u) => u.namespace === 'iso')).toMatchObject({ state: 'ready', inFlight: 0 });
+  });
+
+  it('with isolation "auto", runs the second of two overlapping calls on a connection of its own, and each session gets its own answer', async () => {
+    const { results, asked } = await twoSessionsAtOnce('auto');
+    expect(asked.sort()).toEqual(['Ada: Please provide inputs for the following fields:', 'Grace: Please provide inputs for the following fields:']);
+    expect(results[0]).toContain('"name": "Ada"');
+    expect(results[0]).not.toContain('Grace');
+    expect(results[1]).toContain('"name": "Grace"');
+    expect(results[1]).not.toContain('Ada');
+    // One call went on the shared connection, the other on one pooled connection.
+    expect(gateway.logs.filter((line) => line.msg === 'isolated upstream connection starting' && line.upstream === 'auto')).toHaveLength(1);
+  });
+
+  it('with isolation "auto" and a full pool, has overlapping calls wait for a connection, and answers each session its own', async () => {
+    const alice = await connect(gateway.url, { name: 'alice', onSampling: (prompt) => `alice answers ${prompt}` });
+    const bob = await connect(gateway.url, { name: 'bob', onSampling: async (prompt) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return `bob answers ${prompt}`;
+    } });
+    try {
+      // The fixture is told not to echo _meta: nothing but isolation can tell these calls apart.
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? alice : bob).callTool({ name: 'burst__ask_llm', arguments: { prompt: `q${i}`, echoMeta: false } }).then(textOf)),
+      );
+      answers.forEach((answer, i) => expect(answer).toBe(`sampled: ${i % 2 === 0 ? 'alice' : 'bob'} answers q${i}`));
+      expect(gateway.logs.filter((line) => line.msg === 'isolated upstream connection starting' && line.upstream === 'burst').length).toBeLessThanOrEqual(2);
+    } finally {
+      await Promise.all([alice.close(), bob.close()]);
+    }
   });
 
   it('on a shared connection, refuses what it cannot attribute, and says which setting fixes it', async () => {
