@@ -29,8 +29,13 @@ interface Ask {
   sent: boolean;
 }
 
-/** Longest wait for more requests the upstream sends at the same time as the first of a round. */
-const GATHER_MS = 20;
+/**
+ * Requests a 2025 upstream sends at once (one after the other on its stream) may reach the
+ * gateway some milliseconds apart on a busy machine: a round goes out once GATHER_QUIET_MS
+ * pass without another, and at most GATHER_MS after the first.
+ */
+const GATHER_QUIET_MS = 5;
+const GATHER_MS = 50;
 
 const KEY_PREFIX: Readonly<Record<string, string>> = { 'sampling/createMessage': 'sampling', 'elicitation/create': 'elicitation', 'roots/list': 'roots' };
 
@@ -96,8 +101,7 @@ export class BridgedCall {
         { once: true },
       );
       // Requests the upstream sends together (a 2025 server awaiting several at once) go out
-      // in one round: they may reach the gateway in separate reads, so the round waits until
-      // a turn of the event loop brings no new one (GATHER_MS at most).
+      // in one round: they may reach the gateway in separate reads (see GATHER_QUIET_MS).
       if (!this.wakeScheduled) {
         this.wakeScheduled = true;
         this.gather(Date.now(), this.asks.size);
@@ -162,12 +166,13 @@ export class BridgedCall {
     }
   }
 
+  /** Wake the round once GATHER_QUIET_MS pass without a new request (or GATHER_MS after the first). */
   private gather(since: number, seen: number): void {
     setTimeout(() => {
       if (this.asks.size !== seen && Date.now() - since < GATHER_MS) return this.gather(since, this.asks.size);
       this.wakeScheduled = false;
       this.wake?.();
-    }, 1);
+    }, GATHER_QUIET_MS);
   }
 
   private settle(outcome: Exclude<RoundOutcome, { kind: 'input' }>): void {
