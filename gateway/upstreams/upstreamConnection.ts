@@ -41,6 +41,7 @@ import { ForwardedRequests } from './forwardedRequests.js';
 import { IsolatedWorkers, workerConfig, workerListener } from './isolatedWorkers.js';
 import { paramHeadersFor } from './mcpParamHeaders.js';
 import { ModernSubscriptions } from './modernSubscriptions.js';
+import { StreamOwners } from './streamAttribution.js';
 
 const GATEWAY_CLIENT_INFO: Implementation = { name: 'manifold-gateway', version: '0.1.0' };
 /** What the gateway can be asked for by an upstream: it passes each request on to the client whose call caused it. */
@@ -133,6 +134,8 @@ export class UpstreamConnection {
   private echoesCallMeta = false;
   /** Calls in flight here whose client can be asked something mid-call. */
   private askableInFlight = 0;
+  /** A remote 2025 upstream's mid-call requests, by the forwarded call whose POST stream brought them. */
+  private readonly streamOwners = new StreamOwners();
   private nextRestartAt = 0;
 
   constructor(
@@ -509,8 +512,9 @@ export class UpstreamConnection {
     }
     const remote = this.config.remote!;
     const init: RequestInit = { headers: remote.headers };
-    const fetchFn = this.remoteFetch();
-    const options = { requestInit: init, ...(fetchFn ? { fetch: fetchFn } : {}) };
+    // A 2025 upstream's mid-call requests are attributed by the POST stream they arrive on (streamAttribution.ts).
+    const fetchFn = this.streamOwners.wrapFetch(this.remoteFetch() ?? fetch, () => this.era === 'legacy');
+    const options = { requestInit: init, fetch: fetchFn };
     if (remote.transport === 'sse') return new SSEClientTransport(new URL(remote.url), options);
     const streamable = new StreamableHTTPClientTransport(new URL(remote.url), options);
     if (remote.transport === 'streamable-http') return streamable;
@@ -531,10 +535,11 @@ export class UpstreamConnection {
   }
 
   private installHandlers(client: Client): void {
-    const route = (request: { method: string; params?: Record<string, unknown> }, signal: AbortSignal) => this.routeServerRequest(request, signal);
-    client.setRequestHandler('sampling/createMessage', (request, ctx) => route(request, ctx.mcpReq.signal) as never);
-    client.setRequestHandler('elicitation/create', (request, ctx) => route(request, ctx.mcpReq.signal) as never);
-    client.setRequestHandler('roots/list', (request, ctx) => route(request, ctx.mcpReq.signal) as never);
+    const route = (request: { method: string; params?: Record<string, unknown> }, ctx: { mcpReq: { id: unknown; signal: AbortSignal } }) =>
+      this.routeServerRequest(request, ctx.mcpReq.signal, ctx.mcpReq.id);
+    client.setRequestHandler('sampling/createMessage', (request, ctx) => route(request, ctx) as never);
+    client.setRequestHandler('elicitation/create', (request, ctx) => route(request, ctx) as never);
+    client.setRequestHandler('roots/list', (request, ctx) => route(request, ctx) as never);
     client.setNotificationHandler('notifications/tools/list_changed', () => this.onListChanged(client, 'tools'));
     client.setNotificationHandler('notifications/prompts/list_changed', () => this.onListChanged(client, 'prompts'));
     client.setNotificationHandler('notifications/resources/list_changed', () => this.onListChanged(client, 'resourceTemplates'));
@@ -695,9 +700,10 @@ export class UpstreamConnection {
   private async routeServerRequest(
     request: { method: string; params?: Record<string, unknown> },
     signal: AbortSignal,
+    requestId: unknown,
   ): Promise<Record<string, unknown>> {
     const meta = request.params?._meta as Record<string, unknown> | undefined;
-    const target = this.attribute(meta);
+    const target = this.attribute(meta, this.streamOwners.take(requestId));
     if (!target) {
       throw new ProtocolError(
         ProtocolErrorCode.InvalidRequest,
@@ -727,11 +733,17 @@ export class UpstreamConnection {
 
   private attribute(
     meta: Record<string, unknown> | undefined,
+    streamOwner: number | undefined,
   ): { session: CallOrigin['session']; relatedRequestId: CallOrigin['requestId'] | undefined; call: InFlightCall | undefined } | undefined {
     const callId = meta?.[CALL_META_KEY];
     if (typeof callId === 'string') {
       const call = this.inFlight.get(callId);
       if (call) return { session: call.origin.session, relatedRequestId: call.origin.requestId, call };
+    }
+    if (streamOwner !== undefined) {
+      for (const call of this.inFlight.values()) {
+        if (call.forwardedId === streamOwner) return { session: call.origin.session, relatedRequestId: call.origin.requestId, call };
+      }
     }
     const sessionId = readCallerMeta(meta)?.session;
     if (sessionId) {

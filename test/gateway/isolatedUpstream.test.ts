@@ -10,20 +10,32 @@
  *   naming the setting that fixes it, rather than guessing.
  * A 2026-07-28 client's call through an isolated connection is bridged as for any 2025 upstream.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postModern } from '../support/modernWire.js';
 import { waitFor } from '../support/waitFor.js';
-import { connect, everythingUpstream, fixtureUpstream, readiness, startGateway, textOf, waitReady, type RunningGateway } from './harness.js';
+import { connect, everythingUpstream, FIXTURE_SERVER, fixtureUpstream, readiness, startGateway, textOf, waitReady, type RunningGateway } from './harness.js';
 
 const TOOL = 'trigger-elicitation-request';
 
 describe('two sessions and an upstream that elicits without echoing _meta', () => {
   let gateway: RunningGateway;
+  let remote: ChildProcess;
 
   beforeAll(async () => {
+    // The gateway fixture as a remote 2025 upstream answering with SSE streams.
+    remote = spawn(process.execPath, [FIXTURE_SERVER, '--http', '0'], { env: { ...process.env, FIXTURE_NAME: 'rx', FIXTURE_SSE: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const remoteUrl = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: remote.stderr! }).on('line', (line) => {
+        const url = (JSON.parse(line) as { url?: string }).url;
+        if (url) resolve(url);
+      });
+      remote.once('exit', (code) => reject(new Error(`the remote fixture exited (${code})`)));
+    });
     gateway = await startGateway({
       upstreams: [
         everythingUpstream('iso', { isolation: 'per-user', isolationPool: { perUser: 4, total: 8, idleMs: 2_000 } }),
@@ -32,6 +44,8 @@ describe('two sessions and an upstream that elicits without echoing _meta', () =
         everythingUpstream('auto', { isolation: 'auto', isolationPool: { perUser: 4, total: 8, idleMs: 2_000 } }),
         // A small pool: overlapping calls beyond it wait for a connection of their user's.
         fixtureUpstream('burst', { isolation: 'auto', isolationPool: { perUser: 2, total: 4, idleMs: 2_000 } }),
+        // One shared session to a remote server: its requests are told apart by the stream they arrive on.
+        { namespace: 'rx', remote: { url: remoteUrl, transport: 'streamable-http' } },
       ],
     });
     await waitReady(gateway);
@@ -39,6 +53,7 @@ describe('two sessions and an upstream that elicits without echoing _meta', () =
 
   afterAll(async () => {
     await gateway?.stop();
+    remote?.kill();
   });
 
   /**
@@ -108,6 +123,24 @@ describe('two sessions and an upstream that elicits without echoing _meta', () =
       );
       answers.forEach((answer, i) => expect(answer).toBe(`sampled: ${i % 2 === 0 ? 'alice' : 'bob'} answers q${i}`));
       expect(gateway.logs.filter((line) => line.msg === 'isolated upstream connection starting' && line.upstream === 'burst').length).toBeLessThanOrEqual(2);
+    } finally {
+      await Promise.all([alice.close(), bob.close()]);
+    }
+  });
+
+  it('tells apart the requests a remote 2025 upstream sends for two overlapping calls by the stream each arrives on', async () => {
+    const alice = await connect(gateway.url, { name: 'alice', onSampling: (prompt) => `alice answers ${prompt}` });
+    const bob = await connect(gateway.url, { name: 'bob', onSampling: async (prompt) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return `bob answers ${prompt}`;
+    } });
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? alice : bob).callTool({ name: 'rx__ask_llm', arguments: { prompt: `r${i}`, echoMeta: false } }).then(textOf)),
+      );
+      answers.forEach((answer, i) => expect(answer).toBe(`sampled: ${i % 2 === 0 ? 'alice' : 'bob'} answers r${i}`));
+      // No pooled connection was needed.
+      expect(gateway.logs.filter((line) => line.msg === 'isolated upstream connection starting' && line.upstream === 'rx')).toHaveLength(0);
     } finally {
       await Promise.all([alice.close(), bob.close()]);
     }
