@@ -68,6 +68,8 @@ export class BridgedCall {
     readonly id: string,
     /** The acting user: only their retries may answer it. */
     readonly user: string,
+    /** The upstream it runs on, and how many of its calls may wait for input at once (they hold its concurrency slots). */
+    readonly upstream: { namespace: string; maxParked: number } = { namespace: '', maxParked: Number.POSITIVE_INFINITY },
   ) {}
 
   /** Start the upstream call; `start` gets the call's cancellation and progress sink. */

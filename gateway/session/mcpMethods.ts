@@ -334,7 +334,7 @@ export class McpMethods {
       const first = await start(round, request.cancellation, onprogress);
       return this.settleInputRequired(client, first, binding, request, (next) => start(next, request.cancellation, onprogress));
     }
-    const call = parked.open(client.caller.user);
+    const call = parked.open(client.caller.user, { namespace: upstream.namespace, maxParked: Math.max(1, Math.floor(upstream.config.maxConcurrency / 2)) });
     client.inputs = call;
     call.run((cancellation, progress) => start(undefined, cancellation, progress));
     return this.parkedAnswer(await parked.drive(call, { cancellation: request.cancellation, onprogress }), binding);

@@ -53,13 +53,14 @@ export class ParkedCalls {
   remote: RemoteParkedCalls | undefined;
   private readonly parked = new Map<string, { call: BridgedCall; timer: NodeJS.Timeout }>();
   private readonly perUser = new Map<string, number>();
+  private readonly perUpstream = new Map<string, number>();
   private nextId = 0;
 
   constructor(readonly limits: ParkingLimits = DEFAULT_PARKING_LIMITS) {}
 
-  /** A new bridged call for `user`. */
-  open(user: string): BridgedCall {
-    return new BridgedCall(`${(++this.nextId).toString(36)}.${randomBytes(9).toString('base64url')}`, user);
+  /** A new bridged call for `user` on `upstream` (its calls that may wait at once: `maxParked`). */
+  open(user: string, upstream?: { namespace: string; maxParked: number }): BridgedCall {
+    return new BridgedCall(`${(++this.nextId).toString(36)}.${randomBytes(9).toString('base64url')}`, user, upstream);
   }
 
   get size(): number {
@@ -70,7 +71,7 @@ export class ParkedCalls {
   async drive(call: BridgedCall, request: RoundRequest): Promise<ParkedOutcome> {
     const outcome = await call.round(request);
     if (outcome.kind !== 'input') return outcome;
-    const refusal = this.refusal(call.user);
+    const refusal = this.refusal(call);
     if (refusal) {
       call.abandon(refusal);
       return { kind: 'failed', error: refusal };
@@ -81,6 +82,7 @@ export class ParkedCalls {
     timer.unref();
     this.parked.set(call.id, { call, timer });
     this.perUser.set(call.user, (this.perUser.get(call.user) ?? 0) + 1);
+    this.perUpstream.set(call.upstream.namespace, (this.perUpstream.get(call.upstream.namespace) ?? 0) + 1);
     return { ...outcome, call: { instance: this.instance, call: call.id, round: call.rounds } };
   }
 
@@ -109,13 +111,20 @@ export class ParkedCalls {
     }
   }
 
-  private refusal(user: string): DomainError | undefined {
+  private refusal(call: BridgedCall): DomainError | undefined {
     const { maxPerUser, maxTotal, ttlMs } = this.limits;
-    const mine = this.perUser.get(user) ?? 0;
+    const mine = this.perUser.get(call.user) ?? 0;
+    const onUpstream = this.perUpstream.get(call.upstream.namespace) ?? 0;
     const wait = `(an unanswered one is cancelled after ${Math.round(ttlMs / 1000)} s)`;
     if (mine >= maxPerUser) {
       return new DomainError('rate_limited', `You already have ${mine} calls waiting for your input on this gateway instance, the most one user may have (${maxPerUser}).`, {
         action: `Answer or abandon one of them ${wait}, then call again.`,
+      });
+    }
+    if (onUpstream >= call.upstream.maxParked) {
+      // Each waiting call holds one of the upstream's concurrency slots: half of them stay for calls that do not wait.
+      return new DomainError('rate_limited', `Upstream "${call.upstream.namespace}" already has ${onUpstream} calls waiting for their clients' input on this gateway instance, its limit (${call.upstream.maxParked}, half its concurrency).`, {
+        action: `Retry in a minute ${wait}.`,
       });
     }
     if (this.parked.size >= maxTotal) {
@@ -134,6 +143,10 @@ export class ParkedCalls {
     const left = (this.perUser.get(entry.call.user) ?? 1) - 1;
     if (left > 0) this.perUser.set(entry.call.user, left);
     else this.perUser.delete(entry.call.user);
+    const namespace = entry.call.upstream.namespace;
+    const leftOnUpstream = (this.perUpstream.get(namespace) ?? 1) - 1;
+    if (leftOnUpstream > 0) this.perUpstream.set(namespace, leftOnUpstream);
+    else this.perUpstream.delete(namespace);
     return true;
   }
 }

@@ -101,6 +101,26 @@ describe('parked calls', () => {
     parked.close();
   });
 
+  it("keeps half of an upstream's concurrency for calls that do not wait, whoever parks", async () => {
+    const parked = new ParkedCalls({ ttlMs: 60_000, maxPerUser: 4, maxTotal: 10 });
+    const upstream = { namespace: 'fx', maxParked: 2 };
+    for (const user of ['ada', 'grace']) {
+      const call = parked.open(user, upstream);
+      askingUpstream(call, [[{ method: 'roots/list' }]]);
+      expect((await parked.drive(call, { cancellation: new CallCancellation() })).kind).toBe('input');
+    }
+    const third = parked.open('alan', upstream);
+    const cancelled = askingUpstream(third, [[{ method: 'roots/list' }]]);
+    const refused = await parked.drive(third, { cancellation: new CallCancellation() });
+    expect(String((refused as { error: Error }).error.message)).toContain('Upstream "fx" already has 2 calls waiting for their clients\' input on this gateway instance, its limit (2, half its concurrency)');
+    expect(cancelled.cancelled()).toBe(true);
+    // Another upstream is not affected.
+    const elsewhere = parked.open('alan', { namespace: 'other', maxParked: 2 });
+    askingUpstream(elsewhere, [[{ method: 'roots/list' }]]);
+    expect((await parked.drive(elsewhere, { cancellation: new CallCancellation() })).kind).toBe('input');
+    parked.close();
+  });
+
   it('cancels a parked call nobody comes back for', async () => {
     const parked = new ParkedCalls({ ttlMs: 50, maxPerUser: 4, maxTotal: 10 });
     const call = parked.open('ada');
