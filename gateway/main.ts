@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../shared/config.js';
 import { packageRoot } from '../shared/packageRoot.js';
+import { privateDataDir } from '../shared/privateData.js';
 import { loadRequestStateKey } from '../shared/requestStateKey.js';
 import { runMain } from '../shared/runtimeEnv.js';
 import { publicUrlFor, setUpGatewayAuth } from './auth/gatewayAuth.js';
@@ -63,7 +64,7 @@ runMain('gateway', async (logger) => {
   const flags = parseFlags(process.argv.slice(2));
   const config = await loadGatewayConfig(flags.config);
   const relayedInputTtl = relayedInputTtlSeconds();
-  const dataDir = resolve(process.env.MANIFOLD_DATA_DIR ?? resolve(packageRoot(), 'data'));
+  const dataDir = privateDataDir(resolve(process.env.MANIFOLD_DATA_DIR ?? resolve(packageRoot(), 'data')));
   const policies = createPolicyStack(config, { logger, dataDir });
   const pinsFile = toolPinsFile(dataDir);
   const cluster = await joinCluster(config, policies.cache, logger);

@@ -20,6 +20,8 @@ export type CommonServerEnv = z.infer<z.ZodObject<typeof commonServerEnv>>;
  * with status 2; anything else is logged and exits with status 1.
  */
 export function runMain(name: string, main: (logger: Logger) => Promise<void>, loggerOptions: LoggerOptions = {}): void {
+  // Whatever the process writes (databases, keys, logs, pins) is the service user's alone.
+  process.umask(0o077);
   let logger: Logger;
   try {
     const { LOG_LEVEL } = readEnvironment({ LOG_LEVEL: commonServerEnv.LOG_LEVEL });

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseServeFlags, readEnvironment, envSchemas } from '../../shared/config.js';
 import { packageRoot } from '../../shared/packageRoot.js';
+import { privateDataDir } from '../../shared/privateData.js';
 import { loadRequestStateKey } from '../../shared/requestStateKey.js';
 import { commonServerEnv, runMain } from '../../shared/runtimeEnv.js';
 import { serve } from '../../shared/serve.js';
@@ -31,7 +32,7 @@ const environment = {
 runMain('project-management', async (logger) => {
   const env = readEnvironment(environment);
   const flags = parseServeFlags(process.argv.slice(2), { port: env.PM_HTTP_PORT });
-  const dataDir = resolve(env.MANIFOLD_DATA_DIR ?? resolve(packageRoot(), 'data'));
+  const dataDir = privateDataDir(resolve(env.MANIFOLD_DATA_DIR ?? resolve(packageRoot(), 'data')));
   const target: DatabaseTarget = env.DATABASE_URL
     ? { kind: 'postgres', url: env.DATABASE_URL }
     : { kind: 'sqlite', file: resolve(dataDir, 'project-management.sqlite') };

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { privateFile } from '../../../shared/privateData.js';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
@@ -33,6 +34,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<OpenedDataba
 function openSqlite(file: string): OpenedDatabase {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new SQLite(file);
+  if (file !== ':memory:') privateFile(file, ['-wal', '-shm']);
   // WAL lets readers run beside the writer; NORMAL sync is durable across process
   // crashes (a committed transaction is in the WAL before commit returns).
   sqlite.pragma('journal_mode = WAL');
