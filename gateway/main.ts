@@ -105,10 +105,13 @@ runMain('gateway', async (logger) => {
   let handle: RequestListener = (_req, res) => {
     res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '1' }).end('{"error":"starting"}');
   };
-  const server = createServer((req, res) => handle(req, res));
+  // Slow senders are cut off (headersTimeout, requestTimeout bound receiving a request, not the
+  // answer: SSE streams and long calls stay open), checked every second or so.
+  const { headersTimeoutMs, requestTimeoutMs } = config.http;
+  const server = createServer({ connectionsCheckingInterval: Math.min(1000, headersTimeoutMs / 2) }, (req, res) => handle(req, res));
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 0; // SSE streams and long calls stay open; calls have their own timeouts.
+  server.headersTimeout = headersTimeoutMs;
+  server.requestTimeout = requestTimeoutMs;
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
     server.listen(config.listen.port, config.listen.host, () => resolveListen());

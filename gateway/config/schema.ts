@@ -237,8 +237,16 @@ export const gatewaySchema = z
         pageSize: z.number().int().min(1).max(10_000).default(100),
         /** How long SIGTERM waits for in-flight calls before stopping the children. */
         drainTimeoutMs: z.number().int().min(0).max(600_000).default(10_000),
+        /**
+         * A client has this long to send a request's headers, and `requestTimeoutMs` to send the
+         * whole request, or its connection is closed (slow senders hold no connection for long).
+         * Answers are not bounded by them: SSE streams and long calls stay open.
+         */
+        headersTimeoutMs: z.number().int().min(500).max(600_000).default(20_000),
+        requestTimeoutMs: z.number().int().min(500).max(3_600_000).default(30_000),
       })
       .strict()
+      .refine((http) => http.headersTimeoutMs <= http.requestTimeoutMs, { message: 'headersTimeoutMs must not exceed requestTimeoutMs', path: ['headersTimeoutMs'] })
       .default({
         allowedOrigins: [],
         allowedHosts: [],
@@ -248,6 +256,8 @@ export const gatewaySchema = z
         replayBufferEvents: 256,
         pageSize: 100,
         drainTimeoutMs: 10_000,
+        headersTimeoutMs: 20_000,
+        requestTimeoutMs: 30_000,
       }),
     upstreams: z.array(upstreamSchema).min(1, 'declare at least one upstream'),
     /** Curated tool sets served at /views/{name}/mcp (gateway/views/viewSettings.ts); reloaded without a restart. */
