@@ -11,6 +11,7 @@ import { RpcError, toRpcError } from '../session/rpcError.js';
 import { toolCallParamsProblem } from '../session/toolCallHandler.js';
 import type { GatewayState } from './middlewares.js';
 import { paramHeaderMismatch, undeclaredParamHeaders, type ParamHeaderMismatch } from '../upstreams/mcpParamHeaders.js';
+import { acceptsAll, isJsonContentType } from './mediaTypes.js';
 import { ModernExchange, sendModernError } from './modernExchange.js';
 import {
   CLIENT_CAPABILITIES_KEY,
@@ -59,10 +60,8 @@ export class ModernRoutes {
   async handle(ctx: Ctx, view: CatalogView, request: ModernRequest): Promise<void> {
     const { res } = ctx;
     const { id, method } = request;
-    const contentType = ctx.req.headers['content-type']?.toLowerCase() ?? '';
-    if (!contentType.includes('application/json')) return sendModernError(res, 415, id, -32000, 'Unsupported Media Type: send Content-Type: application/json.');
-    const accept = ctx.req.headers.accept ?? '';
-    if (!(accept.includes('*/*') || (accept.includes('application/json') && accept.includes('text/event-stream')))) {
+    if (!isJsonContentType(ctx.req.headers['content-type'])) return sendModernError(res, 415, id, -32000, 'Unsupported Media Type: send Content-Type: application/json.');
+    if (!acceptsAll(ctx.req.headers.accept, ['application/json', 'text/event-stream'])) {
       return sendModernError(res, 406, id, -32000, 'Not Acceptable: send Accept: application/json, text/event-stream.');
     }
     if (!this.gateway.isAccepting) return sendModernError(res, 503, id, -32000, 'The gateway is shutting down. Retry shortly.', undefined, { 'Retry-After': '5' });

@@ -6,6 +6,7 @@ import type { ScopeGate } from '../auth/scopeGate.js';
 import type { ClientSession } from '../session/clientSession.js';
 import { parseMessages, sendRpcError } from './jsonRpcMessages.js';
 import type { GatewayState } from './middlewares.js';
+import { acceptsAll, isJsonContentType } from './mediaTypes.js';
 
 type Ctx = ParameterizedContext<GatewayState>;
 
@@ -26,10 +27,10 @@ export class StreamableHttpRoutes {
   post = async (ctx: Ctx, view: CatalogView): Promise<void> => {
     ctx.respond = false;
     const { req, res } = ctx;
-    if (!isJson(req.headers['content-type'])) {
+    if (!isJsonContentType(req.headers['content-type'])) {
       return sendRpcError(res, 415, -32000, 'Unsupported Media Type: send Content-Type: application/json.');
     }
-    if (!accepts(req.headers.accept, 'application/json') || !accepts(req.headers.accept, 'text/event-stream')) {
+    if (!acceptsAll(req.headers.accept, ['application/json', 'text/event-stream'])) {
       return sendRpcError(res, 406, -32000, 'Not Acceptable: send Accept: application/json, text/event-stream.');
     }
     const parsed = parseMessages(ctx.state.body);
@@ -74,7 +75,7 @@ export class StreamableHttpRoutes {
   get = async (ctx: Ctx, view: CatalogView): Promise<void> => {
     ctx.respond = false;
     const { req, res } = ctx;
-    if (!accepts(req.headers.accept, 'text/event-stream')) {
+    if (!acceptsAll(req.headers.accept, ['text/event-stream'])) {
       return sendRpcError(res, 406, -32000, 'Not Acceptable: a GET stream needs Accept: text/event-stream.');
     }
     const session = await this.findSession(ctx, view, header(req.headers[SESSION_HEADER]));
@@ -130,11 +131,3 @@ function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function isJson(contentType: string | undefined): boolean {
-  return contentType !== undefined && contentType.toLowerCase().includes('application/json');
-}
-
-function accepts(accept: string | undefined, type: string): boolean {
-  if (accept === undefined) return false;
-  return accept.includes(type) || accept.includes('*/*');
-}

@@ -1,0 +1,58 @@
+/**
+ * Content-Type and Accept are parsed as media types (RFC 9110), not searched for substrings: a
+ * body declared `text/plain; a=application/json` is not JSON, and an Accept that refuses JSON
+ * (q=0) does not accept it — on 2025 sessions and 2026-07-28 requests alike.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acceptsAll, isJsonContentType } from '../../gateway/http/mediaTypes.js';
+import { postModern } from '../support/modernWire.js';
+import { fixtureUpstream, startGateway, waitReady, type RunningGateway } from './harness.js';
+
+describe('media types', () => {
+  it('reads Content-Type and Accept as media types', () => {
+    expect(isJsonContentType('application/json')).toBe(true);
+    expect(isJsonContentType('Application/JSON; charset=utf-8')).toBe(true);
+    expect(isJsonContentType('text/plain; a=application/json')).toBe(false);
+    expect(isJsonContentType('application/jsonx')).toBe(false);
+    expect(isJsonContentType('application/json; charset')).toBe(false);
+    expect(acceptsAll('application/json, text/event-stream', ['application/json', 'text/event-stream'])).toBe(true);
+    expect(acceptsAll('*/*', ['application/json', 'text/event-stream'])).toBe(true);
+    expect(acceptsAll('application/*;q=0.5, text/*', ['application/json', 'text/event-stream'])).toBe(true);
+    expect(acceptsAll('text/html; a=application/json, text/event-stream', ['application/json', 'text/event-stream'])).toBe(false);
+    expect(acceptsAll('application/json;q=0, text/event-stream, */*', ['application/json', 'text/event-stream'])).toBe(false);
+    expect(acceptsAll(undefined, ['text/event-stream'])).toBe(false);
+  });
+});
+
+describe('the gateway refuses a body that only mentions JSON', () => {
+  let gateway: RunningGateway;
+
+  beforeAll(async () => {
+    gateway = await startGateway({ upstreams: [fixtureUpstream('fx')] });
+    await waitReady(gateway);
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+  });
+
+  const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } };
+
+  it('answers 415 to a 2025 initialize sent as text/plain; a=application/json, and 200 to application/json; charset=utf-8', async () => {
+    const post = (contentType: string) =>
+      fetch(gateway.url, { method: 'POST', headers: { 'content-type': contentType, accept: 'application/json, text/event-stream' }, body: JSON.stringify(initialize) });
+    const refused = await post('text/plain; a=application/json');
+    expect(refused.status).toBe(415);
+    expect(refused.headers.get('mcp-session-id')).toBeNull();
+    expect((await post('application/json; charset=utf-8')).status).toBe(200);
+  });
+
+  it('answers 415 and 406 to 2026-07-28 requests whose headers only mention JSON', async () => {
+    const disguised = await postModern(gateway.url, 'tools/list', {}, { headers: { 'Content-Type': 'text/plain; a=application/json' } });
+    expect(disguised.status).toBe(415);
+    expect(disguised.message.error?.message).toContain('Unsupported Media Type');
+    const refusesJson = await postModern(gateway.url, 'tools/list', {}, { headers: { Accept: 'application/json;q=0, text/event-stream' } });
+    expect(refusesJson.status).toBe(406);
+    expect((await postModern(gateway.url, 'tools/list', {})).status).toBe(200);
+  });
+});
