@@ -64,6 +64,10 @@ export class StreamableHttpRoutes {
     const session = await this.findSession(ctx, view, sessionId);
     if (!session) return;
     if (!this.versionOk(ctx)) return;
+    if (batch) {
+      const refusal = batchRefusal(session.transport.protocolVersion, messages.length);
+      if (refusal) return sendRpcError(res, 400, -32600, refusal);
+    }
     if (!this.admit(res, ctx.path, view, ctx.state.identity!, messages)) return;
     if (!this.gateway.isAccepting && messages.some((m) => 'method' in m && 'id' in m)) {
       // Responses and notifications (answers to sampling, cancellations) still go through while draining.
@@ -131,3 +135,17 @@ function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** Messages one JSON-RPC batch may carry, on the revisions that have batches. */
+export const MAX_BATCH_MESSAGES = 64;
+
+/**
+ * Why a batch is refused: MCP 2025-06-18 removed JSON-RPC batching, so a session on that
+ * revision or later may not send one; before it, a batch may carry at most MAX_BATCH_MESSAGES.
+ */
+function batchRefusal(protocolVersion: string | undefined, size: number): string | undefined {
+  if (protocolVersion !== undefined && protocolVersion >= '2025-06-18') {
+    return `JSON-RPC batches were removed in MCP 2025-06-18, and this session speaks ${protocolVersion}: send one message per POST.`;
+  }
+  if (size > MAX_BATCH_MESSAGES) return `A batch may carry at most ${MAX_BATCH_MESSAGES} messages (this one has ${size}): send fewer per POST.`;
+  return undefined;
+}

@@ -1,7 +1,9 @@
 /**
- * Content-Type and Accept are parsed as media types (RFC 9110), not searched for substrings: a
- * body declared `text/plain; a=application/json` is not JSON, and an Accept that refuses JSON
- * (q=0) does not accept it — on 2025 sessions and 2026-07-28 requests alike.
+ * The shape of what a client POSTs. Content-Type and Accept are parsed as media types
+ * (RFC 9110), not searched for substrings: a body declared `text/plain; a=application/json` is
+ * not JSON, and an Accept that refuses JSON (q=0) does not accept it — on 2025 sessions and
+ * 2026-07-28 requests alike. JSON-RPC batches only where the session's revision has them, and
+ * at most 64 messages.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acceptsAll, isJsonContentType } from '../../gateway/http/mediaTypes.js';
@@ -54,5 +56,37 @@ describe('the gateway refuses a body that only mentions JSON', () => {
     const refusesJson = await postModern(gateway.url, 'tools/list', {}, { headers: { Accept: 'application/json;q=0, text/event-stream' } });
     expect(refusesJson.status).toBe(406);
     expect((await postModern(gateway.url, 'tools/list', {})).status).toBe(200);
+  });
+
+  /** A 2025 session on `protocolVersion`: its id, and a POST of `body` on it. */
+  async function sessionOn(protocolVersion: string): Promise<(body: unknown) => Promise<{ status: number; body: { error?: { code: number; message: string } } | unknown[] }>> {
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const init = await fetch(gateway.url, { method: 'POST', headers, body: JSON.stringify({ ...initialize, params: { ...initialize.params, protocolVersion } }) });
+    const sessionId = init.headers.get('mcp-session-id')!;
+    await init.text();
+    await fetch(gateway.url, { method: 'POST', headers: { ...headers, 'mcp-session-id': sessionId }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+    return async (body) => {
+      const response = await fetch(gateway.url, { method: 'POST', headers: { ...headers, 'mcp-session-id': sessionId, 'mcp-protocol-version': protocolVersion }, body: JSON.stringify(body) });
+      return { status: response.status, body: (await response.json()) as { error?: { code: number; message: string } } | unknown[] };
+    };
+  }
+
+  const ping = (id: number) => ({ jsonrpc: '2.0', id, method: 'ping' });
+
+  it('refuses a JSON-RPC batch on a session of 2025-06-18 or later, which removed them', async () => {
+    const post = await sessionOn('2025-11-25');
+    const refused = await post([ping(1), ping(2)]);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ error: { code: -32600, message: 'JSON-RPC batches were removed in MCP 2025-06-18, and this session speaks 2025-11-25: send one message per POST.' } });
+  });
+
+  it('answers a batch on a 2025-03-26 session, and refuses one larger than 64 messages', async () => {
+    const post = await sessionOn('2025-03-26');
+    const answered = await post([ping(1), ping(2)]);
+    expect(answered.status).toBe(200);
+    expect(answered.body).toEqual([expect.objectContaining({ id: 1, result: {} }), expect.objectContaining({ id: 2, result: {} })]);
+    const huge = await post(Array.from({ length: 65 }, (_, i) => ping(i + 1)));
+    expect(huge.status).toBe(400);
+    expect(huge.body).toMatchObject({ error: { code: -32600, message: 'A batch may carry at most 64 messages (this one has 65): send fewer per POST.' } });
   });
 });
