@@ -160,7 +160,9 @@ export function createHttpApp({ gateway, auth, publicUrl, logger, operatorRoutes
   router.get('/readyz', (ctx) => {
     ctx.respond = false;
     const readiness = gateway.readiness();
-    sendJson(ctx.res, readiness.ready ? 200 : 503, { status: readiness.ready ? 'ready' : 'not ready', ...readiness });
+    const status = { status: readiness.ready ? 'ready' : 'not ready', ready: readiness.ready };
+    // Upstream pids, versions and the session count are for callers who authenticate.
+    sendJson(ctx.res, readiness.ready ? 200 : 503, ctx.state.identity ? { ...status, ...readiness } : status);
   });
 
   app.use(router.routes());

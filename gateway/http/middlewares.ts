@@ -45,7 +45,7 @@ export function checkOrigin(options: { allowedOrigins: readonly string[]; allowe
       ctx.respond = false;
       return sendRpcError(ctx.res, 403, -32000, `Origin "${origin}" is not allowed. Call from a loopback origin or add it to http.allowedOrigins.`);
     }
-    if (options.loopbackListener && !PUBLIC_PATHS.has(ctx.path)) {
+    if (options.loopbackListener) {
       const host = hostName(ctx.req.headers.host);
       if (host !== undefined && !isLoopbackHost(host) && !hosts.has(host)) {
         ctx.respond = false;
@@ -74,7 +74,12 @@ function hostName(header: string | undefined): string | undefined {
 /** Establish who is calling (the pluggable authenticator) and refuse anonymous requests. */
 export function authenticate(authenticator: Authenticator): GatewayMiddleware {
   return async (ctx, next) => {
-    if (PUBLIC_PATHS.has(ctx.path)) return next();
+    if (PUBLIC_PATHS.has(ctx.path)) {
+      // Probes answer anyone, with details only for a caller who authenticates.
+      const outcome = await authenticator.authenticate(ctx.req, ctx.path);
+      if (outcome.ok) ctx.state.identity = outcome.identity;
+      return next();
+    }
     const outcome = await authenticator.authenticate(ctx.req, ctx.path);
     if (!outcome.ok) {
       ctx.respond = false;

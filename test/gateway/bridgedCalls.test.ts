@@ -68,7 +68,7 @@ describe.runIf(runnable)('a 2026-07-28 client and a 2025 upstream that asks for 
 
   /** Calls from the gateways to fx that have not ended, on one instance. */
   const inFlight = async (instance: RunningGateway): Promise<number> =>
-    (await readiness({ ...instance, base: instance.direct })).upstreams.find((upstream) => upstream.namespace === 'fx')?.inFlight ?? -1;
+    (await readiness({ ...instance, base: instance.direct }, alice)).upstreams.find((upstream) => upstream.namespace === 'fx')?.inFlight ?? -1;
 
   /** The first round of `name`: the upstream's request as an input_required round. */
   async function firstRound(instance: RunningGateway, name: string, args: Params, token = alice): Promise<{ key: string; request: { method: string; params: Params }; state: string }> {

@@ -71,6 +71,8 @@ export type Feature =
 export interface Deployment {
   url: string;
   instances: RunningGateway[];
+  /** A token the instances accept (OAuth), for /readyz details. */
+  token?: string;
 }
 
 /** What a cell has at hand: the client, the deployment, and what the client's handlers were asked. */
@@ -149,7 +151,7 @@ const clustered = (deployment: Deployment): boolean => deployment.instances.leng
 async function inFlight(deployment: Deployment, namespace: string): Promise<number> {
   let total = 0;
   for (const instance of deployment.instances) {
-    total += (await readiness({ ...instance, base: instance.direct })).upstreams.find((u) => u.namespace === namespace)?.inFlight ?? 0;
+    total += (await readiness({ ...instance, base: instance.direct }, deployment.token)).upstreams.find((u) => u.namespace === namespace)?.inFlight ?? 0;
   }
   return total;
 }

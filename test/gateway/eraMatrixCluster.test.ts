@@ -71,6 +71,7 @@ describe.runIf(runnable)('2026-07-28 clients on two gateway instances behind a b
     // A user of its own: rate limits are per user and shared through Redis.
     token = await issuer.accessToken(`${proxy.url}/mcp`, { sub: `era-cluster-${process.pid}`, scope: 'pm:admin fx:admin cf:admin' });
     deployment.url = `${proxy.url}/mcp`;
+    deployment.token = token;
     deployment.instances = instances;
   });
 

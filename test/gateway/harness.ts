@@ -107,8 +107,9 @@ export interface Readiness {
   sessions: number;
 }
 
-export async function readiness(gateway: RunningGateway): Promise<Readiness> {
-  const response = await fetch(`${gateway.base}/readyz`);
+/** `/readyz`; its details (upstreams, sessions) need a caller who authenticates: `token` with OAuth. */
+export async function readiness(gateway: RunningGateway, token?: string): Promise<Readiness> {
+  const response = await fetch(`${gateway.base}/readyz`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
   return (await response.json()) as Readiness;
 }
 
