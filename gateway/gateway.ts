@@ -102,7 +102,7 @@ export class ManifoldGateway implements UpstreamListener {
     this.catalog = new UpstreamCatalog(this.upstreams, config.separator, logger);
     for (const upstream of this.upstreams) this.singleViews.set(upstream.namespace, new SingleUpstreamView(upstream, this.catalog));
     this.subscriptions = new ResourceSubscriptions(logger);
-    this.listenStreams = new ListenStreams({ subscriptions: this.subscriptions, access: this.access, logger, maxStreams: config.http.maxSessions });
+    this.listenStreams = new ListenStreams({ subscriptions: this.subscriptions, access: this.access, logger, maxStreams: config.http.maxSessions, maxStreamsPerUser: config.limits.perUser.listenStreams });
     this.sessions = new SessionRegistry(config.http.sessionIdleTimeoutMs, (session) => {
       logger.info({ session: session.id }, 'closing idle session');
       void session.transport.close();

@@ -149,6 +149,18 @@ export class ModernRoutes {
     if (typeof filter === 'string') return sendModernError(ctx.res, 200, id, ErrorCode.InvalidParams, `Invalid subscriptions/listen request: ${filter}.`);
     const streams = this.gateway.listenStreams;
     if (streams.isFull) return sendModernError(ctx.res, 200, id, ErrorCode.InternalError, 'Subscription limit reached on this gateway instance. Retry later.');
+    const open = streams.openFor(client.caller.user);
+    if (open >= streams.perUserCap) {
+      return sendModernError(
+        ctx.res,
+        429,
+        id,
+        -32000,
+        `Too many open listen streams: you have ${open} on this gateway instance, the most one user may have (${streams.perUserCap}). Close one you no longer need, then retry.`,
+        { cap: 'limits.perUser.listenStreams', open, limit: streams.perUserCap },
+        { 'Retry-After': '30' },
+      );
+    }
     await streams.listen(ctx.res, client, id, filter, unionCapabilities(client.view.upstreams()), serverInfoOf(client.view));
   }
 

@@ -46,6 +46,19 @@ export class StreamableHttpRoutes {
       if (this.gateway.sessions.size >= this.gateway.config.http.maxSessions) {
         return sendRpcError(res, 503, -32000, 'Too many open sessions on this gateway. Retry later.', { 'Retry-After': '10' });
       }
+      const user = ctx.state.identity!.user;
+      const open = this.gateway.sessions.openFor(user);
+      const cap = this.gateway.config.limits.perUser.sessions;
+      if (open >= cap) {
+        const idleMinutes = Math.round(this.gateway.config.http.sessionIdleTimeoutMs / 60_000);
+        return sendRpcError(
+          res,
+          429,
+          -32000,
+          `Too many open sessions: you have ${open} on this gateway instance, the most one user may have (${cap}). Close sessions you no longer use (DELETE with their Mcp-Session-Id), or retry once idle ones expire (after ${idleMinutes} min without requests).`,
+          { 'Retry-After': '60' },
+        );
+      }
       const session = this.gateway.openSession(view, ctx.state.identity!, 'streamable');
       if (this.gateway.sessionDirectory) {
         // Shared before the answer leaves, so the client's next request may land on any instance.

@@ -52,6 +52,15 @@ export const limitsSchema = z
      * at most `perUser` for one user and `total` in all. Each waits at most
      * MANIFOLD_RELAYED_INPUT_TTL_SECONDS (600) and is then cancelled upstream.
      */
+    /**
+     * What one user may hold open at once on one instance, so that no caller can take every
+     * slot from the others: 2025 sessions (the global cap is http.maxSessions) and 2026
+     * subscriptions/listen streams. A refusal says which cap, the count, and when to retry.
+     */
+    perUser: z
+      .object({ sessions: z.number().int().min(1).max(1_000_000).default(100), listenStreams: z.number().int().min(1).max(1_000_000).default(20) })
+      .strict()
+      .prefault({}),
     bridgedCalls: z
       .object({ perUser: z.number().int().min(1).max(100_000).default(16), total: z.number().int().min(1).max(1_000_000).default(1_000) })
       .strict()

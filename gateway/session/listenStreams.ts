@@ -115,6 +115,8 @@ export interface ListenStreamsDeps {
   logger: Logger;
   /** Most listen streams open at once on this instance. */
   maxStreams: number;
+  /** Most listen streams one user may have open at once on this instance. */
+  maxStreamsPerUser: number;
 }
 
 /**
@@ -125,6 +127,7 @@ export interface ListenStreamsDeps {
  */
 export class ListenStreams {
   private readonly open = new Set<ListenStream>();
+  private readonly perUser = new Map<string, number>();
 
   constructor(private readonly deps: ListenStreamsDeps) {}
 
@@ -134,6 +137,16 @@ export class ListenStreams {
 
   get isFull(): boolean {
     return this.open.size >= this.deps.maxStreams;
+  }
+
+  /** Listen streams `user` has open on this instance. */
+  openFor(user: string): number {
+    return this.perUser.get(user) ?? 0;
+  }
+
+  /** The most `openFor` may be. */
+  get perUserCap(): number {
+    return this.deps.maxStreamsPerUser;
   }
 
   /** Open a stream on `res` and acknowledge what it will deliver; resolves once acknowledged. */
@@ -152,9 +165,14 @@ export class ListenStreams {
     if (requested.resourcesListChanged && capabilities.resources) honored.resourcesListChanged = true;
     const stream = new ListenStream(id, view, res, serverInfo, honored);
     this.open.add(stream);
+    const user = client.caller.user;
+    this.perUser.set(user, this.openFor(user) + 1);
     res.once('close', () => {
       stream.stop();
       this.open.delete(stream);
+      const left = this.openFor(user) - 1;
+      if (left > 0) this.perUser.set(user, left);
+      else this.perUser.delete(user);
       void Promise.all([...stream.subscriptions].map((key) => this.dropKey(stream, key)));
     });
     if (requested.resourceSubscriptions?.length && capabilities.resources?.subscribe) {

@@ -79,20 +79,24 @@ async function main(): Promise<void> {
   report.idleRssGatewayMb = rssMb(pid);
   report.idleRssWithChildrenMb = rssMb(pid) + childPids(pid).reduce((sum, child) => sum + rssMb(child), 0);
 
-  const token = execFileSync(process.execPath, [join(ROOT, 'dist', 'gateway', 'tokenCommand.js'), '--user', 'admin', '--scope', 'pm:read docs:read github:read', '--public-url', base], {
-    env: { ...process.env, MANIFOLD_DATA_DIR: data },
-    stdio: ['ignore', 'pipe', 'ignore'],
-  })
-    .toString()
-    .trim();
-  const auth = { authorization: `Bearer ${token}` };
+  // Ten users: one user may hold at most 100 sessions (limits.perUser.sessions).
+  const tokens = Array.from({ length: 10 }, (_, i) =>
+    execFileSync(process.execPath, [join(ROOT, 'dist', 'gateway', 'tokenCommand.js'), '--user', i === 0 ? 'admin' : `user${i}`, '--scope', 'pm:read docs:read github:read', '--public-url', base], {
+      env: { ...process.env, MANIFOLD_DATA_DIR: data },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .trim(),
+  );
+  const authOf = (i: number) => ({ authorization: `Bearer ${tokens[Math.floor(i / 100) % tokens.length]!}` });
+  const auth = authOf(0);
   const url = new URL(gateway.url);
   const agent = new Agent({ keepAlive: true, maxSockets: 32 });
 
   // 2. 1,000 open sessions.
   const sessions: string[] = [];
   for (let i = 0; i < 1000; i += 50) {
-    const opened = await Promise.all(Array.from({ length: 50 }, () => post(agent, url, INITIALIZE, auth)));
+    const opened = await Promise.all(Array.from({ length: 50 }, () => post(agent, url, INITIALIZE, authOf(i))));
     for (const o of opened) if (o.session) sessions.push(o.session);
   }
   await new Promise((r) => setTimeout(r, 500));
