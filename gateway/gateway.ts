@@ -18,6 +18,7 @@ import { registerSessionHandlers } from './session/sessionHandlers.js';
 import { SessionRegistry } from './session/sessionRegistry.js';
 import type { ListKind, UpstreamListener, UpstreamStateName } from './upstreams/types.js';
 import { UpstreamConnection, type UpstreamStatus } from './upstreams/upstreamConnection.js';
+import { UserCallLimit } from './upstreams/userCallLimit.js';
 import { WorkflowRegistry } from './workflows/workflowRegistry.js';
 import type { ToolChange, ToolPins } from './integrity/toolPins.js';
 import type { ClusterResourceHost } from './cluster/resourceUpdateBus.js';
@@ -99,6 +100,8 @@ export class ManifoldGateway implements UpstreamListener {
     this.parkedCalls = new ParkedCalls({ maxPerUser: perUser, maxTotal: total, ttlMs: relayedInputTtlSeconds * 1000 });
     this.access = options.access ?? new AccessPolicy(config.auth.mode === 'oauth' ? config.auth.toolScopes : {});
     this.upstreams = config.upstreams.map((upstream) => new UpstreamConnection(upstream, logger, this));
+    const userCalls = new UserCallLimit(config.limits.perUser.inFlight);
+    for (const upstream of this.upstreams) upstream.userCalls = userCalls;
     this.catalog = new UpstreamCatalog(this.upstreams, config.separator, logger);
     for (const upstream of this.upstreams) this.singleViews.set(upstream.namespace, new SingleUpstreamView(upstream, this.catalog));
     this.subscriptions = new ResourceSubscriptions(logger);

@@ -54,11 +54,17 @@ export const limitsSchema = z
      */
     /**
      * What one user may hold open at once on one instance, so that no caller can take every
-     * slot from the others: 2025 sessions (the global cap is http.maxSessions) and 2026
-     * subscriptions/listen streams. A refusal says which cap, the count, and when to retry.
+     * slot from the others: 2025 sessions (the global cap is http.maxSessions), 2026
+     * subscriptions/listen streams, and calls in flight. A refusal says which cap, the count,
+     * and when to retry.
      */
     perUser: z
-      .object({ sessions: z.number().int().min(1).max(1_000_000).default(100), listenStreams: z.number().int().min(1).max(1_000_000).default(20) })
+      .object({
+        sessions: z.number().int().min(1).max(1_000_000).default(100),
+        listenStreams: z.number().int().min(1).max(1_000_000).default(20),
+        /** Calls in flight at once, over every upstream. */
+        inFlight: z.number().int().min(1).max(1_000_000).default(64),
+      })
       .strict()
       .prefault({}),
     bridgedCalls: z

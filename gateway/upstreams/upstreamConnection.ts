@@ -42,6 +42,7 @@ import { IsolatedWorkers, workerConfig, workerListener } from './isolatedWorkers
 import { paramHeadersFor } from './mcpParamHeaders.js';
 import { ModernSubscriptions } from './modernSubscriptions.js';
 import { StreamOwners } from './streamAttribution.js';
+import type { UserCallLimit } from './userCallLimit.js';
 
 const GATEWAY_CLIENT_INFO: Implementation = { name: 'manifold-gateway', version: '0.1.0' };
 /** What the gateway can be asked for by an upstream: it passes each request on to the client whose call caused it. */
@@ -134,6 +135,8 @@ export class UpstreamConnection {
   private echoesCallMeta = false;
   /** Calls in flight here whose client can be asked something mid-call. */
   private askableInFlight = 0;
+  /** Calls each user has in flight over every upstream of the gateway (set by the gateway; not on pooled connections). */
+  userCalls: UserCallLimit | undefined;
   /** A remote 2025 upstream's mid-call requests, by the forwarded call whose POST stream brought them. */
   private readonly streamOwners = new StreamOwners();
   private nextRestartAt = 0;
@@ -198,6 +201,24 @@ export class UpstreamConnection {
     params: Record<string, unknown> | undefined,
     origin: CallOrigin | undefined,
     options: ForwardOptions = {},
+  ): Promise<Record<string, unknown>> {
+    const limit = this.userCalls;
+    if (!limit || !origin) return this.forwardNow(method, params, origin, options);
+    const user = origin.caller.user;
+    const refusal = limit.enter(user);
+    if (refusal) throw refusal;
+    try {
+      return await this.forwardNow(method, params, origin, options);
+    } finally {
+      limit.leave(user);
+    }
+  }
+
+  private async forwardNow(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    origin: CallOrigin | undefined,
+    options: ForwardOptions,
   ): Promise<Record<string, unknown>> {
     const askable = origin !== undefined && mayBeAsked(origin.session.clientCapabilities());
     if (this.workers && origin && this.isolates(askable)) return this.forwardIsolated(this.workers, method, params, origin, options);

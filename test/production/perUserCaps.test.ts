@@ -1,15 +1,16 @@
 /**
- * No single caller can take every slot from the others: one user's open 2025 sessions and 2026
- * listen streams are capped (limits.perUser), with a 429 naming the cap, the count and what to
- * do, while other users go on as before.
+ * No single caller can take every slot from the others: one user's open 2025 sessions, 2026
+ * listen streams and calls in flight are capped (limits.perUser), with a refusal naming the cap,
+ * the count and what to do (429 with Retry-After where HTTP allows), while other users go on.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envelope, MODERN_REVISION } from '../support/modernWire.js';
+import { envelope, MODERN_REVISION, postModern } from '../support/modernWire.js';
 import { TestIssuer } from '../support/testIssuer.js';
 import { fixtureUpstream, rawSession, startGateway, waitReady, type RunningGateway } from '../gateway/harness.js';
 
 const SESSIONS = 3;
 const STREAMS = 2;
+const IN_FLIGHT = 2;
 
 describe('per-user caps', () => {
   let issuer: TestIssuer;
@@ -22,12 +23,12 @@ describe('per-user caps', () => {
     issuer = await new TestIssuer().start();
     gateway = await startGateway({
       auth: { mode: 'oauth', issuer: issuer.issuer },
-      limits: { perUser: { sessions: SESSIONS, listenStreams: STREAMS } },
+      limits: { perUser: { sessions: SESSIONS, listenStreams: STREAMS, inFlight: IN_FLIGHT } },
       upstreams: [fixtureUpstream('fx')],
     });
     await waitReady(gateway);
-    alice = await issuer.accessToken(gateway.url, { sub: 'alice', scope: 'fx:read' });
-    bob = await issuer.accessToken(gateway.url, { sub: 'bob', scope: 'fx:read' });
+    alice = await issuer.accessToken(gateway.url, { sub: 'alice', scope: 'fx:admin' });
+    bob = await issuer.accessToken(gateway.url, { sub: 'bob', scope: 'fx:admin' });
   });
 
   afterAll(async () => {
@@ -87,5 +88,19 @@ describe('per-user caps', () => {
     expect(error.message).toContain(`you have ${STREAMS} on this gateway instance, the most one user may have (${STREAMS})`);
     expect(error.data).toEqual({ cap: 'limits.perUser.listenStreams', open: STREAMS, limit: STREAMS });
     expect(await listen(bob)).toEqual({ status: 200, body: '' });
+  });
+
+  it(`refuses a user's call beyond ${IN_FLIGHT} in flight at once, and serves other users`, async () => {
+    const call = (token: string, name: string, args: Record<string, unknown>) => postModern(gateway.url, 'tools/call', { name, arguments: args }, { headers: { authorization: `Bearer ${token}` } });
+    const echo = (token: string) => call(token, 'fx__echo', { text: 'hi' });
+    const slow = Array.from({ length: IN_FLIGHT }, () => call(alice, 'fx__slow', { ms: 1500 }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const refused = (await echo(alice)).message.result!;
+    expect(refused.isError).toBe(true);
+    expect(JSON.stringify(refused.content)).toContain(`You have ${IN_FLIGHT} calls in flight on this gateway instance, the most one user may have at once (${IN_FLIGHT})`);
+    expect((await echo(bob)).message.result).toMatchObject({ content: [{ type: 'text', text: 'hi' }] });
+    for (const answer of await Promise.all(slow)) expect(answer.message.result?.isError).toBeFalsy();
+    // Once they finish, Alice may call again.
+    expect((await echo(alice)).message.result).toMatchObject({ content: [{ type: 'text', text: 'hi' }] });
   });
 });
