@@ -70,7 +70,19 @@ async function main(): Promise<void> {
   const data = mkdtempSync(join(tmpdir(), 'manifold-footprint-'));
   // 1. Cold start of the shipped configuration (OAuth, three domain servers as children).
   const began = performance.now();
-  const gateway = await start([], { MANIFOLD_GATEWAY_PORT: '0', MANIFOLD_DATA_DIR: data, GITHUB_API_URL: 'http://127.0.0.1:9', DOCS_WATCH: '0' });
+  // The shipped configuration, its relative paths made absolute, and one user allowed the
+  // 1,000 sessions this benchmark opens (limits.perUser.sessions is 100 by default).
+  const shipped = JSON.parse(readFileSync(join(ROOT, 'config', 'gateway.json'), 'utf8')) as {
+    workflows?: { teamDirectory?: string };
+    limits?: Record<string, unknown>;
+    upstreams: Array<{ stdio?: { cwd?: string } }>;
+  };
+  for (const upstream of shipped.upstreams) if (upstream.stdio?.cwd) upstream.stdio.cwd = join(ROOT, 'config', upstream.stdio.cwd);
+  if (shipped.workflows?.teamDirectory) shipped.workflows.teamDirectory = join(ROOT, 'config', shipped.workflows.teamDirectory);
+  shipped.limits = { ...shipped.limits, perUser: { sessions: 1000 } };
+  const shippedCopy = join(data, 'gateway.json');
+  writeFileSync(shippedCopy, JSON.stringify(shipped));
+  const gateway = await start(['--config', shippedCopy], { MANIFOLD_GATEWAY_PORT: '0', MANIFOLD_DATA_DIR: data, GITHUB_API_URL: 'http://127.0.0.1:9', DOCS_WATCH: '0' });
   const base = gateway.url.replace(/\/mcp$/, '');
   await untilReady(base);
   report.coldStartToReadyMs = Math.round(performance.now() - began);
@@ -79,24 +91,20 @@ async function main(): Promise<void> {
   report.idleRssGatewayMb = rssMb(pid);
   report.idleRssWithChildrenMb = rssMb(pid) + childPids(pid).reduce((sum, child) => sum + rssMb(child), 0);
 
-  // Ten users: one user may hold at most 100 sessions (limits.perUser.sessions).
-  const tokens = Array.from({ length: 10 }, (_, i) =>
-    execFileSync(process.execPath, [join(ROOT, 'dist', 'gateway', 'tokenCommand.js'), '--user', i === 0 ? 'admin' : `user${i}`, '--scope', 'pm:read docs:read github:read', '--public-url', base], {
-      env: { ...process.env, MANIFOLD_DATA_DIR: data },
-      stdio: ['ignore', 'pipe', 'ignore'],
-    })
-      .toString()
-      .trim(),
-  );
-  const authOf = (i: number) => ({ authorization: `Bearer ${tokens[Math.floor(i / 100) % tokens.length]!}` });
-  const auth = authOf(0);
+  const token = execFileSync(process.execPath, [join(ROOT, 'dist', 'gateway', 'tokenCommand.js'), '--user', 'admin', '--scope', 'pm:read docs:read github:read', '--public-url', base], {
+    env: { ...process.env, MANIFOLD_DATA_DIR: data },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  })
+    .toString()
+    .trim();
+  const auth = { authorization: `Bearer ${token}` };
   const url = new URL(gateway.url);
   const agent = new Agent({ keepAlive: true, maxSockets: 32 });
 
   // 2. 1,000 open sessions.
   const sessions: string[] = [];
   for (let i = 0; i < 1000; i += 50) {
-    const opened = await Promise.all(Array.from({ length: 50 }, () => post(agent, url, INITIALIZE, authOf(i))));
+    const opened = await Promise.all(Array.from({ length: 50 }, () => post(agent, url, INITIALIZE, auth)));
     for (const o of opened) if (o.session) sessions.push(o.session);
   }
   await new Promise((r) => setTimeout(r, 500));
