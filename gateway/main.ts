@@ -9,6 +9,7 @@ import { packageRoot } from '../shared/packageRoot.js';
 import { privateDataDir } from '../shared/privateData.js';
 import { loadRequestStateKey } from '../shared/requestStateKey.js';
 import { runMain } from '../shared/runtimeEnv.js';
+import { SignInThrottle } from './auth/embedded/signInThrottle.js';
 import { publicUrlFor, setUpGatewayAuth } from './auth/gatewayAuth.js';
 import { loadGatewayConfig } from './config/load.js';
 import { ManifoldGateway, RELAYED_INPUT_TTL_SECONDS } from './gateway.js';
@@ -119,7 +120,12 @@ runMain('gateway', async (logger) => {
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const base = publicUrlFor(config, { host: address.address, port: address.port });
-  const auth = await setUpGatewayAuth(config, { publicUrl: base, dataDir, access: gateway.access, logger });
+  // Sign-in guessing is counted where rate limits are (shared in a cluster); a lockout is audited.
+  const signInThrottle = new SignInThrottle(config.limits.signIn, policies.counters, (lockout) => {
+    logger.warn({ kind: lockout.kind, windowMs: lockout.windowMs, retryAfterMs: lockout.retryAfterMs }, 'embedded authorization server: attempts held back');
+    policies.audit?.append({ at: new Date().toISOString(), event: 'sign_in_throttled', kind: lockout.kind, key: lockout.key, windowMs: lockout.windowMs }, { urgent: true });
+  });
+  const auth = await setUpGatewayAuth(config, { publicUrl: base, dataDir, access: gateway.access, logger, signInThrottle });
   handle = createHttpApp({ gateway, auth, publicUrl: base, logger, operatorRoutes: policies.routes(gateway) }).callback();
   logger.info(
     {

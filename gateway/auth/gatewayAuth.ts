@@ -15,6 +15,7 @@ import { oauthAuthenticator } from './oauthAuthenticator.js';
 import { protectedResourceFor, protectedResourceMetadata, type ProtectedResource } from './protectedResource.js';
 import { createScopeCheck, scopeGateOf, type ScopeCheck, type ScopeGate } from './scopeGate.js';
 import { scopesForNamespaces } from './scopePolicy.js';
+import type { SignInThrottle } from './embedded/signInThrottle.js';
 
 /** Everything the HTTP layer needs from authentication and authorization. */
 export interface GatewayAuth {
@@ -86,6 +87,8 @@ export interface GatewayAuthOptions {
   dataDir: string;
   access: AccessPolicy;
   logger: Logger;
+  /** Sign-in and registration throttling for the embedded authorization server (counted in memory when absent). */
+  signInThrottle?: SignInThrottle;
 }
 
 const VIEW_PATH = /^\/views\/([a-z][a-z0-9-]{0,31})\//;
@@ -166,7 +169,7 @@ async function externalVerifier(auth: OAuthConfig, issuer: string): Promise<Acce
 export async function embeddedAuthOptions(
   config: GatewayConfig,
   auth: OAuthConfig,
-  options: { publicUrl: string; dataDir: string; logger: Logger; createBootstrapAdmin?: boolean },
+  options: { publicUrl: string; dataDir: string; logger: Logger; createBootstrapAdmin?: boolean; signInThrottle?: SignInThrottle },
 ): Promise<EmbeddedAuthServerOptions> {
   const namespaces = config.upstreams.map((u) => u.namespace);
   const resources = new GatewayResources(options.publicUrl, namespaces);
@@ -185,6 +188,7 @@ export async function embeddedAuthOptions(
     users,
     clients: auth.embedded?.clients ?? [],
     dataDir: authDataDir,
+    ...(options.signInThrottle ? { signInThrottle: options.signInThrottle } : {}),
     logger: options.logger,
   };
 }

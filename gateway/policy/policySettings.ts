@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_SIGN_IN_LIMITS } from '../auth/embedded/signInLimits.js';
 
 /**
  * The `limits` and `cache` sections of the gateway configuration (documented in
@@ -6,6 +7,9 @@ import { z } from 'zod';
  */
 
 const count = z.number().int().min(0).max(10_000_000);
+
+/** At most `max` attempts per `windowMs`. */
+const tier = z.object({ windowMs: z.number().int().min(1000).max(7 * 86_400_000), max: z.number().int().min(1).max(1_000_000) }).strict();
 
 const namespaceRateLimits = z
   .object({
@@ -64,6 +68,19 @@ export const limitsSchema = z
         listenStreams: z.number().int().min(1).max(1_000_000).default(20),
         /** Calls in flight at once, over every upstream. */
         inFlight: z.number().int().min(1).max(1_000_000).default(64),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * Sign-in attempts the embedded authorization server accepts per account and per client
+     * address, and client registrations per address: tiers of growing windows, so a guesser
+     * waits a minute, then an hour, then a day (gateway/auth/embedded/signInThrottle.ts).
+     */
+    signIn: z
+      .object({
+        perAccount: z.array(tier).min(1).default(DEFAULT_SIGN_IN_LIMITS.perAccount),
+        perAddress: z.array(tier).min(1).default(DEFAULT_SIGN_IN_LIMITS.perAddress),
+        registrationsPerAddress: z.array(tier).min(1).default(DEFAULT_SIGN_IN_LIMITS.registrationsPerAddress),
       })
       .strict()
       .prefault({}),

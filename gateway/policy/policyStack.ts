@@ -28,6 +28,8 @@ export interface PolicyStack {
   recorder: CallRecorder;
   /** The append-only audit log, when enabled. */
   audit: AuditLog | undefined;
+  /** Where rate-limit counters live (in memory, or Redis in a cluster): sign-in throttling counts there too. */
+  counters: RateLimitStore;
   /** The HTTP routes for operators, once the gateway exists. */
   routes(gateway: ManifoldGateway): OperatorRoutes;
   close(): Promise<void>;
@@ -86,6 +88,7 @@ export function createPolicyStack(
     },
   ];
   return {
+    counters: store,
     toolCallMiddlewares,
     resourceReadMiddlewares,
     upstreamObservers,

@@ -1,3 +1,4 @@
+import { SignInThrottle } from '../../gateway/auth/embedded/signInThrottle.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +16,7 @@ export const PASSWORDS = { ada: 'correct horse battery staple', bob: 'hunter2-bu
 export const SCRIPT_CLIENT = { clientId: 'nightly-report', clientSecret: 's3cret-'.repeat(6), scopes: ['pm:read', 'github:read'] };
 export const REGISTRATION_ADMIN_TOKEN = 'admin-registration-token-0123456789';
 export const REDIRECT_URI = 'http://127.0.0.1:33418/callback';
+const UNTHROTTLED = { windowMs: 60_000, max: 1_000_000 };
 
 export async function testUsers(): Promise<EmbeddedUser[]> {
   return [
@@ -78,6 +80,8 @@ export class EmbeddedAuthHarness {
       clients: [scriptClient],
       registrationAdminToken: REGISTRATION_ADMIN_TOKEN,
       dataDir: this.dataDir,
+      // These suites sign in and register many times a minute from one address; throttling has its own test.
+      signInThrottle: new SignInThrottle({ perAccount: [UNTHROTTLED], perAddress: [UNTHROTTLED], registrationsPerAddress: [UNTHROTTLED] }),
       logger: createLogger('embedded-auth-test', 'silent'),
     };
   }

@@ -7,6 +7,7 @@ import type { Logger } from '../../../shared/logger.js';
 import { EXTRA_CLIENT_METADATA, registrationPolicy } from './clientPolicy.js';
 import { messagePage, PAGE_CSP } from './interactionPages.js';
 import { interactionRoutes, type UserDirectory } from './interactionRoutes.js';
+import { SignInThrottle, waitInWords } from './signInThrottle.js';
 import { ensureDataDir, loadCookieKeys, loadSigningKeys, publicJwks, SIGNING_ALGORITHM } from './persistentKeys.js';
 import type { EmbeddedClient, EmbeddedUser } from './settings.js';
 import { openOidcStateStore } from './sqliteAdapter.js';
@@ -46,6 +47,8 @@ export interface EmbeddedAuthServerOptions {
   accessTokenTtlSeconds?: number;
   /** Refresh token idle lifetime (each use rotates it and restarts the clock); default 30 days. */
   refreshTokenTtlSeconds?: number;
+  /** Sign-in attempts and client registrations allowed (per account, per address); default DEFAULT_SIGN_IN_LIMITS, counted in memory. */
+  signInThrottle?: SignInThrottle;
   logger: Logger;
 }
 
@@ -240,6 +243,7 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
   purgeTimer.unref();
 
   const providerAtBase = mount(AUTH_BASE_PATH, provider);
+  const throttle = options.signInThrottle ?? new SignInThrottle();
   const interactions = interactionRoutes({
     provider,
     basePath: AUTH_BASE_PATH,
@@ -247,6 +251,7 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
     users,
     supportedScopes,
     defaultResource: options.resource,
+    throttle,
     logger,
   });
   // RFC 8414 §3.1: for an issuer with a path, the metadata lives at the well-known path with the
@@ -282,6 +287,16 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
       return;
     }
     if (ctx.path !== AUTH_BASE_PATH && !ctx.path.startsWith(`${AUTH_BASE_PATH}/`)) return next();
+    if (ctx.method === 'POST' && ctx.path === `${AUTH_BASE_PATH}/reg`) {
+      // Open registration stores a client per request: throttled per address.
+      const admitted = await throttle.registration(ctx.ip);
+      if (!admitted.ok) {
+        ctx.status = 429;
+        ctx.set({ 'Retry-After': String(Math.ceil(admitted.retryAfterMs / 1000)), 'Cache-Control': 'no-store' });
+        ctx.body = { error: 'invalid_request', error_description: `Too many client registrations from this address. Reuse the client you registered, or try again in ${waitInWords(admitted.retryAfterMs)}.` };
+        return;
+      }
+    }
     useProviderCookies(ctx);
     await interactions(ctx, () => providerAtBase(ctx, next));
   };

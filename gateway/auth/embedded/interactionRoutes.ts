@@ -5,6 +5,7 @@ import { errors, type Grant, type Interaction, type InteractionResults } from 'o
 import type { Logger } from '../../../shared/logger.js';
 import { consentPage, loginPage, messagePage, PAGE_CSP } from './interactionPages.js';
 import { verifyPassword } from './passwords.js';
+import { waitInWords, type SignInThrottle } from './signInThrottle.js';
 import { redirectTarget } from './redirectUris.js';
 import type { EmbeddedUser } from './settings.js';
 
@@ -29,6 +30,8 @@ export interface InteractionRoutesOptions {
   supportedScopes: ReadonlySet<string>;
   /** Resource used when an authorization request names none. */
   defaultResource: string;
+  /** Sign-in attempts allowed per account and per address. */
+  throttle: SignInThrottle;
   logger: Logger;
 }
 
@@ -85,12 +88,12 @@ export function interactionRoutes(options: InteractionRoutesOptions): Koa.Middle
 
   const clientName = async (clientId: string): Promise<string> => (await provider.Client.find(clientId))?.clientName ?? clientId;
 
-  const renderPrompt = async (ctx: Koa.Context, interaction: Interaction, error?: string, login?: string): Promise<void> => {
+  const renderPrompt = async (ctx: Koa.Context, interaction: Interaction, error?: string, login?: string, status = 200): Promise<void> => {
     const clientId = String(interaction.params.client_id ?? '');
     const name = await clientName(clientId);
     const base = `${options.basePath}/interaction/${interaction.uid}`;
     if (interaction.prompt.name === 'login') {
-      return html(ctx, 200, loginPage({ action: `${base}/login`, clientName: name, error, login }));
+      return html(ctx, status, loginPage({ action: `${base}/login`, clientName: name, error, login }));
     }
     if (interaction.prompt.name === 'consent') {
       const user = interaction.session ? users.byId(interaction.session.accountId) : undefined;
@@ -121,6 +124,13 @@ export function interactionRoutes(options: InteractionRoutesOptions): Koa.Middle
     const form = await readForm(ctx.req);
     const loginName = (form.get('login') ?? '').trim().slice(0, 320);
     const password = form.get('password') ?? '';
+    // Counted before the password is checked: while held back, not even the right one gets in.
+    const admitted = await options.throttle.signIn(loginName, ctx.ip);
+    if (!admitted.ok) {
+      logger.warn({ client: interaction.params.client_id, retryAfterMs: admitted.retryAfterMs }, 'embedded authorization server: sign-in held back (too many attempts)');
+      ctx.set('Retry-After', String(Math.ceil(admitted.retryAfterMs / 1000)));
+      return renderPrompt(ctx, interaction, `Too many sign-in attempts for this account or from this address. Try again in ${waitInWords(admitted.retryAfterMs)}.`, loginName, 429);
+    }
     const user = loginName ? users.byLogin(loginName) : undefined;
     const verified = await verifyPassword(password, user?.passwordHash);
     if (!verified || !user) {
