@@ -10,6 +10,7 @@ import { composeResourceRead, type ResourceReadHandler, type ResourceReadMiddlew
 import { composeToolCall, type ToolCallHandler, type ToolCallMiddleware } from './policy/toolCallPipeline.js';
 import { ClientSession, LOG_LEVEL_ORDER } from './session/clientSession.js';
 import { ListenStreams, type ListChanges } from './session/listenStreams.js';
+import type { RequestLimiter } from './policy/requestLimiter.js';
 import { ParkedCalls } from './session/parkedCalls.js';
 import { RelayedInputState } from './session/relayedInputState.js';
 import { ResourceSubscriptions } from './session/resourceSubscriptions.js';
@@ -42,6 +43,8 @@ export interface GatewayOptions {
   onToolChange?: (change: ToolChange, served: boolean) => void;
   /** Session state shared with other instances, so a session continues on any of them. */
   sessionDirectory?: SessionDirectory;
+  /** Rate limits on requests other than tools/call (lists, reads, prompts, completion, subscribe, listen). */
+  requestLimiter?: RequestLimiter;
   /**
    * The HMAC key sealing the requestState of multi round-trip calls relayed to 2026 clients;
    * every instance a retry may reach needs the same. A random key (one instance) when absent.
@@ -85,6 +88,8 @@ export class ManifoldGateway implements UpstreamListener {
   readonly sessionDirectory: SessionDirectory | undefined;
   /** Pinned tool definitions (tool integrity), when enabled. */
   readonly toolPins: ToolPins | undefined;
+  /** Rate limits on requests other than tools/call, when configured. */
+  readonly requestLimiter: RequestLimiter | undefined;
   /** Calls of 2026 clients to 2025-era upstreams waiting for the clients' answers (parkedCalls.ts). */
   readonly parkedCalls: ParkedCalls;
   /** Composite tools (`workflows` in the configuration); undefined when none are configured. */
@@ -95,6 +100,7 @@ export class ManifoldGateway implements UpstreamListener {
     private readonly logger: Logger,
     options: GatewayOptions = {},
   ) {
+    this.requestLimiter = options.requestLimiter;
     const relayedInputTtlSeconds = options.relayedInputTtlSeconds ?? RELAYED_INPUT_TTL_SECONDS;
     const { perUser, total } = config.limits.bridgedCalls;
     this.parkedCalls = new ParkedCalls({ maxPerUser: perUser, maxTotal: total, ttlMs: relayedInputTtlSeconds * 1000 });
@@ -265,6 +271,7 @@ export class ManifoldGateway implements UpstreamListener {
       methods: this.methods,
       subscriptions: this.subscriptions,
       onLogLevelChanged: () => this.updateUpstreamLogLevels(),
+      requestLimiter: this.requestLimiter,
       ...(this.sessionDirectory ? { onSessionChanged: (changed: ClientSession) => void this.saveSession(changed) } : {}),
     });
     session.server.onclose = () => this.onSessionClosed(session);

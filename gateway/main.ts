@@ -71,6 +71,7 @@ runMain('gateway', async (logger) => {
   const cluster = await joinCluster(config, policies.cache, logger);
   const gateway = new ManifoldGateway(config, logger, {
     toolCallMiddlewares: policies.toolCallMiddlewares,
+    ...(policies.requestLimiter ? { requestLimiter: policies.requestLimiter } : {}),
     resourceReadMiddlewares: policies.resourceReadMiddlewares,
     upstreamObservers: [...policies.upstreamObservers, ...(cluster ? [cluster.resourceUpdates.observer] : [])],
     toolPins: new ToolPins(pinsFile),

@@ -8,6 +8,7 @@ import { parseListenFilter } from '../session/listenStreams.js';
 import { ModernRequestClient } from '../session/modernRequestClient.js';
 import { RELAYED_EXTENSION_METHODS, relayedExtensionsOf, relayTarget } from '../session/relayedExtensions.js';
 import { RpcError, toRpcError } from '../session/rpcError.js';
+import { RATE_LIMITED } from '../session/sessionHandlers.js';
 import { toolCallParamsProblem } from '../session/toolCallHandler.js';
 import type { GatewayState } from './middlewares.js';
 import { paramHeaderMismatch, undeclaredParamHeaders, type ParamHeaderMismatch } from '../upstreams/mcpParamHeaders.js';
@@ -80,6 +81,11 @@ export class ModernRoutes {
     const problem = paramsProblem(method, params);
     if (problem) return sendModernError(res, 200, id, ErrorCode.InvalidParams, `Invalid ${method} request: ${problem}.`);
 
+    const limiter = this.gateway.requestLimiter;
+    if (limiter && method !== 'tools/call') {
+      const refusal = await limiter.check(identity.user, method);
+      if (refusal) return sendModernError(res, 429, id, RATE_LIMITED, refusal.message, refusal.data, { 'Retry-After': String(refusal.data.retryAfterSeconds) });
+    }
     const client = new ModernRequestClient(view, identity, request.clientCapabilities);
     if (method === 'server/discover') return sendModernResult(res, id, this.decorate(view, method, this.discover(client)));
     if (method === 'subscriptions/listen') return this.listen(ctx, client, id, params);

@@ -8,6 +8,19 @@ import { DEFAULT_SIGN_IN_LIMITS } from '../auth/embedded/signInLimits.js';
 
 const count = z.number().int().min(0).max(10_000_000);
 
+/** The methods besides tools/call that `limits.rate.requestsPerUser` and `.methods` count. */
+export const LIMITED_METHODS = [
+  'resources/read',
+  'prompts/get',
+  'completion/complete',
+  'tools/list',
+  'prompts/list',
+  'resources/list',
+  'resources/templates/list',
+  'resources/subscribe',
+  'subscriptions/listen',
+] as const;
+
 /** At most `max` attempts per `windowMs`. */
 const tier = z.object({ windowMs: z.number().int().min(1000).max(7 * 86_400_000), max: z.number().int().min(1).max(1_000_000) }).strict();
 
@@ -31,6 +44,13 @@ export const rateLimitsSchema = z
     /** Calls of one user to write tools (not annotated read-only) per window. */
     writesPerUser: count.default(20),
     namespaces: z.record(z.string(), namespaceRateLimits).default({}),
+    /**
+     * Requests of one user per window other than tools/call that reach an upstream or cost work
+     * (resources/read, prompts/get, completion/complete, the list methods, resources/subscribe,
+     * subscriptions/listen), all together; `methods` caps single methods further.
+     */
+    requestsPerUser: count.default(300),
+    methods: z.partialRecord(z.enum(LIMITED_METHODS), count).default({}),
     /**
      * Where counters live: `memory` (this process) or `redis` (shared by every instance, so
      * limits are global; the URL comes from the REDIS_URL environment variable).

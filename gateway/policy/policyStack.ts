@@ -15,6 +15,7 @@ import { ToolArgumentValidator } from './argumentValidation.js';
 import { cacheAndLimitResourceReads, cacheToolResults, limitResponseSize, rateLimit, refusalsAsResults, validateArguments } from './callPolicies.js';
 import { rateLimitsSchema } from './policySettings.js';
 import { InMemoryRateLimitStore, RateLimiter, type RateLimitStore } from './rateLimiter.js';
+import { RequestLimiter } from './requestLimiter.js';
 import type { ResourceReadMiddleware } from './resourceReadPipeline.js';
 import { ResponseCache } from './responseCache.js';
 import type { ToolCallMiddleware } from './toolCallPipeline.js';
@@ -30,6 +31,8 @@ export interface PolicyStack {
   audit: AuditLog | undefined;
   /** Where rate-limit counters live (in memory, or Redis in a cluster): sign-in throttling counts there too. */
   counters: RateLimitStore;
+  /** Rate limits on requests other than tools/call, when rate limits apply. */
+  requestLimiter: RequestLimiter | undefined;
   /** The HTTP routes for operators, once the gateway exists. */
   routes(gateway: ManifoldGateway): OperatorRoutes;
   close(): Promise<void>;
@@ -89,6 +92,7 @@ export function createPolicyStack(
   ];
   return {
     counters: store,
+    requestLimiter: rate ? new RequestLimiter(rate, store) : undefined,
     toolCallMiddlewares,
     resourceReadMiddlewares,
     upstreamObservers,

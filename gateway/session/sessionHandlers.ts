@@ -18,6 +18,7 @@ import { resolveUriOrThrow, type McpMethods, type MethodRequest } from './mcpMet
 import type { ResourceSubscriptions } from './resourceSubscriptions.js';
 import { RpcError, toRpcError } from './rpcError.js';
 import { setToolCallHandler, type SessionToolCallHandler } from './toolCallHandler.js';
+import type { RequestLimiter } from '../policy/requestLimiter.js';
 
 export { composeInstructions, unionCapabilities } from './mcpMethods.js';
 
@@ -27,12 +28,17 @@ export interface SessionHandlerDeps {
   onLogLevelChanged: () => void;
   /** The session's log level or subscriptions changed (shared session state). */
   onSessionChanged?: (session: ClientSession) => void;
+  /** Rate limits on requests other than tools/call (policy/requestLimiter.ts); none when absent. */
+  requestLimiter?: RequestLimiter | undefined;
 }
 
 /** What the transport may call directly, past the SDK Server (see answerToolCallsDirectly). */
 export interface SessionHandlers {
   callTool: SessionToolCallHandler;
 }
+
+/** The JSON-RPC error of a request refused by a rate limit: a server error whose `data` says which limit and when to retry. */
+export const RATE_LIMITED = -32000;
 
 const MODERN_RESULT_FIELDS = ['resultType', 'ttlMs', 'cacheScope'];
 const SERVER_INFO_KEY = 'io.modelcontextprotocol/serverInfo';
@@ -66,24 +72,48 @@ function methodRequest(extra: { requestId: string | number; signal: AbortSignal;
  */
 export function registerSessionHandlers(session: ClientSession, caps: ServerCapabilities, deps: SessionHandlerDeps): SessionHandlers {
   const { server, view } = session;
-  const { methods } = deps;
+  const { methods, requestLimiter } = deps;
+  /** Count a request against the caller's rate limits; refused, it fails with the limit and when to retry. */
+  const limited = async (method: string): Promise<void> => {
+    const refusal = await requestLimiter?.check(session.caller.user, method);
+    if (refusal) throw new RpcError(RATE_LIMITED, refusal.message, refusal.data);
+  };
 
-  server.setRequestHandler(ListToolsRequestSchema, (request) => methods.listTools(session, request.params) as never);
+  server.setRequestHandler(ListToolsRequestSchema, async (request) => {
+    await limited('tools/list');
+    return methods.listTools(session, request.params) as never;
+  });
   const callTool: SessionToolCallHandler = async (params, extra) =>
     asLegacyResult(await methods.callTool(session, params, { requestId: extra.requestId, cancellation: extra.cancellation, sendNotification: (n) => extra.sendNotification(n as never) }));
   setToolCallHandler(server, callTool);
 
   if (caps.prompts) {
-    server.setRequestHandler(ListPromptsRequestSchema, (request) => methods.listPrompts(session, request.params) as never);
-    server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => asLegacyResult(await methods.getPrompt(session, request.params, methodRequest(extra as never))) as never);
+    server.setRequestHandler(ListPromptsRequestSchema, async (request) => {
+      await limited('prompts/list');
+      return methods.listPrompts(session, request.params) as never;
+    });
+    server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
+      await limited('prompts/get');
+      return asLegacyResult(await methods.getPrompt(session, request.params, methodRequest(extra as never))) as never;
+    });
   }
 
   if (caps.resources) {
-    server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) => asLegacyResult(await methods.listResources(session, request.params, methodRequest(extra as never))) as never);
-    server.setRequestHandler(ListResourceTemplatesRequestSchema, (request) => methods.listResourceTemplates(session, request.params) as never);
-    server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => asLegacyResult(await methods.readResource(session, request.params, methodRequest(extra as never))) as never);
+    server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) => {
+      await limited('resources/list');
+      return asLegacyResult(await methods.listResources(session, request.params, methodRequest(extra as never))) as never;
+    });
+    server.setRequestHandler(ListResourceTemplatesRequestSchema, async (request) => {
+      await limited('resources/templates/list');
+      return methods.listResourceTemplates(session, request.params) as never;
+    });
+    server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+      await limited('resources/read');
+      return asLegacyResult(await methods.readResource(session, request.params, methodRequest(extra as never))) as never;
+    });
     if (caps.resources.subscribe) {
       server.setRequestHandler(SubscribeRequestSchema, async (request) => {
+        await limited('resources/subscribe');
         const target = resolveUriOrThrow(view, request.params.uri);
         if (!target.upstream.capabilities?.resources?.subscribe) {
           throw new RpcError(ErrorCode.MethodNotFound, `Upstream "${target.upstream.namespace}" does not support resource subscriptions.`);
@@ -108,7 +138,10 @@ export function registerSessionHandlers(session: ClientSession, caps: ServerCapa
   }
 
   if (caps.completions) {
-    server.setRequestHandler(CompleteRequestSchema, async (request, extra) => asLegacyResult(await methods.complete(session, request.params, methodRequest(extra as never))) as never);
+    server.setRequestHandler(CompleteRequestSchema, async (request, extra) => {
+      await limited('completion/complete');
+      return asLegacyResult(await methods.complete(session, request.params, methodRequest(extra as never))) as never;
+    });
   }
 
   server.setRequestHandler(SetLevelRequestSchema, (request) => {
