@@ -51,12 +51,14 @@ export function createScopeCheck(policy: AccessPolicy, resourceFor: (path: strin
   };
 }
 
-/** A scope check that writes its refusal, for 2025-era POSTs (errors there carry no request id). */
+/** A scope check that writes its refusal, for 2025-era POSTs (echoing the id of a single request). */
 export function scopeGateOf(check: ScopeCheck): ScopeGate {
   return (res, path, view, identity, messages) => {
     const refusal = check(path, view, identity, messages);
     if (!refusal) return true;
-    sendRpcError(res, refusal.status, refusal.code, refusal.message, refusal.headers);
+    const only = messages.length === 1 ? messages[0] : undefined;
+    const id = only && 'id' in only && (typeof only.id === 'string' || typeof only.id === 'number') ? only.id : null;
+    sendRpcError(res, refusal.status, refusal.code, refusal.message, refusal.headers, id);
     return false;
   };
 }

@@ -8,7 +8,7 @@ import { INSUFFICIENT_SCOPE } from '../auth/scopeGate.js';
 import { grants } from '../auth/scopePolicy.js';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
 import type { ManifoldGateway } from '../gateway.js';
-import { sendJson, sendRpcError } from './jsonRpcMessages.js';
+import { requestIdOf, sendJson, sendRpcError } from './jsonRpcMessages.js';
 import { LegacySseRoutes } from './legacySseRoutes.js';
 import { authenticate, catchErrors, checkOrigin, limitedJsonBody, type GatewayState } from './middlewares.js';
 import { ModernRoutes } from './modernRoutes.js';
@@ -118,7 +118,7 @@ export function createHttpApp({ gateway, auth, publicUrl, logger, operatorRoutes
     const view = gateway.view(namespace);
     if (!view) {
       ctx.respond = false;
-      return sendRpcError(ctx.res, 404, -32000, `No upstream with namespace "${namespace}". Known: ${gateway.upstreams.map((u) => u.namespace).join(', ')}.`);
+      return sendRpcError(ctx.res, 404, -32000, `No upstream with namespace "${namespace}". Known: ${gateway.upstreams.map((u) => u.namespace).join(', ')}.`, {}, requestIdOf(ctx.state.body));
     }
     return handler(view);
   };
@@ -136,7 +136,7 @@ export function createHttpApp({ gateway, auth, publicUrl, logger, operatorRoutes
     const view = gateway.curatedView(name);
     if (!view) {
       ctx.respond = false;
-      return sendRpcError(ctx.res, 404, -32000, `No view named "${name}". Known: ${gateway.curatedViewNames().join(', ') || '(none configured)'}.`);
+      return sendRpcError(ctx.res, 404, -32000, `No view named "${name}". Known: ${gateway.curatedViewNames().join(', ') || '(none configured)'}.`, {}, requestIdOf(ctx.state.body));
     }
     const granted = new Set(ctx.state.identity?.scopes ?? []);
     const missing = view.settings.scopes.filter((scope) => !grants(granted, scope));
@@ -144,7 +144,7 @@ export function createHttpApp({ gateway, auth, publicUrl, logger, operatorRoutes
       ctx.respond = false;
       const description = `the view "${name}" needs scope ${missing.join(' ')}`;
       const resource = auth.resourceFor?.(ctx.path).resource;
-      return sendRpcError(ctx.res, 403, INSUFFICIENT_SCOPE, `Forbidden: ${description}. Authorize again asking for ${missing.join(' ')}.`, resource ? { 'WWW-Authenticate': insufficientScopeChallenge(resource, missing, description) } : {});
+      return sendRpcError(ctx.res, 403, INSUFFICIENT_SCOPE, `Forbidden: ${description}. Authorize again asking for ${missing.join(' ')}.`, resource ? { 'WWW-Authenticate': insufficientScopeChallenge(resource, missing, description) } : {}, requestIdOf(ctx.state.body));
     }
     return handler(view);
   };

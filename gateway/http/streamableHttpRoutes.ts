@@ -4,7 +4,7 @@ import type { CatalogView } from '../catalog/upstreamCatalog.js';
 import type { ManifoldGateway } from '../gateway.js';
 import type { ScopeGate } from '../auth/scopeGate.js';
 import type { ClientSession } from '../session/clientSession.js';
-import { parseMessages, sendRpcError } from './jsonRpcMessages.js';
+import { parseMessages, requestIdOf, sendRpcError } from './jsonRpcMessages.js';
 import type { GatewayState } from './middlewares.js';
 import { acceptsAll, isJsonContentType } from './mediaTypes.js';
 
@@ -33,18 +33,19 @@ export class StreamableHttpRoutes {
     if (!acceptsAll(req.headers.accept, ['application/json', 'text/event-stream'])) {
       return sendRpcError(res, 406, -32000, 'Not Acceptable: send Accept: application/json, text/event-stream.');
     }
+    const rpcId = requestIdOf(ctx.state.body);
     const parsed = parseMessages(ctx.state.body);
-    if (!parsed.ok) return sendRpcError(res, 400, -32600, parsed.message);
+    if (!parsed.ok) return sendRpcError(res, 400, -32600, parsed.message, {}, rpcId);
     const { messages, batch } = parsed;
     const hasInitialize = messages.some((m) => 'method' in m && m.method === 'initialize');
     const sessionId = header(req.headers[SESSION_HEADER]);
 
     if (hasInitialize) {
       if (batch || messages.length > 1) return sendRpcError(res, 400, -32600, 'initialize must be sent alone, not in a batch.');
-      if (sessionId) return sendRpcError(res, 400, -32600, 'This session is already initialized; send initialize without Mcp-Session-Id to start a new one.');
-      if (!this.gateway.isAccepting) return sendRpcError(res, 503, -32000, 'The gateway is shutting down. Reconnect shortly.', { 'Retry-After': '5' });
+      if (sessionId) return sendRpcError(res, 400, -32600, 'This session is already initialized; send initialize without Mcp-Session-Id to start a new one.', {}, rpcId);
+      if (!this.gateway.isAccepting) return sendRpcError(res, 503, -32000, 'The gateway is shutting down. Reconnect shortly.', { 'Retry-After': '5' }, rpcId);
       if (this.gateway.sessions.size >= this.gateway.config.http.maxSessions) {
-        return sendRpcError(res, 503, -32000, 'Too many open sessions on this gateway. Retry later.', { 'Retry-After': '10' });
+        return sendRpcError(res, 503, -32000, 'Too many open sessions on this gateway. Retry later.', { 'Retry-After': '10' }, rpcId);
       }
       const user = ctx.state.identity!.user;
       const open = this.gateway.sessions.openFor(user);
@@ -57,6 +58,7 @@ export class StreamableHttpRoutes {
           -32000,
           `Too many open sessions: you have ${open} on this gateway instance, the most one user may have (${cap}). Close sessions you no longer use (DELETE with their Mcp-Session-Id), or retry once idle ones expire (after ${idleMinutes} min without requests).`,
           { 'Retry-After': '60' },
+          rpcId,
         );
       }
       const session = this.gateway.openSession(view, ctx.state.identity!, 'streamable');
@@ -84,7 +86,7 @@ export class StreamableHttpRoutes {
     if (!this.admit(res, ctx.path, view, ctx.state.identity!, messages)) return;
     if (!this.gateway.isAccepting && messages.some((m) => 'method' in m && 'id' in m)) {
       // Responses and notifications (answers to sampling, cancellations) still go through while draining.
-      return sendRpcError(res, 503, -32000, 'The gateway is shutting down. Reconnect shortly.', { 'Retry-After': '5' });
+      return sendRpcError(res, 503, -32000, 'The gateway is shutting down. Reconnect shortly.', { 'Retry-After': '5' }, rpcId);
     }
     session.transport.receivePost(res, messages, batch);
   };
@@ -114,14 +116,14 @@ export class StreamableHttpRoutes {
   /** The session named by Mcp-Session-Id, opened on this view by this caller; else an error is sent. */
   private async findSession(ctx: Ctx, view: CatalogView, sessionId: string | undefined): Promise<ClientSession | undefined> {
     if (!sessionId) {
-      sendRpcError(ctx.res, 400, -32000, 'Bad Request: missing Mcp-Session-Id header. Start a session with initialize.');
+      sendRpcError(ctx.res, 400, -32000, 'Bad Request: missing Mcp-Session-Id header. Start a session with initialize.', {}, requestIdOf(ctx.state.body));
       return undefined;
     }
     // A session another instance opened continues here when session state is shared.
     const session = this.gateway.sessions.get(sessionId) ?? (await this.gateway.restoreSession(sessionId, view, ctx.state.identity!));
     // Another caller's session, or one of another endpoint, is reported as unknown (no probing).
     if (!session || session.view !== view || session.transport.mode !== 'streamable' || session.identity.user !== ctx.state.identity?.user) {
-      sendRpcError(ctx.res, 404, -32001, 'Session not found: it expired or was closed. Start a new session with initialize.');
+      sendRpcError(ctx.res, 404, -32001, 'Session not found: it expired or was closed. Start a new session with initialize.', {}, requestIdOf(ctx.state.body));
       return undefined;
     }
     // The same user may come back with a new token (refresh, step-up): its scopes apply from now on.
@@ -139,6 +141,8 @@ export class StreamableHttpRoutes {
       400,
       -32000,
       `Bad Request: unsupported MCP-Protocol-Version "${version}" (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}).`,
+      {},
+      requestIdOf(ctx.state.body),
     );
     return false;
   }

@@ -89,4 +89,20 @@ describe('the gateway refuses a body that only mentions JSON', () => {
     expect(huge.status).toBe(400);
     expect(huge.body).toMatchObject({ error: { code: -32600, message: 'A batch may carry at most 64 messages (this one has 65): send fewer per POST.' } });
   });
+
+  it('echoes the request id in the error answers it gives before a session exists or for a missing one', async () => {
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const post = async (path: string, extra: Record<string, string>, body: unknown) => {
+      const response = await fetch(`${gateway.base}${path}`, { method: 'POST', headers: { ...headers, ...extra }, body: JSON.stringify(body) });
+      return { status: response.status, body: (await response.json()) as { id: unknown; error: { message: string } } };
+    };
+    const unknownSession = await post('/mcp', { 'mcp-session-id': 'no-such-session' }, ping(7));
+    expect(unknownSession).toMatchObject({ status: 404, body: { id: 7, error: { message: expect.stringContaining('Session not found') } } });
+    const badVersion = await post('/mcp', { 'mcp-protocol-version': '1999-01-01', 'mcp-session-id': 'x' }, { ...ping(0), id: 'abc' });
+    expect(badVersion.body.id).toBe('abc');
+    const unknownNamespace = await post('/servers/nope/mcp', {}, ping(9));
+    expect(unknownNamespace).toMatchObject({ status: 404, body: { id: 9 } });
+    // A notification has no id to echo.
+    expect((await post('/mcp', { 'mcp-session-id': 'no-such-session' }, { jsonrpc: '2.0', method: 'notifications/initialized' })).body.id).toBeNull();
+  });
 });
