@@ -72,7 +72,7 @@ export class GatewayResources {
 
   /** The resource whose metadata lives at a well-known path (RFC 9728 §3.1). */
   byMetadataPath(path: string): { resource: ProtectedResource; namespace: string | undefined } | undefined {
-    if (path === '/.well-known/oauth-protected-resource' || path === this.main.metadataPath) return { resource: this.main, namespace: undefined };
+    if (path === this.main.metadataPath) return { resource: this.main, namespace: undefined };
     for (const [namespace, resource] of this.byNamespace) if (resource.metadataPath === path) return { resource, namespace };
     const view = /^\/\.well-known\/oauth-protected-resource\/views\/([a-z][a-z0-9-]{0,31})\/mcp$/.exec(path)?.[1];
     if (view !== undefined) return { resource: protectedResourceFor(`${this.publicUrl}/views/${view}/mcp`), namespace: undefined };
@@ -92,6 +92,8 @@ export interface GatewayAuthOptions {
 }
 
 const VIEW_PATH = /^\/views\/([a-z][a-z0-9-]{0,31})\//;
+/** Well-known URLs at the origin's root, where this gateway publishes nothing. */
+const ROOT_METADATA_PATHS: ReadonlySet<string> = new Set(['/.well-known/oauth-protected-resource', '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']);
 const allowAll: ScopeGate = () => true;
 const noRefusal: ScopeCheck = () => undefined;
 const passThrough: Middleware<GatewayState> = (_ctx, next) => next();
@@ -126,6 +128,18 @@ export async function setUpGatewayAuth(config: GatewayConfig, options: GatewayAu
   }
 
   const metadataRoutes: Middleware<GatewayState> = async (ctx, next) => {
+    if (ctx.method === 'GET' && ROOT_METADATA_PATHS.has(ctx.path)) {
+      // Nothing is served at the roots: the origin is neither a protected resource (RFC 9728 §3.3
+      // ties a metadata document to the resource its path names) nor the issuer (RFC 8414 §3).
+      ctx.respond = false;
+      sendJson(ctx.res, 404, {
+        error: 'not_found',
+        error_description:
+          `Nothing is published here. Protected resource metadata is at ${resources.main.metadataUrl} (and under /servers/{namespace}/mcp and /views/{name}/mcp); ` +
+          `the authorization server is ${issuer}, whose metadata is at its own well-known URL (RFC 8414 §3.1).`,
+      });
+      return;
+    }
     if (ctx.method !== 'GET' || !ctx.path.startsWith('/.well-known/oauth-protected-resource')) return next();
     const found = resources.byMetadataPath(ctx.path);
     if (!found) return next();

@@ -59,4 +59,15 @@ describe('health and readiness probes', () => {
     }
     expect((await getWithHost(gateway.base, '/healthz', new URL(gateway.base).host)).status).toBe(200);
   });
+
+  it('answers 404 at the root well-known URLs, and serves each resource its own metadata (RFC 9728 §3.3, RFC 8414 §3)', async () => {
+    for (const path of ['/.well-known/oauth-protected-resource', '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
+      const response = await fetch(`${gateway.base}${path}`);
+      expect(`${path} ${response.status}`).toBe(`${path} 404`);
+      const body = (await response.json()) as { error: string; error_description: string };
+      expect(body.error_description).toContain(`${gateway.base}/.well-known/oauth-protected-resource/mcp`);
+    }
+    const own = (await (await fetch(`${gateway.base}/.well-known/oauth-protected-resource/mcp`)).json()) as { resource: string };
+    expect(own.resource).toBe(`${gateway.base}/mcp`);
+  });
 });
