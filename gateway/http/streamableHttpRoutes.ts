@@ -43,6 +43,8 @@ export class StreamableHttpRoutes {
     if (hasInitialize) {
       if (batch || messages.length > 1) return sendRpcError(res, 400, -32600, 'initialize must be sent alone, not in a batch.');
       if (sessionId) return sendRpcError(res, 400, -32600, 'This session is already initialized; send initialize without Mcp-Session-Id to start a new one.', {}, rpcId);
+      const malformed = initializeProblem((messages[0] as { params?: unknown }).params);
+      if (malformed) return sendRpcError(res, 400, -32602, `Invalid initialize request: ${malformed}. No session was opened.`, {}, rpcId);
       if (!this.gateway.isAccepting) return sendRpcError(res, 503, -32000, 'The gateway is shutting down. Reconnect shortly.', { 'Retry-After': '5' }, rpcId);
       if (this.gateway.sessions.size >= this.gateway.config.http.maxSessions) {
         return sendRpcError(res, 503, -32000, 'Too many open sessions on this gateway. Retry later.', { 'Retry-After': '10' }, rpcId);
@@ -164,5 +166,21 @@ function batchRefusal(protocolVersion: string | undefined, size: number): string
     return `JSON-RPC batches were removed in MCP 2025-06-18, and this session speaks ${protocolVersion}: send one message per POST.`;
   }
   if (size > MAX_BATCH_MESSAGES) return `A batch may carry at most ${MAX_BATCH_MESSAGES} messages (this one has ${size}): send fewer per POST.`;
+  return undefined;
+}
+
+/**
+ * What is wrong with an initialize request's params, in words a client can act on, checked
+ * before a session exists (so a malformed initialize opens none).
+ */
+function initializeProblem(params: unknown): string | undefined {
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) return 'params must be an object with protocolVersion, capabilities and clientInfo';
+  const { protocolVersion, capabilities, clientInfo } = params as Record<string, unknown>;
+  if (typeof protocolVersion !== 'string' || protocolVersion === '') return 'params.protocolVersion must be a protocol revision such as "2025-11-25"';
+  if (typeof capabilities !== 'object' || capabilities === null || Array.isArray(capabilities)) return 'params.capabilities must be an object (it may be empty)';
+  if (typeof clientInfo !== 'object' || clientInfo === null || Array.isArray(clientInfo)) return 'params.clientInfo must be an object with name and version';
+  const { name, version } = clientInfo as Record<string, unknown>;
+  if (typeof name !== 'string' || name === '') return 'params.clientInfo.name must be a non-empty string';
+  if (typeof version !== 'string') return 'params.clientInfo.version must be a string';
   return undefined;
 }

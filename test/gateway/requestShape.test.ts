@@ -105,4 +105,29 @@ describe('the gateway refuses a body that only mentions JSON', () => {
     // A notification has no id to echo.
     expect((await post('/mcp', { 'mcp-session-id': 'no-such-session' }, { jsonrpc: '2.0', method: 'notifications/initialized' })).body.id).toBeNull();
   });
+
+  it('answers a malformed initialize with 400 naming the field, and opens no session', async () => {
+    const before = (await (await fetch(`${gateway.base}/readyz`)).json()) as { sessions: number };
+    for (const [params, field] of [
+      [{ capabilities: {}, clientInfo: { name: 'x', version: '1' } }, 'params.protocolVersion'],
+      [{ protocolVersion: '2025-11-25', capabilities: 'all', clientInfo: { name: 'x', version: '1' } }, 'params.capabilities'],
+      [{ protocolVersion: '2025-11-25', capabilities: {} }, 'params.clientInfo'],
+      [{ protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { version: '1' } }, 'params.clientInfo.name'],
+    ] as const) {
+      const response = await fetch(gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'initialize', params }),
+      });
+      expect(response.status).toBe(400);
+      expect(response.headers.get('mcp-session-id')).toBeNull();
+      const { id, error } = (await response.json()) as { id: unknown; error: { code: number; message: string } };
+      expect(id).toBe(3);
+      expect(error.code).toBe(-32602);
+      expect(error.message).toContain(field);
+      expect(error.message).not.toMatch(/"code":|invalid_type|expected/);
+    }
+    const after = (await (await fetch(`${gateway.base}/readyz`)).json()) as { sessions: number };
+    expect(after.sessions).toBe(before.sessions);
+  });
 });
