@@ -18,5 +18,10 @@ COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY docs docs
 COPY config config
-RUN mkdir -p /data && chown node /data
+# The data directory (keys, pins, audit log); the gateway makes it 0700 at start.
+RUN mkdir -p /data && chown node /data && chmod 0700 /data
+ENV MANIFOLD_DATA_DIR=/data
 USER node
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --retries=6 CMD ["node", "-e", "fetch('http://127.0.0.1:8080/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "dist/gateway/main.js", "--config", "config/gateway.compose.json"]
