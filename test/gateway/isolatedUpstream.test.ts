@@ -110,40 +110,39 @@ describe('two sessions and an upstream that elicits without echoing _meta', () =
     expect(gateway.logs.filter((line) => line.msg === 'isolated upstream connection starting' && line.upstream === 'auto')).toHaveLength(1);
   });
 
-  it('with isolation "auto" and a full pool, has overlapping calls wait for a connection, and answers each session its own', async () => {
+  /**
+   * Two sessions (alice answers at once, bob a little later) calling `tool` of `namespace`, which
+   * samples without echoing `_meta`, `calls` times alternately and all at once: each answer must
+   * be its own session's.
+   */
+  async function overlappingSampling(namespace: string, calls: number): Promise<void> {
     const alice = await connect(gateway.url, { name: 'alice', onSampling: (prompt) => `alice answers ${prompt}` });
     const bob = await connect(gateway.url, { name: 'bob', onSampling: async (prompt) => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       return `bob answers ${prompt}`;
     } });
     try {
-      // The fixture is told not to echo _meta: nothing but isolation can tell these calls apart.
       const answers = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? alice : bob).callTool({ name: 'burst__ask_llm', arguments: { prompt: `q${i}`, echoMeta: false } }).then(textOf)),
+        Array.from({ length: calls }, (_, i) => (i % 2 === 0 ? alice : bob).callTool({ name: `${namespace}__ask_llm`, arguments: { prompt: `q${i}`, echoMeta: false } }).then(textOf)),
       );
       answers.forEach((answer, i) => expect(answer).toBe(`sampled: ${i % 2 === 0 ? 'alice' : 'bob'} answers q${i}`));
-      expect(gateway.logs.filter((line) => line.msg === 'isolated upstream connection starting' && line.upstream === 'burst').length).toBeLessThanOrEqual(2);
     } finally {
       await Promise.all([alice.close(), bob.close()]);
     }
+  }
+
+  const pooledStarts = (namespace: string): number => gateway.logs.filter((line) => line.msg === 'isolated upstream connection starting' && line.upstream === namespace).length;
+
+  it('with isolation "auto" and a full pool, has overlapping calls wait for a connection, and answers each session its own', async () => {
+    // The fixture is told not to echo _meta: nothing but isolation can tell these calls apart.
+    await overlappingSampling('burst', 8);
+    expect(pooledStarts('burst')).toBeLessThanOrEqual(2);
   });
 
   it('tells apart the requests a remote 2025 upstream sends for two overlapping calls by the stream each arrives on', async () => {
-    const alice = await connect(gateway.url, { name: 'alice', onSampling: (prompt) => `alice answers ${prompt}` });
-    const bob = await connect(gateway.url, { name: 'bob', onSampling: async (prompt) => {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      return `bob answers ${prompt}`;
-    } });
-    try {
-      const answers = await Promise.all(
-        Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? alice : bob).callTool({ name: 'rx__ask_llm', arguments: { prompt: `r${i}`, echoMeta: false } }).then(textOf)),
-      );
-      answers.forEach((answer, i) => expect(answer).toBe(`sampled: ${i % 2 === 0 ? 'alice' : 'bob'} answers r${i}`));
-      // No pooled connection was needed.
-      expect(gateway.logs.filter((line) => line.msg === 'isolated upstream connection starting' && line.upstream === 'rx')).toHaveLength(0);
-    } finally {
-      await Promise.all([alice.close(), bob.close()]);
-    }
+    await overlappingSampling('rx', 6);
+    // No pooled connection was needed.
+    expect(pooledStarts('rx')).toBe(0);
   });
 
   it('on a shared connection, refuses what it cannot attribute, and says which setting fixes it', async () => {
