@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { KeyCounts } from '../../shared/keyCounts.js';
 import type { Logger } from '../../shared/logger.js';
 import type { AccessPolicy } from '../auth/accessPolicy.js';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
@@ -127,7 +128,7 @@ export interface ListenStreamsDeps {
  */
 export class ListenStreams {
   private readonly open = new Set<ListenStream>();
-  private readonly perUser = new Map<string, number>();
+  private readonly perUser = new KeyCounts();
 
   constructor(private readonly deps: ListenStreamsDeps) {}
 
@@ -141,7 +142,7 @@ export class ListenStreams {
 
   /** Listen streams `user` has open on this instance. */
   openFor(user: string): number {
-    return this.perUser.get(user) ?? 0;
+    return this.perUser.get(user);
   }
 
   /** The most `openFor` may be. */
@@ -166,13 +167,11 @@ export class ListenStreams {
     const stream = new ListenStream(id, view, res, serverInfo, honored);
     this.open.add(stream);
     const user = client.caller.user;
-    this.perUser.set(user, this.openFor(user) + 1);
+    this.perUser.add(user);
     res.once('close', () => {
       stream.stop();
       this.open.delete(stream);
-      const left = this.openFor(user) - 1;
-      if (left > 0) this.perUser.set(user, left);
-      else this.perUser.delete(user);
+      this.perUser.remove(user);
       void Promise.all([...stream.subscriptions].map((key) => this.dropKey(stream, key)));
     });
     if (requested.resourceSubscriptions?.length && capabilities.resources?.subscribe) {

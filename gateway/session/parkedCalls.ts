@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { DomainError } from '../../shared/errors.js';
+import { KeyCounts } from '../../shared/keyCounts.js';
 import { BridgedCall, type InputRequests, type RoundRequest } from './bridgedCall.js';
 import { RpcError } from './rpcError.js';
 
@@ -52,8 +53,8 @@ export class ParkedCalls {
   readonly instance = randomUUID();
   remote: RemoteParkedCalls | undefined;
   private readonly parked = new Map<string, { call: BridgedCall; timer: NodeJS.Timeout }>();
-  private readonly perUser = new Map<string, number>();
-  private readonly perUpstream = new Map<string, number>();
+  private readonly perUser = new KeyCounts();
+  private readonly perUpstream = new KeyCounts();
   private nextId = 0;
 
   constructor(readonly limits: ParkingLimits = DEFAULT_PARKING_LIMITS) {}
@@ -81,8 +82,8 @@ export class ParkedCalls {
     }, this.limits.ttlMs);
     timer.unref();
     this.parked.set(call.id, { call, timer });
-    this.perUser.set(call.user, (this.perUser.get(call.user) ?? 0) + 1);
-    this.perUpstream.set(call.upstream.namespace, (this.perUpstream.get(call.upstream.namespace) ?? 0) + 1);
+    this.perUser.add(call.user);
+    this.perUpstream.add(call.upstream.namespace);
     return { ...outcome, call: { instance: this.instance, call: call.id, round: call.rounds } };
   }
 
@@ -113,8 +114,8 @@ export class ParkedCalls {
 
   private refusal(call: BridgedCall): DomainError | undefined {
     const { maxPerUser, maxTotal, ttlMs } = this.limits;
-    const mine = this.perUser.get(call.user) ?? 0;
-    const onUpstream = this.perUpstream.get(call.upstream.namespace) ?? 0;
+    const mine = this.perUser.get(call.user);
+    const onUpstream = this.perUpstream.get(call.upstream.namespace);
     const wait = `(an unanswered one is cancelled after ${Math.round(ttlMs / 1000)} s)`;
     if (mine >= maxPerUser) {
       return new DomainError('rate_limited', `You already have ${mine} calls waiting for your input on this gateway instance, the most one user may have (${maxPerUser}).`, {
@@ -140,13 +141,8 @@ export class ParkedCalls {
     if (!entry) return false;
     clearTimeout(entry.timer);
     this.parked.delete(id);
-    const left = (this.perUser.get(entry.call.user) ?? 1) - 1;
-    if (left > 0) this.perUser.set(entry.call.user, left);
-    else this.perUser.delete(entry.call.user);
-    const namespace = entry.call.upstream.namespace;
-    const leftOnUpstream = (this.perUpstream.get(namespace) ?? 1) - 1;
-    if (leftOnUpstream > 0) this.perUpstream.set(namespace, leftOnUpstream);
-    else this.perUpstream.delete(namespace);
+    this.perUser.remove(entry.call.user);
+    this.perUpstream.remove(entry.call.upstream.namespace);
     return true;
   }
 }

@@ -1,10 +1,11 @@
+import { KeyCounts } from '../../shared/keyCounts.js';
 import type { ClientSession } from './clientSession.js';
 
 /** The live client sessions by id, with an idle sweep and SSE keep-alives. */
 export class SessionRegistry {
   private readonly sessions = new Map<string, ClientSession>();
   /** Open sessions per acting user (per-user caps). */
-  private readonly perUser = new Map<string, number>();
+  private readonly perUser = new KeyCounts();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -23,21 +24,19 @@ export class SessionRegistry {
   add(session: ClientSession): void {
     if (this.sessions.has(session.id)) return;
     this.sessions.set(session.id, session);
-    this.perUser.set(session.caller.user, this.openFor(session.caller.user) + 1);
+    this.perUser.add(session.caller.user);
   }
 
   delete(id: string): void {
     const session = this.sessions.get(id);
     if (!session) return;
     this.sessions.delete(id);
-    const left = this.openFor(session.caller.user) - 1;
-    if (left > 0) this.perUser.set(session.caller.user, left);
-    else this.perUser.delete(session.caller.user);
+    this.perUser.remove(session.caller.user);
   }
 
   /** Sessions `user` has open on this instance. */
   openFor(user: string): number {
-    return this.perUser.get(user) ?? 0;
+    return this.perUser.get(user);
   }
 
   values(): IterableIterator<ClientSession> {

@@ -1,4 +1,5 @@
 import { DomainError } from '../../shared/errors.js';
+import { KeyCounts } from '../../shared/keyCounts.js';
 
 /**
  * Calls one user may have in flight at once on this instance, over every upstream (tools,
@@ -6,25 +7,23 @@ import { DomainError } from '../../shared/errors.js';
  * one caller cannot take every upstream's concurrency from the others.
  */
 export class UserCallLimit {
-  private readonly counts = new Map<string, number>();
+  private readonly counts = new KeyCounts();
 
   constructor(readonly max: number) {}
 
   /** Count a call of `user` in, or the refusal if they are at the cap. */
   enter(user: string): DomainError | undefined {
-    const open = this.counts.get(user) ?? 0;
+    const open = this.counts.get(user);
     if (open >= this.max) {
       return new DomainError('rate_limited', `You have ${open} calls in flight on this gateway instance, the most one user may have at once (${this.max}).`, {
         action: 'Retry when one of them has finished (limits.perUser.inFlight).',
       });
     }
-    this.counts.set(user, open + 1);
+    this.counts.add(user);
     return undefined;
   }
 
   leave(user: string): void {
-    const left = (this.counts.get(user) ?? 1) - 1;
-    if (left > 0) this.counts.set(user, left);
-    else this.counts.delete(user);
+    this.counts.remove(user);
   }
 }
