@@ -1,4 +1,5 @@
 import { LIMITED_METHODS, type RateLimitSettings } from './policySettings.js';
+import { describeWait } from './policyRefusal.js';
 import type { RateLimitStore } from './rateLimiter.js';
 
 const LIMITED: ReadonlySet<string> = new Set(LIMITED_METHODS);
@@ -36,7 +37,7 @@ export class RequestLimiter {
       const retryAfterMs = Math.max(resetInMs, 1);
       const retryAt = new Date(Date.now() + retryAfterMs).toISOString();
       return {
-        message: `Rate limit "${rule.limit}" reached: at most ${rule.max} ${rule.describes} every ${Math.round(windowMs / 1000)} s. Retry after ${Math.ceil(retryAfterMs / 1000)} s (at ${retryAt}).`,
+        message: `Rate limit "${rule.limit}" reached: at most ${rule.max} ${rule.describes} every ${describeWait(windowMs)}. Retry after ${describeWait(retryAfterMs)} (at ${retryAt}).`,
         retryAfterMs,
         data: { limit: rule.limit, max: rule.max, windowMs, retryAfterMs, retryAfterSeconds: Math.ceil(retryAfterMs / 1000), retryAt },
       };

@@ -154,11 +154,6 @@ export class BridgedCall {
     }
   }
 
-  /** Requests the last round gave the client, by key (for checking a retry's answers). */
-  sentKeys(): string[] {
-    return [...this.asks].filter(([, ask]) => ask.sent).map(([key]) => key);
-  }
-
   /** Give up the call: the upstream is told (notifications/cancelled), and its held requests fail. */
   abandon(reason: unknown): void {
     this.cancellation.abort(reason);

@@ -220,7 +220,8 @@ export class UpstreamConnection {
     origin: CallOrigin | undefined,
     options: ForwardOptions,
   ): Promise<Record<string, unknown>> {
-    const askable = origin !== undefined && mayBeAsked(origin.session.clientCapabilities());
+    // Only an upstream with pooled connections needs to know (isolates): not worked out on every call.
+    const askable = this.workers !== undefined && origin !== undefined && mayBeAsked(origin.session.clientCapabilities());
     if (this.workers && origin && this.isolates(askable)) return this.forwardIsolated(this.workers, method, params, origin, options);
     const client = this.client;
     const requests = this.requests;
