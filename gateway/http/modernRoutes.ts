@@ -1,5 +1,5 @@
 import type { ParameterizedContext } from 'koa';
-import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ScopeCheck } from '../auth/scopeGate.js';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
 import type { ManifoldGateway } from '../gateway.js';
@@ -11,7 +11,8 @@ import { RpcError, toRpcError } from '../session/rpcError.js';
 import { RATE_LIMITED } from '../session/sessionHandlers.js';
 import { toolCallParamsProblem } from '../session/toolCallHandler.js';
 import type { GatewayState } from './middlewares.js';
-import { paramHeaderMismatch, undeclaredParamHeaders, type ParamHeaderMismatch } from '../upstreams/mcpParamHeaders.js';
+import { toolDefinition } from '../policy/callPolicies.js';
+import { paramHeaderMismatch, undeclaredParamHeaders } from '../upstreams/mcpParamHeaders.js';
 import { acceptsAll, isJsonContentType } from './mediaTypes.js';
 import { ModernExchange, sendModernError } from './modernExchange.js';
 import {
@@ -70,8 +71,10 @@ export class ModernRoutes {
     const params = withoutEnvelope(request.params);
     const refusal = this.scopeCheck(ctx.path, view, identity, [{ id, method, params }]);
     if (refusal) return sendModernError(res, refusal.status, id, refusal.code, refusal.message, undefined, refusal.headers);
-    if (method === 'tools/call') {
-      const mismatch = paramHeaderMismatchOf(ctx, view, params);
+    // The upstream's own definition of a called tool (composite tools have none): its `Mcp-Param-*` headers.
+    const tool = method === 'tools/call' ? calledTool(view, params) : undefined;
+    if (tool) {
+      const mismatch = paramHeaderMismatch(ctx.req.headers, tool.inputSchema, params.arguments);
       if (mismatch) {
         return sendModernError(res, 400, id, HEADER_MISMATCH, `Bad Request: the request headers and body disagree: ${mismatch.message}.`, {
           mismatch: { header: mismatch.header, body: mismatch.message },
@@ -95,7 +98,7 @@ export class ModernRoutes {
     }
 
     const exchange = new ModernExchange(res, id);
-    const paramHeaders = method === 'tools/call' ? undeclaredParamHeadersOf(ctx, view, params) : undefined;
+    const paramHeaders = method === 'tools/call' ? undeclaredParamHeaders(ctx.req.headers, tool?.inputSchema) : undefined;
     const call: MethodRequest = { requestId: id, cancellation: exchange.cancellation, sendNotification: (n) => exchange.notify(n), ...(paramHeaders ? { paramHeaders } : {}) };
     const { methods } = this.gateway;
     try {
@@ -208,21 +211,13 @@ export class ModernRoutes {
 
 /**
  * SEP-2243: the `Mcp-Param-*` headers of a tools/call must agree with the arguments the tool
- * marks with `x-mcp-header` (checked against the upstream's own definition of the tool; the
- * gateway's composite tools declare none).
+ * marks with `x-mcp-header`, checked against the upstream's own definition of the tool, as last
+ * listed (the gateway's composite tools declare none).
  */
-function undeclaredParamHeadersOf(ctx: Ctx, view: CatalogView, params: Result): Record<string, string> | undefined {
+function calledTool(view: CatalogView, params: Result): Tool | undefined {
   if (typeof params.name !== 'string') return undefined;
   const target = view.resolveTool(params.name);
-  const tool = target?.upstream.tools.find((candidate) => candidate.name === target.name);
-  return undeclaredParamHeaders(ctx.req.headers, tool?.inputSchema);
-}
-
-function paramHeaderMismatchOf(ctx: Ctx, view: CatalogView, params: Result): ParamHeaderMismatch | undefined {
-  if (typeof params.name !== 'string') return undefined;
-  const target = view.resolveTool(params.name);
-  const tool = target?.upstream.tools.find((candidate) => candidate.name === target.name);
-  return tool ? paramHeaderMismatch(ctx.req.headers, tool.inputSchema, params.arguments) : undefined;
+  return target ? toolDefinition(target) : undefined;
 }
 
 function serverInfoOf(view: CatalogView): { name: string; version: string } {
