@@ -43,8 +43,8 @@ export class StreamableHttpRoutes {
     if (hasInitialize) {
       if (batch || messages.length > 1) return sendRpcError(res, 400, -32600, 'initialize must be sent alone, not in a batch.');
       if (sessionId) return sendRpcError(res, 400, -32600, 'This session is already initialized; send initialize without Mcp-Session-Id to start a new one.', {}, rpcId);
-      const malformed = initializeProblem((messages[0] as { params?: unknown }).params);
-      if (malformed) return sendRpcError(res, 400, -32602, `Invalid initialize request: ${malformed}. No session was opened.`, {}, rpcId);
+      const handshake = initializeHandshake((messages[0] as { params?: unknown }).params);
+      if (typeof handshake === 'string') return sendRpcError(res, 400, -32602, `Invalid initialize request: ${handshake}. No session was opened.`, {}, rpcId);
       if (!this.gateway.isAccepting) return sendRpcError(res, 503, -32000, 'The gateway is shutting down. Reconnect shortly.', { 'Retry-After': '5' }, rpcId);
       if (this.gateway.sessions.size >= this.gateway.config.http.maxSessions) {
         return sendRpcError(res, 503, -32000, 'Too many open sessions on this gateway. Retry later.', { 'Retry-After': '10' }, rpcId);
@@ -66,12 +66,7 @@ export class StreamableHttpRoutes {
       const session = this.gateway.openSession(view, ctx.state.identity!, 'streamable');
       if (this.gateway.sessionDirectory) {
         // Shared before the answer leaves, so the client's next request may land on any instance.
-        const params = (messages[0] as { params?: Record<string, unknown> }).params ?? {};
-        await this.gateway.shareSession(session, {
-          protocolVersion: typeof params.protocolVersion === 'string' ? params.protocolVersion : '2025-03-26',
-          capabilities: (params.capabilities as Record<string, unknown> | undefined) ?? {},
-          clientInfo: (params.clientInfo as { name: string; version: string } | undefined) ?? { name: 'unknown', version: '0' },
-        });
+        await this.gateway.shareSession(session, handshake);
       }
       res.setHeader('Mcp-Session-Id', session.id);
       session.transport.receivePost(res, messages, false);
@@ -170,10 +165,10 @@ function batchRefusal(protocolVersion: string | undefined, size: number): string
 }
 
 /**
- * What is wrong with an initialize request's params, in words a client can act on, checked
- * before a session exists (so a malformed initialize opens none).
+ * An initialize request's handshake, or what is wrong with its params in words a client can act
+ * on: checked before a session exists, so a malformed initialize opens none.
  */
-function initializeProblem(params: unknown): string | undefined {
+function initializeHandshake(params: unknown): NonNullable<ClientSession['handshake']> | string {
   if (typeof params !== 'object' || params === null || Array.isArray(params)) return 'params must be an object with protocolVersion, capabilities and clientInfo';
   const { protocolVersion, capabilities, clientInfo } = params as Record<string, unknown>;
   if (typeof protocolVersion !== 'string' || protocolVersion === '') return 'params.protocolVersion must be a protocol revision such as "2025-11-25"';
@@ -182,5 +177,5 @@ function initializeProblem(params: unknown): string | undefined {
   const { name, version } = clientInfo as Record<string, unknown>;
   if (typeof name !== 'string' || name === '') return 'params.clientInfo.name must be a non-empty string';
   if (typeof version !== 'string') return 'params.clientInfo.version must be a string';
-  return undefined;
+  return { protocolVersion, capabilities: capabilities as Record<string, unknown>, clientInfo: clientInfo as { name: string; version: string } };
 }
