@@ -25,6 +25,7 @@ import type { ToolChange, ToolPins } from './integrity/toolPins.js';
 import type { ClusterResourceHost } from './cluster/resourceUpdateBus.js';
 import type { SessionDirectory, SessionRecord, SessionViewKey } from './cluster/sessionDirectory.js';
 import { CuratedView } from './views/curatedView.js';
+import { tracingChildEnv } from './observability/callTracing.js';
 import type { ViewSettings } from './views/viewSettings.js';
 import { dispatchWithoutSchemaPass } from '../shared/jsonRpcDispatch.js';
 import { answerToolCallsDirectly } from './session/toolCallHandler.js';
@@ -105,7 +106,9 @@ export class ManifoldGateway implements UpstreamListener {
     const { perUser, total } = config.limits.bridgedCalls;
     this.parkedCalls = new ParkedCalls({ maxPerUser: perUser, maxTotal: total, ttlMs: relayedInputTtlSeconds * 1000 });
     this.access = options.access ?? new AccessPolicy(config.auth.mode === 'oauth' ? config.auth.toolScopes : {});
-    this.upstreams = config.upstreams.map((upstream) => new UpstreamConnection(upstream, logger, this));
+    // Tracing variables only while the gateway traces (observability/callTracing.ts).
+    const childEnv = tracingChildEnv(config.observability.tracing);
+    this.upstreams = config.upstreams.map((upstream) => new UpstreamConnection(upstream, logger, this, { childEnv }));
     const userCalls = new UserCallLimit(config.limits.perUser.inFlight);
     for (const upstream of this.upstreams) upstream.userCalls = userCalls;
     this.catalog = new UpstreamCatalog(this.upstreams, config.separator, logger);

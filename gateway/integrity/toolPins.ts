@@ -2,20 +2,16 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { INTEGRITY_POLICIES, type IntegrityPolicy } from '../upstreams/upstreamSettings.js';
 import { describeChange, fingerprint, pinnedDefinition, type PinnedDefinition } from './toolFingerprint.js';
 
-/**
- * What to do when an upstream changes a tool definition it advertised before ("rug pull"):
- * `withhold` it until an operator approves, `warn` (serve it, record the change), or
- * `accept` (re-pin silently).
- */
-export const INTEGRITY_POLICIES = ['withhold', 'warn', 'accept'] as const;
+
+export { INTEGRITY_POLICIES, type IntegrityPolicy };
 
 /** Where a gateway keeps its pins, under its data directory. */
 export function toolPinsFile(dataDir: string): string {
   return join(dataDir, 'integrity', 'tool-pins.json');
 }
-export type IntegrityPolicy = (typeof INTEGRITY_POLICIES)[number];
 
 const definitionSchema = z.object({
   name: z.string(),

@@ -16,14 +16,22 @@ export interface CallTracing {
 
 const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4318';
 
-let childEnv: Readonly<Record<string, string>> = {};
-
 /**
  * What a stdio child is started with while the gateway traces: MANIFOLD_TRACING=1, the same
  * OTLP endpoint, and the gateway's other OTEL_* variables (headers, batching). Empty when off.
  */
-export function childTracingEnv(): Readonly<Record<string, string>> {
-  return childEnv;
+export function tracingChildEnv(settings: TracingSettings, env: NodeJS.ProcessEnv = process.env): Readonly<Record<string, string>> {
+  if (!settings.enabled) return {};
+  const passed: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    // Children name themselves; the endpoint is the gateway's resolved one.
+    if (value !== undefined && name.startsWith('OTEL_') && !/^OTEL_(SERVICE_NAME|EXPORTER_OTLP_(TRACES_)?ENDPOINT)$/.test(name)) passed[name] = value;
+  }
+  return { ...passed, MANIFOLD_TRACING: '1', OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpointOf(settings, env) };
+}
+
+function otlpEndpointOf(settings: TracingSettings, env: NodeJS.ProcessEnv): string {
+  return settings.otlpEndpoint ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? DEFAULT_OTLP_ENDPOINT;
 }
 
 /**
@@ -34,13 +42,7 @@ export function childTracingEnv(): Readonly<Record<string, string>> {
  */
 export function createCallTracing(settings: TracingSettings, logger: Logger, env: NodeJS.ProcessEnv = process.env): CallTracing | undefined {
   if (!settings.enabled) return undefined;
-  const otlpEndpoint = settings.otlpEndpoint ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? DEFAULT_OTLP_ENDPOINT;
-  const passed: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) {
-    // Children name themselves; the endpoint is the gateway's resolved one.
-    if (value !== undefined && name.startsWith('OTEL_') && !/^OTEL_(SERVICE_NAME|EXPORTER_OTLP_(TRACES_)?ENDPOINT)$/.test(name)) passed[name] = value;
-  }
-  childEnv = { ...passed, MANIFOLD_TRACING: '1', OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint };
+  const otlpEndpoint = otlpEndpointOf(settings, env);
   const ready = startTracing({ serviceName: settings.serviceName, otlpEndpoint, sampleRatio: settings.sampleRatio }).then(
     () => logger.info({ otlpEndpoint, serviceName: settings.serviceName, sampleRatio: settings.sampleRatio }, 'exporting OpenTelemetry traces'),
     (error: unknown) => logger.error({ err: error }, 'tracing could not start; calls are not traced'),
@@ -83,7 +85,6 @@ export function createCallTracing(settings: TracingSettings, logger: Logger, env
     async close() {
       await ready;
       await stopTracing();
-      childEnv = {};
     },
   };
 }

@@ -1,6 +1,6 @@
 import { DomainError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
-import type { UpstreamConfig } from '../config/schema.js';
+import type { UpstreamConfig } from './upstreamSettings.js';
 import type { Cancellation } from './cancellation.js';
 import type { UpstreamListener } from './types.js';
 

@@ -1,16 +1,4 @@
-import { existsSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
-import {
-  Client,
-  ProtocolError,
-  ProtocolErrorCode,
-  SSEClientTransport,
-  StreamableHTTPClientTransport,
-  type ClientCapabilities,
-  type McpSubscription,
-  type Transport,
-} from '@modelcontextprotocol/client';
-import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
+import { Client, type ClientCapabilities } from '@modelcontextprotocol/client';
 import {
   ErrorCode,
   McpError,
@@ -23,34 +11,43 @@ import {
   type ServerCapabilities,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
-import { ClientCredentialsToken, fetchWithClientCredentials } from './clientCredentials.js';
-import { CALLER_META_KEY, callerMeta, readCallerMeta } from '../../shared/callerContext.js';
 import { DomainError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
-import { CALL_META_KEY } from '../../shared/relatedRequestMeta.js';
-import type { UpstreamConfig } from '../config/schema.js';
-import { childTracingEnv } from '../observability/callTracing.js';
+import { PassThroughResult } from '../../shared/jsonRpcDispatch.js';
 import { RestartBackoff } from './backoff.js';
+import { askableCapabilities, forwardedMeta, mayBeAsked } from './callMeta.js';
+import type { Cancellation } from './cancellation.js';
 import { ChildProcessTransport } from './childProcessTransport.js';
 import { pipeChildStderr } from './childStderrLog.js';
+import type { ClientCredentialsToken } from './clientCredentials.js';
 import { ConcurrencyLimit } from './concurrencyLimit.js';
-import type { CallOrigin, InFlightCall, ListKind, UpstreamListener, UpstreamStateName } from './types.js';
-import { PassThroughResult } from '../../shared/jsonRpcDispatch.js';
-import type { Cancellation } from './cancellation.js';
 import { ForwardedRequests } from './forwardedRequests.js';
 import { IsolatedWorkers, workerConfig, workerListener } from './isolatedWorkers.js';
 import { paramHeadersFor } from './mcpParamHeaders.js';
 import { ModernSubscriptions } from './modernSubscriptions.js';
+import { routeServerRequest, type ServerRequest } from './serverRequestRouting.js';
 import { StreamOwners } from './streamAttribution.js';
+import type { CallOrigin, InFlightCall, ListKind, UpstreamListener, UpstreamStateName } from './types.js';
+import { listAll, ToolFilter } from './upstreamLists.js';
+import type { UpstreamConfig } from './upstreamSettings.js';
+import { createUpstreamTransport, UpstreamStartError } from './upstreamTransports.js';
+import type { Transport } from '@modelcontextprotocol/client';
 import type { UserCallLimit } from './userCallLimit.js';
+
+export { askableCapabilities } from './callMeta.js';
 
 const GATEWAY_CLIENT_INFO: Implementation = { name: 'manifold-gateway', version: '0.1.0' };
 /** What the gateway can be asked for by an upstream: it passes each request on to the client whose call caused it. */
 const GATEWAY_CAPABILITIES: ClientCapabilities = { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } };
 const MODERN_REVISION = '2026-07-28';
 
-/** Keys a client may not set in forwarded `_meta`: the gateway alone speaks for the caller. */
-const RESERVED_META_KEYS = [CALLER_META_KEY, CALL_META_KEY, 'progressToken'];
+/** What a connection is built with besides its settings. */
+export interface UpstreamConnectionOptions {
+  /** Extra environment for a stdio child (tracing variables while the gateway traces). */
+  childEnv?: Readonly<Record<string, string>>;
+  /** For a pooled connection (isolatedWorkers.ts): the upstream's shared connection. */
+  parent?: UpstreamConnection;
+}
 
 export interface ForwardOptions {
   cancellation?: Cancellation | undefined;
@@ -126,8 +123,9 @@ export class UpstreamConnection {
   private readonly backoff: RestartBackoff;
   private readonly limit: ConcurrencyLimit;
   private readonly log: Logger;
-  private readonly allow: RegExp[] | undefined;
-  private readonly deny: RegExp[];
+  private readonly toolFilter: ToolFilter;
+  /** The last failure was a missed ping (the child hung), not an exit. */
+  private hung = false;
   private firstAttempt: Promise<void> | undefined;
   /** `isolation` `per-user` or `auto`: the pooled connections calls of clients that can be asked run on. */
   private readonly workers: IsolatedWorkers<UpstreamConnection> | undefined;
@@ -141,21 +139,25 @@ export class UpstreamConnection {
   private readonly streamOwners = new StreamOwners();
   private nextRestartAt = 0;
 
+  private readonly parent: UpstreamConnection | undefined;
+  private readonly childEnv: Readonly<Record<string, string>>;
+
   constructor(
     readonly config: UpstreamConfig,
     logger: Logger,
     private readonly listener: UpstreamListener,
-    /** For a pooled connection (isolatedWorkers.ts): the upstream's shared connection. */
-    private readonly parent?: UpstreamConnection,
+    options: UpstreamConnectionOptions = {},
   ) {
     this.namespace = config.namespace;
+    this.parent = options.parent;
+    this.childEnv = options.childEnv ?? {};
     this.log = logger.child({ upstream: config.namespace });
     this.backoff = new RestartBackoff(config.restart);
     this.limit = new ConcurrencyLimit(config.maxConcurrency, config.maxQueue);
-    this.allow = config.tools.allow?.map(globToRegExp);
-    this.deny = config.tools.deny.map(globToRegExp);
-    if (config.isolation !== 'shared' && !parent) {
-      this.workers = new IsolatedWorkers(config.namespace, config.isolationPool, () => new UpstreamConnection(workerConfig(config), logger, workerListener(listener), this), this.log);
+    this.toolFilter = new ToolFilter(config.tools);
+    if (config.isolation !== 'shared' && !this.parent) {
+      const pooled = () => new UpstreamConnection(workerConfig(config), logger, workerListener(listener), { childEnv: this.childEnv, parent: this });
+      this.workers = new IsolatedWorkers(config.namespace, config.isolationPool, pooled, this.log);
     }
   }
 
@@ -187,8 +189,7 @@ export class UpstreamConnection {
   }
 
   isToolAllowed(name: string): boolean {
-    if (this.allow && !this.allow.some((pattern) => pattern.test(name))) return false;
-    return !this.deny.some((pattern) => pattern.test(name));
+    return this.toolFilter.allows(name);
   }
 
   /**
@@ -413,29 +414,35 @@ export class UpstreamConnection {
     try {
       await this.connect();
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      this.lastError = this.describeStartFailure(message);
+      this.lastError = this.describeStartFailure(error);
       this.log.error({ err: error }, `failed to start: ${this.lastError}`);
       await this.discardConnection();
       this.scheduleRestart();
     }
   }
 
-  private describeStartFailure(message: string): string {
+  private describeStartFailure(error: unknown): string {
     const exit = this.transport instanceof ChildProcessTransport ? this.transport.exit : undefined;
     const stdio = this.config.stdio;
     const launched = stdio ? `"${[stdio.command, ...stdio.args].join(' ')}" in ${stdio.cwd ?? '.'}` : this.config.remote?.url;
+    const message = error instanceof Error ? error.message : String(error);
     if (exit) return `the child ${launched} exited during startup (${describeExit(exit)}); see its log lines above`;
-    if (message.startsWith('its entry file')) return `cannot start ${launched}: ${message}`;
-    if (/ENOENT/.test(message)) return `cannot run ${launched}: command not found`;
+    if (error instanceof UpstreamStartError) return error.code === 'entry_missing' ? `cannot start ${launched}: ${message}` : message;
+    if (isSystemError(error) && error.code === 'ENOENT') return `cannot run ${launched}: command not found`;
     return `${launched} failed to initialize: ${message}`;
   }
 
   private async connect(): Promise<void> {
-    this.checkEntryFile();
     // A new process (or session) may be another version: whether it echoes is learned again.
     this.echoesCallMeta = false;
-    const transport = this.createTransport();
+    this.hung = false;
+    const transport = createUpstreamTransport(this.config, {
+      childEnv: this.childEnv,
+      log: this.log,
+      // A 2025 upstream's mid-call requests are attributed by the POST stream they arrive on (streamAttribution.ts).
+      wrapFetch: (fetchFn) => this.streamOwners.wrapFetch(fetchFn, () => this.era === 'legacy'),
+      credentials: this.credentials,
+    });
     this.transport = transport;
     const client = new Client(GATEWAY_CLIENT_INFO, {
       capabilities: GATEWAY_CAPABILITIES,
@@ -507,58 +514,11 @@ export class UpstreamConnection {
     return 'auto';
   }
 
-  /** A missing script (say, a domain server not built yet) is named plainly, not as a crash. */
-  private checkEntryFile(): void {
-    const stdio = this.config.stdio;
-    const script = stdio?.args.find((arg) => !arg.startsWith('-'));
-    if (!stdio || !script || !/\.(c|m)?(j|t)s$/.test(script)) return;
-    const path = resolvePath(stdio.cwd ?? '.', script);
-    if (!existsSync(path)) {
-      throw new Error(`its entry file ${path} does not exist (build the project with "npx tsc -p .", or fix stdio.args)`);
-    }
-  }
-
-  private clientCredentials: ClientCredentialsToken | undefined;
-
-  private createTransport(): Transport {
-    const stdio = this.config.stdio;
-    if (stdio) {
-      const env: Record<string, string> = { ...getDefaultEnvironment() };
-      for (const name of stdio.inheritEnv) {
-        const value = process.env[name];
-        if (value !== undefined) env[name] = value;
-      }
-      // Tracing variables only while the gateway traces (gateway/observability/callTracing.ts).
-      Object.assign(env, childTracingEnv(), stdio.env, { MANIFOLD_TRUST_CALLER_META: '1' });
-      return new ChildProcessTransport({ command: stdio.command, args: stdio.args, env, cwd: stdio.cwd });
-    }
-    const remote = this.config.remote!;
-    const init: RequestInit = { headers: remote.headers };
-    // A 2025 upstream's mid-call requests are attributed by the POST stream they arrive on (streamAttribution.ts).
-    const fetchFn = this.streamOwners.wrapFetch(this.remoteFetch() ?? fetch, () => this.era === 'legacy');
-    const options = { requestInit: init, fetch: fetchFn };
-    if (remote.transport === 'sse') return new SSEClientTransport(new URL(remote.url), options);
-    const streamable = new StreamableHTTPClientTransport(new URL(remote.url), options);
-    if (remote.transport === 'streamable-http') return streamable;
-    return new FallbackHttpTransport(streamable, () => new SSEClientTransport(new URL(remote.url), options), this.log);
-  }
-
-  /** With `remote.clientCredentials`, requests carry the gateway's own token for this upstream. */
-  private remoteFetch(): typeof fetch | undefined {
-    const settings = this.config.remote?.clientCredentials;
-    if (!settings) return undefined;
-    const secret = process.env[settings.clientSecretEnv];
-    if (!secret) throw new Error(`${settings.clientSecretEnv} is not set: upstream "${this.namespace}" needs its client secret (remote.clientCredentials.clientSecretEnv).`);
-    this.clientCredentials ??= new ClientCredentialsToken(
-      { issuer: settings.issuer, clientId: settings.clientId, clientSecret: secret, scope: settings.scope, resource: settings.resource ?? this.config.remote!.url },
-      this.log,
-    );
-    return fetchWithClientCredentials(this.clientCredentials);
-  }
+  /** The gateway's own token for a remote upstream (remote.clientCredentials), kept across reconnects. */
+  private readonly credentials: { current?: ClientCredentialsToken | undefined } = {};
 
   private installHandlers(client: Client): void {
-    const route = (request: { method: string; params?: Record<string, unknown> }, ctx: { mcpReq: { id: unknown; signal: AbortSignal } }) =>
-      this.routeServerRequest(request, ctx.mcpReq.signal, ctx.mcpReq.id);
+    const route = (request: ServerRequest, ctx: { mcpReq: { id: unknown; signal: AbortSignal } }) => this.routeServerRequest(request, ctx.mcpReq.signal, ctx.mcpReq.id);
     client.setRequestHandler('sampling/createMessage', (request, ctx) => route(request, ctx) as never);
     client.setRequestHandler('elicitation/create', (request, ctx) => route(request, ctx) as never);
     client.setRequestHandler('roots/list', (request, ctx) => route(request, ctx) as never);
@@ -632,6 +592,7 @@ export class UpstreamConnection {
         this.schedulePing(client);
       } catch (error) {
         if (this.client !== client || this.stopping) return;
+        this.hung = true;
         this.lastError = `it did not answer ping within ${this.config.health.pingTimeoutMs} ms (hung)`;
         this.log.error({ err: error }, `upstream ${this.lastError}; restarting it`);
         this.onConnectionLost(client);
@@ -650,7 +611,7 @@ export class UpstreamConnection {
     clearTimeout(this.pingTimer);
     const transport = this.transport;
     if (transport instanceof ChildProcessTransport) {
-      if (transport.exit && !this.lastError?.includes('hung')) this.lastError = `the child exited (${describeExit(transport.exit)})`;
+      if (transport.exit && !this.hung) this.lastError = `the child exited (${describeExit(transport.exit)})`;
     } else if (!this.lastError) {
       this.lastError = 'the connection closed';
     }
@@ -710,190 +671,23 @@ export class UpstreamConnection {
 
   // --- server→client requests ---------------------------------------------------------------
 
-  /**
-   * Deliver a request the upstream sends during a call (sampling, elicitation, roots) to the
-   * session that made the call. Rules, in order (documented in gateway/README.md):
-   * 1. `_meta["io.manifold/call"]` names a call in flight to this upstream → that call.
-   * 2. `_meta["io.manifold/caller"].session` names a session with calls in flight here → that
-   *    session (on the stream of its call when it has exactly one).
-   * 3. Exactly one call is in flight to this upstream → that call.
-   * 4. Otherwise the request is refused: guessing could show one user's prompt to another.
-   */
-  private async routeServerRequest(
-    request: { method: string; params?: Record<string, unknown> },
-    signal: AbortSignal,
-    requestId: unknown,
-  ): Promise<Record<string, unknown>> {
-    const meta = request.params?._meta as Record<string, unknown> | undefined;
-    const target = this.attribute(meta, this.streamOwners.take(requestId));
-    if (!target) {
-      throw new ProtocolError(
-        ProtocolErrorCode.InvalidRequest,
-        `Manifold gateway: cannot tell which client session this ${request.method} request belongs to ` +
-          `(${this.inFlight.size} calls in flight to "${this.namespace}", and no "${CALL_META_KEY}" in _meta). ` +
-          `Send server→client requests only during a call, echoing the call's _meta (see shared/relatedRequestMeta.ts); ` +
-          `or set "isolation": "per-user" on upstream "${this.namespace}" in the gateway configuration, so that each call runs on a connection of its own.`,
-      );
-    }
-    const { session, relatedRequestId, call } = target;
-    const echoed = meta?.[CALL_META_KEY];
-    if (typeof echoed === 'string' && this.inFlight.has(echoed)) (this.parent ?? this).echoesCallMeta = true;
-    const capabilities = session.clientCapabilities() ?? {};
-    const needed = request.method === 'sampling/createMessage' ? 'sampling' : request.method === 'elicitation/create' ? 'elicitation' : 'roots';
-    if (capabilities[needed] === undefined) {
-      throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `The client session of this call did not declare the "${needed}" capability, so ${request.method} cannot be sent to it.`);
-    }
-    const params = request.params ? { ...request.params, _meta: stripReserved(meta) } : undefined;
-    // The call waits on a person now: its timeout does not run until they answer.
-    const release = call?.forwardedId !== undefined && this.requests ? this.requests.holdDeadline(call.forwardedId) : undefined;
-    try {
-      return await session.requestClient({ method: request.method, params }, relatedRequestId, { signal, timeoutMs: this.config.maxCallDurationMs, upstream: this.namespace });
-    } finally {
-      release?.();
-    }
+  /** A request the upstream sends during a call goes to the session that made it (serverRequestRouting.ts). */
+  private routeServerRequest(request: ServerRequest, signal: AbortSignal, requestId: unknown): Promise<Record<string, unknown>> {
+    return routeServerRequest(request, signal, {
+      namespace: this.namespace,
+      inFlight: this.inFlight,
+      streamOwner: this.streamOwners.take(requestId),
+      maxCallDurationMs: this.config.maxCallDurationMs,
+      noteEchoesCallMeta: () => ((this.parent ?? this).echoesCallMeta = true),
+      holdDeadline: (forwardedId) => this.requests?.holdDeadline(forwardedId),
+    });
   }
-
-  private attribute(
-    meta: Record<string, unknown> | undefined,
-    streamOwner: number | undefined,
-  ): { session: CallOrigin['session']; relatedRequestId: CallOrigin['requestId'] | undefined; call: InFlightCall | undefined } | undefined {
-    const callId = meta?.[CALL_META_KEY];
-    if (typeof callId === 'string') {
-      const call = this.inFlight.get(callId);
-      if (call) return { session: call.origin.session, relatedRequestId: call.origin.requestId, call };
-    }
-    if (streamOwner !== undefined) {
-      for (const call of this.inFlight.values()) {
-        if (call.forwardedId === streamOwner) return { session: call.origin.session, relatedRequestId: call.origin.requestId, call };
-      }
-    }
-    const sessionId = readCallerMeta(meta)?.session;
-    if (sessionId) {
-      const calls = [...this.inFlight.values()].filter((call) => call.origin.session.id === sessionId);
-      const first = calls[0];
-      if (first) return { session: first.origin.session, relatedRequestId: calls.length === 1 ? first.origin.requestId : undefined, call: calls.length === 1 ? first : undefined };
-    }
-    if (this.inFlight.size === 1) {
-      const only = this.inFlight.values().next().value as InFlightCall;
-      return { session: only.origin.session, relatedRequestId: only.origin.requestId, call: only };
-    }
-    return undefined;
-  }
-}
-
-function forwardedMeta(meta: unknown, origin: CallOrigin | undefined, callId: string | undefined): Record<string, unknown> {
-  const out = stripReserved(meta as Record<string, unknown> | undefined) ?? {};
-  if (origin && callId) {
-    Object.assign(out, callerMeta({ ...origin.caller, clientCapabilities: askableCapabilities(origin.session.clientCapabilities()) }));
-    out[CALL_META_KEY] = callId;
-  }
-  return out;
-}
-
-/**
- * What the end client can be asked for during a call: a child sees the gateway as its client
- * (which declares everything it can forward), so it learns the end client's own from the caller.
- */
-/** Whether a client declared anything an upstream could ask of it mid-call. */
-function mayBeAsked(declared: Record<string, unknown> | undefined): boolean {
-  return declared !== undefined && (declared.sampling !== undefined || declared.elicitation !== undefined || declared.roots !== undefined);
-}
-
-export function askableCapabilities(declared: Record<string, unknown> | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const key of ['sampling', 'elicitation', 'roots']) if (declared?.[key] !== undefined) out[key] = declared[key];
-  return out;
-}
-
-function stripReserved(meta: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  if (!meta) return undefined;
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(meta)) if (!RESERVED_META_KEYS.includes(key)) out[key] = value;
-  return out;
-}
-
-async function listAll(client: Client, method: string, field: string, timeoutMs: number): Promise<unknown[]> {
-  const items: unknown[] = [];
-  let cursor: string | undefined;
-  for (let page = 0; page < 1000; page++) {
-    const result = await client.request({ method, params: cursor ? { cursor } : {} } as never, PassThroughResult, { timeout: timeoutMs });
-    const list = result[field];
-    if (Array.isArray(list)) items.push(...list);
-    cursor = typeof result.nextCursor === 'string' ? result.nextCursor : undefined;
-    if (!cursor) break;
-  }
-  return items;
 }
 
 function describeExit(exit: { code: number | null; signal: NodeJS.Signals | null }): string {
   return exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
 }
 
-function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+?^${}()|[\]\\/]/g, '\\$&').replace(/\*/g, '.*');
-  return new RegExp(`^${escaped}$`);
-}
-
-/**
- * Streamable HTTP first; when the server answers the first POST with an HTTP 4xx, fall back
- * to the 2024-11-05 HTTP+SSE transport (MCP spec, transports: backwards compatibility).
- */
-class FallbackHttpTransport implements Transport {
-  readonly hasPerRequestStream = false;
-  onclose?: () => void;
-  onerror?: (error: Error) => void;
-  onmessage?: Transport['onmessage'];
-  private active: Transport;
-  private decided = false;
-
-  constructor(
-    primary: Transport,
-    private readonly fallback: () => Transport,
-    private readonly log: Logger,
-  ) {
-    this.active = primary;
-  }
-
-  get sessionId(): string | undefined {
-    return this.active.sessionId;
-  }
-
-  setProtocolVersion(version: string): void {
-    this.active.setProtocolVersion?.(version);
-  }
-
-  private wire(transport: Transport): void {
-    transport.onclose = () => this.onclose?.();
-    transport.onerror = (error) => this.onerror?.(error);
-    transport.onmessage = (message, extra) => this.onmessage?.(message, extra);
-  }
-
-  async start(): Promise<void> {
-    this.wire(this.active);
-    await this.active.start();
-  }
-
-  async send(message: Parameters<Transport['send']>[0], options?: Parameters<Transport['send']>[1]): Promise<void> {
-    if (this.decided) return this.active.send(message, options);
-    try {
-      await this.active.send(message, options);
-      this.decided = true;
-    } catch (error) {
-      const status = /HTTP (\d{3})/.exec(String(error))?.[1] ?? /\b(4\d\d)\b/.exec(String(error))?.[1];
-      if (!status || !status.startsWith('4')) throw error;
-      this.log.info({ status }, 'Streamable HTTP refused; falling back to HTTP+SSE');
-      const previous = this.active;
-      previous.onclose = undefined;
-      await previous.close().catch(() => undefined);
-      this.active = this.fallback();
-      this.wire(this.active);
-      await this.active.start();
-      this.decided = true;
-      await this.active.send(message, options);
-    }
-  }
-
-  close(): Promise<void> {
-    return this.active.close();
-  }
+function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string';
 }
