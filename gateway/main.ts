@@ -20,6 +20,7 @@ import { CacheInvalidationBus } from './cluster/cacheInvalidationBus.js';
 import { ParkedCallRelay } from './cluster/parkedCallRelay.js';
 import { ResourceUpdateBus } from './cluster/resourceUpdateBus.js';
 import { RedisSessionDirectory, type SessionDirectory } from './cluster/sessionDirectory.js';
+import { openConfiguredRedisLink, type RedisLink } from './cluster/redisLink.js';
 import type { ResponseCache } from './policy/responseCache.js';
 import type { Logger } from '../shared/logger.js';
 import { ToolPins, toolPinsFile } from './integrity/toolPins.js';
@@ -66,9 +67,11 @@ runMain('gateway', async (logger) => {
   const config = await loadGatewayConfig(flags.config);
   const relayedInputTtl = relayedInputTtlSeconds();
   const dataDir = privateDataDir(resolve(process.env.MANIFOLD_DATA_DIR ?? resolve(packageRoot(), 'data')));
-  const policies = createPolicyStack(config, { logger, dataDir });
+  const redis = await openConfiguredRedisLink(config, logger);
+  const policies = createPolicyStack(config, { logger, dataDir, ...(redis ? { redis } : {}) });
+  if (redis && policies.metrics) redis.registerMetrics(policies.metrics.registry);
   const pinsFile = toolPinsFile(dataDir);
-  const cluster = await joinCluster(config, policies.cache, logger);
+  const cluster = redis && config.cluster.redis ? await joinCluster(redis, config, policies.cache, logger) : undefined;
   const gateway = new ManifoldGateway(config, logger, {
     toolCallMiddlewares: policies.toolCallMiddlewares,
     ...(policies.requestLimiter ? { requestLimiter: policies.requestLimiter } : {}),
@@ -83,7 +86,7 @@ runMain('gateway', async (logger) => {
   });
   cluster?.resourceUpdates.attach(gateway.clusterResources());
   // A 2026 client's retry of a bridged call may reach another instance than the one holding it.
-  const parkedRelay = cluster ? await ParkedCallRelay.connect(cluster.url, gateway.parkedCalls, logger) : undefined;
+  const parkedRelay = cluster ? await ParkedCallRelay.connect(cluster.link, gateway.parkedCalls, logger) : undefined;
   // Upstreams start now, in parallel, while the listener and authorization are set up (their
   // processes need neither): /readyz reports when they are up. Then names are checked: a
   // collision, or a view naming something that does not exist, refuses to start (never
@@ -183,6 +186,7 @@ runMain('gateway', async (logger) => {
     await policies.close();
     await parkedRelay?.close();
     await cluster?.close();
+    await redis?.close();
     server.closeAllConnections();
     logger.info({ ms: Date.now() - started }, 'stopped');
     process.exit(0);
@@ -200,22 +204,20 @@ function startupProblems(gateway: ManifoldGateway, config: GatewayConfig): strin
 
 /**
  * With `cluster.redis`, share session state, cache invalidations and resource updates with the
- * other instances through Redis.
+ * other instances through Redis (each falls back to this instance alone while Redis is down).
  */
 async function joinCluster(
+  link: RedisLink,
   config: GatewayConfig,
   cache: ResponseCache,
   logger: Logger,
-): Promise<{ url: string; sessions: SessionDirectory; resourceUpdates: ResourceUpdateBus; close: () => Promise<void> } | undefined> {
-  if (!config.cluster.redis) return undefined;
-  const url = process.env.REDIS_URL;
-  if (!url) throw new ConfigError(['REDIS_URL: must be set (e.g. redis://127.0.0.1:6379) when cluster.redis is true.']);
-  const sessions = new RedisSessionDirectory(url);
-  const invalidations = await CacheInvalidationBus.connect(url, cache, logger);
-  const resourceUpdates = await ResourceUpdateBus.connect(url, logger);
+): Promise<{ link: RedisLink; sessions: SessionDirectory; resourceUpdates: ResourceUpdateBus; close: () => Promise<void> }> {
+  const sessions = new RedisSessionDirectory(link);
+  const invalidations = await CacheInvalidationBus.connect(link, cache, config.upstreams.map((upstream) => upstream.namespace), logger);
+  const resourceUpdates = await ResourceUpdateBus.connect(link, logger);
   logger.info('cluster: sessions, rate limits, cache invalidations and resource updates shared through Redis');
   return {
-    url,
+    link,
     sessions,
     resourceUpdates,
     close: async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Progress } from '@modelcontextprotocol/sdk/types.js';
 import { DomainError, type FailureCode } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
@@ -7,6 +7,7 @@ import type { RoundRequest } from '../session/bridgedCall.js';
 import { noLongerWaiting, type ParkedCalls, type ParkedOutcome, type ParkRef, type RemoteParkedCalls } from '../session/parkedCalls.js';
 import { RpcError, toRpcError } from '../session/rpcError.js';
 import { CallCancellation } from '../upstreams/cancellation.js';
+import type { RedisLink } from './redisLink.js';
 
 /** A failure as it crosses between instances: a tool-level DomainError, or a JSON-RPC error. */
 type WireError = { domain: { code: FailureCode; message: string; action?: string } } | { rpc: { code: number; message: string; data?: unknown } };
@@ -55,18 +56,30 @@ export class ParkedCallRelay implements RemoteParkedCalls {
   /** The instance each waiting relay is with. */
   private readonly owners = new Map<string, string>();
 
+  private subscriber: Redis | undefined;
+
   private constructor(
-    private readonly publisher: Redis,
-    private readonly subscriber: Redis,
+    private readonly link: RedisLink,
     private readonly parked: ParkedCalls,
     private readonly timing: ParkedCallRelayTiming,
     private readonly logger: Logger,
   ) {}
 
-  static async connect(url: string, parked: ParkedCalls, logger: Logger, timing: ParkedCallRelayTiming = DEFAULT_TIMING): Promise<ParkedCallRelay> {
-    const relay = new ParkedCallRelay(new Redis(url, { maxRetriesPerRequest: 2 }), new Redis(url, { maxRetriesPerRequest: 2 }), parked, timing, logger);
-    await relay.subscriber.subscribe(inbox(parked.instance));
-    relay.subscriber.on('message', (_channel: string, raw: string) => relay.receive(raw));
+  static async connect(link: RedisLink, parked: ParkedCalls, logger: Logger, timing: ParkedCallRelayTiming = DEFAULT_TIMING): Promise<ParkedCallRelay> {
+    const relay = new ParkedCallRelay(link, parked, timing, logger);
+    relay.subscriber = await link.subscriber([inbox(parked.instance)], (_channel: string, raw: string) => relay.receive(raw));
+    // Back from an outage: say at once that this instance is alive. Going down: a relayed
+    // round's progress and outcome can no longer arrive, so its client is told now.
+    link.onChange((up) => {
+      if (up) {
+        void relay.beat();
+        return;
+      }
+      for (const id of [...relay.waiting.keys()]) {
+        relay.link.fellBack('parked_call');
+        relay.settle(id, { kind: 'failed', error: new DomainError('unavailable', "The gateway lost its connection to the cluster's Redis while another instance ran this call's round.", { action: 'Retry shortly; the call may have to start over.' }) });
+      }
+    });
     await relay.beat();
     relay.heartbeat = setInterval(() => void relay.beat(), timing.heartbeatMs);
     relay.heartbeat.unref();
@@ -84,9 +97,12 @@ export class ParkedCallRelay implements RemoteParkedCalls {
     this.owners.set(id, ref.instance);
     let receivers = 0;
     try {
+      if (!this.link.up) throw new Error('Redis is unreachable');
       receivers = await this.publisher.publish(inbox(ref.instance), JSON.stringify(message));
     } catch (error) {
-      this.settle(id, { kind: 'failed', error: new DomainError('unavailable', `The gateway cannot reach the cluster's Redis to continue this call (${(error as Error).message}).`, { action: 'Retry shortly.' }) });
+      this.link.fellBack('parked_call');
+      this.settle(id, { kind: 'failed', error: new DomainError('unavailable', `This call is held by another gateway instance, and the gateway cannot reach the cluster's Redis to continue it there (${(error as Error).message}).`, { action: 'Retry shortly.' }) });
+      receivers = 1;
     }
     if (receivers === 0) this.settle(id, { kind: 'failed', error: noLongerWaiting('the gateway instance holding it has stopped') });
     const stopListening = request.cancellation.onAbort(() => {
@@ -106,8 +122,7 @@ export class ParkedCallRelay implements RemoteParkedCalls {
     for (const id of [...this.waiting.keys()]) this.settle(id, { kind: 'failed', error: new DomainError('unavailable', 'The gateway is shutting down.', { action: 'Retry shortly.' }) });
     for (const cancellation of this.serving.values()) cancellation.abort(new Error('the gateway is shutting down'));
     await this.publisher.del(aliveKey(this.parked.instance)).catch(() => undefined);
-    await this.subscriber.quit().catch(() => undefined);
-    await this.publisher.quit().catch(() => undefined);
+    if (this.subscriber) await this.link.release(this.subscriber);
   }
 
   private receive(raw: string): void {
@@ -157,7 +172,12 @@ export class ParkedCallRelay implements RemoteParkedCalls {
     waiting.resolve(outcome);
   }
 
+  private get publisher(): Redis {
+    return this.link.commands;
+  }
+
   private async beat(): Promise<void> {
+    if (!this.link.up) return;
     await this.publisher.set(aliveKey(this.parked.instance), '1', 'PX', this.timing.aliveForMs).catch((error: unknown) => this.logger.warn({ err: error }, 'cluster heartbeat not stored'));
   }
 

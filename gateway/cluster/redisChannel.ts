@@ -1,32 +1,29 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.js';
+import type { RedisLink } from './redisLink.js';
 
 /**
  * One Redis publish/subscribe channel between the gateway instances of a cluster: events
  * are JSON objects stamped with the instance that published them, and an instance does not
  * hear its own. Delivery is at most once (pub/sub keeps nothing for an instance that is not
- * listening), which suits hints that are safe to miss or repeat.
+ * listening), which suits hints that are safe to miss or repeat; while Redis is unreachable
+ * events are dropped (counted as fallbacks), not queued to arrive late.
  */
 export class RedisChannel<Event extends object> {
-  private readonly publisher: Redis;
-  private readonly subscriber: Redis;
   private readonly instance = randomUUID();
+  private subscriber: Redis | undefined;
 
   private constructor(
-    url: string,
+    private readonly link: RedisLink,
     private readonly name: string,
     private readonly logger: Logger,
-  ) {
-    this.publisher = new Redis(url, { maxRetriesPerRequest: 2 });
-    this.subscriber = new Redis(url, { maxRetriesPerRequest: 2 });
-  }
+  ) {}
 
   /** Join `name`; `receive` gets every event another instance publishes, parsed, with that instance's id. */
-  static async open<Event extends object>(url: string, name: string, receive: (event: Partial<Event>, from: string) => void, logger: Logger): Promise<RedisChannel<Event>> {
-    const channel = new RedisChannel<Event>(url, name, logger);
-    await channel.subscriber.subscribe(name);
-    channel.subscriber.on('message', (_name: string, message: string) => {
+  static async open<Event extends object>(link: RedisLink, name: string, receive: (event: Partial<Event>, from: string) => void, logger: Logger): Promise<RedisChannel<Event>> {
+    const channel = new RedisChannel<Event>(link, name, logger);
+    channel.subscriber = await link.subscriber([name], (_name: string, message: string) => {
       let event: { from?: unknown } & Partial<Event>;
       try {
         event = JSON.parse(message) as { from?: unknown } & Partial<Event>;
@@ -40,13 +37,16 @@ export class RedisChannel<Event extends object> {
   }
 
   publish(event: Event): void {
-    this.publisher
+    if (!this.link.up) {
+      this.link.fellBack('event');
+      return;
+    }
+    this.link.commands
       .publish(this.name, JSON.stringify({ ...event, from: this.instance }))
       .catch((error: unknown) => this.logger.warn({ err: error, channel: this.name }, 'event not shared with the other instances'));
   }
 
   async close(): Promise<void> {
-    await this.subscriber.quit().catch(() => undefined);
-    await this.publisher.quit().catch(() => undefined);
+    if (this.subscriber) await this.link.release(this.subscriber);
   }
 }

@@ -2,6 +2,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { LocalInterestListener } from '../session/resourceSubscriptions.js';
 import type { ListKind, UpstreamListener } from '../upstreams/types.js';
 import { RedisChannel } from './redisChannel.js';
+import type { RedisLink } from './redisLink.js';
 
 type Message =
   | { type: 'updated'; namespace: string; uri: string }
@@ -52,7 +53,8 @@ const DEFAULT_TIMING: ResourceUpdateTiming = { reannounceMs: 30_000, expireMs: 9
  * its GET stream on one instance and subscribe through another: what a session's copy cannot
  * deliver goes to the instance holding the stream (`session`). Interest is
  * repeated every `reannounceMs` and forgotten after `expireMs` without news (an instance
- * that stopped), and a new instance asks the others to repeat theirs (`hello`).
+ * that stopped), and a new instance asks the others to repeat theirs (`hello`), as does an
+ * instance whose connection to Redis comes back after an outage (events sent meanwhile are lost).
  */
 export class ResourceUpdateBus {
   private host: ClusterResourceHost | undefined;
@@ -65,12 +67,19 @@ export class ResourceUpdateBus {
     private readonly timing: ResourceUpdateTiming,
   ) {}
 
-  static async connect(url: string, logger: Logger, options: { timing?: ResourceUpdateTiming; channel?: string } = {}): Promise<ResourceUpdateBus> {
+  static async connect(link: RedisLink, logger: Logger, options: { timing?: ResourceUpdateTiming; channel?: string } = {}): Promise<ResourceUpdateBus> {
     // Events are delivered in later turns of the event loop, after `bus` is set.
     let bus: ResourceUpdateBus | undefined;
-    const channel = await RedisChannel.open<Message>(url, options.channel ?? 'manifold:resource-updates', (event, from) => bus?.receive(event, from), logger);
-    bus = new ResourceUpdateBus(channel, options.timing ?? DEFAULT_TIMING);
-    return bus;
+    const channel = await RedisChannel.open<Message>(link, options.channel ?? 'manifold:resource-updates', (event, from) => bus?.receive(event, from), logger);
+    const created = new ResourceUpdateBus(channel, options.timing ?? DEFAULT_TIMING);
+    bus = created;
+    // Back from an outage: announce this instance's interests and ask the others for theirs.
+    link.onChange((up) => {
+      if (!up || !created.host) return;
+      created.channel.publish({ type: 'hello' });
+      created.announce(created.host);
+    });
+    return created;
   }
 
   /** Serve `host`: share its sessions' interests and deliver the other instances' updates to it. */

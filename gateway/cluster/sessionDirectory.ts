@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { RedisFallback, RedisLink } from './redisLink.js';
 
 /** Where a session is served: the aggregate, one upstream, or a curated view. */
 export type SessionViewKey = { kind: 'aggregate' } | { kind: 'server'; namespace: string } | { kind: 'view'; name: string };
@@ -25,28 +25,83 @@ export interface SessionDirectory {
   close(): Promise<void>;
 }
 
-/** Session records in Redis, one key each, expiring after the idle timeout (renewed on use). */
+/**
+ * Session records in Redis, one key each, expiring after the idle timeout (renewed on use).
+ * While Redis is unreachable a session stays with the instance that holds it: loads find
+ * nothing (another instance answers 404 and the client opens a new session), and what would
+ * have been saved or removed is kept and written when Redis is back, so that sessions opened
+ * during the outage continue on any instance again.
+ */
 export class RedisSessionDirectory implements SessionDirectory {
-  private readonly redis: Redis;
+  /** Writes owed to Redis since it became unreachable, by session: the latest record, or a removal. */
+  private readonly owed = new Map<string, { record: SessionRecord; ttlMs: number; until: number } | 'removed'>();
 
-  constructor(url: string, private readonly prefix = 'manifold:session:') {
-    this.redis = new Redis(url, { maxRetriesPerRequest: 2 });
+  constructor(
+    private readonly link: RedisLink,
+    private readonly prefix = 'manifold:session:',
+  ) {
+    link.onChange((up) => {
+      if (up) void this.settleOwed();
+    });
   }
 
   async save(record: SessionRecord, ttlMs: number): Promise<void> {
-    await this.redis.set(`${this.prefix}${record.id}`, JSON.stringify(record), 'PX', ttlMs);
+    if (!this.link.up) {
+      this.owe(record.id, { record, ttlMs, until: Date.now() + ttlMs }, 'session_save');
+      return;
+    }
+    await this.link.commands.set(`${this.prefix}${record.id}`, JSON.stringify(record), 'PX', ttlMs).catch((error: unknown) => {
+      this.owe(record.id, { record, ttlMs, until: Date.now() + ttlMs }, 'session_save');
+      throw error;
+    });
   }
 
   async load(id: string): Promise<SessionRecord | undefined> {
-    const raw = await this.redis.get(`${this.prefix}${id}`);
+    if (!this.link.up) {
+      this.link.fellBack('session_load');
+      return undefined;
+    }
+    const raw = await this.link.commands.get(`${this.prefix}${id}`);
     return raw ? (JSON.parse(raw) as SessionRecord) : undefined;
   }
 
   async remove(id: string): Promise<void> {
-    await this.redis.del(`${this.prefix}${id}`);
+    if (!this.link.up) {
+      this.owe(id, 'removed', 'session_save');
+      return;
+    }
+    await this.link.commands.del(`${this.prefix}${id}`).catch((error: unknown) => {
+      this.owe(id, 'removed', 'session_save');
+      throw error;
+    });
   }
 
   async close(): Promise<void> {
-    await this.redis.quit().catch(() => undefined);
+    this.owed.clear();
+  }
+
+  private owe(id: string, write: { record: SessionRecord; ttlMs: number; until: number } | 'removed', feature: RedisFallback): void {
+    this.link.fellBack(feature);
+    this.owed.set(id, write);
+  }
+
+  /** Write what was kept while Redis was unreachable (records that have not expired meanwhile). */
+  private async settleOwed(): Promise<void> {
+    const owed = [...this.owed];
+    this.owed.clear();
+    const now = Date.now();
+    for (const [id, write] of owed) {
+      const key = `${this.prefix}${id}`;
+      const written =
+        write === 'removed'
+          ? this.link.commands.del(key)
+          : write.until > now
+            ? this.link.commands.set(key, JSON.stringify(write.record), 'PX', write.until - now)
+            : undefined;
+      // Failed again (Redis went away once more): keep it for the next reconnection.
+      await written?.catch(() => {
+        if (!this.owed.has(id)) this.owed.set(id, write);
+      });
+    }
   }
 }

@@ -1,4 +1,5 @@
 import { RedisRateLimitStore } from './redisRateLimitStore.js';
+import type { RedisLink } from '../cluster/redisLink.js';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
@@ -46,7 +47,7 @@ export interface PolicyStack {
  */
 export function createPolicyStack(
   config: GatewayConfig,
-  options: { logger: Logger; dataDir: string; rateLimitStore?: RateLimitStore },
+  options: { logger: Logger; dataDir: string; rateLimitStore?: RateLimitStore; redis?: RedisLink },
 ): PolicyStack {
   checkNamespaces(config);
   const { limits, cache: cacheSettings, observability } = config;
@@ -60,7 +61,7 @@ export function createPolicyStack(
     : undefined;
   const recorder = new CallRecorder(observability, options.logger, metrics, audit, createRedactor(observability.redactFields));
   // In a cluster, counters are shared so that limits are global.
-  const store = options.rateLimitStore ?? rateLimitStoreFor(config.cluster.redis ? 'redis' : (config.limits.rate?.store ?? 'memory'));
+  const store = options.rateLimitStore ?? rateLimitStoreFor(config.cluster.redis ? 'redis' : (config.limits.rate?.store ?? 'memory'), options.redis);
   // One local developer (none-loopback-dev) is limited only when limits are configured.
   const rate = limits.rate ?? (config.auth.mode === 'oauth' ? rateLimitsSchema.parse({}) : undefined);
   const limiter = rate ? new RateLimiter(rate, store) : undefined;
@@ -134,10 +135,9 @@ function checkNamespaces(config: GatewayConfig): void {
   if (problems.length > 0) throw new ConfigError(problems);
 }
 
-/** The counter store the configuration names; Redis is reached at REDIS_URL. */
-function rateLimitStoreFor(kind: 'memory' | 'redis'): RateLimitStore {
+/** The counter store the configuration names; Redis is the link main opened to REDIS_URL. */
+function rateLimitStoreFor(kind: 'memory' | 'redis', redis: RedisLink | undefined): RateLimitStore {
   if (kind === 'memory') return new InMemoryRateLimitStore();
-  const url = process.env.REDIS_URL;
-  if (!url) throw new ConfigError(['REDIS_URL: must be set (e.g. redis://127.0.0.1:6379) when limits.rate.store is "redis".']);
-  return new RedisRateLimitStore(url);
+  if (!redis) throw new ConfigError(['REDIS_URL: must be set (e.g. redis://127.0.0.1:6379) when limits.rate.store is "redis".']);
+  return new RedisRateLimitStore(redis);
 }

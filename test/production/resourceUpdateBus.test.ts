@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RedisLink } from '../../gateway/cluster/redisLink.js';
 import { ResourceUpdateBus, type ClusterResourceHost } from '../../gateway/cluster/resourceUpdateBus.js';
 import type { LocalInterestListener } from '../../gateway/session/resourceSubscriptions.js';
 import { createLogger } from '../../shared/logger.js';
@@ -58,8 +59,10 @@ class InstanceHost implements ClusterResourceHost {
 }
 
 const buses: ResourceUpdateBus[] = [];
+const links: RedisLink[] = [];
 afterEach(async () => {
   await Promise.all(buses.splice(0).map((bus) => bus.close()));
+  await Promise.all(links.splice(0).map((link) => link.close()));
 });
 
 /** A channel of each test's own: gateways of other test files share the Redis server. */
@@ -69,7 +72,10 @@ beforeEach(() => {
 });
 
 async function instance(timing = { reannounceMs: 30_000, expireMs: 90_000 }): Promise<{ bus: ResourceUpdateBus; host: InstanceHost }> {
-  const bus = await ResourceUpdateBus.connect(REDIS_URL, createLogger('test', 'silent'), { timing, channel });
+  const logger = createLogger('test', 'silent');
+  const link = await RedisLink.open(REDIS_URL, logger);
+  links.push(link);
+  const bus = await ResourceUpdateBus.connect(link, logger, { timing, channel });
   buses.push(bus);
   const host = new InstanceHost();
   return { bus, host };
