@@ -14,7 +14,7 @@ import { publicUrlFor, setUpGatewayAuth } from './auth/gatewayAuth.js';
 import { loadGatewayConfig } from './config/load.js';
 import { ManifoldGateway, RELAYED_INPUT_TTL_SECONDS } from './gateway.js';
 import { createHttpApp } from './http/app.js';
-import { createPolicyStack } from './policy/policyStack.js';
+import { createPolicyStack } from './compose/policyStack.js';
 import { viewProblems } from './views/curatedView.js';
 import { CacheInvalidationBus } from './cluster/cacheInvalidationBus.js';
 import { ParkedCallRelay } from './cluster/parkedCallRelay.js';

@@ -10,7 +10,7 @@ import { cachedVerifier, introspectionVerifier, jwtAccessTokenVerifier, type Acc
 import { loopbackDevAuthenticator, type Authenticator } from './authenticate.js';
 import { bootstrapAdmin } from './bootstrapAdmin.js';
 import { createEmbeddedAuthServer, type EmbeddedAuthServer, type EmbeddedAuthServerOptions } from './embedded/embeddedAuthServer.js';
-import { discoverIssuer, insecureAllowedFor } from './issuerDiscovery.js';
+import { discoverIssuer, insecureAllowedFor } from '../oauth/issuerDiscovery.js';
 import { oauthAuthenticator } from './oauthAuthenticator.js';
 import { protectedResourceFor, protectedResourceMetadata, type ProtectedResource } from './protectedResource.js';
 import { createScopeCheck, scopeGateOf, type ScopeCheck, type ScopeGate } from './scopeGate.js';

@@ -5,7 +5,7 @@ import { DomainError, type FailureCode } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { RoundRequest } from '../session/bridgedCall.js';
 import { noLongerWaiting, type ParkedCalls, type ParkedOutcome, type ParkRef, type RemoteParkedCalls } from '../session/parkedCalls.js';
-import { RpcError, toRpcError } from '../session/rpcError.js';
+import { RpcError, toRpcError } from '../calls/rpcError.js';
 import { CallCancellation } from '../upstreams/cancellation.js';
 import type { RedisLink } from './redisLink.js';
 

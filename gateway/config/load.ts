@@ -1,18 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
-import { ConfigError, envSchemas, isLoopbackHost } from '../../shared/config.js';
+import { ConfigError, envSchemas, formatJsonPath, isLoopbackHost } from '../../shared/config.js';
 import { gatewaySchema, type GatewayConfig } from './schema.js';
 
-/** A JSON path such as `upstreams[1].stdio.command`, the form every problem is reported in. */
-export function formatJsonPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out === '' ? String(part) : `.${String(part)}`;
-  }
-  return out === '' ? '(root)' : out;
-}
 
 function describeIssues(file: string, issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => {

@@ -15,7 +15,7 @@ import { ModernRoutes } from './modernRoutes.js';
 import { classifyPost } from './modernRequest.js';
 import { sendModernError } from './modernExchange.js';
 import { StreamableHttpRoutes } from './streamableHttpRoutes.js';
-import type { OperatorRoutes } from '../observability/operatorRoutes.js';
+import type { OperatorRoutes } from '../http/operatorRoutes.js';
 
 const MCP_METHODS = 'GET, POST, DELETE';
 

@@ -7,7 +7,7 @@ import { composeInstructions, unionCapabilities, type MethodRequest } from '../s
 import { parseListenFilter } from '../session/listenStreams.js';
 import { ModernRequestClient } from '../session/modernRequestClient.js';
 import { RELAYED_EXTENSION_METHODS, relayedExtensionsOf, relayTarget } from '../session/relayedExtensions.js';
-import { RpcError, toRpcError } from '../session/rpcError.js';
+import { RpcError, toRpcError } from '../calls/rpcError.js';
 import { RATE_LIMITED } from '../session/sessionHandlers.js';
 import { toolCallParamsProblem } from '../session/toolCallHandler.js';
 import type { GatewayState } from './middlewares.js';

@@ -1,9 +1,10 @@
 import { FAILURE_META_KEY, DomainError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
-import { beginFacts, isWriteTool, jsonBytes, toolDefinition, type CallFacts } from '../policy/callPolicies.js';
+import type { CallFacts } from '../calls/callFacts.js';
+import { isWriteTool, jsonBytes, toolDefinition } from '../policy/callPolicies.js';
 import { PolicyRefusal } from '../policy/policyRefusal.js';
-import type { ResourceReadContext, ResourceReadMiddleware } from '../policy/resourceReadPipeline.js';
-import type { ToolCallContext, ToolCallMiddleware } from '../policy/toolCallPipeline.js';
+import type { ResourceReadContext, ResourceReadMiddleware } from '../calls/resourceReadPipeline.js';
+import type { ToolCallContext, ToolCallMiddleware } from '../calls/toolCallPipeline.js';
 import type { AuditLog } from './auditLog.js';
 import type { GatewayMetrics } from './gatewayMetrics.js';
 import type { ObservabilitySettings } from './observabilitySettings.js';
@@ -63,13 +64,13 @@ export class CallRecorder {
   }
 
   readonly toolCalls: ToolCallMiddleware = (call, next) => {
-    const facts = beginFacts(call, { write: isWriteTool(toolDefinition(call.target)) });
-    return observe(() => next(call), (ending) => this.recordToolCall(call, facts, ending));
+    const facts: CallFacts = { write: isWriteTool(toolDefinition(call.target)) };
+    return observe(() => next({ ...call, facts }), (ending) => this.recordToolCall(call, facts, ending));
   };
 
   readonly resourceReads: ResourceReadMiddleware = (read, next) => {
-    const facts = beginFacts(read, { write: false });
-    return observe(() => next(read), (ending) => this.recordResourceRead(read, facts, ending));
+    const facts: CallFacts = { write: false };
+    return observe(() => next({ ...read, facts }), (ending) => this.recordResourceRead(read, facts, ending));
   };
 
   private recordToolCall(call: ToolCallContext, facts: CallFacts, ending: CallEnding): void {

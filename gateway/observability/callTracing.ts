@@ -1,8 +1,8 @@
 import { SpanKind, type Span } from '@opentelemetry/api';
 import type { Logger } from '../../shared/logger.js';
 import { activeTracer, inSpan, startTracing, stopTracing, traceContextFromMeta, traceMetaFor, TRACE_META_KEY } from '../../shared/tracing.js';
-import type { ResourceReadMiddleware } from '../policy/resourceReadPipeline.js';
-import type { ToolCallMiddleware } from '../policy/toolCallPipeline.js';
+import type { ResourceReadMiddleware } from '../calls/resourceReadPipeline.js';
+import type { ToolCallMiddleware } from '../calls/toolCallPipeline.js';
 import type { ObservabilitySettings } from './observabilitySettings.js';
 
 type TracingSettings = ObservabilitySettings['tracing'];

@@ -1,5 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ManifoldGateway } from '../gateway.js';
+import type { UpstreamConnection } from '../upstreams/upstreamConnection.js';
+
+/** What the upstream gauges read at each scrape. */
+export type UpstreamGaugeSource = Pick<UpstreamConnection, 'namespace' | 'state' | 'restarts' | 'inFlight'>;
 
 /**
  * Prometheus metrics (prom-client, a registry of the gateway's own). Labels are bounded by
@@ -16,7 +19,8 @@ export class GatewayMetrics {
   readonly rateLimited: Counter<'upstream' | 'tool' | 'limit'>;
   private readonly restartsSeen = new Map<string, number>();
 
-  constructor(gateway: () => ManifoldGateway | undefined) {
+  constructor(sources: { upstreams: () => readonly UpstreamGaugeSource[]; openSessions: () => number }) {
+    const { upstreams, openSessions } = sources;
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'manifold_' });
     this.calls = new Counter({ name: 'manifold_tool_calls_total', help: 'tools/call requests handled, by outcome', labelNames: ['upstream', 'tool', 'outcome'], registers });
@@ -39,7 +43,7 @@ export class GatewayMetrics {
       labelNames: ['upstream'],
       registers,
       collect() {
-        for (const upstream of gateway()?.upstreams ?? []) {
+        for (const upstream of upstreams()) {
           const before = restartsSeen.get(upstream.namespace) ?? 0;
           this.inc({ upstream: upstream.namespace }, upstream.restarts - before);
           restartsSeen.set(upstream.namespace, upstream.restarts);
@@ -53,7 +57,7 @@ export class GatewayMetrics {
       registers,
       collect() {
         this.reset();
-        for (const upstream of gateway()?.upstreams ?? []) this.set({ upstream: upstream.namespace, state: upstream.state }, upstream.state === 'ready' ? 1 : 0);
+        for (const upstream of upstreams()) this.set({ upstream: upstream.namespace, state: upstream.state }, upstream.state === 'ready' ? 1 : 0);
       },
     });
     new Gauge({
@@ -62,7 +66,7 @@ export class GatewayMetrics {
       labelNames: ['upstream'],
       registers,
       collect() {
-        for (const upstream of gateway()?.upstreams ?? []) this.set({ upstream: upstream.namespace }, upstream.inFlight.size);
+        for (const upstream of upstreams()) this.set({ upstream: upstream.namespace }, upstream.inFlight.size);
       },
     });
     new Gauge({
@@ -70,7 +74,7 @@ export class GatewayMetrics {
       help: 'Open client sessions',
       registers,
       collect() {
-        this.set(gateway()?.sessions.size ?? 0);
+        this.set(openSessions());
       },
     });
   }

@@ -4,31 +4,12 @@ import { wireSizeOf } from '../upstreams/wireSize.js';
 import type { ToolArgumentValidator } from './argumentValidation.js';
 import { describeWait, PolicyRefusal } from './policyRefusal.js';
 import type { RateLimiter } from './rateLimiter.js';
-import type { ResourceReadMiddleware } from './resourceReadPipeline.js';
+import type { ResourceReadMiddleware } from '../calls/resourceReadPipeline.js';
 import type { CacheRule, ResponseCache } from './responseCache.js';
-import type { ToolCallContext, ToolCallMiddleware } from './toolCallPipeline.js';
+import type { ToolCallContext, ToolCallMiddleware } from '../calls/toolCallPipeline.js';
 
 /** Gateway `_meta` key on a result served from the cache: `{ hit: true, ageMs }`. */
 export const CACHE_META_KEY = 'io.manifold/cache';
-
-/** What the policy stages learn about one call, for the logs, metrics and audit around them. */
-export interface CallFacts {
-  write: boolean;
-  responseBytes?: number;
-  cache?: 'hit' | 'miss' | 'bypass';
-  refusal?: PolicyRefusal;
-}
-
-const factsByCall = new WeakMap<object, CallFacts>();
-
-export function callFacts(call: object): CallFacts | undefined {
-  return factsByCall.get(call);
-}
-
-export function beginFacts(call: object, facts: CallFacts): CallFacts {
-  factsByCall.set(call, facts);
-  return facts;
-}
 
 const toolIndexes = new WeakMap<readonly Tool[], Map<string, Tool>>();
 
@@ -60,8 +41,6 @@ export const refusalsAsResults: ToolCallMiddleware = async (call, next) => {
     return await next(call);
   } catch (error) {
     if (!(error instanceof PolicyRefusal)) throw error;
-    const facts = callFacts(call);
-    if (facts) facts.refusal = error;
     return error.toToolResult();
   }
 };
@@ -107,7 +86,7 @@ export function validateArguments(validator: ToolArgumentValidator): ToolCallMid
 export function limitResponseSize(maxBytes: number): ToolCallMiddleware {
   return async (call, next) => {
     const result = await next(call);
-    const facts = callFacts(call);
+    const facts = call.facts;
     const bytes = facts?.responseBytes ?? jsonBytes(result);
     if (facts) facts.responseBytes = bytes;
     if (bytes > maxBytes) throw tooLarge(`The result of ${call.exposedName}`, bytes, maxBytes);
@@ -132,7 +111,7 @@ export function cacheToolResults(cache: ResponseCache, onLookup: (hit: boolean, 
   return async (call, next) => {
     const namespace = call.target.upstream.namespace;
     const tool = toolDefinition(call.target);
-    const facts = callFacts(call);
+    const facts = call.facts;
     if (isWriteTool(tool)) {
       cache.invalidateNamespace(namespace, 'write');
       try {
@@ -201,7 +180,7 @@ export function cacheAndLimitResourceReads(
 ): ResourceReadMiddleware {
   return async (read, next) => {
     const namespace = read.upstream.namespace;
-    const facts = callFacts(read);
+    const facts = read.facts;
     const round = read.params.inputResponses !== undefined || read.params.requestState !== undefined;
     const rule = round ? undefined : cache.resourceRule(namespace);
     const slot = rule ? cache.resourceSlot(namespace, read.uri, read.caller.user, rule) : undefined;

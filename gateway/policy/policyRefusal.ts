@@ -1,6 +1,6 @@
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { FAILURE_META_KEY } from '../../shared/errors.js';
-import { RpcError } from '../session/rpcError.js';
+import { RpcError } from '../calls/rpcError.js';
 
 /** Stable codes of the gateway's own refusals (programs branch on them). */
 export type RefusalCode = 'rate_limited' | 'invalid_input' | 'too_large';

@@ -1,6 +1,6 @@
 import { LIMITED_METHODS, type RateLimitSettings } from './policySettings.js';
 import { describeWait } from './policyRefusal.js';
-import type { RateLimitStore } from './rateLimiter.js';
+import type { RateLimitStore } from '../limits/rateLimitStore.js';
 
 const LIMITED: ReadonlySet<string> = new Set(LIMITED_METHODS);
 

@@ -6,7 +6,7 @@ import type { CallerContext } from '../../shared/callerContext.js';
 import { PassThroughResult } from '../../shared/jsonRpcDispatch.js';
 import type { CallerIdentity } from '../auth/authenticate.js';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
-import type { SessionTransport } from '../http/sessionTransport.js';
+import type { SessionTransport } from '../session/sessionTransport.js';
 import type { ClientSessionLink } from '../upstreams/types.js';
 import type { ResourceSubscriber } from './resourceSubscriptions.js';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../../shared/errors.js';
 import type { Cancellation } from '../upstreams/cancellation.js';
-import type { RequestingClient } from './requestingClient.js';
+import type { RequestingClient } from '../calls/requestingClient.js';
 
 type Result = Record<string, unknown>;
 

@@ -6,8 +6,8 @@ import { INSUFFICIENT_SCOPE } from '../auth/scopeGate.js';
 import { missingScopes } from '../auth/scopePolicy.js';
 import { decodeCursor, encodeCursor, paginate } from '../catalog/cursor.js';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
-import type { ResourceReadHandler } from '../policy/resourceReadPipeline.js';
-import type { ToolCallHandler } from '../policy/toolCallPipeline.js';
+import type { ResourceReadHandler } from '../calls/resourceReadPipeline.js';
+import type { ToolCallHandler } from '../calls/toolCallPipeline.js';
 import type { Cancellation } from '../upstreams/cancellation.js';
 import type { UpstreamConnection } from '../upstreams/upstreamConnection.js';
 import type { CompositeTools } from '../workflows/workflowRegistry.js';
@@ -15,8 +15,8 @@ import { fulfilOnSession, isInputRequired, type InputRound } from './inputRequir
 import type { RelayedInputBinding, RelayedInputState } from './relayedInputState.js';
 import { ModernRequestClient } from './modernRequestClient.js';
 import type { ParkedCalls, ParkedOutcome, ParkRef } from './parkedCalls.js';
-import type { RequestingClient } from './requestingClient.js';
-import { RESOURCE_NOT_FOUND, RpcError, toRpcError } from './rpcError.js';
+import type { RequestingClient } from '../calls/requestingClient.js';
+import { RESOURCE_NOT_FOUND, RpcError, toRpcError } from '../calls/rpcError.js';
 import { toolResultProblem } from './toolCallHandler.js';
 
 export interface McpMethodDeps {

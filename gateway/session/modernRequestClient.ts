@@ -6,7 +6,7 @@ import type { CatalogView } from '../catalog/upstreamCatalog.js';
 import { callerOf } from './clientSession.js';
 import { relayedExtensionsOf } from './relayedExtensions.js';
 import type { BridgedCall } from './bridgedCall.js';
-import type { RequestingClient } from './requestingClient.js';
+import type { RequestingClient } from '../calls/requestingClient.js';
 
 let nextRequest = 0;
 

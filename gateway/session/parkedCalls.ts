@@ -3,7 +3,7 @@ import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { DomainError } from '../../shared/errors.js';
 import { KeyCounts } from '../../shared/keyCounts.js';
 import { BridgedCall, type InputRequests, type RoundRequest } from './bridgedCall.js';
-import { RpcError } from './rpcError.js';
+import { RpcError } from '../calls/rpcError.js';
 
 type Result = Record<string, unknown>;
 

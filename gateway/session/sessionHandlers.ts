@@ -16,7 +16,7 @@ import { cancellationOf } from '../upstreams/cancellation.js';
 import type { ClientSession } from './clientSession.js';
 import { resolveUriOrThrow, type McpMethods, type MethodRequest } from './mcpMethods.js';
 import type { ResourceSubscriptions } from './resourceSubscriptions.js';
-import { RpcError, toRpcError } from './rpcError.js';
+import { RpcError, toRpcError } from '../calls/rpcError.js';
 import { setToolCallHandler, type SessionToolCallHandler } from './toolCallHandler.js';
 import type { RequestLimiter } from '../policy/requestLimiter.js';
 

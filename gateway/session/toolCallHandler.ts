@@ -5,7 +5,7 @@ import { ErrorCode, type CallToolRequest, type JSONRPCMessage, type RequestId, t
 import { z } from 'zod';
 import { classifyMessage, isPlainObject, SDK_FAST_PATHS } from '../../shared/jsonRpcDispatch.js';
 import { CallCancellation, cancellationOf, type Cancellation } from '../upstreams/cancellation.js';
-import { RpcError, toRpcError } from './rpcError.js';
+import { RpcError, toRpcError } from '../calls/rpcError.js';
 
 export type ToolCallParams = CallToolRequest['params'];
 /** What a tools/call handler gets from either path below. */

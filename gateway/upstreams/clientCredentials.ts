@@ -1,6 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import type { Logger } from '../../shared/logger.js';
-import { discoverIssuer, insecureAllowedFor } from '../auth/issuerDiscovery.js';
+import { discoverIssuer, insecureAllowedFor } from '../oauth/issuerDiscovery.js';
 
 export interface ClientCredentialsSettings {
   /** The authorization server that issues the gateway's own tokens for this upstream. */

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { DomainError } from '../../shared/errors.js';
-import { formatJsonPath } from '../config/load.js';
+import { formatJsonPath } from '../../shared/config.js';
 
 /**
  * Who is who: people (email, name, GitHub login) and GitHub teams with their members, so

@@ -6,8 +6,8 @@ import type { AccessPolicy } from '../auth/accessPolicy.js';
 import { grants } from '../auth/scopePolicy.js';
 import { exposedName } from '../catalog/naming.js';
 import type { UpstreamCatalog } from '../catalog/upstreamCatalog.js';
-import type { ToolCallHandler } from '../policy/toolCallPipeline.js';
-import type { RequestingClient } from '../session/requestingClient.js';
+import type { ToolCallHandler } from '../calls/toolCallPipeline.js';
+import type { RequestingClient } from '../calls/requestingClient.js';
 import type { Cancellation } from '../upstreams/cancellation.js';
 import type { WorkflowSettings } from './workflowSettings.js';
 

@@ -7,7 +7,7 @@ import {
   type AccessTokenVerifier,
 } from '../../gateway/auth/accessTokenVerifier.js';
 import { readBearerToken } from '../../gateway/auth/bearerToken.js';
-import { discoverIssuer } from '../../gateway/auth/issuerDiscovery.js';
+import { discoverIssuer } from '../../gateway/oauth/issuerDiscovery.js';
 import { insufficientScopeChallenge, protectedResourceFor, unauthorizedChallenge } from '../../gateway/auth/protectedResource.js';
 import { accessLevelFor, grants, missingScopes } from '../../gateway/auth/scopePolicy.js';
 import { TestIssuer, unsignedToken } from '../support/testIssuer.js';

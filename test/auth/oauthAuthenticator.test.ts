@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { cachedVerifier, jwtAccessTokenVerifier, TokenRejected, type AccessTokenVerifier } from '../../gateway/auth/accessTokenVerifier.js';
 import type { AuthOutcome } from '../../gateway/auth/authenticate.js';
-import { discoverIssuer } from '../../gateway/auth/issuerDiscovery.js';
+import { discoverIssuer } from '../../gateway/oauth/issuerDiscovery.js';
 import { oauthAuthenticator } from '../../gateway/auth/oauthAuthenticator.js';
 import { protectedResourceFor } from '../../gateway/auth/protectedResource.js';
 import { createLogger } from '../../shared/logger.js';

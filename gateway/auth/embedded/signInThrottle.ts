@@ -1,4 +1,4 @@
-import { InMemoryRateLimitStore, type RateLimitStore } from '../../policy/rateLimiter.js';
+import { InMemoryRateLimitStore, type RateLimitStore } from '../../limits/rateLimitStore.js';
 import { DEFAULT_SIGN_IN_LIMITS, type SignInLimits, type Tier } from './signInLimits.js';
 
 export type Admission = { ok: true } | { ok: false; retryAfterMs: number };

@@ -3,6 +3,7 @@ import type { CallerContext } from '../../shared/callerContext.js';
 import type { Cancellation } from '../upstreams/cancellation.js';
 import type { UpstreamConnection } from '../upstreams/upstreamConnection.js';
 import type { ClientSessionLink } from '../upstreams/types.js';
+import type { CallFacts } from './callFacts.js';
 
 /**
  * One resources/read on its way to an upstream: the same seam as tools/call
@@ -20,6 +21,8 @@ export interface ResourceReadContext {
   /** Forwarded params (`uri` already the upstream's). */
   params: Record<string, unknown>;
   cancellation: Cancellation;
+  /** What the stages learn about this read (callFacts.ts); set by the recording stage. */
+  facts?: CallFacts;
 }
 
 export type ResourceReadHandler = (read: ResourceReadContext) => Promise<Record<string, unknown>>;

@@ -1,5 +1,5 @@
 import type { RedisLink } from '../cluster/redisLink.js';
-import { InMemoryRateLimitStore, type RateLimitStore } from './rateLimiter.js';
+import { InMemoryRateLimitStore, type RateLimitStore } from './rateLimitStore.js';
 
 /**
  * Rate-limit counters shared by every gateway instance, in Redis: one fixed window per key,

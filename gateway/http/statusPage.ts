@@ -1,5 +1,5 @@
 import type { ManifoldGateway } from '../gateway.js';
-import type { CallRecord } from './callRecorder.js';
+import type { CallRecord } from '../observability/callRecorder.js';
 
 export interface StatusPageData {
   gateway: ManifoldGateway;

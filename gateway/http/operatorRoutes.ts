@@ -2,11 +2,11 @@ import type { Middleware } from 'koa';
 import { isLoopbackHost } from '../../shared/config.js';
 import { grants } from '../auth/scopePolicy.js';
 import type { ManifoldGateway } from '../gateway.js';
-import { sendRpcError } from '../http/jsonRpcMessages.js';
-import type { GatewayState } from '../http/middlewares.js';
-import type { CallRecorder } from './callRecorder.js';
-import type { GatewayMetrics } from './gatewayMetrics.js';
-import type { ObservabilitySettings } from './observabilitySettings.js';
+import { sendRpcError } from './jsonRpcMessages.js';
+import type { GatewayState } from './middlewares.js';
+import type { CallRecorder } from '../observability/callRecorder.js';
+import type { GatewayMetrics } from '../observability/gatewayMetrics.js';
+import type { ObservabilitySettings } from '../observability/observabilitySettings.js';
 import { renderStatusPage } from './statusPage.js';
 
 export interface OperatorRoutes {

@@ -1,4 +1,4 @@
-import { RedisRateLimitStore } from './redisRateLimitStore.js';
+import { RedisRateLimitStore } from '../limits/redisRateLimitStore.js';
 import type { RedisLink } from '../cluster/redisLink.js';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../../shared/config.js';
@@ -9,17 +9,17 @@ import { AuditLog } from '../observability/auditLog.js';
 import { CallRecorder } from '../observability/callRecorder.js';
 import { createCallTracing } from '../observability/callTracing.js';
 import { GatewayMetrics } from '../observability/gatewayMetrics.js';
-import { operatorRoutes, type OperatorRoutes } from '../observability/operatorRoutes.js';
+import { operatorRoutes, type OperatorRoutes } from '../http/operatorRoutes.js';
 import { createRedactor } from '../observability/redaction.js';
 import type { UpstreamListener } from '../upstreams/types.js';
-import { ToolArgumentValidator } from './argumentValidation.js';
-import { cacheAndLimitResourceReads, cacheToolResults, limitResponseSize, rateLimit, refusalsAsResults, validateArguments } from './callPolicies.js';
-import { rateLimitsSchema } from './policySettings.js';
-import { InMemoryRateLimitStore, RateLimiter, type RateLimitStore } from './rateLimiter.js';
-import { RequestLimiter } from './requestLimiter.js';
-import type { ResourceReadMiddleware } from './resourceReadPipeline.js';
-import { ResponseCache } from './responseCache.js';
-import type { ToolCallMiddleware } from './toolCallPipeline.js';
+import { ToolArgumentValidator } from '../policy/argumentValidation.js';
+import { cacheAndLimitResourceReads, cacheToolResults, limitResponseSize, rateLimit, refusalsAsResults, validateArguments } from '../policy/callPolicies.js';
+import { rateLimitsSchema } from '../policy/policySettings.js';
+import { InMemoryRateLimitStore, RateLimiter, type RateLimitStore } from '../policy/rateLimiter.js';
+import { RequestLimiter } from '../policy/requestLimiter.js';
+import type { ResourceReadMiddleware } from '../calls/resourceReadPipeline.js';
+import { ResponseCache } from '../policy/responseCache.js';
+import type { ToolCallMiddleware } from '../calls/toolCallPipeline.js';
 
 export interface PolicyStack {
   toolCallMiddlewares: ToolCallMiddleware[];
@@ -52,7 +52,7 @@ export function createPolicyStack(
   checkNamespaces(config);
   const { limits, cache: cacheSettings, observability } = config;
   let attached: ManifoldGateway | undefined;
-  const metrics = observability.metrics.enabled ? new GatewayMetrics(() => attached) : undefined;
+  const metrics = observability.metrics.enabled ? new GatewayMetrics({ upstreams: () => attached?.upstreams ?? [], openSessions: () => attached?.sessions.size ?? 0 }) : undefined;
   const audit = observability.audit.enabled
     ? new AuditLog(
         isAbsolute(observability.audit.file) ? observability.audit.file : resolve(options.dataDir, observability.audit.file),

@@ -3,6 +3,7 @@ import type { CallerContext } from '../../shared/callerContext.js';
 import type { NameTarget } from '../catalog/upstreamCatalog.js';
 import type { Cancellation } from '../upstreams/cancellation.js';
 import type { ClientSessionLink } from '../upstreams/types.js';
+import type { CallFacts } from './callFacts.js';
 
 /**
  * One tools/call on its way to an upstream. Policy stages (per-scope authorization, rate
@@ -28,6 +29,8 @@ export interface ToolCallContext {
   via?: { tool: string; step: string };
   /** `Mcp-Param-*` headers the client sent that the tool does not declare, passed on to a 2026 HTTP upstream as they came. */
   paramHeaders?: Readonly<Record<string, string>>;
+  /** What the stages learn about this call (callFacts.ts); set by the recording stage. */
+  facts?: CallFacts;
 }
 
 export type ToolCallHandler = (call: ToolCallContext) => Promise<Record<string, unknown>>;
