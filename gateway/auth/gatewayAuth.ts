@@ -14,7 +14,7 @@ import { discoverIssuer, insecureAllowedFor } from '../oauth/issuerDiscovery.js'
 import { oauthAuthenticator } from './oauthAuthenticator.js';
 import { protectedResourceFor, protectedResourceMetadata, type ProtectedResource } from './protectedResource.js';
 import { createScopeCheck, scopeGateOf, type ScopeCheck, type ScopeGate } from './scopeGate.js';
-import { scopesForNamespaces } from './scopePolicy.js';
+import { defaultScopesForNamespaces, scopesForNamespaces } from './scopePolicy.js';
 import type { SignInThrottle } from './embedded/signInThrottle.js';
 
 /** Everything the HTTP layer needs from authentication and authorization. */
@@ -28,7 +28,7 @@ export interface GatewayAuth {
   /** The authorization server tokens must come from, when OAuth is on. */
   issuer?: string;
   /** The protected resource a request path belongs to (for challenges). */
-  resourceFor?: (path: string) => { resource: ProtectedResource; audiences: readonly string[] };
+  resourceFor?: (path: string) => { resource: ProtectedResource; audiences: readonly string[]; defaultScopes: readonly string[] };
   close(): Promise<void>;
 }
 
@@ -41,13 +41,17 @@ export interface GatewayAuth {
 export class GatewayResources {
   readonly main: ProtectedResource;
   private readonly byNamespace: Map<string, ProtectedResource>;
+  /** The least-privilege scopes a 401 names: all of them for the gateway and views, a namespace's own for its endpoint. */
+  private readonly defaultScopes: readonly string[];
 
   constructor(
     readonly publicUrl: string,
     namespaces: readonly string[],
+    defaultScopes: readonly string[] = defaultScopesForNamespaces(namespaces),
   ) {
     this.main = protectedResourceFor(`${publicUrl}/mcp`);
     this.byNamespace = new Map(namespaces.map((ns) => [ns, protectedResourceFor(`${publicUrl}/servers/${ns}/mcp`)]));
+    this.defaultScopes = defaultScopes;
   }
 
   all(): ProtectedResource[] {
@@ -59,15 +63,17 @@ export class GatewayResources {
     return match?.[1] !== undefined && this.byNamespace.has(match[1]) ? match[1] : undefined;
   }
 
-  resourceFor = (path: string): { resource: ProtectedResource; audiences: readonly string[] } => {
+  resourceFor = (path: string): { resource: ProtectedResource; audiences: readonly string[]; defaultScopes: readonly string[] } => {
     const view = VIEW_PATH.exec(path)?.[1];
     if (view !== undefined) {
       const own = protectedResourceFor(`${this.publicUrl}/views/${view}/mcp`);
-      return { resource: own, audiences: [own.resource, this.main.resource] };
+      return { resource: own, audiences: [own.resource, this.main.resource], defaultScopes: this.defaultScopes };
     }
     const namespace = this.namespaceOf(path);
     const own = namespace === undefined ? undefined : this.byNamespace.get(namespace);
-    return own ? { resource: own, audiences: [own.resource, this.main.resource] } : { resource: this.main, audiences: [this.main.resource] };
+    if (!own) return { resource: this.main, audiences: [this.main.resource], defaultScopes: this.defaultScopes };
+    const ownDefaults = this.defaultScopes.filter((scope) => scope.startsWith(`${namespace}:`));
+    return { resource: own, audiences: [own.resource, this.main.resource], defaultScopes: ownDefaults };
   };
 
   /** The resource whose metadata lives at a well-known path (RFC 9728 §3.1). */
@@ -104,7 +110,7 @@ export async function setUpGatewayAuth(config: GatewayConfig, options: GatewayAu
   }
   const auth = config.auth;
   const namespaces = config.upstreams.map((u) => u.namespace);
-  const resources = new GatewayResources(options.publicUrl, namespaces);
+  const resources = new GatewayResources(options.publicUrl, namespaces, defaultScopesOf(config));
   const scopes = scopesForNamespaces(namespaces);
 
   let embedded: EmbeddedAuthServer | undefined;
@@ -199,12 +205,28 @@ export async function embeddedAuthOptions(
       ...(auth.embedded?.extraResources ?? []),
     ],
     scopes: auth.embedded?.scopes ?? scopesForNamespaces(namespaces),
+    defaultScopes: defaultScopesOf(config),
     users,
     clients: auth.embedded?.clients ?? [],
     dataDir: authDataDir,
     ...(options.signInThrottle ? { signInThrottle: options.signInThrottle } : {}),
     logger: options.logger,
   };
+}
+
+/**
+ * The least-privilege default scopes: `auth.defaultScopes`, else read and write of every
+ * upstream's namespace. A configured scope must name an upstream's namespace.
+ */
+export function defaultScopesOf(config: GatewayConfig): string[] {
+  const namespaces = config.upstreams.map((u) => u.namespace);
+  if (config.auth.mode !== 'oauth' || !config.auth.defaultScopes) return defaultScopesForNamespaces(namespaces);
+  const known = new Set(namespaces);
+  const foreign = config.auth.defaultScopes.filter((scope) => !known.has(scope.slice(0, scope.lastIndexOf(':'))));
+  if (foreign.length > 0) {
+    throw new ConfigError([`auth.defaultScopes: ${foreign.map((s) => `"${s}"`).join(', ')} name no upstream; namespaces here: ${namespaces.join(', ') || '(none)'}.`]);
+  }
+  return [...new Set(config.auth.defaultScopes)];
 }
 
 /** The public URL: configured, else the listening address (loopback names kept as they are). */

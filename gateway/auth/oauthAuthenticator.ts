@@ -7,8 +7,11 @@ import { unauthorizedChallenge, type ProtectedResource } from './protectedResour
 
 export interface OAuthAuthenticatorOptions {
   verifier: AccessTokenVerifier;
-  /** The protected resource a request path belongs to, and the audiences accepted there. */
-  resourceFor: (path: string) => { resource: ProtectedResource; audiences: readonly string[] };
+  /**
+   * The protected resource a request path belongs to, the audiences accepted there, and the
+   * least-privilege scopes a 401 challenge names for it (none named when absent).
+   */
+  resourceFor: (path: string) => { resource: ProtectedResource; audiences: readonly string[]; defaultScopes?: readonly string[] };
   logger: Logger;
 }
 
@@ -24,7 +27,8 @@ const lastOnConnection = new WeakMap<object, { token: string; resource: string; 
 
 /**
  * OAuth 2.1 bearer authentication (MCP authorization, RFC 6750, RFC 9728): no token or a
- * bad one gets 401 with a challenge naming the protected resource metadata; a valid token
+ * bad one gets 401 with a challenge naming the protected resource metadata and the
+ * least-privilege scopes to ask for; a valid token
  * yields the caller's identity and scopes. Scope checks happen per call, later.
  */
 export function oauthAuthenticator(options: OAuthAuthenticatorOptions): Authenticator {
@@ -32,14 +36,14 @@ export function oauthAuthenticator(options: OAuthAuthenticatorOptions): Authenti
   return {
     mode: 'oauth',
     async authenticate(req: IncomingMessage, path: string): Promise<AuthOutcome> {
-      const { resource, audiences } = resourceFor(path);
+      const { resource, audiences, defaultScopes = [] } = resourceFor(path);
       const bearer = readBearerToken(req.headers.authorization);
       if (bearer.kind === 'missing') {
         return {
           ok: false,
           status: 401,
           message: `Authentication required: send an OAuth access token for ${resource.resource} as "Authorization: Bearer <token>". Discover how to get one from ${resource.metadataUrl}.`,
-          headers: { 'WWW-Authenticate': unauthorizedChallenge(resource) },
+          headers: { 'WWW-Authenticate': unauthorizedChallenge(resource, undefined, defaultScopes) },
         };
       }
       if (bearer.kind === 'malformed') {
@@ -47,7 +51,7 @@ export function oauthAuthenticator(options: OAuthAuthenticatorOptions): Authenti
           ok: false,
           status: 401,
           message: `Invalid Authorization header: ${bearer.reason}.`,
-          headers: { 'WWW-Authenticate': unauthorizedChallenge(resource, { code: 'invalid_request', description: bearer.reason }) },
+          headers: { 'WWW-Authenticate': unauthorizedChallenge(resource, { code: 'invalid_request', description: bearer.reason }, defaultScopes) },
         };
       }
       const last = lastOnConnection.get(req.socket);
@@ -71,7 +75,7 @@ export function oauthAuthenticator(options: OAuthAuthenticatorOptions): Authenti
             ok: false,
             status: 401,
             message: `Invalid access token: ${error.reason}. Obtain a new token for ${resource.resource}.`,
-            headers: { 'WWW-Authenticate': unauthorizedChallenge(resource, { code: 'invalid_token', description: error.reason }) },
+            headers: { 'WWW-Authenticate': unauthorizedChallenge(resource, { code: 'invalid_token', description: error.reason }, defaultScopes) },
           };
         }
         logger.error({ err: error }, 'access token verification unavailable');

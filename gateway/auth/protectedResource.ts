@@ -1,3 +1,5 @@
+import { stepUpScopes } from './scopePolicy.js';
+
 /**
  * OAuth 2.0 Protected Resource Metadata (RFC 9728) for the gateway's MCP endpoints, and
  * the WWW-Authenticate challenges that point clients at it (RFC 9728 §5.1, RFC 6750 §3).
@@ -50,14 +52,27 @@ function quoted(value: string): string {
   return `"${value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\r\n]/g, ' ')}"`;
 }
 
-/** 401: no usable token. `error` is set when a token was presented but rejected (RFC 6750 §3.1). */
-export function unauthorizedChallenge(resource: ProtectedResource, error?: { code: 'invalid_request' | 'invalid_token'; description: string }): string {
+/**
+ * 401: no usable token. `scope` is what to ask for first: the least-privilege default (MCP
+ * authorization, scope selection strategy; RFC 6750 §3), so a client does not fall back to
+ * every scope in `scopes_supported`. `error` is set when a token was presented but rejected
+ * (RFC 6750 §3.1).
+ */
+export function unauthorizedChallenge(
+  resource: ProtectedResource,
+  error?: { code: 'invalid_request' | 'invalid_token'; description: string },
+  scope: readonly string[] = [],
+): string {
   const params = [`resource_metadata=${quoted(resource.metadataUrl)}`];
+  if (scope.length > 0) params.push(`scope=${quoted(scope.join(' '))}`);
   if (error) params.push(`error=${quoted(error.code)}`, `error_description=${quoted(error.description)}`);
   return `Bearer ${params.join(', ')}`;
 }
 
-/** 403: the token lacks a scope; `scope` lists what to ask for (MCP step-up authorization). */
-export function insufficientScopeChallenge(resource: ProtectedResource, scopes: readonly string[], description: string): string {
-  return `Bearer error="insufficient_scope", scope=${quoted(scopes.join(' '))}, resource_metadata=${quoted(resource.metadataUrl)}, error_description=${quoted(description)}`;
+/**
+ * 403: the token lacks a scope (RFC 6750 §3.1). `scope` is the union of what the token holds
+ * and what the call needs (MCP authorization, step-up), so re-authorizing loses nothing.
+ */
+export function insufficientScopeChallenge(resource: ProtectedResource, held: readonly string[], missing: readonly string[], description: string): string {
+  return `Bearer error="insufficient_scope", scope=${quoted(stepUpScopes(held, missing).join(' '))}, resource_metadata=${quoted(resource.metadataUrl)}, error_description=${quoted(description)}`;
 }

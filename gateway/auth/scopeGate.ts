@@ -44,7 +44,7 @@ export function createScopeCheck(policy: AccessPolicy, resourceFor: (path: strin
         status: 403,
         code: INSUFFICIENT_SCOPE,
         message: `Forbidden: ${description}. Authorize again asking for ${missing.join(' ')}.`,
-        headers: { 'WWW-Authenticate': insufficientScopeChallenge(resourceFor(path).resource, [...new Set([...identity.scopes, ...missing])], description) },
+        headers: { 'WWW-Authenticate': insufficientScopeChallenge(resourceFor(path).resource, identity.scopes, missing, description) },
       };
     }
     return undefined;

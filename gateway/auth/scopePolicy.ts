@@ -22,6 +22,31 @@ export function accessLevelFor(annotations: ToolAnnotations | undefined): Access
   return 'admin';
 }
 
+/**
+ * The least-privilege default: read and write of each namespace, never admin. This is what a
+ * 401 challenge names (MCP authorization, scope selection: a client asks for the challenged
+ * scope before falling back to `scopes_supported`) and what the embedded authorization server
+ * grants a client that asks for nothing. Admin levels (destructive tools, by MCP's annotation
+ * defaults) come only by step-up, when a call needs them.
+ */
+export function defaultScopesForNamespaces(namespaces: readonly string[]): string[] {
+  return namespaces.flatMap((ns) => [scopeFor(ns, 'read'), scopeFor(ns, 'write')]);
+}
+
+/** Is this an admin-level scope (`<ns>:admin`)? Such scopes are never granted by default. */
+export function isAdminScope(scope: string): boolean {
+  return scope.endsWith(':admin');
+}
+
+/**
+ * What a step-up challenge asks for: the scopes the token holds plus those the call misses
+ * (MCP authorization, scope challenge handling), so that re-authorizing does not lose what the
+ * client could already do. Order: held first, then missing; no duplicates.
+ */
+export function stepUpScopes(held: readonly string[], missing: readonly string[]): string[] {
+  return [...new Set([...held, ...missing])];
+}
+
 export function scopeFor(namespace: string, level: AccessLevel): string {
   return `${namespace}:${level}`;
 }

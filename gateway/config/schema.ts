@@ -56,6 +56,12 @@ const oauthAuth = z
     algorithms: z.array(z.enum(['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519'])).min(1).default(['ES256', 'RS256', 'PS256', 'EdDSA']),
     /** Tolerated clock difference for exp/nbf, in seconds. */
     clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+    /**
+     * The least-privilege scopes a 401 challenge names and the embedded authorization server
+     * grants a client that asks for none. Default: read and write of every upstream's namespace
+     * (never admin; admin comes by step-up when a call needs it).
+     */
+    defaultScopes: z.array(scopeName).min(1, 'list at least one scope, e.g. ["pm:read"]').optional(),
     /** Per-tool scope overrides: { "<namespace>": { "<tool>": "<namespace>:<level>" } }. */
     toolScopes: z.record(z.string(), z.record(z.string(), scopeName)).default({}),
     /** Users and script clients of the embedded authorization server (ignored with `issuer`). */

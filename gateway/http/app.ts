@@ -144,7 +144,7 @@ export function createHttpApp({ gateway, auth, publicUrl, logger, operatorRoutes
       ctx.respond = false;
       const description = `the view "${name}" needs scope ${missing.join(' ')}`;
       const resource = auth.resourceFor?.(ctx.path).resource;
-      return sendRpcError(ctx.res, 403, INSUFFICIENT_SCOPE, `Forbidden: ${description}. Authorize again asking for ${missing.join(' ')}.`, resource ? { 'WWW-Authenticate': insufficientScopeChallenge(resource, missing, description) } : {}, requestIdOf(ctx.state.body));
+      return sendRpcError(ctx.res, 403, INSUFFICIENT_SCOPE, `Forbidden: ${description}. Authorize again asking for ${missing.join(' ')}.`, resource ? { 'WWW-Authenticate': insufficientScopeChallenge(resource, [...granted], missing, description) } : {}, requestIdOf(ctx.state.body));
     }
     return handler(view);
   };

@@ -169,7 +169,11 @@ describe('bearer header, challenges and scope policy', () => {
     expect(resource.metadataUrl).toBe('https://mcp.example.com/.well-known/oauth-protected-resource/servers/pm/mcp');
     expect(unauthorizedChallenge(resource)).toBe('Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/servers/pm/mcp"');
     expect(unauthorizedChallenge(resource, { code: 'invalid_token', description: 'say "hi"' })).toContain('error_description="say \\"hi\\""');
-    expect(insufficientScopeChallenge(resource, ['pm:write'], 'needs write')).toMatch(/^Bearer error="insufficient_scope", scope="pm:write", resource_metadata="/);
+    expect(unauthorizedChallenge(resource, undefined, ['pm:read', 'pm:write'])).toBe(
+      'Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/servers/pm/mcp", scope="pm:read pm:write"',
+    );
+    // Step-up asks for the union of what the token holds and what the call needs.
+    expect(insufficientScopeChallenge(resource, ['pm:read', 'docs:read'], ['pm:write', 'pm:read'], 'needs write')).toMatch(/^Bearer error="insufficient_scope", scope="pm:read docs:read pm:write", resource_metadata="/);
   });
 
   it('derives access levels from annotations with MCP defaults, and nests levels', () => {

@@ -176,7 +176,7 @@ export class Browser {
     return response;
   }
 
-  async post(url: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
+  async post(url: string, form: Record<string, string> | [string, string][], headers: Record<string, string> = {}): Promise<Response> {
     const response = await fetch(new URL(url, this.origin), {
       method: 'POST',
       redirect: 'manual',
@@ -208,7 +208,15 @@ export interface AuthorizeResult {
 export async function authorizeInBrowser(
   browser: Browser,
   authorizationUrl: URL | string,
-  options: { login: string; passwords: string[]; consent?: 'allow' | 'deny'; redirectUri?: string },
+  options: {
+    login: string;
+    passwords: string[];
+    consent?: 'allow' | 'deny';
+    redirectUri?: string;
+    /** Boxes to tick (e.g. an admin scope) or untick on the consent page; the rest stay as the page sets them. */
+    tick?: string[];
+    untick?: string[];
+  },
 ): Promise<AuthorizeResult> {
   const redirectUri = options.redirectUri ?? REDIRECT_URI;
   const passwords = [...options.passwords];
@@ -234,12 +242,25 @@ export async function authorizeInBrowser(
     } else if (action.endsWith('/confirm')) {
       consentPages.push(html);
       const abort = /formaction="([^"]+)"/.exec(html)?.[1];
-      response = options.consent === 'deny' && abort ? await browser.post(abort, { decision: 'deny' }) : await browser.post(action, { decision: 'allow' });
+      if (options.consent === 'deny' && abort) {
+        response = await browser.post(abort, { decision: 'deny' });
+      } else {
+        // As a browser submits the form: every ticked box, after the user's changes.
+        const ticked = consentChoices(html)
+          .filter((box) => (box.checked || options.tick?.includes(box.scope)) && !options.untick?.includes(box.scope))
+          .map((box): [string, string] => ['scope', box.scope]);
+        response = await browser.post(action, [...ticked, ['decision', 'allow']]);
+      }
     } else {
       throw new Error(`unknown form action ${action}`);
     }
   }
   throw new Error('too many steps');
+}
+
+/** The scope checkboxes of a consent page, and whether the page ticks each one. */
+export function consentChoices(html: string): { scope: string; checked: boolean }[] {
+  return [...html.matchAll(/<input type="checkbox" name="scope" value="([^"]+)"( checked)?>/g)].map((m) => ({ scope: m[1] ?? '', checked: m[2] !== undefined }));
 }
 
 /** Decode a JWT's header and payload without verifying (for asserting on what was issued). */

@@ -110,7 +110,8 @@ describe('gateway with the embedded authorization server', () => {
     const anonymous = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(anonymous.status).toBe(401);
     const challenge = anonymous.headers.get('www-authenticate') ?? '';
-    expect(challenge).toBe(`Bearer resource_metadata="${gateway.base}/.well-known/oauth-protected-resource/mcp"`);
+    // The least-privilege default to ask for: read and write of each namespace, never admin.
+    expect(challenge).toBe(`Bearer resource_metadata="${gateway.base}/.well-known/oauth-protected-resource/mcp", scope="pm:read pm:write docs:read docs:write"`);
     const metadata = (await (await fetch(`${gateway.base}/.well-known/oauth-protected-resource/mcp`)).json()) as Record<string, unknown>;
     expect(metadata).toMatchObject({ resource: gateway.url, authorization_servers: [`${gateway.base}/oauth`], bearer_methods_supported: ['header'] });
     expect(metadata.scopes_supported).toEqual(['pm:read', 'pm:write', 'pm:admin', 'docs:read', 'docs:write', 'docs:admin']);
@@ -122,11 +123,12 @@ describe('gateway with the embedded authorization server', () => {
     const { client, provider } = await signIn(gateway, 'grace@example.com', ['not her password', PASSWORD.grace]);
     const claims = decodeJwt(provider.stored!.access_token);
     expect(claims.header.typ).toBe('at+jwt');
-    expect(claims.payload).toMatchObject({ iss: `${gateway.base}/oauth`, aud: gateway.url, sub: 'grace' });
+    expect(claims.payload).toMatchObject({ iss: `${gateway.base}/oauth`, aud: gateway.url, sub: 'grace', scope: 'pm:read pm:write docs:read docs:write' });
 
+    // The client asked for what the challenge named: no admin scope, so no destructive tools.
     const tools = (await client.listTools()).tools.map((t) => t.name);
     expect(tools).toContain('pm__create_task');
-    expect(tools).toContain('pm__delete_task');
+    expect(tools).not.toContain('pm__delete_task');
     const created = (await client.callTool({ name: 'pm__create_task', arguments: { title: 'Signed in through OAuth' } })) as CallToolResult;
     expect(created.isError).toBeFalsy();
     // Children learn who called through _meta, never through the token.

@@ -111,7 +111,8 @@ describe('curated views with their own scopes', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
     });
     expect(without.status).toBe(403);
-    expect(without.headers.get('www-authenticate')).toContain('scope="view:mini"');
+    // Step-up asks for what the token holds plus what the view needs.
+    expect(without.headers.get('www-authenticate')).toContain('scope="fx:admin view:mini"');
 
     const viewOnly = await connectTo(viewUrl, { authorization: `Bearer ${await issuer.accessToken(viewUrl, { scope: 'view:mini' })}` });
     expect((await viewOnly.listTools()).tools).toEqual([]);

@@ -3,6 +3,7 @@ import type Koa from 'koa';
 import mount from 'koa-mount';
 import Provider, { errors, type Account, type ClientMetadata, type Configuration, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
 import { DomainError } from '../../../shared/errors.js';
+import { isAdminScope } from '../scopePolicy.js';
 import type { Logger } from '../../../shared/logger.js';
 import { EXTRA_CLIENT_METADATA, registrationPolicy } from './clientPolicy.js';
 import { messagePage, PAGE_CSP } from './interactionPages.js';
@@ -33,6 +34,11 @@ export interface EmbeddedAuthServerOptions {
   extraResources?: string[];
   /** Supported scopes, e.g. `pm:read pm:write pm:admin github:read`. */
   scopes: string[];
+  /**
+   * What an authorization request that names no gateway scope gets (still narrowed to the
+   * user's scopes and the consent page's ticks). Default: every supported scope but admin ones.
+   */
+  defaultScopes?: string[];
   users: EmbeddedUser[];
   /** Confidential script clients for the client credentials grant. */
   clients?: EmbeddedClient[];
@@ -89,6 +95,7 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
   const publicUrl = canonicalPublicUrl(options.publicUrl);
   const issuer = `${publicUrl}${AUTH_BASE_PATH}`;
   const supportedScopes = new Set(options.scopes);
+  const defaultScopes = (options.defaultScopes ?? options.scopes.filter((scope) => !isAdminScope(scope))).filter((scope) => supportedScopes.has(scope));
   const resources = new Set([options.resource, ...(options.extraResources ?? [])]);
   for (const resource of resources) {
     if (!URL.canParse(resource) || resource.includes('#')) throw new DomainError('invalid_input', `Resource "${resource}" is not an absolute URI without a fragment (RFC 8707 §2).`, { field: 'resource' });
@@ -161,6 +168,33 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
     extraClientMetadata: {
       properties: [...EXTRA_CLIENT_METADATA],
       validator: registrationPolicy({ registrationAdminToken: options.registrationAdminToken }),
+    },
+    // oidc-provider runs these validators after its own scope check, on every authorization
+    // and pushed authorization request, present or not: a request that names no gateway scope
+    // gets the least-privilege default rather than a token that can do nothing, or everything.
+    extraParams: {
+      scope: (ctx: KoaContextWithOIDC) => {
+        const params = ctx.oidc.params as { scope?: string | undefined };
+        const requested = (params.scope ?? '').split(' ').filter(Boolean);
+        if (requested.some((scope) => supportedScopes.has(scope)) || defaultScopes.length === 0) return;
+        params.scope = [...requested, ...defaultScopes].join(' ');
+      },
+    },
+    // A scope the user unticked is recorded as rejected, so oidc-provider would not ask for it
+    // again; when a new request asks for one the user could grant (a step-up), ask again.
+    loadExistingGrant: async (ctx) => {
+      const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session?.grantIdFor(ctx.oidc.client!.clientId);
+      if (!grantId) return undefined;
+      const grant = await ctx.oidc.provider.Grant.find(grantId);
+      if (!grant || ctx.oidc.result) return grant;
+      const user = ctx.oidc.session?.accountId ? users.byId(ctx.oidc.session.accountId) : undefined;
+      const grantable = user ? users.grantableScopes(user) : new Set<string>();
+      const requested = ctx.oidc.requestParamScopes;
+      for (const indicator of Object.keys(ctx.oidc.resourceServers ?? {})) {
+        const declined = (grant.getRejectedResourceScope(indicator) ?? '').split(' ');
+        if (declined.some((scope) => requested.has(scope) && grantable.has(scope))) return undefined;
+      }
+      return grant;
     },
     findAccount: (_ctx, sub) => {
       const user = users.byId(sub);

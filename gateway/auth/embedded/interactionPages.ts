@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ScopeWording } from './scopeWording.js';
 
 /**
  * The sign-in and consent pages: server-rendered, no scripts, no external assets. Every
@@ -18,6 +19,7 @@ button{margin-top:18px;padding:9px 18px;border:0;border-radius:4px;font-size:1em
 button.secondary{background:#e3e6ec;color:#1d2330;margin-left:8px}.error{color:#b3261e;font-weight:600}
 ul{padding-left:20px}li{margin:4px 0}code{background:#f0f1f4;padding:1px 4px;border-radius:3px;word-break:break-all}
 .muted{color:#5b6272;font-size:.92em}.denied{color:#8a8f99;text-decoration:line-through}
+ul.scopes{list-style:none;padding-left:0}label.scope{display:block;font-weight:400;margin:6px 0}
 `;
 
 /** `Content-Security-Policy` for these pages: only the inline stylesheet above, no framing. */
@@ -68,20 +70,43 @@ export interface ConsentPageInput {
    * `cursor://anysphere.cursor-retrieval`): shown so a user can spot a look-alike application.
    */
   redirectTarget: string;
+  /**
+   * For a client identified by its metadata document (an https `client_id`): the host that
+   * publishes it and every redirect URI it lists, shown in full.
+   */
+  metadataDocument?: { host: string; redirectUris: readonly string[] } | undefined;
   userName: string;
   resources: string[];
-  granted: string[];
+  /** Scopes to decide on now, each a checkbox (admin ones unticked). */
+  choices: ScopeWording[];
+  /** Scopes this client already holds from an earlier consent. */
+  alreadyGranted: ScopeWording[];
   /** Requested but beyond what this user may grant; they will not be in the token. */
   unavailable: string[];
 }
 
 export function consentPage(input: ConsentPageInput): string {
-  const scopeList = input.granted.length
-    ? `<ul>${input.granted.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join('')}</ul>`
-    : '<p>No permissions that you can grant were requested.</p>';
+  const choices = input.choices.length
+    ? `<p>with the permissions you tick (untick any you do not want to give):</p><ul class="scopes">${input.choices
+        .map(
+          (s) =>
+            `<li><label class="scope"><input type="checkbox" name="scope" value="${escapeHtml(s.scope)}"${s.admin ? '' : ' checked'}> <code>${escapeHtml(s.scope)}</code> ${escapeHtml(s.words)}</label></li>`,
+        )
+        .join('')}</ul>`
+    : input.alreadyGranted.length
+      ? ''
+      : '<p>No permissions that you can grant were requested.</p>';
+  const already = input.alreadyGranted.length
+    ? `<p class="muted">Already allowed earlier:</p><ul>${input.alreadyGranted.map((s) => `<li><code>${escapeHtml(s.scope)}</code> ${escapeHtml(s.words)}</li>`).join('')}</ul>`
+    : '';
   const unavailable = input.unavailable.length
     ? `<p class="muted">Also requested, but not available to your account (they will not be granted):</p><ul>${input.unavailable
         .map((s) => `<li class="denied"><code>${escapeHtml(s)}</code></li>`)
+        .join('')}</ul>`
+    : '';
+  const document = input.metadataDocument
+    ? `<p class="muted">This application is described by a document published at <code>${escapeHtml(input.metadataDocument.host)}</code>; it may receive the code at:</p><ul>${input.metadataDocument.redirectUris
+        .map((uri) => `<li><code>${escapeHtml(uri)}</code></li>`)
         .join('')}</ul>`
     : '';
   return page(
@@ -90,10 +115,11 @@ export function consentPage(input: ConsentPageInput): string {
 <p>Signed in as <strong>${escapeHtml(input.userName)}</strong>.</p>
 <p><strong>${escapeHtml(input.clientName)}</strong> <span class="muted">(client <code>${escapeHtml(input.clientId)}</code>, returning to <code>${escapeHtml(input.redirectTarget)}</code>)</span> asks to act for you at:</p>
 <ul>${input.resources.map((r) => `<li><code>${escapeHtml(r)}</code></li>`).join('')}</ul>
-<p>with these permissions:</p>
-${scopeList}
-${unavailable}
+${document}
 <form method="post" action="${escapeHtml(input.action)}">
+${choices}
+${already}
+${unavailable}
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny" class="secondary" formaction="${escapeHtml(input.abortAction)}">Deny</button>
 </form>`,

@@ -7,6 +7,7 @@ import { consentPage, loginPage, messagePage, PAGE_CSP } from './interactionPage
 import { verifyPassword } from './passwords.js';
 import { waitInWords, type SignInThrottle } from './signInThrottle.js';
 import { redirectTarget } from './redirectUris.js';
+import { wordScope } from './scopeWording.js';
 import type { EmbeddedUser } from './settings.js';
 
 /**
@@ -86,11 +87,16 @@ export function interactionRoutes(options: InteractionRoutesOptions): Koa.Middle
     return [options.defaultResource];
   };
 
-  const clientName = async (clientId: string): Promise<string> => (await provider.Client.find(clientId))?.clientName ?? clientId;
+  const clientOf = async (clientId: string) => (clientId ? provider.Client.find(clientId).catch(() => undefined) : undefined);
+
+  /** The scopes the pending consent asks about (those not yet granted or declined), over every resource. */
+  const undecidedScopes = (interaction: Interaction): Set<string> =>
+    new Set(Object.values((interaction.prompt.details as ConsentDetails).missingResourceScopes ?? {}).flat());
 
   const renderPrompt = async (ctx: Koa.Context, interaction: Interaction, error?: string, login?: string, status = 200): Promise<void> => {
     const clientId = String(interaction.params.client_id ?? '');
-    const name = await clientName(clientId);
+    const client = await clientOf(clientId);
+    const name = client?.clientName ?? clientId;
     const base = `${options.basePath}/interaction/${interaction.uid}`;
     if (interaction.prompt.name === 'login') {
       return html(ctx, status, loginPage({ action: `${base}/login`, clientName: name, error, login }));
@@ -100,6 +106,9 @@ export function interactionRoutes(options: InteractionRoutesOptions): Koa.Middle
       if (!user) return html(ctx, 400, messagePage('Sign-in expired', 'Your account is no longer configured. Go back to the application and start again.'));
       const grantable = users.grantableScopes(user);
       const requested = scopesOf(interaction).filter((s) => options.supportedScopes.has(s));
+      const undecided = undecidedScopes(interaction);
+      const available = requested.filter((s) => grantable.has(s));
+      const fromDocument = (client as { clientIdMetadataDocument?: boolean } | undefined)?.clientIdMetadataDocument === true;
       return html(
         ctx,
         200,
@@ -109,9 +118,11 @@ export function interactionRoutes(options: InteractionRoutesOptions): Koa.Middle
           clientName: name,
           clientId,
           redirectTarget: redirectTarget(interaction.params.redirect_uri),
+          metadataDocument: fromDocument && client ? { host: new URL(clientId).host, redirectUris: client.redirectUris ?? [] } : undefined,
           userName: user.name ?? user.email,
           resources: resourcesOf(interaction),
-          granted: requested.filter((s) => grantable.has(s)),
+          choices: available.filter((s) => undecided.has(s)).map(wordScope),
+          alreadyGranted: available.filter((s) => !undecided.has(s)).map(wordScope),
           unavailable: requested.filter((s) => !grantable.has(s)),
         }),
       );
@@ -151,7 +162,8 @@ export function interactionRoutes(options: InteractionRoutesOptions): Koa.Middle
 
   const confirm = async (ctx: Koa.Context, interaction: Interaction): Promise<void> => {
     if (interaction.prompt.name !== 'consent') return renderPrompt(ctx, interaction);
-    await readForm(ctx.req);
+    const form = await readForm(ctx.req);
+    const ticked = new Set(form.getAll('scope'));
     const accountId = interaction.session?.accountId;
     const user = accountId ? users.byId(accountId) : undefined;
     const clientId = String(interaction.params.client_id ?? '');
@@ -161,8 +173,9 @@ export function interactionRoutes(options: InteractionRoutesOptions): Koa.Middle
     const grantable = users.grantableScopes(user);
     const details = interaction.prompt.details as ConsentDetails;
 
-    // Granted = requested ∩ supported ∩ the user's maximum; the rest is recorded as rejected so
-    // that oidc-provider does not ask again for what cannot be given.
+    // Granted = requested ∩ supported ∩ the user's maximum ∩ what the user ticked; the rest is
+    // recorded as rejected so that oidc-provider does not ask again within this request (a
+    // later request that asks for a declined scope is asked again: see loadExistingGrant).
     const oidcScopes = details.missingOIDCScope ?? [];
     const oidcGranted = oidcScopes.filter((s) => PROTOCOL_SCOPES.has(s) || grantable.has(s));
     const oidcRejected = oidcScopes.filter((s) => !oidcGranted.includes(s));
@@ -170,13 +183,13 @@ export function interactionRoutes(options: InteractionRoutesOptions): Koa.Middle
     if (oidcRejected.length) grant.rejectOIDCScope(oidcRejected.join(' '));
     if (details.missingOIDCClaims?.length) grant.addOIDCClaims(details.missingOIDCClaims);
     for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) {
-      const granted = scopes.filter((s) => grantable.has(s));
-      const rejected = scopes.filter((s) => !grantable.has(s));
+      const granted = scopes.filter((s) => grantable.has(s) && ticked.has(s));
+      const rejected = scopes.filter((s) => !granted.includes(s));
       if (granted.length) grant.addResourceScope(indicator, granted.join(' '));
       if (rejected.length) grant.rejectResourceScope(indicator, rejected.join(' '));
     }
     const grantId = await grant.save();
-    logger.info({ user: user.id, client: clientId }, 'embedded authorization server: consent given');
+    logger.info({ user: user.id, client: clientId, ticked: [...ticked].join(' ') }, 'embedded authorization server: consent given');
     return finish(ctx, { consent: { grantId } }, true);
   };
 

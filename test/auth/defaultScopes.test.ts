@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { defaultScopesOf, GatewayResources } from '../../gateway/auth/gatewayAuth.js';
+import { parseGatewayConfig } from '../../gateway/config/load.js';
+import { ConfigError } from '../../shared/config.js';
+
+const upstreams = [
+  { namespace: 'pm', stdio: { command: 'node', args: ['pm.js'] } },
+  { namespace: 'docs', stdio: { command: 'node', args: ['docs.js'] } },
+];
+
+describe('the least-privilege default scopes', () => {
+  it('are read and write of every namespace, never admin, unless auth.defaultScopes says otherwise', () => {
+    expect(defaultScopesOf(parseGatewayConfig({ auth: { mode: 'oauth' }, upstreams }, 'gateway.json'))).toEqual(['pm:read', 'pm:write', 'docs:read', 'docs:write']);
+    expect(defaultScopesOf(parseGatewayConfig({ auth: { mode: 'oauth', defaultScopes: ['pm:read', 'docs:read'] }, upstreams }, 'gateway.json'))).toEqual(['pm:read', 'docs:read']);
+  });
+
+  it('refuses a configured scope of no upstream, and one that is not a gateway scope, naming it', () => {
+    const foreign = parseGatewayConfig({ auth: { mode: 'oauth', defaultScopes: ['pm:read', 'github:read'] }, upstreams }, 'gateway.json');
+    expect(() => defaultScopesOf(foreign)).toThrow(ConfigError);
+    expect(() => defaultScopesOf(foreign)).toThrow(/auth\.defaultScopes: "github:read" name no upstream; namespaces here: pm, docs/);
+    expect(() => parseGatewayConfig({ auth: { mode: 'oauth', defaultScopes: ['pm:everything'] }, upstreams }, 'gateway.json')).toThrow(/defaultScopes/);
+  });
+
+  it('are named per endpoint: all of them on the gateway and views, a namespace\'s own on its endpoint', () => {
+    const resources = new GatewayResources('https://mcp.example.com', ['pm', 'docs'], ['pm:read', 'pm:write', 'docs:read']);
+    expect(resources.resourceFor('/mcp').defaultScopes).toEqual(['pm:read', 'pm:write', 'docs:read']);
+    expect(resources.resourceFor('/servers/docs/mcp').defaultScopes).toEqual(['docs:read']);
+    expect(resources.resourceFor('/views/triage/mcp').defaultScopes).toEqual(['pm:read', 'pm:write', 'docs:read']);
+  });
+});
