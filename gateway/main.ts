@@ -19,7 +19,7 @@ import { viewProblems } from './views/curatedView.js';
 import { CacheInvalidationBus } from './cluster/cacheInvalidationBus.js';
 import { ParkedCallRelay } from './cluster/parkedCallRelay.js';
 import { ResourceUpdateBus } from './cluster/resourceUpdateBus.js';
-import { RedisSessionDirectory, type SessionDirectory } from './cluster/sessionDirectory.js';
+import { RedisSessionDirectory } from './cluster/sessionDirectory.js';
 import { openConfiguredRedisLink, type RedisLink } from './cluster/redisLink.js';
 import type { ResponseCache } from './policy/responseCache.js';
 import type { Logger } from '../shared/logger.js';
@@ -85,6 +85,8 @@ runMain('gateway', async (logger) => {
       policies.audit?.append({ at: new Date().toISOString(), event: 'tool_definition_changed', upstream: change.namespace, tool: change.tool, served, changes: change.changes }, { urgent: true }),
   });
   cluster?.resourceUpdates.attach(gateway.clusterResources());
+  // A session the client ended on another instance: close this instance's copy of it.
+  cluster?.sessions.onEndedElsewhere((id) => void gateway.sessions.get(id)?.transport.close());
   // A 2026 client's retry of a bridged call may reach another instance than the one holding it.
   const parkedRelay = cluster ? await ParkedCallRelay.connect(cluster.link, gateway.parkedCalls, logger) : undefined;
   // Upstreams start now, in parallel, while the listener and authorization are set up (their
@@ -211,8 +213,8 @@ async function joinCluster(
   config: GatewayConfig,
   cache: ResponseCache,
   logger: Logger,
-): Promise<{ link: RedisLink; sessions: SessionDirectory; resourceUpdates: ResourceUpdateBus; close: () => Promise<void> }> {
-  const sessions = new RedisSessionDirectory(link);
+): Promise<{ link: RedisLink; sessions: RedisSessionDirectory; resourceUpdates: ResourceUpdateBus; close: () => Promise<void> }> {
+  const sessions = await RedisSessionDirectory.connect(link, logger);
   const invalidations = await CacheInvalidationBus.connect(link, cache, config.upstreams.map((upstream) => upstream.namespace), logger);
   const resourceUpdates = await ResourceUpdateBus.connect(link, logger);
   logger.info('cluster: sessions, rate limits, cache invalidations and resource updates shared through Redis');

@@ -1,3 +1,5 @@
+import type { Logger } from '../../shared/logger.js';
+import { RedisChannel } from './redisChannel.js';
 import type { RedisFallback, RedisLink } from './redisLink.js';
 
 /** Where a session is served: the aggregate, one upstream, or a curated view. */
@@ -21,6 +23,7 @@ export interface SessionRecord {
 export interface SessionDirectory {
   save(record: SessionRecord, ttlMs: number): Promise<void>;
   load(id: string): Promise<SessionRecord | undefined>;
+  /** The client ended the session: forget its record, and have every instance close its copy. */
   remove(id: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -31,18 +34,39 @@ export interface SessionDirectory {
  * nothing (another instance answers 404 and the client opens a new session), and what would
  * have been saved or removed is kept and written when Redis is back, so that sessions opened
  * during the outage continue on any instance again.
+ *
+ * Every instance a session's requests reached holds a copy of it; when the client ends the
+ * session (DELETE) on one instance, the others are told on a channel and close theirs, so a
+ * deleted session is not usable elsewhere and its copies do not count against the user's
+ * session cap until they idle out.
  */
 export class RedisSessionDirectory implements SessionDirectory {
   /** Writes owed to Redis since it became unreachable, by session: the latest record, or a removal. */
   private readonly owed = new Map<string, { record: SessionRecord; ttlMs: number; until: number } | 'removed'>();
+  private endedElsewhere: (id: string) => void = () => undefined;
 
-  constructor(
+  private constructor(
     private readonly link: RedisLink,
-    private readonly prefix = 'manifold:session:',
+    private readonly endings: RedisChannel<{ ended: string }>,
+    private readonly prefix: string,
   ) {
     link.onChange((up) => {
       if (up) void this.settleOwed();
     });
+  }
+
+  static async connect(link: RedisLink, logger: Logger, options: { prefix?: string; channel?: string } = {}): Promise<RedisSessionDirectory> {
+    let directory: RedisSessionDirectory | undefined;
+    const endings = await RedisChannel.open<{ ended: string }>(link, options.channel ?? 'manifold:session-endings', (event) => {
+      if (typeof event.ended === 'string') directory?.endedElsewhere(event.ended);
+    }, logger);
+    directory = new RedisSessionDirectory(link, endings, options.prefix ?? 'manifold:session:');
+    return directory;
+  }
+
+  /** Close this instance's copy of a session another instance's client ended. */
+  onEndedElsewhere(listener: (id: string) => void): void {
+    this.endedElsewhere = listener;
   }
 
   async save(record: SessionRecord, ttlMs: number): Promise<void> {
@@ -70,6 +94,7 @@ export class RedisSessionDirectory implements SessionDirectory {
       this.owe(id, 'removed', 'session_save');
       return;
     }
+    this.endings.publish({ ended: id });
     await this.link.commands.del(`${this.prefix}${id}`).catch((error: unknown) => {
       this.owe(id, 'removed', 'session_save');
       throw error;
@@ -78,6 +103,7 @@ export class RedisSessionDirectory implements SessionDirectory {
 
   async close(): Promise<void> {
     this.owed.clear();
+    await this.endings.close();
   }
 
   private owe(id: string, write: { record: SessionRecord; ttlMs: number; until: number } | 'removed', feature: RedisFallback): void {
@@ -92,6 +118,7 @@ export class RedisSessionDirectory implements SessionDirectory {
     const now = Date.now();
     for (const [id, write] of owed) {
       const key = `${this.prefix}${id}`;
+      if (write === 'removed') this.endings.publish({ ended: id });
       const written =
         write === 'removed'
           ? this.link.commands.del(key)

@@ -43,7 +43,7 @@ async function metric(gateway: RunningGateway, line: RegExp): Promise<number | u
   return found === undefined ? undefined : Number(found.split(' ').pop());
 }
 
-describe("the gateway when the cluster's Redis goes away and comes back", () => {
+describe("two gateway instances sharing a Redis that goes away and comes back", () => {
   let redis: PrivateService;
   let a: RunningGateway;
   let b: RunningGateway;
@@ -57,6 +57,14 @@ describe("the gateway when the cluster's Redis goes away and comes back", () => 
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
     await redis?.remove();
+  });
+
+  it('closes the copy another instance holds of a session its client ended, so it cannot be used there', async () => {
+    const session = await openSession(a.direct);
+    expect(await echo(b.direct, session, 'copied')).toEqual({ status: 200, text: 'copied' });
+    const ended = await fetch(`${a.direct}/mcp`, { method: 'DELETE', headers: { 'mcp-session-id': session, 'mcp-protocol-version': VERSION } });
+    expect(ended.status).toBe(200);
+    await waitFor('the copy on B to close', async () => (await echo(b.direct, session, 'gone')).status === 404, 5_000);
   });
 
   it('keeps serving as a single instance with a warning and manifold_redis_up 0, and shares sessions again once Redis is back', async () => {
