@@ -1,21 +1,24 @@
 import { createHash } from 'node:crypto';
 import { promises as fs, type Dirent } from 'node:fs';
 import path from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
-import MiniSearch, { type SearchResult } from 'minisearch';
 import { DomainError, notFound } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { DocsRoot, isHiddenName, isMarkdownFile, isMissing, missingDocument } from './docsRoot.js';
 import { githubSlug, parseMarkdown, splitLines, type MarkdownSection, type ParsedMarkdown } from './markdownSections.js';
+import { editDistance, matchExpression, parseQuery, termExpression, typoBudget, type QueryTerm } from './searchQuery.js';
+import { SectionStore, type SectionRecord, type StoredDocument, type StoredSection } from './sectionStore.js';
 
 /**
- * The searchable model of a docs tree: which documents exist, their sections, and a
- * MiniSearch index over those sections. One instance serves every MCP session of
- * the process. It knows nothing about MCP.
+ * The searchable model of a docs tree: which documents exist, their sections, and a full-text
+ * index over those sections (SQLite FTS5, BM25; see sectionStore.ts). One instance serves every
+ * MCP session of the process. It knows nothing about MCP.
  *
- * Memory stays bounded for large trees: a file's text lives only while it is being
- * indexed (MiniSearch keeps terms, not text); what stays is per-section metadata.
- * Text for snippets and reads comes back from disk through a small, size-bounded cache.
+ * The index is persistent: a restart re-reads only files whose size or mtime changed, re-indexes
+ * only those whose content hash changed, and drops the ones that are gone. The first build runs
+ * in the background, in short synchronous slices, so the process answers at once; meanwhile
+ * searches see what is indexed so far and `progress()` says how far it got.
  */
 
 export interface DocsIndexOptions {
@@ -25,7 +28,9 @@ export interface DocsIndexOptions {
   maxFiles: number;
   /** Skip documents larger than this many bytes (logged). */
   maxFileBytes: number;
-  /** Bytes of parsed document text kept for snippets and reads. Default 32 MiB. */
+  /** The SQLite file that holds the index; ":memory:" (the default) keeps it in memory only. */
+  indexFile?: string;
+  /** Bytes of parsed document text kept for reads. Default 32 MiB. */
   cacheBytes?: number;
 }
 
@@ -49,6 +54,7 @@ export interface SectionInfo {
 }
 
 export interface SearchHit extends SectionInfo {
+  /** Relevance from 0 to 1 (see scoreOf). */
   score: number;
   snippet: string;
 }
@@ -76,24 +82,23 @@ export interface IndexStats {
   maxFileBytes: number;
 }
 
-interface IndexedDocument {
-  path: string;
-  title: string;
-  sizeBytes: number;
-  mtimeMs: number;
-  hash: string;
-  sectionIds: number[];
+/** What one load did: documents added, re-indexed, dropped, and left alone (not re-read, or re-read with the same content). */
+export interface LoadReport extends IndexStats {
+  added: number;
+  updated: number;
+  removed: number;
+  /** Same size and mtime as indexed: not read at all. */
+  unchanged: number;
+  /** Size or mtime changed but the content hash did not: read, not re-indexed. */
+  sameContent: number;
+  ms: number;
 }
 
-interface IndexedSection {
-  id: number;
-  path: string;
-  anchor: string;
-  title: string;
-  level: number;
-  trail: string[];
-  startLine: number;
-  endLine: number;
+/** How far the index is: `scanning` the tree, `indexing` file `done` of `total`, or `ready`. */
+export interface IndexProgress {
+  state: 'scanning' | 'indexing' | 'ready';
+  done: number;
+  total: number;
 }
 
 interface CachedDocument {
@@ -103,58 +108,35 @@ interface CachedDocument {
   parsed: ParsedMarkdown;
 }
 
-/** Fields of one indexed section, as handed to MiniSearch. */
-interface SectionFields {
-  id: number;
-  /** The section's heading. */
-  title: string;
-  /** Where it sits: document title, enclosing headings and the file path's words. */
-  context: string;
-  /** The body under the heading. */
-  text: string;
-}
+/** What reading one file found, before anything is written. */
+type FileOutcome =
+  | { kind: 'gone'; path: string }
+  | { kind: 'unchanged'; path: string }
+  | { kind: 'touched'; path: string; sizeBytes: number; mtimeMs: number }
+  | { kind: 'changed'; path: string; doc: Omit<StoredDocument, 'sections'>; sections: SectionRecord[] };
 
-// Words too common to say anything about which section answers a question.
-const STOP_WORDS = new Set(
-  'a an and are as at be by can do does for from how i if in into is it its of on or so that the this to was what when where which who why will with you your'.split(' '),
-);
+/** Files read at once while indexing. */
+const READ_BATCH = 32;
+/** Longest stretch of synchronous index writing before the event loop gets a turn. */
+const SLICE_MS = 12;
+/** Candidates re-scored per search, at least (more when the limit is higher). */
+const RESCORED_CANDIDATES = 30;
+/**
+ * The BM25 sum at which a section's strength is one half (see scoreOf). A heading that holds a
+ * query word scores about 10× a body match (the column weights), so a section whose heading
+ * matches lands above 0.5 and one that only mentions the word in passing well below.
+ */
+const HALF_STRENGTH_BM25 = 8;
 
 /**
- * A deliberately light English suffix stripper, so "configure", "configuring",
- * "configured" and "configuration" meet, as do "limit" and "limits". It only
- * normalises terms (applied alike to documents and queries); ranking is MiniSearch's.
+ * The score of a hit, from 0 to 1: the share of the query's words (or quoted phrases) the
+ * section holds in any column, times its BM25 strength squashed into 0..1 as raw / (raw + 8)
+ * (raw = minus FTS5's weighted BM25). Absolute, not relative to the other hits, so a caller can
+ * keep only results above a floor.
  */
-export function stemTerm(term: string): string {
-  if (term.length < 5 || /\d/.test(term)) return term;
-  let stem = term;
-  if (stem.endsWith('ations') || stem.endsWith('ation')) stem = stem.slice(0, stem.lastIndexOf('ation'));
-  else if (stem.endsWith('ing')) stem = stem.slice(0, -3);
-  else if (stem.endsWith('ies')) stem = `${stem.slice(0, -3)}y`;
-  else if (stem.endsWith('ed')) stem = stem.slice(0, -2);
-  else if (stem.endsWith('s') && !stem.endsWith('ss') && !stem.endsWith('us') && !stem.endsWith('is')) stem = stem.slice(0, -1);
-  if (stem.length > 4 && stem.endsWith('e')) stem = stem.slice(0, -1);
-  return stem.length >= 3 ? stem : term;
-}
-
-const SEARCH_OPTIONS = {
-  // Heading text says what a section is about; the trail and path less so.
-  boost: { title: 3, context: 1.5, text: 1 },
-  // Modest prefix and typo tolerance: exact words dominate the ranking. Prefixes only
-  // for the last word (the one a user may still be typing): expanding every word of a
-  // long query to all its continuations costs much and adds little.
-  prefix: (term: string, index: number, terms: string[]) => index === terms.length - 1 && term.length >= 3,
-  fuzzy: (term: string) => (term.length >= 5 ? 0.2 : false),
-  maxFuzzy: 2,
-  weights: { prefix: 0.3, fuzzy: 0.15 },
-  combineWith: 'OR' as const,
-};
-
-const READ_CONCURRENCY = 8;
-const SNIPPET_CHARS = 240;
-
-/** A copy of a string that does not keep the (much larger) string it was sliced from alive. */
-function detach(value: string): string {
-  return value.length < 13 ? value : Buffer.from(value, 'utf8').toString('utf8');
+export function scoreOf(coverage: number, bm25: number): number {
+  const raw = Math.max(0, -bm25);
+  return coverage * (raw / (raw + HALF_STRENGTH_BM25));
 }
 
 function fallbackTitle(relativePath: string): string {
@@ -166,25 +148,18 @@ export class DocsIndex {
   private readonly logger: Logger;
   private readonly maxFiles: number;
   private readonly maxFileBytes: number;
-  private readonly search_ = new MiniSearch<SectionFields>({
-    fields: ['title', 'context', 'text'],
-    storeFields: [],
-    processTerm: (term) => {
-      const lower = term.toLowerCase();
-      return STOP_WORDS.has(lower) ? null : stemTerm(lower);
-    },
-    // Split on anything that is not a letter, number or mark, so "rate-limit", "foo.bar" and "snake_case" index their parts.
-    tokenize: (text) => text.split(/[^\p{L}\p{N}\p{M}]+/u),
-    searchOptions: SEARCH_OPTIONS,
-  });
-  private readonly documents = new Map<string, IndexedDocument>();
-  private readonly sections = new Map<number, IndexedSection>();
+  private readonly store: SectionStore;
   private readonly tooLarge = new Set<string>();
   private readonly cache: LRUCache<string, CachedDocument>;
   private readonly listeners = new Set<(change: DocsChange) => void>();
   private sortedPaths: string[] | undefined;
-  private nextSectionId = 1;
+  /**
+   * What this process knows of each indexed file. Changes are detected against it, not against
+   * the file, so two processes sharing one index file each notice (and announce) every change.
+   */
+  private readonly known: Map<string, Omit<StoredDocument, 'title' | 'sections' | 'path'>>;
   private fileCapReached = false;
+  private progressNow: IndexProgress;
   // Loads and refreshes run one at a time, in order.
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -193,13 +168,17 @@ export class DocsIndex {
     this.logger = options.logger;
     this.maxFiles = options.maxFiles;
     this.maxFileBytes = options.maxFileBytes;
+    this.store = SectionStore.open(options.indexFile ?? ':memory:');
+    this.known = new Map(this.store.allDocuments().map((doc) => [doc.path, { sizeBytes: doc.sizeBytes, mtimeMs: doc.mtimeMs, hash: doc.hash }]));
+    // A persisted index is searchable before the tree is checked again.
+    this.progressNow = { state: 'scanning', done: 0, total: this.known.size };
     this.cache = new LRUCache<string, CachedDocument>({
       maxSize: options.cacheBytes ?? 32 * 1024 * 1024,
       sizeCalculation: (entry) => Math.max(1, entry.text.length * 2),
     });
   }
 
-  /** Open a root and index it. */
+  /** Open a root and index it (resolves when the index is complete). */
   static async open(options: Omit<DocsIndexOptions, 'root'> & { rootPath: string }): Promise<DocsIndex> {
     const root = await DocsRoot.open(options.rootPath);
     const index = new DocsIndex({ ...options, root });
@@ -207,16 +186,22 @@ export class DocsIndex {
     return index;
   }
 
-  /** Listen for documents added, changed or removed by refresh(); returns the unsubscribe function. */
+  /** Where the index is kept, for logs. */
+  get location(): string {
+    return this.store.location;
+  }
+
+  /** Listen for documents added, changed or removed by refresh() or a load; returns the unsubscribe function. */
   onChange(listener: (change: DocsChange) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
   stats(): IndexStats {
+    const counts = this.store.counts();
     return {
-      documents: this.documents.size,
-      sections: this.sections.size,
+      documents: counts.documents,
+      sections: counts.sections,
       skippedTooLarge: this.tooLarge.size,
       fileCapReached: this.fileCapReached,
       maxFiles: this.maxFiles,
@@ -224,52 +209,153 @@ export class DocsIndex {
     };
   }
 
+  /** How far the first (or a re-started) build is. */
+  progress(): IndexProgress {
+    return { ...this.progressNow };
+  }
+
   has(relativePath: string): boolean {
-    return this.documents.has(relativePath);
+    return this.known.has(relativePath);
   }
 
   /** Every indexed document path, sorted. */
   paths(): readonly string[] {
-    this.sortedPaths ??= [...this.documents.keys()].sort();
+    this.sortedPaths ??= this.store.paths();
     return this.sortedPaths;
   }
 
   summary(relativePath: string): DocumentSummary | undefined {
-    const doc = this.documents.get(relativePath);
-    return doc && this.toSummary(doc);
+    const doc = this.store.document(relativePath);
+    return doc && toSummary(doc);
+  }
+
+  close(): void {
+    this.store.close();
   }
 
   // ---- loading -------------------------------------------------------------
 
-  /** Index the whole tree (replacing nothing: call once, on an empty index). */
-  load(): Promise<IndexStats> {
+  /**
+   * Bring the whole index in line with the tree: walk it, re-read files whose size or mtime
+   * changed, re-index those whose content changed, drop documents that are gone. Listeners hear
+   * about the net change. Searches keep working throughout, on what is indexed so far.
+   * `alsoAwait` (the watcher's first scan) must settle before the index reports itself ready.
+   */
+  load(options: { alsoAwait?: Promise<unknown> } = {}): Promise<LoadReport> {
     return this.serial(async () => {
       const started = performance.now();
-      const files = this.walk('');
-      const worker = async (): Promise<void> => {
-        for (;;) {
-          const next = await files.next();
-          if (next.done) return;
-          await this.indexFile(next.value, 'initial');
-        }
-      };
-      await Promise.all(Array.from({ length: READ_CONCURRENCY }, worker));
-      const stats = this.stats();
-      this.logger.info(
-        { documents: stats.documents, sections: stats.sections, skippedTooLarge: stats.skippedTooLarge, ms: Math.round(performance.now() - started) },
-        'indexed docs',
+      this.progressNow = { state: 'scanning', done: 0, total: this.known.size };
+      const files: string[] = [];
+      for await (const file of this.walk('', () => files.length)) files.push(file);
+      this.progressNow = { state: 'indexing', done: 0, total: files.length };
+
+      const change: DocsChange = { added: [], updated: [], removed: [] };
+      let unchanged = 0;
+      let sameContent = 0;
+      for (let at = 0; at < files.length; at += READ_BATCH) {
+        const batch = files.slice(at, at + READ_BATCH);
+        const outcomes = await Promise.all(batch.map((file) => this.readFile(file, this.known.get(file))));
+        await this.applyInSlices(outcomes, change);
+        unchanged += outcomes.filter((o) => o.kind === 'unchanged').length;
+        sameContent += outcomes.filter((o) => o.kind === 'touched').length;
+        this.progressNow = { state: 'indexing', done: Math.min(files.length, at + batch.length), total: files.length };
+      }
+      const present = new Set(files);
+      const gone = [...this.known.keys()].filter((known) => !present.has(known));
+      await this.applyInSlices(
+        gone.map((p) => ({ kind: 'gone', path: p })),
+        change,
       );
-      return stats;
+      if (change.added.length + change.updated.length > 0) await this.mergeSegments();
+      // "ready" also means kept up to date: the watcher's first scan is done too.
+      await options.alsoAwait?.catch(() => undefined);
+      this.progressNow = { state: 'ready', done: files.length, total: files.length };
+      const report: LoadReport = {
+        ...this.stats(),
+        added: change.added.length,
+        updated: change.updated.length,
+        removed: change.removed.length,
+        unchanged,
+        sameContent,
+        ms: Math.round(performance.now() - started),
+      };
+      this.logger.info(report, 'indexed docs');
+      this.announce(change);
+      return report;
     });
+  }
+
+  /** Write outcomes in transactions of at most SLICE_MS each, giving the event loop a turn between them. */
+  private async applyInSlices(outcomes: readonly FileOutcome[], change: DocsChange): Promise<void> {
+    let next = 0;
+    while (next < outcomes.length) {
+      const sliceStart = performance.now();
+      this.store.transaction(() => {
+        do {
+          const outcome = outcomes[next++];
+          if (outcome) this.apply(outcome, change);
+        } while (next < outcomes.length && performance.now() - sliceStart < SLICE_MS);
+      });
+      this.sortedPaths = undefined;
+      await nextTurn();
+    }
+  }
+
+  /** Write one file's outcome (inside a transaction) and note it in `change`. */
+  private apply(outcome: FileOutcome, change: DocsChange): void {
+    const known = this.known.get(outcome.path);
+    switch (outcome.kind) {
+      case 'unchanged':
+        return;
+      case 'touched':
+        this.store.touchDocument(outcome.path, outcome.sizeBytes, outcome.mtimeMs);
+        if (known) this.known.set(outcome.path, { ...known, sizeBytes: outcome.sizeBytes, mtimeMs: outcome.mtimeMs });
+        return;
+      case 'gone':
+        this.store.deleteDocument(outcome.path);
+        if (known) {
+          this.known.delete(outcome.path);
+          change.removed.push(outcome.path);
+        }
+        this.cache.delete(outcome.path);
+        return;
+      case 'changed':
+        this.store.putDocument(outcome.doc, outcome.sections);
+        this.known.set(outcome.path, { sizeBytes: outcome.doc.sizeBytes, mtimeMs: outcome.doc.mtimeMs, hash: outcome.doc.hash });
+        (known ? change.updated : change.added).push(outcome.path);
+        this.cache.delete(outcome.path);
+    }
+  }
+
+  /** After a build, merge FTS5's index segments a little at a time (fewer segments, faster searches). */
+  private async mergeSegments(): Promise<void> {
+    for (let step = 0; step < 10_000; step++) {
+      const sliceStart = performance.now();
+      let more = true;
+      while (more && performance.now() - sliceStart < SLICE_MS) more = this.store.mergeStep(16);
+      if (!more) return;
+      await nextTurn();
+    }
+  }
+
+  private announce(change: DocsChange): void {
+    if (change.added.length + change.updated.length + change.removed.length === 0) return;
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.logger.error({ err: error }, 'docs change listener failed');
+      }
+    }
   }
 
   /**
    * Walk a folder (relative to the root) for Markdown files in a stable order.
-   * Hidden entries and node_modules are skipped; symbolic links to files inside the
-   * root are followed, links out of it are skipped with a warning, and linked folders
-   * are not descended (they could loop). Stops at maxFiles.
+   * Hidden entries and node_modules are skipped; symbolic links to files are yielded (readFile
+   * refuses those that lead out of the root), and linked folders are not descended (they could
+   * loop). Stops once `count()` plus the documents outside this walk reach maxFiles.
    */
-  private async *walk(relativeDir: string): AsyncGenerator<string> {
+  private async *walk(relativeDir: string, count: () => number, alreadyIndexed = 0): AsyncGenerator<string> {
     let entries: Dirent[];
     try {
       entries = await fs.readdir(this.root.absoluteOf(relativeDir), { withFileTypes: true });
@@ -282,9 +368,9 @@ export class DocsIndex {
       if (isHiddenName(entry.name)) continue;
       const relative = relativeDir === '' ? entry.name : `${relativeDir}/${entry.name}`;
       if (entry.isDirectory()) {
-        yield* this.walk(relative);
+        yield* this.walk(relative, count, alreadyIndexed);
       } else if ((entry.isFile() || entry.isSymbolicLink()) && isMarkdownFile(entry.name)) {
-        if (this.documents.size >= this.maxFiles && !this.documents.has(relative)) {
+        if (count() + alreadyIndexed >= this.maxFiles) {
           this.noteFileCap(relative);
           return;
         }
@@ -304,11 +390,10 @@ export class DocsIndex {
   }
 
   /**
-   * (Re)index one file. Returns what happened to it. The file is read once, split,
-   * handed to MiniSearch, and dropped; only metadata is kept.
+   * Read one file and work out what its index entry needs: nothing (same size and mtime, or the
+   * same content), a drop (gone, too large, a link out of the root), or new sections.
    */
-  private async indexFile(relativePath: string, reason: 'initial' | 'refresh'): Promise<'added' | 'updated' | 'removed' | 'unchanged'> {
-    const existing = this.documents.get(relativePath);
+  private async readFile(relativePath: string, existing: { sizeBytes: number; mtimeMs: number; hash: string } | undefined): Promise<FileOutcome> {
     let real: string | undefined;
     try {
       real = await this.root.resolve(relativePath);
@@ -318,9 +403,7 @@ export class DocsIndex {
       real = undefined;
     }
     const stat = real === undefined ? undefined : await fs.stat(real).catch(() => undefined);
-    if (real === undefined || !stat?.isFile()) {
-      return existing ? (this.drop(relativePath), 'removed') : 'unchanged';
-    }
+    if (real === undefined || !stat?.isFile()) return { kind: 'gone', path: relativePath };
     if (stat.size > this.maxFileBytes) {
       if (!this.tooLarge.has(relativePath)) {
         this.logger.warn(
@@ -329,65 +412,27 @@ export class DocsIndex {
         );
       }
       this.tooLarge.add(relativePath);
-      return existing ? (this.drop(relativePath), 'removed') : 'unchanged';
+      return { kind: 'gone', path: relativePath };
     }
     this.tooLarge.delete(relativePath);
-    if (!existing && this.documents.size >= this.maxFiles) {
-      this.noteFileCap(relativePath);
-      return 'unchanged';
-    }
+    if (existing && existing.sizeBytes === stat.size && existing.mtimeMs === stat.mtimeMs) return { kind: 'unchanged', path: relativePath };
     let text: string;
     try {
       text = await fs.readFile(real, 'utf8');
     } catch (error) {
-      if (isMissing(error)) return existing ? (this.drop(relativePath), 'removed') : 'unchanged';
+      if (isMissing(error)) return { kind: 'gone', path: relativePath };
       throw error;
     }
     const hash = createHash('sha1').update(text).digest('base64');
-    if (existing && existing.hash === hash) return 'unchanged';
-    if (existing) this.drop(relativePath);
-
+    if (existing && existing.hash === hash) return { kind: 'touched', path: relativePath, sizeBytes: stat.size, mtimeMs: stat.mtimeMs };
     const parsed = parseMarkdown(text);
-    const title = detach(parsed.title || fallbackTitle(relativePath));
-    const doc: IndexedDocument = { path: relativePath, title, sizeBytes: stat.size, mtimeMs: stat.mtimeMs, hash, sectionIds: [] };
-    const pathTerms = relativePath.replace(/\.(md|markdown)$/i, '');
-    const fields: SectionFields[] = [];
-    for (const section of parsed.sections) {
-      const id = this.nextSectionId++;
-      const sectionTitle = section.level === 0 ? title : detach(section.title);
-      const trail = section.level === 0 ? [] : section.trail.map(detach);
-      this.sections.set(id, {
-        id,
-        path: relativePath,
-        anchor: detach(section.anchor),
-        title: sectionTitle,
-        level: section.level,
-        trail,
-        startLine: section.startLine,
-        endLine: section.endLine,
-      });
-      doc.sectionIds.push(id);
-      fields.push({ id, title: sectionTitle, context: `${[title, ...trail].join(' ')} ${pathTerms}`, text: bodyOf(section) });
-    }
-    this.search_.addAll(fields);
-    this.documents.set(relativePath, doc);
-    this.sortedPaths = undefined;
-    this.cache.delete(relativePath);
-    if (reason === 'refresh') this.logger.debug({ path: relativePath, sections: doc.sectionIds.length }, existing ? 're-indexed document' : 'indexed new document');
-    return existing ? 'updated' : 'added';
-  }
-
-  private drop(relativePath: string): void {
-    const doc = this.documents.get(relativePath);
-    if (!doc) return;
-    for (const id of doc.sectionIds) {
-      // discard() needs only the id (remove() would need the original text, which is not kept).
-      this.search_.discard(id);
-      this.sections.delete(id);
-    }
-    this.documents.delete(relativePath);
-    this.sortedPaths = undefined;
-    this.cache.delete(relativePath);
+    const title = parsed.title || fallbackTitle(relativePath);
+    return {
+      kind: 'changed',
+      path: relativePath,
+      doc: { path: relativePath, title, sizeBytes: stat.size, mtimeMs: stat.mtimeMs, hash },
+      sections: sectionRecords(relativePath, title, parsed),
+    };
   }
 
   // ---- incremental updates ---------------------------------------------------
@@ -402,26 +447,36 @@ export class DocsIndex {
     const requested = [...new Set(relativePaths)];
     return this.serial(async () => {
       const change: DocsChange = { added: [], updated: [], removed: [] };
-      const record = (relative: string, outcome: 'added' | 'updated' | 'removed' | 'unchanged'): void => {
-        if (outcome !== 'unchanged') change[outcome].push(relative);
+      const update = async (relative: string): Promise<void> => {
+        const existing = this.known.get(relative);
+        if (!existing && this.known.size >= this.maxFiles) {
+          this.noteFileCap(relative);
+          return;
+        }
+        const outcome = await this.readFile(relative, existing);
+        this.store.transaction(() => this.apply(outcome, change));
+        this.sortedPaths = undefined;
       };
       for (const relative of requested) {
         if (relative.split('/').some(isHiddenName)) continue;
         const stat = await fs.lstat(this.root.absoluteOf(relative)).catch(() => undefined);
         if (stat?.isDirectory()) {
-          for await (const file of this.walk(relative)) record(file, await this.indexFile(file, 'refresh'));
+          let walked = 0;
+          for await (const file of this.walk(relative, () => walked, this.known.size)) {
+            walked++;
+            await update(file);
+          }
         } else if (isMarkdownFile(relative)) {
-          record(relative, await this.indexFile(relative, 'refresh'));
+          await update(relative);
         }
         if (!stat) {
           // A removed folder: drop every document under it.
           const prefix = `${relative}/`;
-          for (const known of [...this.documents.keys()]) {
-            if (known.startsWith(prefix)) {
-              this.drop(known);
-              change.removed.push(known);
-            }
-          }
+          const under = [...this.known.keys()].filter((known) => known.startsWith(prefix));
+          this.store.transaction(() => {
+            for (const known of under) this.apply({ kind: 'gone', path: known }, change);
+          });
+          this.sortedPaths = undefined;
         }
       }
       if (change.added.length + change.updated.length + change.removed.length > 0) {
@@ -429,14 +484,8 @@ export class DocsIndex {
           { added: change.added.length, updated: change.updated.length, removed: change.removed.length },
           're-indexed changed docs',
         );
-        for (const listener of this.listeners) {
-          try {
-            listener(change);
-          } catch (error) {
-            this.logger.error({ err: error }, 'docs change listener failed');
-          }
-        }
       }
+      this.announce(change);
       return change;
     });
   }
@@ -449,20 +498,50 @@ export class DocsIndex {
 
   // ---- queries ---------------------------------------------------------------
 
-  /** Ranked sections for a query, best first, each with a snippet around the matched words. */
+  /** Ranked sections for a query, best first, each with a 0..1 score and a snippet around the matched words. */
   async search(query: string, options: { limit: number; pathPrefix?: string }): Promise<SearchOutcome> {
+    const parsed = parseQuery(query);
+    if (!parsed) return { total: 0, hits: [] };
     const prefix = options.pathPrefix ?? '';
-    const results: SearchResult[] = this.search_.search(query, {
-      ...(prefix === '' ? {} : { filter: (result: SearchResult) => this.sections.get(result.id as number)?.path.startsWith(prefix) ?? false }),
+    const terms = this.correctTypos(parsed.terms);
+    const match = matchExpression(terms);
+    const candidates = this.store.ranked(match, Math.max(options.limit, RESCORED_CANDIDATES), prefix);
+    if (candidates.length === 0) return { total: 0, hits: [] };
+    const termMatches = terms.map(termExpression);
+    const scored = candidates.map((candidate) => {
+      const held = termMatches.length === 1 ? 1 : termMatches.filter((term) => this.store.matchesRow(term, candidate.id)).length;
+      return { ...candidate, score: scoreOf(held / termMatches.length, candidate.rank) };
     });
+    scored.sort((a, b) => b.score - a.score || a.rank - b.rank);
+    const total = candidates.length < Math.max(options.limit, RESCORED_CANDIDATES) ? candidates.length : this.store.count(match, prefix);
     const hits: SearchHit[] = [];
-    for (const result of results.slice(0, options.limit)) {
-      const section = this.sections.get(result.id as number);
+    for (const candidate of scored.slice(0, options.limit)) {
+      const section = this.store.section(candidate.id);
       if (!section) continue;
-      const snippet = await this.snippetFor(section, result.terms, query).catch(() => '');
-      hits.push({ ...this.toSectionInfo(section), score: Math.round(result.score * 1000) / 1000, snippet });
+      const snippet = this.store.snippet(match, candidate.id).replace(/\s+/g, ' ').trim();
+      hits.push({ ...this.toSectionInfo(section), score: Math.round(candidate.score * 1000) / 1000, snippet });
     }
-    return { total: results.length, hits };
+    return { total, hits };
+  }
+
+  /**
+   * A word that matches nothing is replaced by the closest indexed term (same first letter, one
+   * edit for words up to 6 letters, two for longer ones), preferring the most common; phrases
+   * are left alone.
+   */
+  private correctTypos(terms: readonly QueryTerm[]): QueryTerm[] {
+    return terms.map((term) => {
+      const word = term.parts[0] ?? '';
+      const budget = typoBudget(word);
+      if (term.parts.length !== 1 || budget === 0 || this.store.anyMatch(termExpression(term))) return term;
+      let best: { term: string; distance: number; doc: number } | undefined;
+      for (const candidate of this.store.termsStartingWith(word.charAt(0))) {
+        const distance = editDistance(word, candidate.term, budget);
+        if (distance > budget) continue;
+        if (!best || distance < best.distance || (distance === best.distance && candidate.doc > best.doc)) best = { ...candidate, distance };
+      }
+      return best ? { parts: [best.term], prefix: false } : term;
+    });
   }
 
   /** Documents in path order, optionally under a prefix, one page at a time (`after` = last path of the previous page). */
@@ -479,8 +558,8 @@ export class DocsIndex {
     const page = matching.slice(start, start + options.limit);
     return {
       documents: page.flatMap((p) => {
-        const doc = this.documents.get(p);
-        return doc ? [this.toSummary(doc)] : [];
+        const doc = this.store.document(p);
+        return doc ? [toSummary(doc)] : [];
       }),
       total: matching.length,
       hasMore: start + page.length < matching.length,
@@ -491,11 +570,14 @@ export class DocsIndex {
   async getDocument(relativePath: string): Promise<{ summary: DocumentSummary; text: string; lineCount: number; sections: SectionInfo[] }> {
     const doc = await this.requireDocument(relativePath);
     const cached = await this.readParsed(relativePath);
+    const title = doc?.title ?? cached.parsed.title ?? fallbackTitle(relativePath);
     return {
-      summary: { ...this.toSummary(doc), sizeBytes: cached.sizeBytes },
+      summary: doc
+        ? { ...toSummary(doc), sizeBytes: cached.sizeBytes }
+        : { path: relativePath, title, sections: cached.parsed.sections.length, sizeBytes: cached.sizeBytes, modified: new Date(cached.mtimeMs).toISOString() },
       text: cached.text,
       lineCount: cached.parsed.lineCount,
-      sections: cached.parsed.sections.map((s) => this.infoFromParsed(relativePath, doc.title, s)),
+      sections: cached.parsed.sections.map((s) => infoFromParsed(relativePath, title, s)),
     };
   }
 
@@ -511,6 +593,7 @@ export class DocsIndex {
   ): Promise<{ section: SectionInfo; text: string; subsections: SectionInfo[] }> {
     const doc = await this.requireDocument(relativePath);
     const { parsed } = await this.readParsed(relativePath);
+    const title = doc?.title ?? parsed.title ?? fallbackTitle(relativePath);
     const wanted = anchor.trim().replace(/^#/, '');
     let index = parsed.sections.findIndex((s) => s.anchor === wanted);
     if (index < 0) index = parsed.sections.findIndex((s) => s.anchor === wanted.toLowerCase());
@@ -531,9 +614,9 @@ export class DocsIndex {
     const parts = parsed.sections.slice(index, end);
     const last = parts[parts.length - 1] ?? section;
     return {
-      section: { ...this.infoFromParsed(relativePath, doc.title, section), endLine: last.endLine },
+      section: { ...infoFromParsed(relativePath, title, section), endLine: last.endLine },
       text: parts.map((s) => s.text).join('\n'),
-      subsections: parts.slice(1).map((s) => this.infoFromParsed(relativePath, doc.title, s)),
+      subsections: parts.slice(1).map((s) => infoFromParsed(relativePath, title, s)),
     };
   }
 
@@ -553,16 +636,21 @@ export class DocsIndex {
 
   // ---- helpers ---------------------------------------------------------------
 
-  private async requireDocument(relativePath: string): Promise<IndexedDocument> {
-    const doc = this.documents.get(relativePath);
+  /**
+   * The indexed document, or undefined for a Markdown file that exists but is not indexed yet
+   * (the first build is still running); otherwise an error that says why it is not served.
+   */
+  private async requireDocument(relativePath: string): Promise<StoredDocument | undefined> {
+    const doc = this.store.document(relativePath);
     if (doc) return doc;
     // Not indexed: say why when we can (link out of the root, too large), else not found.
-    await this.root.resolve(relativePath);
+    const real = await this.root.resolve(relativePath);
     if (this.tooLarge.has(relativePath)) {
       throw new DomainError('unsupported', `Document "${relativePath}" is larger than ${this.maxFileBytes} bytes and is not served.`, {
         action: 'Raise DOCS_MAX_FILE_BYTES to include it.',
       });
     }
+    if (real !== undefined && this.progressNow.state !== 'ready' && !relativePath.split('/').some(isHiddenName)) return undefined;
     throw missingDocument(relativePath);
   }
 
@@ -579,25 +667,8 @@ export class DocsIndex {
     return entry;
   }
 
-  private async snippetFor(section: IndexedSection, matchedTerms: readonly string[], query: string): Promise<string> {
-    const { parsed } = await this.readParsed(section.path);
-    const current = parsed.sections.find((s) => s.anchor === section.anchor);
-    if (!current) return '';
-    return buildSnippet(bodyOf(current), matchedTerms.length > 0 ? matchedTerms : query.toLowerCase().split(/\s+/));
-  }
-
-  private toSummary(doc: IndexedDocument): DocumentSummary {
-    return {
-      path: doc.path,
-      title: doc.title,
-      sections: doc.sectionIds.length,
-      sizeBytes: doc.sizeBytes,
-      modified: new Date(doc.mtimeMs).toISOString(),
-    };
-  }
-
-  private toSectionInfo(section: IndexedSection): SectionInfo {
-    const docTitle = this.documents.get(section.path)?.title ?? fallbackTitle(section.path);
+  private toSectionInfo(section: StoredSection): SectionInfo {
+    const docTitle = this.store.document(section.path)?.title ?? fallbackTitle(section.path);
     return {
       path: section.path,
       anchor: section.anchor,
@@ -608,18 +679,42 @@ export class DocsIndex {
       endLine: section.endLine,
     };
   }
+}
 
-  private infoFromParsed(relativePath: string, docTitle: string, section: MarkdownSection): SectionInfo {
+function toSummary(doc: StoredDocument): DocumentSummary {
+  return { path: doc.path, title: doc.title, sections: doc.sections, sizeBytes: doc.sizeBytes, modified: new Date(doc.mtimeMs).toISOString() };
+}
+
+function infoFromParsed(relativePath: string, docTitle: string, section: MarkdownSection): SectionInfo {
+  return {
+    path: relativePath,
+    anchor: section.anchor,
+    title: section.level === 0 ? docTitle : section.title,
+    breadcrumbs: section.level === 0 ? [] : [docTitle, ...section.trail.filter((t, i) => !(i === 0 && t === docTitle))],
+    level: section.level,
+    startLine: section.startLine,
+    endLine: section.endLine,
+  };
+}
+
+/** The rows FTS5 indexes for a parsed document: heading, context, quoted code and body per section. */
+function sectionRecords(relativePath: string, title: string, parsed: ParsedMarkdown): SectionRecord[] {
+  const pathWords = relativePath.replace(/\.(md|markdown)$/i, '');
+  return parsed.sections.map((section) => {
+    const trail = section.level === 0 ? [] : section.trail;
+    const body = bodyOf(section);
     return {
-      path: relativePath,
       anchor: section.anchor,
-      title: section.level === 0 ? docTitle : section.title,
-      breadcrumbs: section.level === 0 ? [] : [docTitle, ...section.trail.filter((t, i) => !(i === 0 && t === docTitle))],
+      title: section.level === 0 ? title : section.title,
       level: section.level,
+      trail,
       startLine: section.startLine,
       endLine: section.endLine,
+      context: `${[title, ...trail.filter((t, i) => !(i === 0 && t === title))].join(' ')} ${pathWords}`,
+      code: codeOf(body),
+      body,
     };
-  }
+  });
 }
 
 /** A section's text without its heading line(s). */
@@ -628,26 +723,22 @@ function bodyOf(section: MarkdownSection): string {
   return splitLines(section.text).slice(section.headingLines).join('\n');
 }
 
-/** About SNIPPET_CHARS of text around the first matched word, whitespace collapsed. */
-export function buildSnippet(body: string, terms: readonly string[]): string {
-  const flat = body.replace(/\s+/g, ' ').trim();
-  if (flat.length <= SNIPPET_CHARS) return flat;
-  const lower = flat.toLowerCase();
-  let at = -1;
-  for (const term of terms) {
-    if (term.length < 2) continue;
-    const found = lower.indexOf(term.toLowerCase());
-    if (found >= 0 && (at < 0 || found < at)) at = found;
+/** The code a section quotes: inline code spans and the lines of fenced blocks. */
+export function codeOf(body: string): string {
+  const code: string[] = [];
+  let fence: string | undefined;
+  for (const line of splitLines(body)) {
+    const marker = /^ {0,3}(`{3,}|~{3,})/.exec(line)?.[1];
+    if (fence !== undefined) {
+      if (marker && marker[0] === fence[0] && marker.length >= fence.length && line.trim() === marker) fence = undefined;
+      else code.push(line);
+      continue;
+    }
+    if (marker) {
+      fence = marker;
+      continue;
+    }
+    for (const span of line.matchAll(/(`+)([^`]+?)\1/g)) code.push(span[2] ?? '');
   }
-  let start = at < 0 ? 0 : Math.max(0, at - Math.floor(SNIPPET_CHARS / 3));
-  if (start > 0) {
-    const space = flat.indexOf(' ', start);
-    start = space >= 0 && space < at ? space + 1 : start;
-  }
-  let end = Math.min(flat.length, start + SNIPPET_CHARS);
-  if (end < flat.length) {
-    const space = flat.lastIndexOf(' ', end);
-    if (space > start + SNIPPET_CHARS / 2) end = space;
-  }
-  return `${start > 0 ? '…' : ''}${flat.slice(start, end)}${end < flat.length ? '…' : ''}`;
+  return code.join('\n');
 }

@@ -20,6 +20,31 @@ export function documentUri(relativePath: string): string {
   return DOCS_URI_SCHEME + relativePath.split('/').map(encodeURIComponent).join('/');
 }
 
+/**
+ * The URI of one section: `docs://{path}#{anchor}` (the anchor is GitHub's heading slug);
+ * the text before the first heading (anchor "") is named by the document URI itself.
+ */
+export function sectionUri(relativePath: string, anchor: string): string {
+  return anchor === '' ? documentUri(relativePath) : `${documentUri(relativePath)}#${encodeURIComponent(anchor)}`;
+}
+
+/**
+ * Split a `docs://` URI (or the template's raw `path` variable) into its validated document path
+ * and, when it has a `#fragment`, the section anchor it names.
+ */
+export function parseDocsUri(uriOrVariable: string, fromVariable = false): { path: string; anchor?: string } {
+  const hash = uriOrVariable.indexOf('#');
+  if (hash < 0) return { path: pathFromDocumentUri(uriOrVariable, fromVariable) };
+  const relativePath = pathFromDocumentUri(uriOrVariable.slice(0, hash), fromVariable);
+  let anchor = uriOrVariable.slice(hash + 1);
+  try {
+    anchor = decodeURIComponent(anchor);
+  } catch {
+    throw new DomainError('invalid_input', `"${uriOrVariable}" has a malformed percent-encoded section anchor.`, { field: 'uri' });
+  }
+  return { path: relativePath, anchor };
+}
+
 /** The document path a `docs://` URI (or the template's raw `path` variable) names, validated. */
 export function pathFromDocumentUri(uriOrVariable: string, fromVariable = false): string {
   let raw = uriOrVariable;

@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, envSchemas, parseServeFlags, readEnvironment } from '../../shared/config.js';
+import type { Logger } from '../../shared/logger.js';
 import { packageRoot } from '../../shared/packageRoot.js';
+import { privateDataDir } from '../../shared/privateData.js';
 import { commonServerEnv, runMain } from '../../shared/runtimeEnv.js';
 import { serve } from '../../shared/serve.js';
 import { DocsIndex } from './docsIndex.js';
@@ -25,7 +28,24 @@ const environment = {
   /** Quiet period before a batch of file changes is re-indexed. */
   DOCS_WATCH_DEBOUNCE_MS: z.coerce.number().int('must be a whole number').min(0, 'must be 0-10000').max(10_000, 'must be 0-10000').default(150),
   DOCS_HTTP_PORT: envSchemas.port.default(3103),
+  /** Where the persistent index lives (a SQLite file per docs root, under docs-index/). */
+  MANIFOLD_DATA_DIR: z.string().optional(),
 };
+
+/**
+ * The index file for a docs root: one per root (named by a hash of its real path), under the
+ * data directory's docs-index/ folder, private to the service user. When the folder cannot be
+ * written the index is kept in memory and rebuilt at every start (a warning says so).
+ */
+function indexFileFor(dataDir: string, rootRealPath: string, logger: Logger): string {
+  const name = createHash('sha256').update(rootRealPath).digest('hex').slice(0, 16);
+  try {
+    return resolve(privateDataDir(resolve(privateDataDir(dataDir), 'docs-index')), `${name}.sqlite`);
+  } catch (error) {
+    logger.warn({ err: error, dataDir }, 'cannot write the data directory: the docs index is kept in memory and rebuilt at every start. Set MANIFOLD_DATA_DIR to a writable folder.');
+    return ':memory:';
+  }
+}
 
 runMain('docs', async (logger) => {
   const env = readEnvironment(environment);
@@ -34,14 +54,23 @@ runMain('docs', async (logger) => {
   const root = await DocsRoot.open(rootPath).catch((error: unknown) => {
     throw new ConfigError([`DOCS_ROOT: ${(error as Error).message} Set DOCS_ROOT to a folder of Markdown files.`]);
   });
-  logger.info({ root: root.realPath, maxFiles: env.DOCS_MAX_FILES, maxFileBytes: env.DOCS_MAX_FILE_BYTES }, 'docs root');
-  const docsIndex = new DocsIndex({ root, logger, maxFiles: env.DOCS_MAX_FILES, maxFileBytes: env.DOCS_MAX_FILE_BYTES });
+  const dataDir = resolve(env.MANIFOLD_DATA_DIR ?? resolve(packageRoot(), 'data'));
+  const indexFile = indexFileFor(dataDir, root.realPath, logger);
+  const docsIndex = openIndex({ root, logger, maxFiles: env.DOCS_MAX_FILES, maxFileBytes: env.DOCS_MAX_FILE_BYTES, indexFile });
+  logger.info({ root: root.realPath, index: docsIndex.location, maxFiles: env.DOCS_MAX_FILES, maxFileBytes: env.DOCS_MAX_FILE_BYTES }, 'docs root');
 
-  // Watch before the first scan, so nothing changed during indexing is missed
-  // (refreshes queue behind the initial load).
-  let watcher: DocsWatcher | undefined;
-  if (env.DOCS_WATCH) watcher = await watchDocs({ docsIndex, logger, debounceMs: env.DOCS_WATCH_DEBOUNCE_MS });
-  await docsIndex.load();
+  // The (re)build runs in the background: the server answers at once, on what is indexed so
+  // far, and says how far indexing is. Refreshes from the watcher queue behind it.
+  // The watcher's own first scan of a large tree takes a while too: it is not waited for.
+  const watcher: Promise<DocsWatcher | undefined> = env.DOCS_WATCH
+    ? watchDocs({ docsIndex, logger, debounceMs: env.DOCS_WATCH_DEBOUNCE_MS }).catch((error: unknown) => {
+        logger.warn({ err: error }, 'cannot watch the docs tree; changes show up after a restart');
+        return undefined;
+      })
+    : Promise.resolve(undefined);
+  void docsIndex
+    .load({ alsoAwait: watcher })
+    .catch((error: unknown) => logger.error({ err: error }, 'indexing the docs tree failed; searches cover only what was indexed'));
 
   const baseUrl = env.DOCS_BASE_URL === undefined ? undefined : new URL(env.DOCS_BASE_URL);
   const changes = publishDocsChanges(docsIndex);
@@ -52,6 +81,19 @@ runMain('docs', async (logger) => {
     flags,
     logger,
     bearerToken: env.MANIFOLD_HTTP_BEARER_TOKEN,
-    onShutdown: () => watcher?.close(),
+    onShutdown: async () => {
+      await (await watcher)?.close();
+      docsIndex.close();
+    },
   });
 });
+
+/** The index on its file; a file that cannot be opened (locked, unreadable) falls back to memory. */
+function openIndex(options: ConstructorParameters<typeof DocsIndex>[0] & { indexFile: string }): DocsIndex {
+  try {
+    return new DocsIndex(options);
+  } catch (error) {
+    options.logger.warn({ err: error, index: options.indexFile }, 'cannot open the docs index file: the index is kept in memory and rebuilt at every start');
+    return new DocsIndex({ ...options, indexFile: ':memory:' });
+  }
+}

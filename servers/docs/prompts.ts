@@ -1,7 +1,7 @@
 import type { GetPromptResult } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { asMcpErrors } from '../../shared/errors.js';
-import { documentUri, webLink } from './docsUris.js';
+import { sectionUri, webLink } from './docsUris.js';
 import type { DocsServerContext } from './server.js';
 
 const EMBEDDED_SECTIONS = 3;
@@ -41,7 +41,7 @@ export function registerDocsPrompts(ctx: DocsServerContext): void {
               content: {
                 type: 'resource' as const,
                 resource: {
-                  uri: `${documentUri(section.path)}#${section.anchor}`,
+                  uri: sectionUri(section.path, section.anchor),
                   mimeType: 'text/markdown',
                   text: `<!-- ${section.breadcrumbs.join(' › ')}${link ? ` — ${link}` : ''} -->\n${text.slice(0, SECTION_TEXT_MAX)}`,
                 },

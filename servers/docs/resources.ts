@@ -2,10 +2,19 @@ import { InMemoryServerEventBus, ResourceTemplate, type ReadResourceResult, type
 import { asMcpErrors, notFound } from '../../shared/errors.js';
 import type { SubscribableResources } from '../../shared/serving/resourceChanges.js';
 import type { DocsChange, DocsIndex } from './docsIndex.js';
-import { DOCUMENT_URI_TEMPLATE, documentUri, INDEX_URI, pathFromDocumentUri } from './docsUris.js';
+import { progressText } from './views.js';
+import { DOCUMENT_URI_TEMPLATE, documentUri, INDEX_URI, parseDocsUri, sectionUri } from './docsUris.js';
 import type { DocsServerContext } from './server.js';
 
 const MARKDOWN = 'text/markdown';
+/** Above this many documents added at once, no per-document update is published for them. */
+const ANNOUNCED_ADDITIONS = 100;
+
+/** " Indexing 1,200 of 2,625 files; …" while the first build runs, else "". */
+function indexingNote(docsIndex: DocsIndex): string {
+  const progress = docsIndex.progress();
+  return progress.state === 'ready' ? '' : ` ${progressText(progress)}`;
+}
 
 /** The docs://index resource: every document, grouped by folder, as Markdown. */
 function renderIndex(docsIndex: DocsIndex): string {
@@ -14,6 +23,7 @@ function renderIndex(docsIndex: DocsIndex): string {
     '# Documentation index',
     '',
     `${stats.documents} documents, ${stats.sections} sections.` +
+      indexingNote(docsIndex) +
       (stats.fileCapReached ? ` More documents exist than DOCS_MAX_FILES (${stats.maxFiles}); the rest are not indexed.` : '') +
       (stats.skippedTooLarge > 0 ? ` ${stats.skippedTooLarge} documents above ${stats.maxFileBytes} bytes are skipped.` : ''),
   ];
@@ -70,12 +80,19 @@ export function registerDocsResources(ctx: DocsServerContext): void {
     }),
     {
       title: 'Document',
-      description: 'One Markdown document, by its path relative to the docs root, e.g. docs://guides/running.md. Nested paths are one {+path} variable.',
+      description:
+        'One Markdown document, by its path relative to the docs root, e.g. docs://guides/running.md (nested paths are one {+path} variable); ' +
+        'with a #fragment, one section of it with its subsections, e.g. docs://guides/running.md#ports (the anchor search_docs returns in uri).',
       mimeType: MARKDOWN,
     },
     asMcpErrors(async (_uri, variables): Promise<ReadResourceResult> => {
       const raw = Array.isArray(variables.path) ? variables.path.join('/') : (variables.path ?? '');
-      const relativePath = pathFromDocumentUri(raw, true);
+      // The SDK's template hands the fragment over as part of {+path}: "guides/running.md#ports".
+      const { path: relativePath, anchor } = parseDocsUri(raw, true);
+      if (anchor !== undefined && anchor !== '') {
+        const found = await docsIndex.getSection(relativePath, anchor, true);
+        return { contents: [{ uri: sectionUri(relativePath, found.section.anchor), mimeType: MARKDOWN, text: found.text }] };
+      }
       const doc = await docsIndex.getDocument(relativePath);
       return { contents: [{ uri: documentUri(relativePath), mimeType: MARKDOWN, text: doc.text }] };
     }),
@@ -88,7 +105,7 @@ export function subscribableDocuments(docsIndex: DocsIndex): SubscribableResourc
   const updateKey = (uri: string): string => {
     if (uri === INDEX_URI) return INDEX_URI;
     try {
-      return pathFromDocumentUri(uri);
+      return parseDocsUri(uri).path;
     } catch {
       return uri;
     }
@@ -96,7 +113,7 @@ export function subscribableDocuments(docsIndex: DocsIndex): SubscribableResourc
   return {
     subscriptionKey: (uri) => {
       if (uri === INDEX_URI) return INDEX_URI;
-      const relativePath = pathFromDocumentUri(uri);
+      const relativePath = parseDocsUri(uri).path;
       if (!docsIndex.has(relativePath)) {
         throw notFound(`No document "${relativePath}" to subscribe to.`, 'Subscribe to a URI from resources/list, or to docs://index to hear about any change.');
       }
@@ -113,7 +130,9 @@ export function subscribableDocuments(docsIndex: DocsIndex): SubscribableResourc
 export function publishDocsChanges(docsIndex: DocsIndex): ServerEventBus {
   const bus = new InMemoryServerEventBus();
   docsIndex.onChange((change: DocsChange) => {
-    for (const relativePath of [...change.added, ...change.updated, ...change.removed]) {
+    // A first build adds thousands of documents nobody can have subscribed to yet: the list change says it.
+    const added = change.added.length <= ANNOUNCED_ADDITIONS ? change.added : [];
+    for (const relativePath of [...added, ...change.updated, ...change.removed]) {
       bus.publish({ kind: 'resource_updated', uri: documentUri(relativePath) });
     }
     bus.publish({ kind: 'resource_updated', uri: INDEX_URI });

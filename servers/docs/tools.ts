@@ -5,7 +5,9 @@ import { normalizeDocPath, normalizePathPrefix } from './docsRoot.js';
 import type { DocsServerContext } from './server.js';
 import {
   documentView,
+  indexingView,
   outlineEntryView,
+  progressText,
   searchHitView,
   sectionRef,
   sectionView,
@@ -72,10 +74,10 @@ export function registerDocsTools(ctx: DocsServerContext): void {
       title: 'Search documentation',
       description:
         'Ranked full-text search over the sections of every Markdown document (a section is a heading and the text under it, up to the next heading). ' +
-        'Matches in headings weigh more than matches in body text; word prefixes and small typos also match, with less weight. ' +
+        'Matches in headings weigh more than matches in quoted code, which weigh more than body text; words match their other forms (limit, limits, limiting), the last word also as a prefix, and a misspelt word its closest indexed word. ' +
         `Inputs: query (words, 1-${LIMITS.queryChars} characters), limit (1-${LIMITS.searchResults}, default ${LIMITS.defaultSearchResults}), ` +
         'path_prefix (optional, e.g. "guides/" to search one folder). ' +
-        'Returns the best sections first, each with path, anchor, heading breadcrumbs, line range, score, a snippet around the match, its docs:// URI and a web link when configured, plus the total number of matching sections. ' +
+        'Returns the best sections first, each with path, anchor, heading breadcrumbs, line range, a 0-1 score, a snippet around the match, uri (the section\'s docs://path#anchor URI, readable with resources/read) and a web link when configured, plus the total number of matching sections. ' +
         'Use this first to find where something is documented; then call get_section with the path and anchor to read the whole section.',
       inputSchema: {
         query: z.string().trim().min(1).max(LIMITS.queryChars).describe('What to look for, in words, e.g. "configure the HTTP port".'),
@@ -86,6 +88,7 @@ export function registerDocsTools(ctx: DocsServerContext): void {
         query: z.string(),
         total: z.number().int().describe('Matching sections before the limit was applied.'),
         results: z.array(searchHitView),
+        indexing: indexingView.optional(),
       }),
       annotations: READ_ONLY,
     },
@@ -96,6 +99,8 @@ export function registerDocsTools(ctx: DocsServerContext): void {
       const outcome = await docsIndex.search(args.query, { limit, pathPrefix });
       const results = outcome.hits.map((hit) => toSearchHitView(hit, baseUrl));
       const scope = pathPrefix ? ` under "${pathPrefix}"` : '';
+      const progress = docsIndex.progress();
+      const indexing = progress.state === 'ready' ? undefined : progress;
       const lines =
         results.length === 0
           ? [`No section matches "${args.query}"${scope}. Try other words, fewer words, or list_documents to browse.`]
@@ -103,12 +108,13 @@ export function registerDocsTools(ctx: DocsServerContext): void {
               `${results.length} of ${outcome.total} matching sections for "${args.query}"${scope}, best first:`,
               ...results.flatMap((r, i) => [
                 '',
-                `${i + 1}. ${trailText(r)} — ${sectionRef(r)} (lines ${r.start_line}-${r.end_line}, score ${r.score})`,
+                `${i + 1}. ${trailText(r)} — ${r.uri} (lines ${r.start_line}-${r.end_line}, score ${r.score})`,
                 ...(r.snippet ? [`   ${r.snippet}`] : []),
                 ...(r.link ? [`   ${r.link}`] : []),
               ]),
             ];
-      return toolSuccess(lines.join('\n'), { query: args.query, total: outcome.total, results });
+      if (indexing) lines.push('', progressText(indexing));
+      return toolSuccess(lines.join('\n'), { query: args.query, total: outcome.total, results, ...(indexing ? { indexing } : {}) });
     }),
   );
 
@@ -130,6 +136,7 @@ export function registerDocsTools(ctx: DocsServerContext): void {
         documents: z.array(documentView),
         total: z.number().int().describe('Documents matching path_prefix, across all pages.'),
         next_cursor: z.string().optional().describe('Pass as cursor to get the next page; absent on the last page.'),
+        indexing: indexingView.optional(),
       }),
       annotations: READ_ONLY,
     },
@@ -153,7 +160,10 @@ export function registerDocsTools(ctx: DocsServerContext): void {
         ...(nextCursor ? [`More remain: call again with cursor "${nextCursor}".`] : []),
         ...(stats.fileCapReached ? [`Note: the tree has more than ${stats.maxFiles} documents; the rest are not indexed (DOCS_MAX_FILES).`] : []),
       ];
-      return toolSuccess(lines.join('\n'), { documents, total: page.total, ...(nextCursor ? { next_cursor: nextCursor } : {}) });
+      const progress = docsIndex.progress();
+      const indexing = progress.state === 'ready' ? undefined : progress;
+      if (indexing) lines.push(progressText(indexing));
+      return toolSuccess(lines.join('\n'), { documents, total: page.total, ...(nextCursor ? { next_cursor: nextCursor } : {}), ...(indexing ? { indexing } : {}) });
     }),
   );
 

@@ -40,7 +40,8 @@ describe.each(CLIENT_KINDS)('docs server process over stdio, client %s', (kind) 
     expect(results[0]).toMatchObject({
       path: 'reference/api/errors.md',
       anchor: 'rate-limits',
-      uri: 'docs://reference/api/errors.md',
+      uri: 'docs://reference/api/errors.md#rate-limits',
+      document_uri: 'docs://reference/api/errors.md',
       link: 'https://github.com/acme/widgets/blob/main/docs/reference/api/errors.md#rate-limits',
     });
   });

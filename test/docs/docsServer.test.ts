@@ -125,7 +125,8 @@ describe.each(CLIENT_KINDS)('docs server (in process), client %s', (kind) => {
         title: 'Rate limits',
         breadcrumbs: ['API errors'],
         level: 2,
-        uri: 'docs://reference/api/errors.md',
+        uri: 'docs://reference/api/errors.md#rate-limits',
+        document_uri: 'docs://reference/api/errors.md',
         link: 'https://docs.example.com/handbook/reference/api/errors.md#rate-limits',
       });
       expect(hit?.start_line).toBe(15);
@@ -354,6 +355,32 @@ describe.each(CLIENT_KINDS)('docs server (in process), client %s', (kind) => {
       const text = (index.contents[0] as { text: string }).text;
       expect(text).toContain('8 documents');
       expect(text).toContain('[API errors](docs://reference/api/errors.md)');
+    });
+
+    it('reads one section by its section URI (as search_docs returns it), also in the gateway-namespaced form after the prefix is stripped', async () => {
+      const { results } = await search('rate limit 429');
+      expect(results[0]).toMatchObject({ uri: 'docs://reference/api/errors.md#rate-limits', document_uri: 'docs://reference/api/errors.md' });
+      const section = await docs.client.readResource({ uri: results[0]?.uri ?? '' });
+      expect(section.contents).toHaveLength(1);
+      expect(section.contents[0]).toMatchObject({ uri: 'docs://reference/api/errors.md#rate-limits', mimeType: 'text/markdown' });
+      const text = (section.contents[0] as { text: string }).text;
+      expect(text.startsWith('## Rate limits')).toBe(true);
+      expect(text).toContain('Retry-After');
+      expect(text).not.toContain('## Server errors');
+      expect(text).not.toContain('## Client errors');
+
+      // A section with subsections comes with them; the whole document without a fragment.
+      const withSubs = (await docs.client.readResource({ uri: 'docs://reference/api/errors.md#client-errors' })).contents[0] as { text: string };
+      expect(withSubs.text).toContain('### 404 Not Found');
+      expect(withSubs.text).not.toContain('## Rate limits');
+      const whole = (await docs.client.readResource({ uri: 'docs://reference/api/errors.md' })).contents[0] as { text: string };
+      expect(whole.text).toContain('## Rate limits');
+      expect(whole.text).toContain('## Client errors');
+
+      // A .markdown document, and an unknown anchor (named with the valid ones).
+      const trouble = (await docs.client.readResource({ uri: 'docs://troubleshooting.markdown#port-already-in-use' })).contents[0] as { text: string };
+      expect(trouble.text).toMatch(/^## Port already in use/);
+      await expect(docs.client.readResource({ uri: 'docs://troubleshooting.markdown#no-such-section' })).rejects.toThrow(/port-already-in-use/);
     });
 
     it('reports an unknown document as resource-not-found (-32602 in both eras)', async () => {

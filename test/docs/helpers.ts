@@ -1,4 +1,4 @@
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync, mkdtempSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/server';
@@ -10,6 +10,7 @@ import { publishDocsChanges } from '../../servers/docs/resources.js';
 import { createDocsServer } from '../../servers/docs/server.js';
 import { connectClient, LEGACY_V1, type ClientKind, type EraClient, type ServerTarget } from '../support/eraClients.js';
 import { distEntry, ROOT, startHttpServer, type HttpServerProcess } from '../support/processes.js';
+import { waitFor } from '../support/waitFor.js';
 
 export const REPO_ROOT = ROOT;
 export const FIXTURE_DOCS = path.join(REPO_ROOT, 'test/fixtures/docs');
@@ -83,7 +84,24 @@ async function connectRecording(kind: ClientKind, target: ServerTarget): Promise
       if (method === 'notifications/resources/list_changed') notifications.listChanged += 1;
     },
   });
+  if (target.kind !== 'memory') {
+    await untilIndexed(client);
+    // The end of the first build is announced (resources/list_changed): start from a clean log.
+    notifications.updated.length = 0;
+    notifications.listChanged = 0;
+  }
   return { client, notifications };
+}
+
+/**
+ * A server process answers before its index is built: wait until list_documents no longer
+ * reports indexing (the build is done and the watcher is watching).
+ */
+export async function untilIndexed(client: EraClient): Promise<void> {
+  await waitFor('the docs index to be ready', async () => {
+    const result = await client.callTool({ name: 'list_documents', arguments: { limit: 1 } });
+    return structured<{ indexing?: unknown }>(result).indexing === undefined;
+  });
 }
 
 export interface InProcessOptions {
@@ -164,6 +182,16 @@ export async function startInProcessServer(root: string, options: Omit<InProcess
   return { ...running, docsIndex, watcher };
 }
 
+/**
+ * The data directory a server process keeps its index in: beside the tree (so removing the
+ * tree's temp folder removes it), or a temp folder of its own for the default docs root.
+ */
+export function dataDirFor(env: Record<string, string | undefined>): string {
+  if (env.MANIFOLD_DATA_DIR) return env.MANIFOLD_DATA_DIR;
+  if (env.DOCS_ROOT) return path.join(path.dirname(env.DOCS_ROOT), 'data');
+  return mkdtempSync(path.join(os.tmpdir(), 'manifold-docs-data-'));
+}
+
 export function assertBuilt(): void {
   if (!existsSync(DOCS_MAIN)) {
     throw new Error(`${DOCS_MAIN} is missing: build first (npx tsc -p .).`);
@@ -183,7 +211,7 @@ export async function startStdioProcess(env: Record<string, string>, kind: Clien
   const connection = await connectRecording(kind, {
     kind: 'stdio',
     entry: DOCS_ENTRY,
-    env: { LOG_LEVEL: 'info', DOCS_WATCH_DEBOUNCE_MS: String(WATCH_DEBOUNCE_MS), ...env },
+    env: { LOG_LEVEL: 'info', DOCS_WATCH_DEBOUNCE_MS: String(WATCH_DEBOUNCE_MS), MANIFOLD_DATA_DIR: dataDirFor(env), ...env },
     ...(cwd === undefined ? {} : { cwd }),
     onStderr: (text) => {
       stderr += text;
@@ -195,7 +223,7 @@ export async function startStdioProcess(env: Record<string, string>, kind: Clien
 /** The real server process over Streamable HTTP on an ephemeral port (its URL read from the startup log). */
 export async function startHttpProcess(env: Record<string, string>): Promise<HttpServerProcess> {
   assertBuilt();
-  return startHttpServer(DOCS_ENTRY, { DOCS_WATCH_DEBOUNCE_MS: String(WATCH_DEBOUNCE_MS), ...env });
+  return startHttpServer(DOCS_ENTRY, { DOCS_WATCH_DEBOUNCE_MS: String(WATCH_DEBOUNCE_MS), MANIFOLD_DATA_DIR: dataDirFor(env), ...env });
 }
 
 /** A client of `kind` over Streamable HTTP. */
@@ -212,7 +240,7 @@ export async function startDocs(transport: DocsTransport, root: string): Promise
   if (transport === 'memory') return startInProcessServer(root, { watch: true });
   if (transport === 'stdio') {
     assertBuilt();
-    const env = { DOCS_ROOT: root, DOCS_WATCH_DEBOUNCE_MS: String(WATCH_DEBOUNCE_MS) };
+    const env = { DOCS_ROOT: root, DOCS_WATCH_DEBOUNCE_MS: String(WATCH_DEBOUNCE_MS), MANIFOLD_DATA_DIR: dataDirFor({ DOCS_ROOT: root }) };
     return trackConnections({ kind: 'stdio', entry: DOCS_ENTRY, env }, async () => undefined);
   }
   const server = await startHttpProcess({ DOCS_ROOT: root });
