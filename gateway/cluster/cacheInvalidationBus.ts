@@ -1,7 +1,7 @@
 import type { Logger } from '../../shared/logger.js';
 import type { ResponseCache } from '../policy/responseCache.js';
 import { RedisChannel } from './redisChannel.js';
-import type { RedisLink } from './redisLink.js';
+import type { RedisLink } from '../redis/redisLink.js';
 
 interface Invalidation {
   namespace: string;

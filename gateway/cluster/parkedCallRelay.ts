@@ -7,7 +7,7 @@ import type { RoundRequest } from '../session/bridgedCall.js';
 import { noLongerWaiting, type ParkedCalls, type ParkedOutcome, type ParkRef, type RemoteParkedCalls } from '../session/parkedCalls.js';
 import { RpcError, toRpcError } from '../calls/rpcError.js';
 import { CallCancellation } from '../upstreams/cancellation.js';
-import type { RedisLink } from './redisLink.js';
+import type { RedisLink } from '../redis/redisLink.js';
 
 /** A failure as it crosses between instances: a tool-level DomainError, or a JSON-RPC error. */
 type WireError = { domain: { code: FailureCode; message: string; action?: string } } | { rpc: { code: number; message: string; data?: unknown } };

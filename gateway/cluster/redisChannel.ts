@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.js';
-import type { RedisLink } from './redisLink.js';
+import type { RedisLink } from '../redis/redisLink.js';
 
 /**
  * One Redis publish/subscribe channel between the gateway instances of a cluster: events

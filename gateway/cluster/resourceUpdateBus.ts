@@ -2,7 +2,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { LocalInterestListener } from '../session/resourceSubscriptions.js';
 import type { ListKind, UpstreamListener } from '../upstreams/types.js';
 import { RedisChannel } from './redisChannel.js';
-import type { RedisLink } from './redisLink.js';
+import type { RedisLink } from '../redis/redisLink.js';
 
 type Message =
   | { type: 'updated'; namespace: string; uri: string }
@@ -12,26 +12,8 @@ type Message =
   | { type: 'client'; session: string; message: Record<string, unknown> }
   | { type: 'hello' };
 
-/** What the bus needs of the gateway instance it serves. */
-export interface ClusterResourceHost {
-  /** Tell this instance's subscribed sessions that a resource changed. */
-  deliver(namespace: string, uri: string): void;
-  /** Keep this instance's upstream subscribed to `uri` for another instance's sessions, or stop. */
-  holdForInstance(instance: string, namespace: string, uri: string, held: boolean): void;
-  /** Resources this instance's sessions are subscribed to. */
-  localInterests(): Array<{ namespace: string; uri: string }>;
-  onLocalInterest(listener: LocalInterestListener): void;
-  /** Tell this instance's clients that an upstream's lists changed (seen by another instance's child). */
-  deliverListsChanged(namespace: string, kinds: ReadonlySet<ListKind>): void;
-  /** Send `message` on session `session`'s GET stream if this instance holds it. */
-  deliverToSession(session: string, message: Record<string, unknown>): void;
-  /** Let this instance's sessions hand over what they cannot deliver themselves. */
-  onUndeliveredSessionMessage(relay: (session: string, message: Record<string, unknown>) => void): void;
-  /** A client's message for session `session` that another instance received: handled if this instance's copy of the session is the one it is for. */
-  deliverClientMessage(session: string, message: Record<string, unknown>): void;
-  /** Let this instance's sessions hand over client messages that belong to another instance's copy (answers to its requests, cancellations). */
-  onForeignClientMessage(relay: (session: string, message: Record<string, unknown>) => void): void;
-}
+export type { ClusterResourceHost } from '../session/clusterPorts.js';
+import type { ClusterResourceHost } from '../session/clusterPorts.js';
 
 const LIST_KINDS: ReadonlySet<string> = new Set(['tools', 'prompts', 'resources', 'resourceTemplates']);
 

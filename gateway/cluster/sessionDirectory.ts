@@ -1,32 +1,9 @@
 import type { Logger } from '../../shared/logger.js';
 import { RedisChannel } from './redisChannel.js';
-import type { RedisFallback, RedisLink } from './redisLink.js';
+import type { RedisFallback, RedisLink } from '../redis/redisLink.js';
 
-/** Where a session is served: the aggregate, one upstream, or a curated view. */
-export type SessionViewKey = { kind: 'aggregate' } | { kind: 'server'; namespace: string } | { kind: 'view'; name: string };
-
-/**
- * What another instance needs to continue a session: who owns it, what it sees, and the
- * client's side of the initialize handshake (protocol version, capabilities, client info),
- * plus what the client asked for since (log level, subscriptions).
- */
-export interface SessionRecord {
-  id: string;
-  user: string;
-  view: SessionViewKey;
-  initialize: { protocolVersion: string; capabilities: Record<string, unknown>; clientInfo: { name: string; version: string } };
-  logLevel?: string;
-  /** Subscribed resource URIs, as the client named them. */
-  subscriptions: string[];
-}
-
-export interface SessionDirectory {
-  save(record: SessionRecord, ttlMs: number): Promise<void>;
-  load(id: string): Promise<SessionRecord | undefined>;
-  /** The client ended the session: forget its record, and have every instance close its copy. */
-  remove(id: string): Promise<void>;
-  close(): Promise<void>;
-}
+export type { SessionDirectory, SessionRecord, SessionViewKey } from '../session/clusterPorts.js';
+import type { SessionDirectory, SessionRecord } from '../session/clusterPorts.js';
 
 /**
  * Session records in Redis, one key each, expiring after the idle timeout (renewed on use).

@@ -1,10 +1,10 @@
 import { RedisRateLimitStore } from '../limits/redisRateLimitStore.js';
-import type { RedisLink } from '../cluster/redisLink.js';
+import type { RedisLink } from '../redis/redisLink.js';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import type { GatewayConfig } from '../config/schema.js';
-import type { ManifoldGateway } from '../gateway.js';
+import type { ManifoldGateway } from '../session/gatewayCore.js';
 import { AuditLog } from '../observability/auditLog.js';
 import { CallRecorder } from '../observability/callRecorder.js';
 import { createCallTracing } from '../observability/callTracing.js';

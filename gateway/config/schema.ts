@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { embeddedAuthSettingsSchema } from '../auth/embedded/settings.js';
 import { viewsSchema } from '../views/viewSettings.js';
-import { clusterSchema } from '../cluster/clusterSettings.js';
+import { clusterSchema } from './clusterSettings.js';
 import { upstreamSchema } from '../upstreams/upstreamSettings.js';
 import { observabilitySchema } from '../observability/observabilitySettings.js';
 import { cacheSchema, limitsSchema } from '../policy/policySettings.js';

@@ -7,7 +7,7 @@ import { insufficientScopeChallenge } from '../auth/protectedResource.js';
 import { INSUFFICIENT_SCOPE } from '../auth/scopeGate.js';
 import { grants } from '../auth/scopePolicy.js';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
-import type { ManifoldGateway } from '../gateway.js';
+import type { ManifoldGateway } from '../session/gatewayCore.js';
 import { requestIdOf, sendJson, sendRpcError } from './jsonRpcMessages.js';
 import { LegacySseRoutes } from './legacySseRoutes.js';
 import { authenticate, catchErrors, checkOrigin, limitedJsonBody, type GatewayState } from './middlewares.js';

@@ -1,7 +1,7 @@
 import type { ParameterizedContext } from 'koa';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
 import type { ScopeGate } from '../auth/scopeGate.js';
-import type { ManifoldGateway } from '../gateway.js';
+import type { ManifoldGateway } from '../session/gatewayCore.js';
 import { parseMessages, sendRpcError } from './jsonRpcMessages.js';
 import type { GatewayState } from './middlewares.js';
 

@@ -2,7 +2,7 @@ import type { ParameterizedContext } from 'koa';
 import { ErrorCode, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ScopeCheck } from '../auth/scopeGate.js';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
-import type { ManifoldGateway } from '../gateway.js';
+import type { ManifoldGateway } from '../session/gatewayCore.js';
 import { composeInstructions, unionCapabilities, type MethodRequest } from '../session/mcpMethods.js';
 import { parseListenFilter } from '../session/listenStreams.js';
 import { ModernRequestClient } from '../session/modernRequestClient.js';

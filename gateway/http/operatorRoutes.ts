@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import { isLoopbackHost } from '../../shared/config.js';
 import { grants } from '../auth/scopePolicy.js';
-import type { ManifoldGateway } from '../gateway.js';
+import type { ManifoldGateway } from '../session/gatewayCore.js';
 import { sendRpcError } from './jsonRpcMessages.js';
 import type { GatewayState } from './middlewares.js';
 import type { CallRecorder } from '../observability/callRecorder.js';

@@ -1,4 +1,4 @@
-import type { ManifoldGateway } from '../gateway.js';
+import type { ManifoldGateway } from '../session/gatewayCore.js';
 import type { CallRecord } from '../observability/callRecorder.js';
 
 export interface StatusPageData {

@@ -1,4 +1,4 @@
-import type { RedisLink } from '../cluster/redisLink.js';
+import type { RedisLink } from '../redis/redisLink.js';
 import { InMemoryRateLimitStore, type RateLimitStore } from './rateLimitStore.js';
 
 /**

@@ -577,7 +577,7 @@ export class UpstreamConnection {
     // used to drop it then): /servers/{ns}/mcp relays its upstream as it is, and its 2025
     // sessions and 2026 listen streams (SEP-2575) hear what the upstream announced; the
     // aggregate and curated views still announce only what changed in what they show (the
-    // catalog's rebuild compares, gateway.ts deliverListsChanged).
+    // catalog's rebuild compares, session/gatewayCore.ts deliverListsChanged).
     if (notify) this.listener.onListsChanged(this.namespace, kinds);
   }
 

@@ -1,34 +1,35 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { LoggingLevel, LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
-import type { Logger } from '../shared/logger.js';
-import { AccessPolicy } from './auth/accessPolicy.js';
-import type { CallerIdentity } from './auth/authenticate.js';
-import { SingleUpstreamView, UpstreamCatalog, type CatalogView, type ToolGate } from './catalog/upstreamCatalog.js';
-import type { GatewayConfig } from './config/schema.js';
-import { SessionTransport } from './session/sessionTransport.js';
-import { composeResourceRead, type ResourceReadHandler, type ResourceReadMiddleware } from './calls/resourceReadPipeline.js';
-import { composeToolCall, type ToolCallHandler, type ToolCallMiddleware } from './calls/toolCallPipeline.js';
-import { ClientSession, LOG_LEVEL_ORDER } from './session/clientSession.js';
-import { ListenStreams, type ListChanges } from './session/listenStreams.js';
-import type { RequestLimiter } from './policy/requestLimiter.js';
-import { ParkedCalls } from './session/parkedCalls.js';
-import { RelayedInputState } from './session/relayedInputState.js';
-import { ResourceSubscriptions } from './session/resourceSubscriptions.js';
-import { composeInstructions, McpMethods, unionCapabilities } from './session/mcpMethods.js';
-import { registerSessionHandlers } from './session/sessionHandlers.js';
-import { SessionRegistry } from './session/sessionRegistry.js';
-import type { ListKind, UpstreamListener, UpstreamStateName } from './upstreams/types.js';
-import { UpstreamConnection, type UpstreamStatus } from './upstreams/upstreamConnection.js';
-import { UserCallLimit } from './upstreams/userCallLimit.js';
-import { WorkflowRegistry } from './workflows/workflowRegistry.js';
-import type { ToolChange, ToolPins } from './integrity/toolPins.js';
-import type { ClusterResourceHost } from './cluster/resourceUpdateBus.js';
-import type { SessionDirectory, SessionRecord, SessionViewKey } from './cluster/sessionDirectory.js';
-import { CuratedView } from './views/curatedView.js';
-import { tracingChildEnv } from './observability/callTracing.js';
-import type { ViewSettings } from './views/viewSettings.js';
-import { dispatchWithoutSchemaPass } from '../shared/jsonRpcDispatch.js';
-import { answerToolCallsDirectly } from './session/toolCallHandler.js';
+import type { Logger } from '../../shared/logger.js';
+import { AccessPolicy } from '../auth/accessPolicy.js';
+import type { CallerIdentity } from '../auth/authenticate.js';
+import { UpstreamCatalog, type CatalogView, type ToolGate } from '../catalog/upstreamCatalog.js';
+import type { GatewayConfig } from '../config/schema.js';
+import { SessionTransport } from './sessionTransport.js';
+import { composeResourceRead, type ResourceReadHandler, type ResourceReadMiddleware } from '../calls/resourceReadPipeline.js';
+import { composeToolCall, type ToolCallHandler, type ToolCallMiddleware } from '../calls/toolCallPipeline.js';
+import { ClientSession, LOG_LEVEL_ORDER } from './clientSession.js';
+import { ListenStreams, type ListChanges } from './listenStreams.js';
+import type { RequestLimiter } from '../policy/requestLimiter.js';
+import { ParkedCalls } from './parkedCalls.js';
+import { RelayedInputState } from './relayedInputState.js';
+import { ResourceSubscriptions } from './resourceSubscriptions.js';
+import { composeInstructions, McpMethods, unionCapabilities } from './mcpMethods.js';
+import { registerSessionHandlers } from './sessionHandlers.js';
+import { SessionRegistry } from './sessionRegistry.js';
+import type { ListKind, UpstreamListener, UpstreamStateName } from '../upstreams/types.js';
+import { UpstreamConnection, type UpstreamStatus } from '../upstreams/upstreamConnection.js';
+import { UserCallLimit } from '../upstreams/userCallLimit.js';
+import { WorkflowRegistry } from '../workflows/workflowRegistry.js';
+import type { ToolChange, ToolPins } from '../integrity/toolPins.js';
+import type { ClusterResourceHost, SessionDirectory, SessionViewKey } from './clusterPorts.js';
+import { SharedSessions } from './sharedSessions.js';
+import { ViewDirectory, type ViewChanges } from '../views/viewDirectory.js';
+import { CuratedView } from '../views/curatedView.js';
+import { tracingChildEnv } from '../observability/callTracing.js';
+import type { ViewSettings } from '../views/viewSettings.js';
+import { dispatchWithoutSchemaPass } from '../../shared/jsonRpcDispatch.js';
+import { answerToolCallsDirectly } from './toolCallHandler.js';
 
 export interface GatewayOptions {
   /** Policy stages around every forwarded tools/call (authorization, limits, cache, audit, metrics). */
@@ -73,7 +74,8 @@ export class ManifoldGateway implements UpstreamListener {
   readonly upstreams: UpstreamConnection[];
   readonly catalog: UpstreamCatalog;
   readonly sessions: SessionRegistry;
-  private readonly singleViews = new Map<string, SingleUpstreamView>();
+  /** The aggregate, per-upstream and curated views (views/viewDirectory.ts). */
+  readonly views: ViewDirectory;
   private readonly subscriptions: ResourceSubscriptions;
   private readonly toolCall: ToolCallHandler;
   /** The MCP methods answered for clients of either protocol era. */
@@ -87,6 +89,8 @@ export class ManifoldGateway implements UpstreamListener {
   readonly access: AccessPolicy;
   /** Shared session state, when instances form a cluster. */
   readonly sessionDirectory: SessionDirectory | undefined;
+  /** 2025 sessions continued across instances (session/sharedSessions.ts), when instances form a cluster. */
+  private readonly shared: SharedSessions | undefined;
   /** Pinned tool definitions (tool integrity), when enabled. */
   readonly toolPins: ToolPins | undefined;
   /** Rate limits on requests other than tools/call, when configured. */
@@ -112,7 +116,7 @@ export class ManifoldGateway implements UpstreamListener {
     const userCalls = new UserCallLimit(config.limits.perUser.inFlight);
     for (const upstream of this.upstreams) upstream.userCalls = userCalls;
     this.catalog = new UpstreamCatalog(this.upstreams, config.separator, logger);
-    for (const upstream of this.upstreams) this.singleViews.set(upstream.namespace, new SingleUpstreamView(upstream, this.catalog));
+    this.views = new ViewDirectory(this.catalog, this.upstreams);
     this.subscriptions = new ResourceSubscriptions(logger);
     this.listenStreams = new ListenStreams({ subscriptions: this.subscriptions, access: this.access, logger, maxStreams: config.http.maxSessions, maxStreamsPerUser: config.limits.perUser.listenStreams });
     this.sessions = new SessionRegistry(config.http.sessionIdleTimeoutMs, (session) => {
@@ -154,6 +158,19 @@ export class ManifoldGateway implements UpstreamListener {
     });
     this.toolPins = options.toolPins;
     this.sessionDirectory = options.sessionDirectory;
+    this.shared = options.sessionDirectory
+      ? new SharedSessions({
+          directory: options.sessionDirectory,
+          ttlMs: config.http.sessionIdleTimeoutMs,
+          views: this.views,
+          sessions: this.sessions,
+          subscriptions: this.subscriptions,
+          logger,
+          isAccepting: () => this.accepting,
+          openSession: (view, identity, id) => this.openSession(view, identity, 'streamable', id),
+          onLogLevelRestored: () => this.updateUpstreamLogLevels(),
+        })
+      : undefined;
     if (options.toolPins) this.catalog.setToolGate(this.integrityGate(options.toolPins, options.onToolChange));
     this.applyViews(config.views);
   }
@@ -205,18 +222,16 @@ export class ManifoldGateway implements UpstreamListener {
   }
 
   view(namespace: string | undefined): CatalogView | undefined {
-    return namespace === undefined ? this.catalog : this.singleViews.get(namespace);
+    return this.views.view(namespace);
   }
-
-  private readonly curatedViews = new Map<string, CuratedView>();
 
   /** A curated view (`/views/{name}/mcp`) by name. */
   curatedView(name: string): CuratedView | undefined {
-    return this.curatedViews.get(name);
+    return this.views.curatedView(name);
   }
 
   curatedViewNames(): string[] {
-    return [...this.curatedViews.keys()];
+    return this.views.curatedViewNames();
   }
 
   /**
@@ -224,25 +239,8 @@ export class ManifoldGateway implements UpstreamListener {
    * object, so a changed view changes under them and they are told with list_changed; a removed
    * view shows its sessions nothing, and new sessions cannot open it.
    */
-  applyViews(views: readonly ViewSettings[]): { added: string[]; changed: string[]; removed: string[] } {
-    const outcome = { added: [] as string[], changed: [] as string[], removed: [] as string[] };
-    const wanted = new Map(views.map((view) => [view.name, view]));
-    for (const [name, view] of this.curatedViews) {
-      const next = wanted.get(name);
-      if (!next) {
-        view.active = false;
-        this.curatedViews.delete(name);
-        outcome.removed.push(name);
-      } else if (JSON.stringify(next) !== JSON.stringify(view.settings)) {
-        view.settings = next;
-        outcome.changed.push(name);
-      }
-    }
-    for (const [name, settings] of wanted) {
-      if (this.curatedViews.has(name)) continue;
-      this.curatedViews.set(name, new CuratedView(settings, this.catalog));
-      outcome.added.push(name);
-    }
+  applyViews(views: readonly ViewSettings[]): ViewChanges {
+    const outcome = this.views.apply(views);
     const touched = new Set([...outcome.changed, ...outcome.removed]);
     for (const session of this.sessions.values()) {
       if (session.view instanceof CuratedView && touched.has(session.view.name)) void this.notify(session, true, true, true);
@@ -275,7 +273,7 @@ export class ManifoldGateway implements UpstreamListener {
       subscriptions: this.subscriptions,
       onLogLevelChanged: () => this.updateUpstreamLogLevels(),
       requestLimiter: this.requestLimiter,
-      ...(this.sessionDirectory ? { onSessionChanged: (changed: ClientSession) => void this.saveSession(changed) } : {}),
+      ...(this.shared ? { onSessionChanged: (changed: ClientSession) => void this.shared?.save(changed) } : {}),
     });
     session.server.onclose = () => this.onSessionClosed(session);
     // A resource update for a session whose GET stream is open on another instance goes there.
@@ -301,86 +299,34 @@ export class ManifoldGateway implements UpstreamListener {
 
   /** Which endpoint a view serves, as other instances can find it again. */
   viewKeyOf(view: CatalogView): SessionViewKey {
-    if (view instanceof CuratedView) return { kind: 'view', name: view.name };
-    return view.namespace === undefined ? { kind: 'aggregate' } : { kind: 'server', namespace: view.namespace };
+    return this.views.keyOf(view);
   }
-
-  private viewFor(key: SessionViewKey): CatalogView | undefined {
-    if (key.kind === 'aggregate') return this.catalog;
-    if (key.kind === 'server') return this.singleViews.get(key.namespace);
-    return this.curatedViews.get(key.name);
-  }
-
-  private readonly savedAt = new Map<string, number>();
 
   /** Record a new session (before its initialize is answered, so any instance can take the next request). */
   async shareSession(session: ClientSession, handshake: NonNullable<ClientSession['handshake']>): Promise<void> {
-    session.handshake = handshake;
-    await this.saveSession(session);
+    if (this.shared) await this.shared.share(session, handshake);
+    else session.handshake = handshake;
   }
 
-  private async saveSession(session: ClientSession): Promise<void> {
-    if (!this.sessionDirectory || !session.handshake) return;
-    this.savedAt.set(session.id, Date.now());
-    const record: SessionRecord = {
-      id: session.id,
-      user: session.identity.user,
-      view: this.viewKeyOf(session.view),
-      initialize: session.handshake,
-      ...(session.logLevel ? { logLevel: session.logLevel } : {}),
-      subscriptions: [...session.subscribedUris],
-    };
-    await this.sessionDirectory.save(record, this.config.http.sessionIdleTimeoutMs).catch((error: unknown) => this.logger.warn({ err: error, session: session.id }, 'session state not shared'));
-  }
-
-  /** A request on a shared session: keep its record alive (at most once a minute). */
+  /** A request on a shared session: keep its record alive. */
   touchSession(session: ClientSession): void {
-    if (this.sessionDirectory && Date.now() - (this.savedAt.get(session.id) ?? 0) > 60_000) void this.saveSession(session);
+    this.shared?.touch(session);
   }
 
-  /**
-   * Continue, on this instance, a session another instance opened: the same id, user and
-   * endpoint; the client's handshake is replayed into a fresh protocol server (its answer goes
-   * nowhere), then its log level and subscriptions are restored.
-   */
+  /** Continue, on this instance, a session another instance opened (session/sharedSessions.ts). */
   async restoreSession(id: string, view: CatalogView, identity: CallerIdentity): Promise<ClientSession | undefined> {
-    if (!this.sessionDirectory || !this.accepting) return undefined;
-    const record = await this.sessionDirectory.load(id).catch(() => undefined);
-    if (!record || record.user !== identity.user || JSON.stringify(record.view) !== JSON.stringify(this.viewKeyOf(view))) return undefined;
-    if (this.sessions.get(id)) return this.sessions.get(id);
-    if (this.viewFor(record.view) !== view) return undefined;
-    const session = this.openSession(view, identity, 'streamable', id);
-    session.handshake = record.initialize;
-    session.transport.setProtocolVersion(record.initialize.protocolVersion);
-    session.transport.onmessage?.({ jsonrpc: '2.0', id: `restore:${id}`, method: 'initialize', params: record.initialize });
-    session.transport.onmessage?.({ jsonrpc: '2.0', method: 'notifications/initialized' });
-    await new Promise((resolve) => setImmediate(resolve));
-    if (record.logLevel) {
-      session.logLevel = record.logLevel as ClientSession['logLevel'];
-      this.updateUpstreamLogLevels();
-    }
-    for (const uri of record.subscriptions) {
-      const target = view.resolveUri(uri);
-      if (!target) continue;
-      await this.subscriptions.subscribe(session, target.upstream, target.uri, uri).then(
-        () => session.subscribedUris.add(uri),
-        (error: unknown) => this.logger.warn({ err: error, session: id, uri }, 'subscription not restored'),
-      );
-    }
-    this.logger.info({ session: id, user: identity.user }, 'session continued from another instance');
-    return session;
+    return this.shared?.restore(id, view, identity);
   }
 
   /** The client ended the session (DELETE): forget it everywhere. */
   async forgetSession(id: string): Promise<void> {
-    this.savedAt.delete(id);
-    await this.sessionDirectory?.remove(id).catch(() => undefined);
+    await this.shared?.forget(id);
   }
 
   private onSessionClosed(session: ClientSession): void {
     if (!this.sessions.get(session.id)) return;
     this.sessions.delete(session.id);
-    this.savedAt.delete(session.id);
+    this.shared?.closed(session.id);
     void this.subscriptions.dropSession(session);
     if (session.logLevel) this.updateUpstreamLogLevels();
     this.logger.debug({ session: session.id }, 'session closed');
