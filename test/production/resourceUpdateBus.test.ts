@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RedisLink } from '../../gateway/cluster/redisLink.js';
+import { RedisLink } from '../../gateway/redis/redisLink.js';
 import { ResourceUpdateBus, type ClusterResourceHost } from '../../gateway/cluster/resourceUpdateBus.js';
 import type { LocalInterestListener } from '../../gateway/session/resourceSubscriptions.js';
 import { createLogger } from '../../shared/logger.js';
