@@ -1,13 +1,17 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Octokit } from 'octokit';
-import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import type { Logger } from '../../shared/logger.js';
+import { withRetries } from './requestRetry.js';
 
 /**
- * octokit's bundle already applies both plugins; naming them here keeps the dependency
- * explicit, and `plugin()` skips ones that are already present.
+ * octokit's bundle already applies the throttling plugin (its pacing of requests); naming it
+ * here keeps the dependency explicit, and `plugin()` skips ones that are already present.
+ * Its retry plugin is turned off: it keeps the retry count on options shared between
+ * requests, so its waits drifted (4 s then 4 s, 16 s then 4 s), and it retried timeouts past
+ * the deadline. requestRetry.ts decides every retry instead.
  */
-const GithubOctokit = Octokit.plugin(retry, throttling);
+const GithubOctokit = Octokit.plugin(throttling);
 
 /** The REST client the tools use. */
 export type GithubClient = InstanceType<typeof GithubOctokit>;
@@ -28,46 +32,40 @@ export interface GithubClientOptions {
    * limit (`retry-after`). One retry is made within this bound; longer advice fails at once.
    */
   maxRateLimitWaitSeconds: number;
-  /** Retries for network failures and 5xx answers, with 1 s, 4 s, 9 s … back-off. */
+  /** Retries for connection failures and 5xx answers, with 1 s, 4 s, 9 s … back-off (requestRetry.ts). */
   retries: number;
-  /** Abort a single HTTP request after this long. */
+  /** A request, every retry and wait included, fails after this long. */
   requestTimeoutMs: number;
 }
 
 export function createGithubClient(options: GithubClientOptions): GithubClient {
   const log = options.logger.child({ component: 'github-api' });
-  const fetchWithTimeout: typeof fetch = (input, init) => {
-    const timeout = AbortSignal.timeout(options.requestTimeoutMs);
-    const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
-    return fetch(input, { ...init, signal });
+  const policy = { retries: options.retries, maxRateLimitWaitSeconds: options.maxRateLimitWaitSeconds, requestTimeoutMs: options.requestTimeoutMs };
+  // A hook cannot hand changed options to the hooks inside it (before-after-hook binds them once),
+  // so the attempt's deadline reaches fetch through the async context.
+  const attemptDeadline = new AsyncLocalStorage<AbortSignal>();
+  const fetchUntilDeadline: typeof fetch = (input, init) => {
+    const deadline = attemptDeadline.getStore();
+    if (!deadline) return fetch(input, init);
+    return fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline });
   };
 
   const client = new GithubOctokit({
     baseUrl: options.apiUrl,
     userAgent: USER_AGENT,
     ...(options.token ? { auth: options.token } : {}),
-    request: { fetch: fetchWithTimeout },
     headers: { 'x-github-api-version': API_VERSION },
+    request: { fetch: fetchUntilDeadline },
     log: {
       debug: (message: string) => log.debug(message),
       info: (message: string) => log.info(message),
       warn: (message: string) => log.warn(message),
       error: (message: string) => log.error(message),
     },
-    // Rate limits belong to the throttling plugin alone, so 429 is not retried here too.
-    retry: { retries: options.retries, doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451] },
+    retry: { enabled: false },
     throttle: {
-      // Secondary limits ask for a short pause: honour it once, within the bound.
-      onSecondaryRateLimit: (retryAfterSeconds, request, _octokit, retryCount) => {
-        const retrying = retryCount < 1 && retryAfterSeconds <= options.maxRateLimitWaitSeconds;
-        log.warn(
-          { method: request.method, url: request.url, retryAfterSeconds, retrying },
-          retrying
-            ? 'GitHub secondary rate limit: retrying once after the advised delay'
-            : 'GitHub secondary rate limit: not retrying (already retried, or the advised delay exceeds the limit)',
-        );
-        return retrying;
-      },
+      // The secondary limit's one retry is requestRetry.ts's, within the request's deadline.
+      onSecondaryRateLimit: () => false,
       // The primary limit resets up to an hour later: fail now and say when, rather than hold the call.
       onRateLimit: (resetInSeconds, request) => {
         log.warn({ method: request.method, url: request.url, resetInSeconds }, 'GitHub primary rate limit exhausted; failing without waiting');
@@ -77,31 +75,28 @@ export function createGithubClient(options: GithubClientOptions): GithubClient {
   });
 
   let warnedForReset: string | undefined;
-  client.hook.wrap('request', async (request, requestOptions) => {
-    const started = performance.now();
-    try {
-      const response = await request(requestOptions);
-      const remaining = Number(response.headers['x-ratelimit-remaining']);
-      const limit = Number(response.headers['x-ratelimit-limit']);
-      const reset = response.headers['x-ratelimit-reset'];
-      if (limit > 0 && remaining < limit * 0.1 && reset !== warnedForReset) {
-        warnedForReset = String(reset);
-        log.warn({ remaining, limit, resetsAt: resetTimeIso(reset) }, 'GitHub rate limit running low');
+  // Registered last, so it wraps the throttling plugin: every attempt is paced by it.
+  client.hook.wrap('request', (request, requestOptions) =>
+    withRetries({ method: requestOptions.method, url: requestOptions.url }, policy, log, async (deadline) => {
+      const started = performance.now();
+      try {
+        const response = await attemptDeadline.run(deadline, () => request(requestOptions));
+        const remaining = Number(response.headers['x-ratelimit-remaining']);
+        const limit = Number(response.headers['x-ratelimit-limit']);
+        const reset = response.headers['x-ratelimit-reset'];
+        if (limit > 0 && remaining < limit * 0.1 && reset !== warnedForReset) {
+          warnedForReset = String(reset);
+          log.warn({ remaining, limit, resetsAt: resetTimeIso(reset) }, 'GitHub rate limit running low');
+        }
+        log.debug({ method: requestOptions.method, url: requestOptions.url, status: response.status, ms: Math.round(performance.now() - started) }, 'GitHub request');
+        return response;
+      } catch (error) {
+        const status = (error as { status?: unknown }).status;
+        log.debug({ method: requestOptions.method, url: requestOptions.url, status, ms: Math.round(performance.now() - started) }, 'GitHub request failed');
+        throw error;
       }
-      log.debug(
-        { method: requestOptions.method, url: requestOptions.url, status: response.status, ms: Math.round(performance.now() - started) },
-        'GitHub request',
-      );
-      return response;
-    } catch (error) {
-      const status = (error as { status?: unknown }).status;
-      log.debug(
-        { method: requestOptions.method, url: requestOptions.url, status, ms: Math.round(performance.now() - started) },
-        'GitHub request failed',
-      );
-      throw error;
-    }
-  });
+    }),
+  );
   return client;
 }
 

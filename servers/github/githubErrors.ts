@@ -2,6 +2,7 @@ import { DomainError } from '../../shared/errors.js';
 import type { GithubClient } from './githubClient.js';
 import { resetTimeIso } from './githubClient.js';
 import { formatRepository, type RepositoryRef } from './repositoryRef.js';
+import { GithubDeadlineError } from './requestRetry.js';
 
 /**
  * The one place where GitHub API failures become messages a model can act on.
@@ -95,7 +96,9 @@ export function toGithubError(
 ): unknown {
   if (error instanceof DomainError) return error;
   if (isTimeout(error)) {
-    return new DomainError('unavailable', `GitHub at ${connection.apiUrl} did not answer in time while trying to ${target.action}.`, {
+    const timeoutMs = error instanceof GithubDeadlineError ? error.timeoutMs : undefined;
+    const within = timeoutMs === undefined ? 'in time' : `within ${Math.round(timeoutMs / 100) / 10} s (GITHUB_REQUEST_TIMEOUT_MS)`;
+    return new DomainError('unavailable', `GitHub at ${connection.apiUrl} did not answer ${within} while trying to ${target.action}.`, {
       action: 'Retry shortly; if it persists, check GITHUB_API_URL and the network path to it.',
       cause: error,
     });

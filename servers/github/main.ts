@@ -27,8 +27,8 @@ const githubServerEnv = {
   GITHUB_RATE_LIMIT_MAX_WAIT_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
   /** Retries for network failures and 5xx answers. */
   GITHUB_REQUEST_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
-  /** Per-request timeout. */
-  GITHUB_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /** A GitHub request, its retries and waits included, fails after this long; below the gateway's callTimeoutMs (60 s). */
+  GITHUB_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(20_000),
 };
 
 runMain('github', async (logger) => {

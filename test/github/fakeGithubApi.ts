@@ -98,6 +98,8 @@ export interface RecordedRequest {
   query: Record<string, string>;
   headers: Record<string, string | string[] | undefined>;
   body: unknown;
+  /** When the request arrived (Date.now()), for checking a client's back-off. */
+  at: number;
 }
 
 /** A scripted answer that takes precedence over normal handling for matching requests. */
@@ -201,6 +203,7 @@ export class FakeGithubApi {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.origin);
+    const arrived = Date.now();
     const body = await readBody(req);
     const recorded: RecordedRequest = {
       method: req.method ?? 'GET',
@@ -208,6 +211,7 @@ export class FakeGithubApi {
       query: Object.fromEntries(url.searchParams),
       headers: req.headers,
       body,
+      at: arrived,
     };
     this.requests.push(recorded);
 

@@ -100,7 +100,7 @@ describe.each(CLIENT_KINDS)('GitHub server in process, client %s', (kind) => {
         slowApi.inject({ method: 'GET', path: '/repos/acme/widgets/issues/3', status: 200, body: {}, delayMs: 2_000 });
         const slow = await callTool(slowClient, 'get_issue', { issue_number: 3 });
         expect(slow.isError).toBe(true);
-        expect(textOf(slow)).toContain(`GitHub at ${apiUrl} did not answer in time`);
+        expect(textOf(slow)).toContain(`GitHub at ${apiUrl} did not answer within 0.3 s (GITHUB_REQUEST_TIMEOUT_MS)`);
         expect(failure(slow).code).toBe('unavailable');
         const fine = await callTool(slowClient, 'get_issue', { issue_number: 3 });
         expect(fine.isError).toBeFalsy();
