@@ -36,7 +36,7 @@ runMain('project-management', async (logger) => {
   const target: DatabaseTarget = env.DATABASE_URL
     ? { kind: 'postgres', url: env.DATABASE_URL }
     : { kind: 'sqlite', file: resolve(dataDir, 'project-management.sqlite') };
-  const database = await openDatabase(target);
+  const database = await openDatabase(target, { logger });
   logger.info({ database: database.dialect, location: database.location }, 'database ready');
   const store = new ProjectStore(database.db);
   const changes = publishStoreChanges(store);

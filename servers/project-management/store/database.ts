@@ -2,9 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { privateFile } from '../../../shared/privateData.js';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, type SqliteDatabase } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import pg from 'pg';
+import type { Logger } from '../../../shared/logger.js';
+import { ConnectionFailureDialect, loggedAvailability } from './connectionFailures.js';
 import { migrationsFor } from './migrations.js';
 import type { Database, SqlDialectName } from './schema.js';
 
@@ -18,9 +20,9 @@ export interface OpenedDatabase {
 
 export type DatabaseTarget = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
 
-/** Open the database, apply pending migrations, and return the query layer. */
-export async function openDatabase(target: DatabaseTarget): Promise<OpenedDatabase> {
-  const opened = target.kind === 'postgres' ? openPostgres(target.url) : openSqlite(target.file);
+/** Open the database, apply pending migrations, and return the query layer; `logger` hears of PostgreSQL outages. */
+export async function openDatabase(target: DatabaseTarget, options: { logger?: Logger } = {}): Promise<OpenedDatabase> {
+  const opened = target.kind === 'postgres' ? openPostgres(target.url, options.logger) : openSqlite(target.file);
   const migrator = new Migrator({ db: opened.db, provider: migrationsFor(opened.dialect) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
@@ -68,10 +70,18 @@ function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
   };
 }
 
-function openPostgres(url: string): OpenedDatabase {
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', location: redactUrl(url), close: () => db.destroy() };
+/** How long a call waits for a connection before it is told the database is unavailable. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+function openPostgres(url: string, logger: Logger | undefined): OpenedDatabase {
+  const location = redactUrl(url);
+  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true });
+  // An idle connection the server closed (a restart, a failover) is dropped by the pool and
+  // reported here; without a listener, pg's 'error' event would end the process.
+  pool.on('error', (error) => logger?.warn({ database: location, err: { message: error.message, code: (error as { code?: unknown }).code } }, 'database connection lost; the pool opens a new one on the next call'));
+  const availability = logger ? loggedAvailability(logger, location) : { unavailable: () => undefined, available: () => undefined };
+  const db = new Kysely<Database>({ dialect: new ConnectionFailureDialect({ pool }, availability) });
+  return { db, dialect: 'postgres', location, close: () => db.destroy() };
 }
 
 /** A database URL with its password removed, safe for logs. */
