@@ -95,6 +95,13 @@ writeFileSync(
   }),
 );
 const gateways: Array<{ child: ChildProcess; url: string }> = [];
+// Stopped early (Ctrl-C, kill): take the gateways and Redis down too.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const gateway of gateways) gateway.child.kill('SIGTERM');
+    void redis.remove().finally(() => process.exit(130));
+  });
+}
 for (let i = 0; i < 2; i++) {
   gateways.push(await startProcess([GATEWAY, '--config', configFile], { REDIS_URL: redis.url, MANIFOLD_DATA_DIR: mkdtempSync(join(tmpdir(), 'manifold-soak-data-')) }));
 }
