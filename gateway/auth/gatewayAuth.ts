@@ -208,6 +208,7 @@ export async function embeddedAuthOptions(
     defaultScopes: defaultScopesOf(config),
     users,
     clients: auth.embedded?.clients ?? [],
+    clientMetadataDocuments: auth.embedded?.clientMetadataDocuments ?? { enabled: true, allowLoopback: false },
     dataDir: authDataDir,
     ...(options.signInThrottle ? { signInThrottle: options.signInThrottle } : {}),
     logger: options.logger,

@@ -59,13 +59,13 @@ export class EmbeddedAuthHarness {
     return `${this.baseUrl}/servers/${ns}/mcp`;
   }
 
-  async start(options: { dataDir?: string } = {}): Promise<this> {
+  async start(options: { dataDir?: string; adjust?: (options: EmbeddedAuthServerOptions) => EmbeddedAuthServerOptions } = {}): Promise<this> {
     this.dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'manifold-embedded-auth-'));
     this.users = await testUsers();
     this.server = createServer((req, res) => this.handler(req, res));
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    await this.boot();
+    await this.boot(options.adjust);
     return this;
   }
 

@@ -65,11 +65,53 @@ function registerAsNativeApplication(metadata: ClientMetadata, requested: Record
   }
 }
 
-/** The `extraClientMetadata.validator`: enforces the policy above on registration requests only. */
+/** Is this client id a URL naming a client ID metadata document (an https URL)? */
+export function isMetadataDocumentClientId(clientId: unknown): clientId is string {
+  return typeof clientId === 'string' && /^https:\/\//i.test(clientId);
+}
+
+/**
+ * What a client ID metadata document must say (draft-ietf-oauth-client-id-metadata-document
+ * §4; oidc-provider already checks that `client_id` equals the URL and that no secret is in it):
+ * - `client_name`, which the consent page shows beside the publishing host;
+ * - `token_endpoint_auth_method: "none"`: a document is public, so it cannot hold a secret;
+ * - only the authorization code and refresh token grants;
+ * - redirect URIs as for registration (redirectUris.ts), under the type the document declares
+ *   (`application_type`, OpenID Connect registration: `web` by default): a private-use scheme
+ *   only for `native`. Unlike registration, the declared type is not overridden: the document
+ *   is the client's own statement, fetched anew when its cache time ends.
+ */
+function checkMetadataDocument(metadata: ClientMetadata): void {
+  const where = `client ID metadata document ${metadata.client_id}`;
+  if (typeof metadata.client_name !== 'string' || metadata.client_name.trim() === '') reject(`${where}: client_name is required; the consent page shows it to the user.`);
+  if (metadata.token_endpoint_auth_method !== 'none') {
+    reject(`${where}: token_endpoint_auth_method must be "none" (a published document cannot hold a secret); it is ${metadata.token_endpoint_auth_method ? `"${metadata.token_endpoint_auth_method}"` : 'missing'}.`);
+  }
+  const extra = (metadata.grant_types ?? ['authorization_code']).filter((grant) => !USER_GRANTS.has(grant));
+  if (extra.length > 0) reject(`${where}: grant_types may only be authorization_code and refresh_token, not ${extra.join(', ')}.`);
+  const uris = metadata.redirect_uris ?? [];
+  if (uris.length === 0) reject(`${where}: redirect_uris must list where the application receives the code.`);
+  for (const uri of uris) {
+    const verdict = classifyRedirectUri(uri);
+    if ('problem' in verdict) reject(`${where}: ${verdict.problem}`);
+    if (verdict.kind === 'private-use' && metadata.application_type !== 'native') {
+      reject(`${where}: redirect_uris: "${uri}" is an application's own scheme, which only a native application may use; declare "application_type": "native".`);
+    }
+  }
+}
+
+/**
+ * The `extraClientMetadata.validator`: enforces the registration policy above on registration
+ * requests, and the metadata document policy on every client whose id is an https URL (each
+ * time its document is read, fetched or from the cache).
+ */
 export function registrationPolicy(options: RegistrationPolicyOptions) {
   return (ctx: KoaContextWithOIDC | undefined, key: string, _value: unknown, metadata: ClientMetadata): void => {
-    // Runs once per extra property; check once. Stored and configured clients are not re-judged.
-    if (key !== EXTRA_CLIENT_METADATA[0] || ctx?.oidc.route !== 'registration') return;
+    // Runs once per extra property; check once.
+    if (key !== EXTRA_CLIENT_METADATA[0]) return;
+    if (isMetadataDocumentClientId(metadata.client_id)) return checkMetadataDocument(metadata);
+    // Stored and configured clients are not re-judged.
+    if (ctx?.oidc.route !== 'registration') return;
 
     let nativeApplication = false;
     for (const uri of metadata.redirect_uris ?? []) {

@@ -5,7 +5,8 @@ import Provider, { errors, type Account, type ClientMetadata, type Configuration
 import { DomainError } from '../../../shared/errors.js';
 import { isAdminScope } from '../scopePolicy.js';
 import type { Logger } from '../../../shared/logger.js';
-import { EXTRA_CLIENT_METADATA, registrationPolicy } from './clientPolicy.js';
+import { EXTRA_CLIENT_METADATA, isMetadataDocumentClientId, registrationPolicy } from './clientPolicy.js';
+import { DEFAULT_METADATA_DOCUMENT_MAX_BYTES, metadataDocumentFetch, metadataDocumentRefusalIn, type MetadataDocumentFetchOptions } from './metadataDocumentFetch.js';
 import { messagePage, PAGE_CSP } from './interactionPages.js';
 import { interactionRoutes, type UserDirectory } from './interactionRoutes.js';
 import { SignInThrottle, waitInWords } from './signInThrottle.js';
@@ -47,6 +48,11 @@ export interface EmbeddedAuthServerOptions {
    * `Authorization: Bearer <token>`; without it such clients come from `clients` only.
    */
   registrationAdminToken?: string;
+  /**
+   * Client ID metadata documents (an https URL as `client_id`, fetched and cached): on unless
+   * `enabled: false`. `allowLoopback` and `trustedCertificates` are for tests and development.
+   */
+  clientMetadataDocuments?: MetadataDocumentFetchOptions & { enabled?: boolean };
   /** Folder for persistent state (created 0700): keys, cookie keys, `oauth-state.sqlite`. */
   dataDir: string;
   /** Access token lifetime; default 3600. */
@@ -103,6 +109,7 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
   const accessTokenTtl = options.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL;
   const refreshTokenTtl = options.refreshTokenTtlSeconds ?? DEFAULT_REFRESH_TOKEN_TTL;
   const users = userDirectory(options.users, supportedScopes);
+  const cimd = options.clientMetadataDocuments ?? {};
 
   const dataDir = ensureDataDir(options.dataDir);
   const signingKeys = await loadSigningKeys(dataDir, logger);
@@ -160,6 +167,15 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
           }
           return resourceServer(indicator, scopesFor(ctx, client.scope));
         },
+      },
+      // draft-ietf-oauth-client-id-metadata-document, the registration MCP 2026-07-28 prefers:
+      // oidc-provider fetches the document (through `fetch` below), checks client_id, secrets
+      // and https URIs, caches it by Cache-Control within `cacheDuration` (seconds), and
+      // advertises client_id_metadata_document_supported. clientPolicy.ts checks the rest.
+      clientIdMetadataDocument: {
+        enabled: cimd.enabled !== false,
+        ack: 'draft-02',
+        cacheDuration: { min: 60, max: 24 * 3600 },
       },
       dPoP: { enabled: false },
       userinfo: { enabled: false },
@@ -220,13 +236,18 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
       Session: SESSION_TTL,
       Interaction: INTERACTION_TTL,
     },
+    // Every URL oidc-provider fetches (only metadata documents here: no jwks_uri or
+    // sector_identifier_uri clients) goes through the checks of metadataDocumentFetch.ts.
+    fetch: metadataDocumentFetch(cimd) as unknown as Configuration['fetch'],
+    fetchResponseBodyLimits: { 'client_id metadata document': cimd.maxBytes ?? DEFAULT_METADATA_DOCUMENT_MAX_BYTES },
     interactions: { url: (_ctx, interaction) => `${AUTH_BASE_PATH}/interaction/${interaction.uid}` },
     clientBasedCORS: (_ctx, origin, client) => (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
-    renderError: (ctx, out) => {
+    renderError: (ctx, out, error) => {
       ctx.type = 'text/html; charset=utf-8';
       ctx.set('Content-Security-Policy', PAGE_CSP);
       ctx.set('Cache-Control', 'no-store');
-      ctx.body = messagePage('Authorization failed', `${out.error}${out.error_description ? `: ${out.error_description}` : ''}. Go back to the application and start again.`);
+      const explanation = clientIdProblem(ctx, error) ?? `${out.error}${out.error_description ? `: ${out.error_description}` : ''}`;
+      ctx.body = messagePage('Authorization failed', `${explanation}. Go back to the application and start again.`);
     },
   };
 
@@ -260,6 +281,14 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
   provider.on('grant.error', logRefusal('grant.error'));
   provider.on('registration_create.error', logRefusal('registration_create.error'));
   provider.on('revocation.error', logRefusal('revocation.error'));
+  // A document that could not be used: the operator sees why, as the user does.
+  provider.on('authorization.error', (ctx, error) => {
+    const refusal = metadataDocumentRefusalIn(error);
+    const clientId = ctx.oidc?.params?.client_id;
+    if (refusal || (error instanceof errors.InvalidClientMetadata && isMetadataDocumentClientId(clientId))) {
+      logger.warn({ client: clientId, code: refusal?.code, reason: refusal?.message ?? error.error_description }, 'embedded authorization server: client ID metadata document refused');
+    }
+  });
   provider.on('registration_create.success', (_ctx, client) => {
     logger.info({ client: client.clientId, name: client.clientName }, 'embedded authorization server: client registered');
   });
@@ -383,6 +412,22 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
       store.close();
     },
   };
+}
+
+/**
+ * A sentence for the error page when the client id is the problem: a metadata document that
+ * could not be fetched safely (the refusal says why), or a URL that is not https (which
+ * oidc-provider takes for an unknown client id).
+ */
+function clientIdProblem(ctx: KoaContextWithOIDC, error: unknown): string | undefined {
+  const refusal = metadataDocumentRefusalIn(error);
+  if (refusal) return `invalid_client: the client's metadata document was refused: ${refusal.message.replace(/\.$/, '')}`;
+  if (!(error instanceof errors.InvalidClient)) return undefined;
+  const clientId = ctx.oidc?.params?.client_id ?? ctx.query?.client_id;
+  if (typeof clientId === 'string' && /^http:\/\//i.test(clientId)) {
+    return `invalid_client: client_id ${clientId} is an http URL; a client ID metadata document must be served over https`;
+  }
+  return undefined;
 }
 
 /** Refuse a base URL with a path: the authorization server's routes assume it sits at the root. */

@@ -46,6 +46,18 @@ export const embeddedAuthSettingsSchema = z
     clients: z.array(embeddedClientSchema).default([]),
     /** Resources besides the gateway's main and per-namespace MCP endpoints. */
     extraResources: z.array(z.url({ protocol: /^https?$/ })).default([]),
+    /**
+     * Client ID metadata documents: a client whose `client_id` is an https URL is described by
+     * the JSON document at that URL (MCP 2026-07-28's preferred registration). `allowLoopback`
+     * lets documents be fetched from 127.0.0.1 / ::1, for development on one machine only.
+     */
+    clientMetadataDocuments: z
+      .object({
+        enabled: z.boolean().default(true),
+        allowLoopback: z.boolean().default(false),
+      })
+      .strict()
+      .default({ enabled: true, allowLoopback: false }),
   })
   .strict()
   .superRefine((settings, ctx) => {
