@@ -50,8 +50,14 @@ function stringClaim(claims: Record<string, unknown>, name: string): string | un
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
+/** oauth4webapi names the claim that failed its comparison in the error's cause. */
 function isAudienceMismatch(error: unknown): boolean {
-  return error instanceof oauth.OperationProcessingError && /"aud"/.test(error.message);
+  return error instanceof oauth.OperationProcessingError && error.code === oauth.JWT_CLAIM_COMPARISON && causeField(error, 'claim') === 'aud';
+}
+
+function causeField(error: Error, field: string): unknown {
+  const cause = error.cause;
+  return typeof cause === 'object' && cause !== null ? (cause as Record<string, unknown>)[field] : undefined;
 }
 
 /** Client-safe description of why oauth4webapi refused a token. */
@@ -82,7 +88,9 @@ export interface JwtVerifierOptions {
 }
 
 function isUnknownKey(error: unknown): boolean {
-  return error instanceof oauth.OperationProcessingError && error.code === oauth.KEY_SELECTION && /no applicable keys/.test(error.message);
+  if (!(error instanceof oauth.OperationProcessingError) || error.code !== oauth.KEY_SELECTION) return false;
+  const candidates = causeField(error, 'candidates');
+  return Array.isArray(candidates) && candidates.length === 0;
 }
 
 /**
@@ -145,7 +153,7 @@ export function jwtAccessTokenVerifier(options: JwtVerifierOptions): AccessToken
           if (!isAudienceMismatch(error)) break;
         }
       }
-      if (lastError instanceof oauth.ResponseBodyError || (lastError instanceof Error && lastError.name === 'TypeError' && /fetch/i.test(lastError.message))) {
+      if (lastError instanceof oauth.ResponseBodyError || isNetworkFailure(lastError)) {
         throw new VerifierUnavailable('could not fetch the issuer\'s signing keys', { cause: lastError });
       }
       throw new TokenRejected(rejectionReason(lastError));
@@ -225,4 +233,9 @@ export function cachedVerifier(inner: AccessTokenVerifier, options: { maxEntries
       return remembered;
     },
   };
+}
+
+/** fetch() rejects with a TypeError whose cause is the network error (ECONNREFUSED, UND_ERR_…). */
+function isNetworkFailure(error: unknown): boolean {
+  return error instanceof TypeError && error.cause instanceof Error && typeof (error.cause as NodeJS.ErrnoException).code === 'string';
 }

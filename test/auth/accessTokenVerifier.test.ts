@@ -1,9 +1,12 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cachedVerifier,
   introspectionVerifier,
   jwtAccessTokenVerifier,
   TokenRejected,
+  VerifierUnavailable,
   type AccessTokenVerifier,
 } from '../../gateway/auth/accessTokenVerifier.js';
 import { readBearerToken } from '../../gateway/auth/bearerToken.js';
@@ -95,6 +98,28 @@ describe('JWT access token verification (RFC 9068 via oauth4webapi)', () => {
     });
     const error = await strict.verify(await issuer.accessToken(RESOURCE), [RESOURCE]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TokenRejected);
+  });
+
+  it('answers "unavailable", not "rejected", when the issuer\'s keys cannot be fetched', async () => {
+    const authorizationServer = await discoverIssuer(issuer.issuer);
+    // The key set lives on a port nothing listens on: the token may be fine, the check cannot be made.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const unreachable = jwtAccessTokenVerifier({
+      authorizationServer: { ...authorizationServer, jwks_uri: `http://127.0.0.1:${port}/jwks` },
+      algorithms: ['ES256', 'RS256'],
+      clockToleranceSeconds: 30,
+      allowInsecureRequests: true,
+      minKeyRefreshIntervalMs: 0,
+    });
+    const error = await unreachable.verify(await issuer.accessToken(RESOURCE), [RESOURCE]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(VerifierUnavailable);
+    expect((error as Error).message).toMatch(/signing keys/);
   });
 
   it('caches verified tokens by hash and never caches rejections', async () => {
