@@ -95,7 +95,7 @@ export class ParkedCallRelay implements RemoteParkedCalls {
     const message: Message = { type: 'resume', id, from: this.parked.instance, call: ref.call, round: ref.round, user, inputResponses: { ...inputResponses }, progress: request.onprogress !== undefined };
     const outcome = new Promise<ParkedOutcome>((resolve) => this.waiting.set(id, { resolve, onprogress: request.onprogress }));
     this.owners.set(id, ref.instance);
-    let receivers = 0;
+    let receivers: number;
     try {
       if (!this.link.up) throw new Error('Redis is unreachable');
       receivers = await this.publisher.publish(inbox(ref.instance), JSON.stringify(message));

@@ -21,7 +21,12 @@ export class RedisChannel<Event extends object> {
   ) {}
 
   /** Join `name`; `receive` gets every event another instance publishes, parsed, with that instance's id. */
-  static async open<Event extends object>(link: RedisLink, name: string, receive: (event: Partial<Event>, from: string) => void, logger: Logger): Promise<RedisChannel<Event>> {
+  static async open<Event extends object>(
+    link: RedisLink,
+    name: string,
+    receive: (event: Partial<Event>, from: string) => void,
+    logger: Logger,
+  ): Promise<RedisChannel<Event>> {
     const channel = new RedisChannel<Event>(link, name, logger);
     channel.subscriber = await link.subscriber([name], (_name: string, message: string) => {
       let event: { from?: unknown } & Partial<Event>;

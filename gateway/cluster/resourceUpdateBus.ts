@@ -1,5 +1,4 @@
 import type { Logger } from '../../shared/logger.js';
-import type { LocalInterestListener } from '../session/resourceSubscriptions.js';
 import type { ListKind, UpstreamListener } from '../upstreams/types.js';
 import { RedisChannel } from './redisChannel.js';
 import type { RedisLink } from '../redis/redisLink.js';
@@ -50,11 +49,11 @@ export class ResourceUpdateBus {
   ) {}
 
   static async connect(link: RedisLink, logger: Logger, options: { timing?: ResourceUpdateTiming; channel?: string } = {}): Promise<ResourceUpdateBus> {
-    // Events are delivered in later turns of the event loop, after `bus` is set.
-    let bus: ResourceUpdateBus | undefined;
-    const channel = await RedisChannel.open<Message>(link, options.channel ?? 'manifold:resource-updates', (event, from) => bus?.receive(event, from), logger);
+    // Events are delivered in later turns of the event loop, after the bus is made.
+    const made: { bus?: ResourceUpdateBus } = {};
+    const channel = await RedisChannel.open<Message>(link, options.channel ?? 'manifold:resource-updates', (event, from) => made.bus?.receive(event, from), logger);
     const created = new ResourceUpdateBus(channel, options.timing ?? DEFAULT_TIMING);
-    bus = created;
+    made.bus = created;
     // Back from an outage: announce this instance's interests and ask the others for theirs.
     link.onChange((up) => {
       if (!up || !created.host) return;

@@ -33,12 +33,17 @@ export class RedisSessionDirectory implements SessionDirectory {
   }
 
   static async connect(link: RedisLink, logger: Logger, options: { prefix?: string; channel?: string } = {}): Promise<RedisSessionDirectory> {
-    let directory: RedisSessionDirectory | undefined;
-    const endings = await RedisChannel.open<{ ended: string }>(link, options.channel ?? 'manifold:session-endings', (event) => {
-      if (typeof event.ended === 'string') directory?.endedElsewhere(event.ended);
-    }, logger);
-    directory = new RedisSessionDirectory(link, endings, options.prefix ?? 'manifold:session:');
-    return directory;
+    const made: { directory?: RedisSessionDirectory } = {};
+    const endings = await RedisChannel.open<{ ended: string }>(
+      link,
+      options.channel ?? 'manifold:session-endings',
+      (event) => {
+        if (typeof event.ended === 'string') made.directory?.endedElsewhere(event.ended);
+      },
+      logger,
+    );
+    made.directory = new RedisSessionDirectory(link, endings, options.prefix ?? 'manifold:session:');
+    return made.directory;
   }
 
   /** Close this instance's copy of a session another instance's client ended. */

@@ -97,13 +97,14 @@ export class RedisLink {
 
   /** `manifold_redis_up` and `manifold_redis_fallbacks_total{feature}` on the gateway's /metrics. */
   registerMetrics(registry: Registry): void {
-    const link = this;
+    const isUp = (): boolean => this.up;
+    const fallbacks = this.fallbacks;
     new Gauge({
       name: 'manifold_redis_up',
       help: "1 while this instance is connected to the cluster's Redis; 0 while it serves as a single instance",
       registers: [registry],
       collect() {
-        this.set(link.up ? 1 : 0);
+        this.set(isUp() ? 1 : 0);
       },
     });
     const reported = new Map<RedisFallback, number>();
@@ -113,7 +114,7 @@ export class RedisLink {
       labelNames: ['feature'],
       registers: [registry],
       collect() {
-        for (const [feature, count] of link.fallbacks) {
+        for (const [feature, count] of fallbacks) {
           this.inc({ feature }, count - (reported.get(feature) ?? 0));
           reported.set(feature, count);
         }
@@ -164,8 +165,16 @@ export class RedisLink {
     if (up) for (const waiter of this.waiters.splice(0)) waiter();
     if (up === this.wasUp || this.closing) return;
     this.wasUp = up;
-    if (up) this.logger.info({ redis: redactRedisUrl(this.url) }, 'cluster: Redis reachable; sessions, limits, cache invalidations and resource updates shared again');
-    else this.logger.warn({ redis: redactRedisUrl(this.url) }, 'cluster: Redis unreachable; serving as a single instance (limits counted here, sessions kept here, no cross-instance updates) until it is back');
+    if (up)
+      this.logger.info(
+        { redis: redactRedisUrl(this.url) },
+        'cluster: Redis reachable; sessions, limits, cache invalidations and resource updates shared again',
+      );
+    else
+      this.logger.warn(
+        { redis: redactRedisUrl(this.url) },
+        'cluster: Redis unreachable; serving as a single instance (limits counted here, sessions kept here, no cross-instance updates) until it is back',
+      );
     for (const listener of [...this.listeners]) {
       try {
         listener(up);
@@ -208,7 +217,10 @@ export function redactRedisUrl(url: string): string {
  * The link the configuration asks for: with `cluster.redis` or `limits.rate.store: "redis"`,
  * to REDIS_URL; otherwise none.
  */
-export async function openConfiguredRedisLink(config: { cluster: { redis: boolean }; limits: { rate?: { store: 'memory' | 'redis' } | undefined } }, logger: Logger): Promise<RedisLink | undefined> {
+export async function openConfiguredRedisLink(
+  config: { cluster: { redis: boolean }; limits: { rate?: { store: 'memory' | 'redis' } | undefined } },
+  logger: Logger,
+): Promise<RedisLink | undefined> {
   const wanted = config.cluster.redis ? 'cluster.redis is true' : config.limits.rate?.store === 'redis' ? 'limits.rate.store is "redis"' : undefined;
   if (!wanted) return undefined;
   const url = process.env.REDIS_URL;

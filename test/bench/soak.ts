@@ -90,7 +90,10 @@ writeFileSync(
     auth: { mode: 'none-loopback-dev' },
     cluster: { redis: true },
     // Counted in Redis, never reached: the soak measures leaks, not refusals.
-    limits: { rate: { perUser: 10_000_000, writesPerUser: 10_000_000, requestsPerUser: 10_000_000 }, perUser: { sessions: 1000, listenStreams: 100, inFlight: 1000 } },
+    limits: {
+      rate: { perUser: 10_000_000, writesPerUser: 10_000_000, requestsPerUser: 10_000_000 },
+      perUser: { sessions: 1000, listenStreams: 100, inFlight: 1000 },
+    },
     upstreams: [{ namespace: 'fx', stdio: { command: process.execPath, args: [FIXTURE], env: { FIXTURE_NAME: 'fx' } } }],
   }),
 );
@@ -103,7 +106,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 for (let i = 0; i < 2; i++) {
-  gateways.push(await startProcess([GATEWAY, '--config', configFile], { REDIS_URL: redis.url, MANIFOLD_DATA_DIR: mkdtempSync(join(tmpdir(), 'manifold-soak-data-')) }));
+  gateways.push(
+    await startProcess([GATEWAY, '--config', configFile], { REDIS_URL: redis.url, MANIFOLD_DATA_DIR: mkdtempSync(join(tmpdir(), 'manifold-soak-data-')) }),
+  );
 }
 for (const gateway of gateways) await waitReady(gateway.url.replace(/\/mcp$/, ''));
 const proxy = await new RoundRobinProxy().start();
@@ -134,7 +139,10 @@ async function modern(method: string, params: Record<string, unknown>, name?: st
 }
 
 async function legacy(session: string, method: string, params: Record<string, unknown>): Promise<string> {
-  const answer = await post(agent, URL_MCP, JSON.stringify({ jsonrpc: '2.0', id: ++ids, method, params }), { 'mcp-session-id': session, 'mcp-protocol-version': LEGACY });
+  const answer = await post(agent, URL_MCP, JSON.stringify({ jsonrpc: '2.0', id: ++ids, method, params }), {
+    'mcp-session-id': session,
+    'mcp-protocol-version': LEGACY,
+  });
   return check(answer.status, answer.body);
 }
 
@@ -148,22 +156,40 @@ async function openSession(): Promise<string> {
   const init = await post(
     agent,
     URL_MCP,
-    JSON.stringify({ jsonrpc: '2.0', id: ++ids, method: 'initialize', params: { protocolVersion: LEGACY, capabilities: {}, clientInfo: { name: 'soak', version: '1' } } }),
+    JSON.stringify({
+      jsonrpc: '2.0',
+      id: ++ids,
+      method: 'initialize',
+      params: { protocolVersion: LEGACY, capabilities: {}, clientInfo: { name: 'soak', version: '1' } },
+    }),
     {},
   );
   const session = init.headers['mcp-session-id'];
   if (init.status !== 200 || typeof session !== 'string') throw new Error(`initialize: HTTP ${init.status} ${init.body.slice(0, 160)}`);
-  const initialized = await post(agent, URL_MCP, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), { 'mcp-session-id': session, 'mcp-protocol-version': LEGACY });
+  const initialized = await post(agent, URL_MCP, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), {
+    'mcp-session-id': session,
+    'mcp-protocol-version': LEGACY,
+  });
   if (initialized.status !== 202) throw new Error(`notifications/initialized: HTTP ${initialized.status}`);
   return session;
 }
 
 async function closeSession(session: string): Promise<void> {
   const answer = await new Promise<number>((resolveClose, reject) => {
-    const req = request({ agent, host: URL_MCP.hostname, port: URL_MCP.port, path: URL_MCP.pathname, method: 'DELETE', headers: { 'mcp-session-id': session, 'mcp-protocol-version': LEGACY } }, (res) => {
-      res.resume();
-      res.on('end', () => resolveClose(res.statusCode ?? 0));
-    });
+    const req = request(
+      {
+        agent,
+        host: URL_MCP.hostname,
+        port: URL_MCP.port,
+        path: URL_MCP.pathname,
+        method: 'DELETE',
+        headers: { 'mcp-session-id': session, 'mcp-protocol-version': LEGACY },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolveClose(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -211,14 +237,25 @@ let notifications = 0;
 const streams: ClientRequest[] = [];
 
 function openListenStream(): ClientRequest {
-  const body = JSON.stringify({ jsonrpc: '2.0', id: ++ids, method: 'subscriptions/listen', params: { notifications: { resourceSubscriptions: ['fx+fixture://items/1'] }, _meta: ENVELOPE } });
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: ++ids,
+    method: 'subscriptions/listen',
+    params: { notifications: { resourceSubscriptions: ['fx+fixture://items/1'] }, _meta: ENVELOPE },
+  });
   const req = request(
     {
       host: URL_MCP.hostname,
       port: URL_MCP.port,
       path: URL_MCP.pathname,
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'subscriptions/listen' },
+      headers: {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'subscriptions/listen',
+      },
     },
     (res) => {
       if (res.statusCode !== 200) recordError(`listen: HTTP ${res.statusCode}`);
@@ -266,7 +303,10 @@ async function timed(op: Op): Promise<void> {
 }
 
 function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:')) ?? '';
+  const line =
+    readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('VmRSS:')) ?? '';
   return Number(line.replace(/\D+/g, '')) / 1024;
 }
 
@@ -347,7 +387,9 @@ for (let minute = 1; minute <= MINUTES; minute++) {
     handles: fds.map((values) => median(values)),
   };
   rows.push(row);
-  console.log(`| ${minute} | ${row.opsPerSecond} | ${row.p99Ms} | ${row.errors} | ${row.notifications} | ${row.rssMb.join(' / ')} | ${row.handles.join(' / ')} |`);
+  console.log(
+    `| ${minute} | ${row.opsPerSecond} | ${row.p99Ms} | ${row.errors} | ${row.notifications} | ${row.rssMb.join(' / ')} | ${row.handles.join(' / ')} |`,
+  );
   latencies = [];
   completed = 0;
   errors = 0;
@@ -380,11 +422,16 @@ for (const [message, count] of errorSamples) console.log(`  ${count} × ${messag
 
 const dir = join(ROOT, 'bench-results');
 mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, `soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`), JSON.stringify({ capacity, rate, minutes: MINUTES, rows, verdicts, errorSamples: Object.fromEntries(errorSamples) }, null, 2));
+writeFileSync(
+  join(dir, `soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
+  JSON.stringify({ capacity, rate, minutes: MINUTES, rows, verdicts, errorSamples: Object.fromEntries(errorSamples) }, null, 2),
+);
 
 agent.destroy();
 await proxy.stop();
 for (const gateway of gateways) gateway.child.kill('SIGTERM');
-await Promise.all(gateways.map((gateway) => new Promise((resolveExit) => (gateway.child.exitCode !== null ? resolveExit(undefined) : gateway.child.once('exit', resolveExit)))));
+await Promise.all(
+  gateways.map((gateway) => new Promise((resolveExit) => (gateway.child.exitCode !== null ? resolveExit(undefined) : gateway.child.once('exit', resolveExit)))),
+);
 await redis.remove();
 process.exit(verdicts.some((verdict) => verdict.startsWith('FAIL')) ? 1 : 0);

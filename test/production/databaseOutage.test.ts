@@ -60,10 +60,14 @@ describe('the project-management server while its PostgreSQL is down', () => {
 
     await postgres.start();
     // No restart: the pool opens new connections once the server answers.
-    const after = await waitFor('the server to answer again', async () => {
-      const result = (await client.callTool({ name: 'list_tasks', arguments: { limit: 100 } })) as CallToolResult;
-      return result.isError ? undefined : result;
-    }, 20_000);
+    const after = await waitFor(
+      'the server to answer again',
+      async () => {
+        const result = (await client.callTool({ name: 'list_tasks', arguments: { limit: 100 } })) as CallToolResult;
+        return result.isError ? undefined : result;
+      },
+      20_000,
+    );
     expect(after.isError).toBeFalsy();
     expect(await titles(client, 'list_tasks')).toEqual(['Before the outage 1', 'Before the outage 2']);
     const created = (await client.callTool({ name: 'create_task', arguments: { title: 'After the outage' } })) as CallToolResult;
@@ -78,7 +82,12 @@ describe('the project-management server while its PostgreSQL is down', () => {
       upstreams: [
         {
           namespace: 'pm',
-          stdio: { command: process.execPath, args: [join(ROOT, 'dist', 'servers', 'project-management', 'main.js')], cwd: ROOT, env: { DATABASE_URL: postgres.url, MANIFOLD_DATA_DIR: data.path, LOG_LEVEL: 'warn' } },
+          stdio: {
+            command: process.execPath,
+            args: [join(ROOT, 'dist', 'servers', 'project-management', 'main.js')],
+            cwd: ROOT,
+            env: { DATABASE_URL: postgres.url, MANIFOLD_DATA_DIR: data.path, LOG_LEVEL: 'warn' },
+          },
         },
       ],
     });
@@ -87,11 +96,18 @@ describe('the project-management server while its PostgreSQL is down', () => {
       const childPid = ready.upstreams[0]?.pid;
       const viaGateway = await connect(gateway.url);
       await postgres.stop();
-      const refused = (await viaGateway.callTool({ name: 'pm__create_task', arguments: { title: 'Through the gateway, during the outage' } })) as CallToolResult;
+      const refused = (await viaGateway.callTool({
+        name: 'pm__create_task',
+        arguments: { title: 'Through the gateway, during the outage' },
+      })) as CallToolResult;
       expect(refused.isError).toBe(true);
       expect(JSON.stringify(refused.content)).toContain('The project database is unavailable. Retry in a moment');
       await postgres.start();
-      await waitFor('the gateway path to answer again', async () => !((await viaGateway.callTool({ name: 'pm__list_tasks', arguments: {} })) as CallToolResult).isError, 20_000);
+      await waitFor(
+        'the gateway path to answer again',
+        async () => !((await viaGateway.callTool({ name: 'pm__list_tasks', arguments: {} })) as CallToolResult).isError,
+        20_000,
+      );
       expect(await titles(viaGateway, 'pm__list_tasks')).not.toContain('Through the gateway, during the outage');
       const after = await waitReady(gateway);
       expect(after.upstreams[0]?.pid).toBe(childPid);

@@ -12,7 +12,11 @@ import { waitFor } from '../support/waitFor.js';
 const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 const VERSION = '2025-11-25';
 
-async function post(base: string, body: Record<string, unknown>, session?: string): Promise<{ status: number; session: string | null; body: any }> {
+async function post(
+  base: string,
+  body: Record<string, unknown>,
+  session?: string,
+): Promise<{ status: number; session: string | null; body: { result?: { content?: Array<{ text?: string }> } } | undefined }> {
   const response = await fetch(`${base}/mcp`, {
     method: 'POST',
     headers: { ...MCP_HEADERS, ...(session ? { 'mcp-session-id': session, 'mcp-protocol-version': VERSION } : {}) },
@@ -20,12 +24,21 @@ async function post(base: string, body: Record<string, unknown>, session?: strin
   });
   const text = await response.text();
   const data = text.split('\n').find((line) => line.startsWith('data: '));
-  return { status: response.status, session: response.headers.get('mcp-session-id'), body: text ? JSON.parse(data ? data.slice(6) : text) : undefined };
+  return {
+    status: response.status,
+    session: response.headers.get('mcp-session-id'),
+    body: text ? (JSON.parse(data ? data.slice(6) : text) as { result?: { content?: Array<{ text?: string }> } }) : undefined,
+  };
 }
 
 /** A 2025 session opened on `base`, initialized. */
 async function openSession(base: string): Promise<string> {
-  const opened = await post(base, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: VERSION, capabilities: {}, clientInfo: { name: 'outage', version: '1' } } });
+  const opened = await post(base, {
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: { protocolVersion: VERSION, capabilities: {}, clientInfo: { name: 'outage', version: '1' } },
+  });
   expect(opened.status).toBe(200);
   await post(base, { jsonrpc: '2.0', method: 'notifications/initialized' }, opened.session!);
   return opened.session!;
@@ -43,7 +56,7 @@ async function metric(gateway: RunningGateway, line: RegExp): Promise<number | u
   return found === undefined ? undefined : Number(found.split(' ').pop());
 }
 
-describe("two gateway instances sharing a Redis that goes away and comes back", () => {
+describe('two gateway instances sharing a Redis that goes away and comes back', () => {
   let redis: PrivateService;
   let a: RunningGateway;
   let b: RunningGateway;
@@ -85,10 +98,18 @@ describe("two gateway instances sharing a Redis that goes away and comes back", 
     expect((await echo(b.direct, during, 'elsewhere')).status).toBe(404);
 
     await redis.start();
-    await waitFor('both instances to reconnect', async () => (await metric(a, /^manifold_redis_up /)) === 1 && (await metric(b, /^manifold_redis_up /)) === 1, 20_000);
+    await waitFor(
+      'both instances to reconnect',
+      async () => (await metric(a, /^manifold_redis_up /)) === 1 && (await metric(b, /^manifold_redis_up /)) === 1,
+      20_000,
+    );
     expect(a.logs.some((line) => /Redis reachable; sessions, limits, cache invalidations and resource updates shared again/.test(String(line.msg)))).toBe(true);
     // The session opened alone was saved on reconnection: it continues on the other instance.
-    await waitFor('the session opened during the outage to be shared', async () => (await echo(b.direct, during, 'shared again')).text === 'shared again', 10_000);
+    await waitFor(
+      'the session opened during the outage to be shared',
+      async () => (await echo(b.direct, during, 'shared again')).text === 'shared again',
+      10_000,
+    );
     expect(await echo(b.direct, before, 'and the older one')).toEqual({ status: 200, text: 'and the older one' });
     expect(a.process.exitCode).toBeNull();
     expect(b.process.exitCode).toBeNull();

@@ -1,4 +1,12 @@
-import { PostgresDialect, type CompiledQuery, type DatabaseConnection, type Driver, type PostgresDialectConfig, type QueryResult, type TransactionSettings } from 'kysely';
+import {
+  PostgresDialect,
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  type PostgresDialectConfig,
+  type QueryResult,
+  type TransactionSettings,
+} from 'kysely';
 import { DomainError } from '../../../shared/errors.js';
 import type { Logger } from '../../../shared/logger.js';
 
@@ -42,7 +50,11 @@ export interface DatabaseAvailability {
 /** Logs an outage once at `warn` and its end at `info`. */
 export function loggedAvailability(logger: Logger, location: string): DatabaseAvailability {
   return {
-    unavailable: (error) => logger.warn({ database: location, err: { message: (error as Error).message, code: (error as { code?: unknown }).code } }, 'database unavailable: calls answer "retry in a moment" until it is back'),
+    unavailable: (error) =>
+      logger.warn(
+        { database: location, err: { message: (error as Error).message, code: (error as { code?: unknown }).code } },
+        'database unavailable: calls answer "retry in a moment" until it is back',
+      ),
     available: () => logger.info({ database: location }, 'database available again'),
   };
 }
