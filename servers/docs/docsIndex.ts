@@ -7,7 +7,7 @@ import { DomainError, notFound } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { DocsRoot, isHiddenName, isMarkdownFile, isMissing, missingDocument } from './docsRoot.js';
 import { githubSlug, parseMarkdown, splitLines, type MarkdownSection, type ParsedMarkdown } from './markdownSections.js';
-import { editDistance, matchExpression, parseQuery, termExpression, typoBudget, type QueryTerm } from './searchQuery.js';
+import { editDistance, identifierForms, matchExpression, parseQuery, termExpression, typoBudget, type QueryTerm } from './searchQuery.js';
 import { SectionStore, type SectionRecord, type StoredDocument, type StoredSection } from './sectionStore.js';
 
 /**
@@ -129,10 +129,11 @@ const RESCORED_CANDIDATES = 30;
 const HALF_STRENGTH_BM25 = 8;
 
 /**
- * The score of a hit, from 0 to 1: the share of the query's words (or quoted phrases) the
- * section holds in any column, times its BM25 strength squashed into 0..1 as raw / (raw + 8)
- * (raw = minus FTS5's weighted BM25). Absolute, not relative to the other hits, so a caller can
- * keep only results above a floor.
+ * The score of a hit, from 0 to 1: the query's coverage — the mean over its words (or quoted
+ * phrases) of 1 when the section's heading holds the word, 0.8 when only its breadcrumbs, file
+ * name or quoted code do, 0.6 when only its body text does, 0 when it lacks it — times its BM25
+ * strength squashed into 0..1 as raw / (raw + 8) (raw = minus FTS5's weighted BM25). Absolute,
+ * not relative to the other hits, so a caller can keep only results above a floor.
  */
 export function scoreOf(coverage: number, bm25: number): number {
   const raw = Math.max(0, -bm25);
@@ -509,7 +510,7 @@ export class DocsIndex {
     if (candidates.length === 0) return { total: 0, hits: [] };
     const termMatches = terms.map(termExpression);
     const scored = candidates.map((candidate) => {
-      const held = termMatches.length === 1 ? 1 : termMatches.filter((term) => this.store.matchesRow(term, candidate.id)).length;
+      const held = termMatches.reduce((sum, term) => sum + this.termWeight(term, candidate.id), 0);
       return { ...candidate, score: scoreOf(held / termMatches.length, candidate.rank) };
     });
     scored.sort((a, b) => b.score - a.score || a.rank - b.rank);
@@ -522,6 +523,16 @@ export class DocsIndex {
       hits.push({ ...this.toSectionInfo(section), score: Math.round(candidate.score * 1000) / 1000, snippet });
     }
     return { total, hits };
+  }
+
+  /**
+   * How much of one query term a section holds, for its coverage: 1 in its heading, 0.8 in its
+   * breadcrumbs, file name or quoted code, 0.6 in its body text only, 0 not at all.
+   */
+  private termWeight(term: string, id: number): number {
+    if (this.store.matchesRow(`{title} : (${term})`, id)) return 1;
+    if (this.store.matchesRow(`{context code} : (${term})`, id)) return 0.8;
+    return this.store.matchesRow(term, id) ? 0.6 : 0;
   }
 
   /**
@@ -699,7 +710,8 @@ function infoFromParsed(relativePath: string, docTitle: string, section: Markdow
 
 /** The rows FTS5 indexes for a parsed document: heading, context, quoted code and body per section. */
 function sectionRecords(relativePath: string, title: string, parsed: ParsedMarkdown): SectionRecord[] {
-  const pathWords = relativePath.replace(/\.(md|markdown)$/i, '');
+  // The file's own name says what it is about; folder names ("guides", "configuration") mostly do not.
+  const pathWords = path.posix.basename(relativePath).replace(/\.(md|markdown)$/i, '');
   return parsed.sections.map((section) => {
     const trail = section.level === 0 ? [] : section.trail;
     const body = bodyOf(section);
@@ -740,5 +752,7 @@ export function codeOf(body: string): string {
     }
     for (const span of line.matchAll(/(`+)([^`]+?)\1/g)) code.push(span[2] ?? '');
   }
-  return code.join('\n');
+  // Identifiers also as whole words: `DOCS_MAX_FILES` as "docsmaxfiles", `ttlMs` as "ttl ms".
+  const identifiers = new Set(code.join(' ').match(/[\p{L}\p{N}]+(?:[._-][\p{L}\p{N}]+)+|\p{Ll}+\p{Lu}[\p{L}\p{N}]*/gu) ?? []);
+  return [...code, ...[...identifiers].flatMap(identifierForms)].join('\n');
 }

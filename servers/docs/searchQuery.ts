@@ -60,10 +60,25 @@ export function parseQuery(text: string): ParsedQuery | undefined {
   return { terms };
 }
 
-/** One term as an FTS5 expression: a quoted string, a phrase, and with a prefix an OR of exact and prefix. */
+/**
+ * One term as an FTS5 expression: a quoted string, or for a word with inner punctuation the
+ * phrase of its parts OR the parts joined (how the code column also indexes an identifier such
+ * as `DOCS_MAX_FILES`, see identifierForms); `*` when it also matches as a prefix.
+ */
 export function termExpression(term: QueryTerm): string {
-  const quoted = `"${term.parts.join(' ')}"`;
-  return term.prefix ? `${quoted}*` : quoted;
+  const star = term.prefix ? '*' : '';
+  const phrase = `"${term.parts.join(' ')}"${star}`;
+  return term.parts.length > 1 ? `(${phrase} OR "${term.parts.join('')}"${star})` : phrase;
+}
+
+/** The whole-word forms of an identifier ("DOCS_MAX_FILES" → "docsmaxfiles", "ttlMs" → "ttl ms"), for the code column. */
+export function identifierForms(identifier: string): string[] {
+  const forms: string[] = [];
+  const camel = identifier.replace(/(\p{Ll})(\p{Lu})/gu, '$1 $2');
+  if (camel !== identifier) forms.push(camel);
+  const parts = identifier.split(/[^\p{L}\p{N}\p{M}]+/u).filter((part) => part !== '');
+  if (parts.length > 1) forms.push(parts.join(''));
+  return forms;
 }
 
 /** The whole query as one FTS5 expression (its terms ORed). */
