@@ -35,7 +35,7 @@ interface Tracked {
  * The gateway's connections to the cluster's Redis (REDIS_URL), and whether they are up.
  * Every Redis client of the gateway is made here, so that one place says whether the
  * instance is part of a cluster right now: while any connection is down, features that
- * share state through Redis act for this instance alone (see docs/resilience.md), a warning
+ * share state through Redis act for this instance alone (see docs/architecture/resilience.md), a warning
  * is logged once, `manifold_redis_up` is 0, and `manifold_redis_fallbacks_total` counts what
  * was done alone. When every connection is back, listeners of `onChange` restore what the
  * cluster shares (re-announcing interests, saving sessions opened meanwhile).
