@@ -86,12 +86,12 @@ export class RedisLink {
 
   /**
    * A connection subscribed to `channels`, subscribed again after every reconnection;
-   * resolves once subscribed, or after the first-connection wait if Redis is down.
+   * resolves once subscribed (at most `waitMs`), or at once while Redis is unreachable.
    */
   async subscriber(channels: readonly string[], onMessage: (channel: string, message: string) => void, waitMs = FIRST_CONNECTION_MS): Promise<Redis> {
     const connection = this.connection('subscriber', channels);
     connection.on('message', onMessage);
-    await this.settled(waitMs);
+    if (this.commands.status === 'ready') await this.settled(waitMs);
     return connection;
   }
 

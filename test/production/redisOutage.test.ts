@@ -114,4 +114,23 @@ describe('two gateway instances sharing a Redis that goes away and comes back', 
     expect(a.process.exitCode).toBeNull();
     expect(b.process.exitCode).toBeNull();
   }, 90_000);
+
+  it('starts as a single instance when Redis is down at start, and joins the cluster when it comes', async () => {
+    const late = await startPrivateRedis({ started: false });
+    const config = { cluster: { redis: true }, upstreams: [fixtureUpstream('fx')] };
+    const alone = await startGateway(config, { env: { REDIS_URL: late.url } });
+    try {
+      await waitReady({ ...alone, base: alone.direct });
+      expect(await metric(alone, /^manifold_redis_up /)).toBe(0);
+      expect(alone.logs.some((line) => line.level === 40 && /Redis is not reachable yet; serving as a single instance/.test(String(line.msg)))).toBe(true);
+      const session = await openSession(alone.direct);
+      expect(await echo(alone.direct, session, 'alone')).toEqual({ status: 200, text: 'alone' });
+      await late.start();
+      await waitFor('the instance to join', async () => (await metric(alone, /^manifold_redis_up /)) === 1, 20_000);
+      expect(await echo(alone.direct, session, 'joined')).toEqual({ status: 200, text: 'joined' });
+    } finally {
+      await alone.stop();
+      await late.remove();
+    }
+  }, 60_000);
 });

@@ -33,8 +33,8 @@ export interface PrivateService {
   remove(): Promise<void>;
 }
 
-/** `redis-server` on a free port, without persistence. */
-export async function startPrivateRedis(): Promise<PrivateService> {
+/** `redis-server` on a free port, without persistence; `{ started: false }` leaves it to `start()`. */
+export async function startPrivateRedis(options: { started?: boolean } = {}): Promise<PrivateService> {
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
@@ -57,7 +57,7 @@ export async function startPrivateRedis(): Promise<PrivateService> {
     running.kill('SIGKILL');
     await once(running, 'exit');
   };
-  await start();
+  if (options.started !== false) await start();
   return { url, start, stop, remove: stop };
 }
 
