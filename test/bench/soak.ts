@@ -13,9 +13,10 @@
  * RSS and open file descriptors (sockets, pipes, files: the handles a leak would hold), each the
  * median of six samples taken 10 s apart.
  *
- * Leak rule: for each instance, RSS and descriptors of the last minute are compared with minute 5
- * (the first minute when the run is shorter than 6 minutes: JIT, caches and pools settle in the
- * first minutes); growth above 10 % on either exits 1. Errors are reported, not judged.
+ * Leak rule (soakVerdict.ts): for each instance, the medians of RSS and of descriptors over the
+ * last five minutes are compared with those of minutes 5 to 9 (JIT, caches and pools settle in
+ * the first minutes; a run shorter than 10 minutes compares its halves); growth above 10 % on
+ * either exits 1. Errors are reported, not judged.
  *
  * Run: npm run soak  (or: npx tsc -p . && node dist/test/bench/soak.js --minutes 1 --probe-seconds 10)
  */
@@ -28,6 +29,7 @@ import type { ChildProcess } from 'node:child_process';
 import { RoundRobinProxy } from '../support/roundRobinProxy.js';
 import { startPrivateRedis } from '../support/privateServices.js';
 import { median, percentile, post, round, sleep, startProcess } from './loadClient.js';
+import { soakVerdicts } from './soakVerdict.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const FIXTURE = join(ROOT, 'dist', 'test', 'fixtures', 'gateway', 'fixtureServer.js');
@@ -48,7 +50,6 @@ const SESSIONS = 12;
 const LISTEN_STREAMS = 4;
 const SAMPLES_PER_MINUTE = 6;
 const MAX_IN_FLIGHT = 128;
-const GROWTH_LIMIT = 0.1;
 
 type Op = 'modern_call' | 'modern_read' | 'modern_prompt' | 'modern_list' | 'legacy_call' | 'session_churn' | 'touch';
 const MIX: ReadonlyArray<[Op, number]> = [
@@ -401,21 +402,7 @@ finished = true;
 for (const stream of streams.splice(0)) stream.destroy();
 while (inFlight > 0) await sleep(50);
 
-// The rule: minute 5 (or the first) against the last, per instance.
-const baseline = rows.length >= 6 ? rows[4]! : rows[0]!;
-const last = rows[rows.length - 1]!;
-const verdicts: string[] = [];
-gateways.forEach((_, i) => {
-  const name = i === 0 ? 'A' : 'B';
-  for (const [what, before, after] of [
-    ['RSS', baseline.rssMb[i]!, last.rssMb[i]!],
-    ['open fds', baseline.handles[i]!, last.handles[i]!],
-  ] as const) {
-    const growth = (after - before) / before;
-    const verdict = `instance ${name} ${what}: minute ${baseline.minute} ${before} → minute ${last.minute} ${after} (${growth >= 0 ? '+' : ''}${Math.round(growth * 1000) / 10} %)`;
-    verdicts.push(growth > GROWTH_LIMIT ? `FAIL ${verdict}, more than ${GROWTH_LIMIT * 100} %` : `ok   ${verdict}`);
-  }
-});
+const verdicts = soakVerdicts(rows, gateways.length === 2 ? ['A', 'B'] : gateways.map((_, i) => String(i)));
 const totalErrors = rows.reduce((sum, row) => sum + row.errors, 0);
 console.log(`\n${verdicts.join('\n')}\nerrors: ${totalErrors}${skipped ? `; ${skipped} operations not started (${MAX_IN_FLIGHT} already in flight)` : ''}`);
 for (const [message, count] of errorSamples) console.log(`  ${count} × ${message}`);
