@@ -31,7 +31,7 @@ const SPEC_2026 = FIXTURE_LINES.find((line) => line.key === '0.2.0 2026-07-28')!
 
 /**
  * 2025-11-25 sessions: the gateway answers a POST with application/json unless a message
- * related to the request comes first (gateway/README.md); SSE is optional (MCP 2025-11-25
+ * related to the request comes first (docs/protocol-rules.md); SSE is optional (MCP 2025-11-25
  * basic/transports: a server answers with either content type), and the suite notes JSON as INFO.
  */
 const JSON_ANSWERS: Record<string, RelayException> = {
