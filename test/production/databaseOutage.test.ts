@@ -2,7 +2,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, connect, startGateway, waitReady, type RunningGateway } from '../gateway/harness.js';
-import { startPrivatePostgres, type PrivateService } from '../support/privateServices.js';
+import { canRun, startPrivatePostgres, type PrivateService } from '../support/privateServices.js';
 import { connectHttp, startHttpServer, tempDir, type HttpServerProcess } from '../support/processes.js';
 import { waitFor } from '../support/waitFor.js';
 import { join } from 'node:path';
@@ -22,7 +22,7 @@ async function titles(client: Client, tool: string): Promise<string[]> {
   return (listed.structuredContent as { tasks: Array<{ title: string }> }).tasks.map((task) => task.title).sort();
 }
 
-describe('the project-management server while its PostgreSQL is down', () => {
+describe.runIf(canRun('postgres', 'the PostgreSQL outage test'))('the project-management server while its PostgreSQL is down', () => {
   let postgres: PrivateService;
   let server: HttpServerProcess;
   let client: Client;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureUpstream, startGateway, waitReady, type RunningGateway } from '../gateway/harness.js';
-import { startPrivateRedis, type PrivateService } from '../support/privateServices.js';
+import { canRun, startPrivateRedis, type PrivateService } from '../support/privateServices.js';
 import { waitFor } from '../support/waitFor.js';
 
 /**
@@ -56,7 +56,7 @@ async function metric(gateway: RunningGateway, line: RegExp): Promise<number | u
   return found === undefined ? undefined : Number(found.split(' ').pop());
 }
 
-describe('two gateway instances sharing a Redis that goes away and comes back', () => {
+describe.runIf(canRun('redis-server', 'the Redis outage test'))('two gateway instances sharing a Redis that goes away and comes back', () => {
   let redis: PrivateService;
   let a: RunningGateway;
   let b: RunningGateway;

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -13,6 +13,22 @@ import { waitFor } from './waitFor.js';
  * ones on 5432 and 6379 serve every other test and are never stopped). Each listens on a free
  * loopback port and keeps its data in a temporary folder.
  */
+
+/**
+ * Can this machine run `what` (redis-server, or PostgreSQL's initdb and pg_ctl)? A local run
+ * without it skips with a notice; under CI that is an error.
+ */
+export function canRun(what: 'redis-server' | 'postgres', purpose: string): boolean {
+  const found =
+    what === 'redis-server'
+      ? spawnSync('redis-server', ['--version']).status === 0
+      : existsSync('/usr/lib/postgresql') && readdirSync('/usr/lib/postgresql').length > 0;
+  if (found) return true;
+  const message = `${what === 'postgres' ? 'PostgreSQL binaries (/usr/lib/postgresql/*/bin)' : 'redis-server'} not found: ${purpose} needs a server of its own to stop and start.`;
+  if (process.env.CI) throw new Error(message);
+  console.warn(`[manifold tests] ${message} Skipping.`);
+  return false;
+}
 
 /** A free TCP port on loopback (free when asked; the server that takes it follows at once). */
 export async function freePort(): Promise<number> {
