@@ -12,10 +12,10 @@ beforeAll(async () => {
 });
 afterAll(async () => harness?.stop());
 
-async function register(): Promise<OAuthClientInformationFull> {
+async function register(scope?: string): Promise<OAuthClientInformationFull> {
   return registerClient(harness.issuer, {
     metadata,
-    clientMetadata: { client_name: 'Scope test client', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] },
+    clientMetadata: { client_name: 'Scope test client', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], ...(scope ? { scope } : {}) },
   });
 }
 
@@ -73,7 +73,9 @@ describe('least-privilege grants at the embedded authorization server', () => {
   });
 
   it('asks again for a scope the user declined when a later request needs it (step-up), keeping the rest', async () => {
-    const client = await register();
+    // Registered with the first challenge's scope, as MCP clients do: that does not bound later requests.
+    const client = await register('pm:read pm:write');
+    expect(client.scope).toBeUndefined();
     const browser = new Browser(harness.baseUrl);
     const first = await authorize(client, 'pm:read pm:write pm:admin', { browser });
     expect(first.scopes).toEqual(['pm:read', 'pm:write']);

@@ -16,12 +16,16 @@ import { classifyRedirectUri } from './redirectUris.js';
  *   redirects), and public unless it asks for a secret; see registerAsNativeApplication;
  * - a public client (`token_endpoint_auth_method: none`) may only use the authorization code
  *   and refresh token grants;
+ * - a client acting for a user keeps no registered `scope`: its tokens carry what the user
+ *   grants at consent, and a step-up may ask for more than it asked for at registration;
  * - the client credentials grant issues tokens with no user in the loop, so registering such
  *   a client needs `Authorization: Bearer <registration admin token>`; without a configured
  *   token, script clients come from configuration only.
  */
 export interface RegistrationPolicyOptions {
   registrationAdminToken?: string | undefined;
+  /** Scopes a registration may name (the server's, with `openid` and `offline_access`). */
+  knownScopes: ReadonlySet<string>;
 }
 
 /** Standard RFC 7591 fields oidc-provider does not know; listing them makes it run our validator. */
@@ -126,6 +130,13 @@ export function registrationPolicy(options: RegistrationPolicyOptions) {
       const extra = grantTypes.filter((grant) => !USER_GRANTS.has(grant));
       if (extra.length > 0) reject(`grant_types: a public client (token_endpoint_auth_method "none") may only use authorization_code and refresh_token, not ${extra.join(', ')}.`);
     }
+
+    // MCP clients register with the scope of the first challenge, the least-privilege default;
+    // kept, it would forbid every later step-up (oidc-provider refuses scopes beyond a client's
+    // registered `scope`). A client acting for a user gets what the user grants at consent.
+    const unknown = (metadata.scope ?? '').split(' ').filter((scope) => scope && !options.knownScopes.has(scope));
+    if (unknown.length > 0) reject(`scope: ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not supported here; see scopes_supported in the server's metadata.`);
+    if (!grantTypes.includes('client_credentials')) delete metadata.scope;
 
     if (grantTypes.includes('client_credentials')) {
       if (!adminTokenPresented(ctx, options.registrationAdminToken)) {

@@ -183,7 +183,7 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
     },
     extraClientMetadata: {
       properties: [...EXTRA_CLIENT_METADATA],
-      validator: registrationPolicy({ registrationAdminToken: options.registrationAdminToken }),
+      validator: registrationPolicy({ registrationAdminToken: options.registrationAdminToken, knownScopes: new Set(['openid', 'offline_access', ...supportedScopes]) }),
     },
     // oidc-provider runs these validators after its own scope check, on every authorization
     // and pushed authorization request, present or not: a request that names no gateway scope

@@ -1,0 +1,224 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  Client,
+  StreamableHTTPClientTransport,
+  UnauthorizedError,
+  type OAuthClientMetadata,
+  type OAuthClientProvider,
+  type StoredOAuthClientInformation,
+  type StoredOAuthTokens,
+} from '@modelcontextprotocol/client';
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { UnauthorizedError as V1UnauthorizedError, type OAuthClientProvider as V1OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import { StreamableHTTPClientTransport as V1StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { OAuthClientInformationMixed, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword } from '../../gateway/auth/embedded/passwords.js';
+import { domainUpstreams, startGateway, waitReady, type RunningGateway } from '../gateway/harness.js';
+import { authorizeInBrowser, Browser, decodeJwt } from './embeddedHarness.js';
+import { MetadataDocumentHost, selfSignedCertificate, type SelfSignedCertificate } from './selfSignedHttps.js';
+
+/**
+ * What users meet when a standard MCP client signs in to the gateway: the 401 names the
+ * least-privilege default, the client asks for exactly that (never admin), and a call that
+ * needs admin steps up to the union of held and needed scopes. The SDK v2 client identifies
+ * itself by a client ID metadata document (served over https with a certificate the gateway
+ * trusts through NODE_EXTRA_CA_CERTS); the v1 client registers itself dynamically.
+ */
+const REDIRECT_URI = 'http://127.0.0.1:33420/callback';
+const PASSWORD = 'grace-may-do-everything';
+const DEFAULT_SCOPES = ['docs:read', 'docs:write', 'pm:read', 'pm:write'];
+
+let certificate: SelfSignedCertificate;
+let host: MetadataDocumentHost;
+let gateway: RunningGateway;
+const dataDir = mkdtempSync(join(tmpdir(), 'manifold-journeys-'));
+
+beforeAll(async () => {
+  certificate = selfSignedCertificate();
+  host = await new MetadataDocumentHost(certificate).start();
+  gateway = await startGateway(
+    {
+      auth: {
+        mode: 'oauth',
+        embedded: {
+          users: [{ id: 'grace', email: 'grace@example.com', passwordHash: await hashPassword(PASSWORD) }],
+          clientMetadataDocuments: { allowLoopback: true },
+        },
+      },
+      upstreams: domainUpstreams(dataDir),
+    },
+    { env: { MANIFOLD_DATA_DIR: dataDir, NODE_EXTRA_CA_CERTS: certificate.certFile } },
+  );
+  await waitReady(gateway);
+});
+afterAll(async () => {
+  await gateway?.stop();
+  await host?.stop();
+  certificate?.remove();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const sorted = (scope: string | null | undefined): string[] => (scope ?? '').split(' ').filter(Boolean).sort();
+const tokenScopes = (accessToken: string | undefined): string[] => sorted(String(decodeJwt(accessToken ?? '').payload.scope ?? ''));
+const gatewayScopes = (scopes: string[]): string[] => scopes.filter((s) => s !== 'offline_access');
+
+/** An MCP host's OAuth state for the v2 client, known to the server by its metadata document URL. */
+class MetadataDocumentClient implements OAuthClientProvider {
+  information: StoredOAuthClientInformation | undefined;
+  stored: StoredOAuthTokens | undefined;
+  verifier = '';
+  authorizationUrl: URL | undefined;
+  readonly redirectUrl = REDIRECT_URI;
+  constructor(
+    readonly clientMetadataUrl: string,
+    readonly clientMetadata: OAuthClientMetadata,
+  ) {}
+  clientInformation() {
+    return this.information;
+  }
+  saveClientInformation(information: StoredOAuthClientInformation) {
+    this.information = information;
+  }
+  tokens() {
+    return this.stored;
+  }
+  saveTokens(tokens: StoredOAuthTokens) {
+    this.stored = tokens;
+  }
+  redirectToAuthorization(url: URL) {
+    this.authorizationUrl = url;
+  }
+  forgetAuthorizationUrl() {
+    this.authorizationUrl = undefined;
+  }
+  saveCodeVerifier(verifier: string) {
+    this.verifier = verifier;
+  }
+  codeVerifier() {
+    return this.verifier;
+  }
+}
+
+describe('the SDK v2 client with a client ID metadata document', () => {
+  it('gets the least-privilege default, no admin, and steps up to exactly the scope a call needs', async () => {
+    const documentUrl = host.url('/mcp-client/metadata.json');
+    const clientMetadata: OAuthClientMetadata = {
+      client_name: 'Journey v2 client',
+      redirect_uris: [REDIRECT_URI],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+    };
+    host.publish('/mcp-client/metadata.json', { client_id: documentUrl, ...clientMetadata });
+    const provider = new MetadataDocumentClient(documentUrl, clientMetadata);
+
+    const first = new StreamableHTTPClientTransport(new URL(gateway.url), { authProvider: provider });
+    await expect(new Client({ name: 'journey-v2', version: '1.0.0' }).connect(first)).rejects.toBeInstanceOf(UnauthorizedError);
+    // No registration: the client id is the document's URL, and the scope is the 401's default.
+    expect(provider.authorizationUrl?.searchParams.get('client_id')).toBe(documentUrl);
+    expect(gatewayScopes(sorted(provider.authorizationUrl?.searchParams.get('scope')))).toEqual(DEFAULT_SCOPES);
+
+    const browser = new Browser(gateway.base);
+    const signIn = await authorizeInBrowser(browser, provider.authorizationUrl!, { login: 'grace', passwords: [PASSWORD], redirectUri: REDIRECT_URI });
+    expect(signIn.consentPages[0]).toContain(`published at <code>${new URL(documentUrl).host}</code>`);
+    await first.finishAuth(signIn.callback.searchParams);
+    expect(tokenScopes(provider.stored?.access_token)).toEqual(DEFAULT_SCOPES);
+    expect(decodeJwt(provider.stored!.access_token).payload).toMatchObject({ client_id: documentUrl, sub: 'grace', aud: gateway.url });
+
+    const transport = new StreamableHTTPClientTransport(new URL(gateway.url), { authProvider: provider });
+    const client = new Client({ name: 'journey-v2', version: '1.0.0' });
+    await client.connect(transport);
+    const tools = (await client.listTools()).tools.map((t) => t.name);
+    expect(tools).toContain('pm__create_task');
+    expect(tools).not.toContain('pm__delete_task');
+    const created = await client.callTool({ name: 'pm__create_task', arguments: { title: 'Delete me after step-up' } });
+    const id = (created.structuredContent as { task: { id: string } }).task.id;
+
+    // The destructive call needs pm:admin: 403 insufficient_scope, the client asks again.
+    const held = tokenScopes(provider.stored?.access_token);
+    provider.forgetAuthorizationUrl();
+    await expect(client.callTool({ name: 'pm__delete_task', arguments: { id } })).rejects.toBeInstanceOf(UnauthorizedError);
+    const asked = gatewayScopes(sorted(provider.authorizationUrl?.searchParams.get('scope')));
+    expect(asked).toEqual([...held, 'pm:admin'].sort());
+
+    const stepUp = await authorizeInBrowser(browser, provider.authorizationUrl!, { login: 'grace', passwords: [PASSWORD], redirectUri: REDIRECT_URI, tick: ['pm:admin'] });
+    await transport.finishAuth(stepUp.callback.searchParams);
+    expect(tokenScopes(provider.stored?.access_token)).toEqual([...held, 'pm:admin'].sort());
+    const asksToConfirm = await client.callTool({ name: 'pm__delete_task', arguments: { id } });
+    expect((asksToConfirm.structuredContent as { status: string }).status).toBe('confirmation_required');
+    await client.close();
+  });
+});
+
+/** The v1 client's OAuth state, registered dynamically (RFC 7591). */
+class RegisteredClient implements V1OAuthClientProvider {
+  information: OAuthClientInformationMixed | undefined;
+  stored: OAuthTokens | undefined;
+  verifier = '';
+  authorizationUrl: URL | undefined;
+  readonly redirectUrl = REDIRECT_URI;
+  // No refresh grant: the v1 client's step-up tries a refresh first when it holds a refresh
+  // token, and a refresh keeps the granted scopes; without one it goes to the browser.
+  readonly clientMetadata = { client_name: 'Journey v1 client', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'] };
+  clientInformation() {
+    return this.information;
+  }
+  saveClientInformation(information: OAuthClientInformationMixed) {
+    this.information = information;
+  }
+  tokens() {
+    return this.stored;
+  }
+  saveTokens(tokens: OAuthTokens) {
+    this.stored = tokens;
+  }
+  redirectToAuthorization(url: URL) {
+    this.authorizationUrl = url;
+  }
+  forgetAuthorizationUrl() {
+    this.authorizationUrl = undefined;
+  }
+  saveCodeVerifier(verifier: string) {
+    this.verifier = verifier;
+  }
+  codeVerifier() {
+    return this.verifier;
+  }
+}
+
+describe('the SDK v1 client with dynamic registration', () => {
+  it('gets the least-privilege default, no admin, and steps up to exactly the scope a call needs', async () => {
+    const provider = new RegisteredClient();
+    const first = new V1StreamableHTTPClientTransport(new URL(gateway.url), { authProvider: provider });
+    await expect(new V1Client({ name: 'journey-v1', version: '1.0.0' }).connect(first)).rejects.toBeInstanceOf(V1UnauthorizedError);
+    expect(provider.information?.client_id).toMatch(/^[\w-]+$/);
+    expect(gatewayScopes(sorted(provider.authorizationUrl?.searchParams.get('scope')))).toEqual(DEFAULT_SCOPES);
+
+    const browser = new Browser(gateway.base);
+    const signIn = await authorizeInBrowser(browser, provider.authorizationUrl!, { login: 'grace', passwords: [PASSWORD], redirectUri: REDIRECT_URI });
+    await first.finishAuth(signIn.callback.searchParams.get('code') ?? '');
+    expect(tokenScopes(provider.stored?.access_token)).toEqual(DEFAULT_SCOPES);
+
+    const transport = new V1StreamableHTTPClientTransport(new URL(gateway.url), { authProvider: provider });
+    const client = new V1Client({ name: 'journey-v1', version: '1.0.0' });
+    await client.connect(transport);
+    expect((await client.listTools()).tools.map((t) => t.name)).not.toContain('pm__delete_task');
+    const created = await client.callTool({ name: 'pm__create_task', arguments: { title: 'Delete me too' } });
+    const id = (created.structuredContent as { task: { id: string } }).task.id;
+
+    const held = tokenScopes(provider.stored?.access_token);
+    provider.forgetAuthorizationUrl();
+    await expect(client.callTool({ name: 'pm__delete_task', arguments: { id } })).rejects.toBeInstanceOf(V1UnauthorizedError);
+    expect(gatewayScopes(sorted(provider.authorizationUrl?.searchParams.get('scope')))).toEqual([...held, 'pm:admin'].sort());
+
+    const stepUp = await authorizeInBrowser(browser, provider.authorizationUrl!, { login: 'grace', passwords: [PASSWORD], redirectUri: REDIRECT_URI, tick: ['pm:admin'] });
+    await transport.finishAuth(stepUp.callback.searchParams.get('code') ?? '');
+    expect(tokenScopes(provider.stored?.access_token)).toEqual([...held, 'pm:admin'].sort());
+    const asksToConfirm = await client.callTool({ name: 'pm__delete_task', arguments: { id } });
+    expect((asksToConfirm.structuredContent as { status: string }).status).toBe('confirmation_required');
+    await client.close();
+  });
+});
