@@ -1,3 +1,4 @@
+import { vi } from 'vitest';
 import { Writable } from 'node:stream';
 import type { ClientCapabilities, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { pino } from 'pino';
@@ -103,4 +104,9 @@ export class RecordingSession implements ClientSessionLink {
     this.asked.push({ method: request.method, params: request.params, relatedRequestId, upstream: options.upstream });
     return this.answer;
   }
+}
+
+/** `vi.waitFor`, checking often: what these tests wait for happens within a few event-loop turns. */
+export function eventually<T>(assertion: () => T | Promise<T>): Promise<T> {
+  return vi.waitFor(assertion, { interval: 2, timeout: 5_000 });
 }

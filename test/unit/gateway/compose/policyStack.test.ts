@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { composeResourceRead, type ResourceReadContext } from '../../../../gateway/calls/resourceReadPipeline.js';
 import { RpcError } from '../../../../gateway/calls/rpcError.js';
 import { composeToolCall, type ToolCallContext, type ToolCallHandler } from '../../../../gateway/calls/toolCallPipeline.js';
@@ -12,7 +12,7 @@ import { NOT_CANCELLED } from '../../../../gateway/upstreams/cancellation.js';
 import type { UpstreamConnection } from '../../../../gateway/upstreams/upstreamConnection.js';
 import { ConfigError } from '../../../../shared/config.js';
 import { FAILURE_META_KEY } from '../../../../shared/errors.js';
-import { caller, listedUpstream, RecordingSession, silentLogger, tool } from '../../support/seams.js';
+import { caller, eventually, listedUpstream, RecordingSession, silentLogger, tool } from '../../support/seams.js';
 
 const READ_ONLY = { readOnlyHint: true, idempotentHint: true };
 const pm = listedUpstream('pm', {
@@ -89,7 +89,7 @@ describe('the tools/call policy stack, in order', () => {
     expect(first).toEqual({ content: [{ type: 'text', text: 'pm__list_tasks for ada' }] });
     expect(second.content).toEqual(first.content);
     expect((second._meta as Record<string, unknown>)[CACHE_META_KEY]).toMatchObject({ hit: true });
-    await vi.waitFor(() => expect(stack.recorder.recentCalls.map((record) => record.cache)).toEqual(['miss', 'hit']));
+    await eventually(() => expect(stack.recorder.recentCalls.map((record) => record.cache)).toEqual(['miss', 'hit']));
   });
 
   it('refuses a rate-limited call before the cache or the upstream, as a tool result naming the limit and when to retry', async () => {
@@ -114,7 +114,7 @@ describe('the tools/call policy stack, in order', () => {
     expect((await handle(callOf('bob', pm, 'list_tasks'))).isError).toBeUndefined();
     const refusals = await stack.metrics!.registry.getSingleMetric('manifold_rate_limit_refusals_total')!.get();
     expect(refusals.values).toEqual([{ value: 1, labels: { upstream: 'pm', tool: 'pm__list_tasks', limit: 'user' } }]);
-    await vi.waitFor(() => expect(stack.recorder.recentCalls.map((record) => record.outcome)).toEqual(['ok', 'ok', 'rate_limited', 'ok']));
+    await eventually(() => expect(stack.recorder.recentCalls.map((record) => record.outcome)).toEqual(['ok', 'ok', 'rate_limited', 'ok']));
   });
 
   it('counts a call against the rate limit before checking its arguments', async () => {

@@ -1,6 +1,7 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cacheSchema } from '../../../../gateway/policy/policySettings.js';
 import { canonicalJson, ResponseCache, type InvalidationReason } from '../../../../gateway/policy/responseCache.js';
+import { eventually } from '../../support/seams.js';
 
 const answer = (text: string) => ({ content: [{ type: 'text', text }] });
 
@@ -77,7 +78,7 @@ describe('time to live', () => {
     const long = cache.toolSlot('pm', 'list_tasks', 'ada', { page: 2 }, rule);
     cache.store(short, answer('page 1'), 10, short, 1);
     cache.store(long, answer('page 2'), 10, long);
-    await vi.waitFor(() => expect(cache.get(short)).toBeUndefined());
+    await eventually(() => expect(cache.get(short)).toBeUndefined());
     expect(cache.get(long)?.value).toEqual(answer('page 2'));
   });
 
@@ -86,7 +87,7 @@ describe('time to live', () => {
     const rule = cache.toolRule('pm', 'list_tasks')!;
     const slot = cache.toolSlot('pm', 'list_tasks', 'ada', {}, rule);
     cache.store(slot, answer('x'), 10, slot, 60_000);
-    await vi.waitFor(() => expect(cache.get(slot)).toBeUndefined());
+    await eventually(() => expect(cache.get(slot)).toBeUndefined());
   });
 });
 
