@@ -144,7 +144,12 @@ describe('the SDK v2 client with a client ID metadata document', () => {
     const asked = gatewayScopes(sorted(provider.authorizationUrl?.searchParams.get('scope')));
     expect(asked).toEqual([...held, 'pm:admin'].sort());
 
-    const stepUp = await authorizeInBrowser(browser, provider.authorizationUrl!, { login: 'grace', passwords: [PASSWORD], redirectUri: REDIRECT_URI, tick: ['pm:admin'] });
+    const stepUp = await authorizeInBrowser(browser, provider.authorizationUrl!, {
+      login: 'grace',
+      passwords: [PASSWORD],
+      redirectUri: REDIRECT_URI,
+      tick: ['pm:admin'],
+    });
     await transport.finishAuth(stepUp.callback.searchParams);
     expect(tokenScopes(provider.stored?.access_token)).toEqual([...held, 'pm:admin'].sort());
     const asksToConfirm = await client.callTool({ name: 'pm__delete_task', arguments: { id } });
@@ -162,7 +167,13 @@ class RegisteredClient implements V1OAuthClientProvider {
   readonly redirectUrl = REDIRECT_URI;
   // No refresh grant: the v1 client's step-up tries a refresh first when it holds a refresh
   // token, and a refresh keeps the granted scopes; without one it goes to the browser.
-  readonly clientMetadata = { client_name: 'Journey v1 client', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'] };
+  readonly clientMetadata = {
+    client_name: 'Journey v1 client',
+    redirect_uris: [REDIRECT_URI],
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+  };
   clientInformation() {
     return this.information;
   }
@@ -214,7 +225,12 @@ describe('the SDK v1 client with dynamic registration', () => {
     await expect(client.callTool({ name: 'pm__delete_task', arguments: { id } })).rejects.toBeInstanceOf(V1UnauthorizedError);
     expect(gatewayScopes(sorted(provider.authorizationUrl?.searchParams.get('scope')))).toEqual([...held, 'pm:admin'].sort());
 
-    const stepUp = await authorizeInBrowser(browser, provider.authorizationUrl!, { login: 'grace', passwords: [PASSWORD], redirectUri: REDIRECT_URI, tick: ['pm:admin'] });
+    const stepUp = await authorizeInBrowser(browser, provider.authorizationUrl!, {
+      login: 'grace',
+      passwords: [PASSWORD],
+      redirectUri: REDIRECT_URI,
+      tick: ['pm:admin'],
+    });
     await transport.finishAuth(stepUp.callback.searchParams.get('code') ?? '');
     expect(tokenScopes(provider.stored?.access_token)).toEqual([...held, 'pm:admin'].sort());
     const asksToConfirm = await client.callTool({ name: 'pm__delete_task', arguments: { id } });

@@ -12,13 +12,30 @@ let metadata: AuthorizationServerMetadata;
 /** A client's metadata document as the draft describes it, published at `path`. */
 function publishClient(path: string, overrides: Record<string, unknown> = {}, headers?: Record<string, string>): string {
   const url = host.url(path);
-  host.publish(path, { client_id: url, client_name: 'Published <MCP> Client', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], ...overrides }, headers);
+  host.publish(
+    path,
+    {
+      client_id: url,
+      client_name: 'Published <MCP> Client',
+      redirect_uris: [REDIRECT_URI],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      ...overrides,
+    },
+    headers,
+  );
   return url;
 }
 
 /** The error page the authorization endpoint shows for this client id, as text. */
 async function refusal(clientId: string): Promise<{ status: number; text: string }> {
-  const { authorizationUrl } = await startAuthorization(harness.issuer, { metadata, clientInformation: { client_id: clientId }, redirectUrl: REDIRECT_URI, resource: new URL(harness.resource) });
+  const { authorizationUrl } = await startAuthorization(harness.issuer, {
+    metadata,
+    clientInformation: { client_id: clientId },
+    redirectUrl: REDIRECT_URI,
+    resource: new URL(harness.resource),
+  });
   const response = await new Browser(harness.baseUrl).get(authorizationUrl.href);
   const html = await response.text();
   return { status: response.status, text: html.replace(/&#(\d+);/g, (_m, code: string) => String.fromCharCode(Number(code))) };
@@ -40,13 +57,22 @@ afterAll(async () => {
 
 describe('client ID metadata documents at the embedded authorization server', () => {
   it('advertises them, and keeps dynamic registration and the iss parameter', () => {
-    expect(metadata).toMatchObject({ client_id_metadata_document_supported: true, registration_endpoint: `${harness.issuer}/reg`, authorization_response_iss_parameter_supported: true });
+    expect(metadata).toMatchObject({
+      client_id_metadata_document_supported: true,
+      registration_endpoint: `${harness.issuer}/reg`,
+      authorization_response_iss_parameter_supported: true,
+    });
   });
 
   it('signs in a client known only by its document URL, shows its name, host and redirect URIs, and caches the document', async () => {
     const clientId = publishClient('/clients/published.json');
     const clientInformation = { client_id: clientId };
-    const { authorizationUrl, codeVerifier } = await startAuthorization(harness.issuer, { metadata, clientInformation, redirectUrl: REDIRECT_URI, resource: new URL(harness.resource) });
+    const { authorizationUrl, codeVerifier } = await startAuthorization(harness.issuer, {
+      metadata,
+      clientInformation,
+      redirectUrl: REDIRECT_URI,
+      resource: new URL(harness.resource),
+    });
     const browser = new Browser(harness.baseUrl);
     const { callback, consentPages } = await authorizeInBrowser(browser, authorizationUrl, { login: 'ada', passwords: [PASSWORDS.ada] });
     const page = consentPages[0] ?? '';
@@ -54,12 +80,34 @@ describe('client ID metadata documents at the embedded authorization server', ()
     expect(page).toContain(`published at <code>${new URL(clientId).host}</code>`);
     expect(page).toContain(`<li><code>${REDIRECT_URI}</code></li>`);
     // Asked for nothing: the least-privilege default, no admin box ticked.
-    expect(consentChoices(page).filter((c) => c.checked).map((c) => c.scope)).toEqual(['pm:read', 'pm:write', 'github:read']);
+    expect(
+      consentChoices(page)
+        .filter((c) => c.checked)
+        .map((c) => c.scope),
+    ).toEqual(['pm:read', 'pm:write', 'github:read']);
     expect(callback.searchParams.get('iss')).toBe(harness.issuer);
 
-    const tokens = await exchangeAuthorization(harness.issuer, { metadata, clientInformation, authorizationCode: callback.searchParams.get('code') ?? '', iss: callback.searchParams.get('iss') ?? '', codeVerifier, redirectUri: REDIRECT_URI, resource: new URL(harness.resource) });
-    expect(decodeJwt(tokens.access_token).payload).toMatchObject({ client_id: clientId, sub: 'ada', aud: harness.resource, scope: 'pm:read pm:write github:read' });
-    const refreshed = await refreshAuthorization(harness.issuer, { metadata, clientInformation, refreshToken: tokens.refresh_token ?? '', resource: new URL(harness.resource) });
+    const tokens = await exchangeAuthorization(harness.issuer, {
+      metadata,
+      clientInformation,
+      authorizationCode: callback.searchParams.get('code') ?? '',
+      iss: callback.searchParams.get('iss') ?? '',
+      codeVerifier,
+      redirectUri: REDIRECT_URI,
+      resource: new URL(harness.resource),
+    });
+    expect(decodeJwt(tokens.access_token).payload).toMatchObject({
+      client_id: clientId,
+      sub: 'ada',
+      aud: harness.resource,
+      scope: 'pm:read pm:write github:read',
+    });
+    const refreshed = await refreshAuthorization(harness.issuer, {
+      metadata,
+      clientInformation,
+      refreshToken: tokens.refresh_token ?? '',
+      resource: new URL(harness.resource),
+    });
     expect(decodeJwt(refreshed.access_token).payload).toMatchObject({ client_id: clientId, scope: 'pm:read pm:write github:read' });
     // Cache-Control: max-age=300 — the authorization, the token and the refresh requests read the document once.
     expect(host.hits.get('/clients/published.json')).toBe(1);
@@ -79,7 +127,9 @@ describe('client ID metadata documents at the embedded authorization server', ()
 
   it('refuses an oversized document and a document that does not arrive in time', async () => {
     const hugeBody = JSON.stringify({ client_id: host.url('/clients/huge.json'), padding: 'x'.repeat(6000) });
-    host.route('/clients/huge.json', (_req, res) => res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(hugeBody)) }).end(hugeBody));
+    host.route('/clients/huge.json', (_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(hugeBody)) }).end(hugeBody),
+    );
     const huge = await refusal(host.url('/clients/huge.json'));
     expect(huge.status).toBe(400);
     expect(huge.text).toMatch(/the document is \d+ bytes; at most 5120 are accepted/);
@@ -114,8 +164,17 @@ describe('client ID metadata documents at the embedded authorization server', ()
 
   it('accepts a native application that declares its own scheme', async () => {
     const clientId = publishClient('/clients/native.json', { application_type: 'native', redirect_uris: ['com.example.app:/callback'] });
-    const { authorizationUrl } = await startAuthorization(harness.issuer, { metadata, clientInformation: { client_id: clientId }, redirectUrl: 'com.example.app:/callback', resource: new URL(harness.resource) });
-    const { callback } = await authorizeInBrowser(new Browser(harness.baseUrl), authorizationUrl, { login: 'ada', passwords: [PASSWORDS.ada], redirectUri: 'com.example.app:/callback' });
+    const { authorizationUrl } = await startAuthorization(harness.issuer, {
+      metadata,
+      clientInformation: { client_id: clientId },
+      redirectUrl: 'com.example.app:/callback',
+      resource: new URL(harness.resource),
+    });
+    const { callback } = await authorizeInBrowser(new Browser(harness.baseUrl), authorizationUrl, {
+      login: 'ada',
+      passwords: [PASSWORDS.ada],
+      redirectUri: 'com.example.app:/callback',
+    });
     expect(callback.searchParams.get('code')).toBeTruthy();
   });
 

@@ -10,8 +10,16 @@ const upstreams = [
 
 describe('the least-privilege default scopes', () => {
   it('are read and write of every namespace, never admin, unless auth.defaultScopes says otherwise', () => {
-    expect(defaultScopesOf(parseGatewayConfig({ auth: { mode: 'oauth' }, upstreams }, 'gateway.json'))).toEqual(['pm:read', 'pm:write', 'docs:read', 'docs:write']);
-    expect(defaultScopesOf(parseGatewayConfig({ auth: { mode: 'oauth', defaultScopes: ['pm:read', 'docs:read'] }, upstreams }, 'gateway.json'))).toEqual(['pm:read', 'docs:read']);
+    expect(defaultScopesOf(parseGatewayConfig({ auth: { mode: 'oauth' }, upstreams }, 'gateway.json'))).toEqual([
+      'pm:read',
+      'pm:write',
+      'docs:read',
+      'docs:write',
+    ]);
+    expect(defaultScopesOf(parseGatewayConfig({ auth: { mode: 'oauth', defaultScopes: ['pm:read', 'docs:read'] }, upstreams }, 'gateway.json'))).toEqual([
+      'pm:read',
+      'docs:read',
+    ]);
   });
 
   it('refuses a configured scope of no upstream, and one that is not a gateway scope, naming it', () => {
@@ -21,7 +29,7 @@ describe('the least-privilege default scopes', () => {
     expect(() => parseGatewayConfig({ auth: { mode: 'oauth', defaultScopes: ['pm:everything'] }, upstreams }, 'gateway.json')).toThrow(/defaultScopes/);
   });
 
-  it('are named per endpoint: all of them on the gateway and views, a namespace\'s own on its endpoint', () => {
+  it("are named per endpoint: all of them on the gateway and views, a namespace's own on its endpoint", () => {
     const resources = new GatewayResources('https://mcp.example.com', ['pm', 'docs'], ['pm:read', 'pm:write', 'docs:read']);
     expect(resources.resourceFor('/mcp').defaultScopes).toEqual(['pm:read', 'pm:write', 'docs:read']);
     expect(resources.resourceFor('/servers/docs/mcp').defaultScopes).toEqual(['docs:read']);

@@ -1,7 +1,7 @@
 import { discoverAuthorizationServerMetadata, exchangeAuthorization, refreshAuthorization, startAuthorization } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { AuthorizationServerMetadata, OAuthClientInformationFull } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authorizeInBrowser, Browser, decodeJwt, EmbeddedAuthHarness, PASSWORDS, REDIRECT_URI } from './embeddedHarness.js';
+import { authorizeInBrowser, Browser, decodeJwt, EmbeddedAuthHarness, PASSWORDS } from './embeddedHarness.js';
 
 /** What Cursor registers: its own scheme, which the operating system hands to the Cursor app. */
 const CURSOR_REDIRECT = 'cursor://anysphere.cursor-retrieval/oauth/user-abc/callback';

@@ -15,12 +15,23 @@ afterAll(async () => harness?.stop());
 async function register(scope?: string): Promise<OAuthClientInformationFull> {
   return registerClient(harness.issuer, {
     metadata,
-    clientMetadata: { client_name: 'Scope test client', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], ...(scope ? { scope } : {}) },
+    clientMetadata: {
+      client_name: 'Scope test client',
+      redirect_uris: [REDIRECT_URI],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      ...(scope ? { scope } : {}),
+    },
   });
 }
 
 /** Authorize in a browser (one per call, so each starts a new sign-in unless one is passed) and redeem the code. */
-async function authorize(client: OAuthClientInformationFull, scope: string | undefined, choices: { tick?: string[]; untick?: string[]; browser?: Browser } = {}) {
+async function authorize(
+  client: OAuthClientInformationFull,
+  scope: string | undefined,
+  choices: { tick?: string[]; untick?: string[]; browser?: Browser } = {},
+) {
   const { authorizationUrl, codeVerifier } = await startAuthorization(harness.issuer, {
     metadata,
     clientInformation: client,
@@ -39,7 +50,14 @@ async function authorize(client: OAuthClientInformationFull, scope: string | und
     redirectUri: REDIRECT_URI,
     resource: new URL(harness.resource),
   });
-  return { tokens, consentPages: result.consentPages, scopes: String(decodeJwt(tokens.access_token).payload.scope ?? '').split(' ').filter(Boolean).sort() };
+  return {
+    tokens,
+    consentPages: result.consentPages,
+    scopes: String(decodeJwt(tokens.access_token).payload.scope ?? '')
+      .split(' ')
+      .filter(Boolean)
+      .sort(),
+  };
 }
 
 describe('least-privilege grants at the embedded authorization server', () => {

@@ -48,15 +48,38 @@ export const DEFAULT_METADATA_DOCUMENT_MAX_BYTES = 5 * 1024;
 /** IANA special-purpose ranges (RFC 6890 and its registries), plus private and multicast space. */
 const SPECIAL_USE = new BlockList();
 for (const [network, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24],
-  ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.88.99.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
 ] as const) {
   SPECIAL_USE.addSubnet(network, prefix, 'ipv4');
 }
 for (const [network, prefix] of [
-  ['::', 128], ['::1', 128], ['::ffff:0:0', 96], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 23],
-  ['2001:db8::', 32], ['2002::', 16], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
+  ['::', 128],
+  ['::1', 128],
+  ['::ffff:0:0', 96],
+  ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48],
+  ['100::', 64],
+  ['2001::', 23],
+  ['2001:db8::', 32],
+  ['2002::', 16],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['fec0::', 10],
+  ['ff00::', 8],
 ] as const) {
   SPECIAL_USE.addSubnet(network, prefix, 'ipv6');
 }
@@ -116,7 +139,10 @@ export function metadataDocumentFetch(options: MetadataDocumentFetchOptions = {}
     for (const { address } of addresses) {
       const problem = addressProblem(address, allowLoopback);
       if (problem) {
-        throw new MetadataDocumentRefused('special_use_address', `${shown}: ${hostname === address ? '' : `${hostname} resolves to `}${problem}; client ID metadata documents are fetched only from public addresses.`);
+        throw new MetadataDocumentRefused(
+          'special_use_address',
+          `${shown}: ${hostname === address ? '' : `${hostname} resolves to `}${problem}; client ID metadata documents are fetched only from public addresses.`,
+        );
       }
     }
     const target = addresses[0];
@@ -138,7 +164,8 @@ export function metadataDocumentFetch(options: MetadataDocumentFetchOptions = {}
           fail(error);
         } else done(response!);
       };
-      const tooSlow = (): void => finish(new MetadataDocumentRefused('timeout', `${shown}: no complete answer within ${timeoutMs} ms. Serve the document faster, or try again.`));
+      const tooSlow = (): void =>
+        finish(new MetadataDocumentRefused('timeout', `${shown}: no complete answer within ${timeoutMs} ms. Serve the document faster, or try again.`));
       const onAbort = tooSlow;
       const timer = setTimeout(tooSlow, timeoutMs);
       init.signal?.addEventListener('abort', onAbort);
@@ -164,7 +191,8 @@ export function metadataDocumentFetch(options: MetadataDocumentFetchOptions = {}
           let size = 0;
           res.on('data', (chunk: Buffer) => {
             size += chunk.length;
-            if (size > maxBytes) return finish(new MetadataDocumentRefused('too_large', `${shown}: the document is larger than ${maxBytes} bytes, the most accepted.`));
+            if (size > maxBytes)
+              return finish(new MetadataDocumentRefused('too_large', `${shown}: the document is larger than ${maxBytes} bytes, the most accepted.`));
             chunks.push(chunk);
           });
           res.on('error', () => finish(new MetadataDocumentRefused('unreachable', `${shown}: the connection broke while reading the document.`)));
@@ -181,7 +209,12 @@ export function metadataDocumentFetch(options: MetadataDocumentFetchOptions = {}
         },
       );
       req.on('error', (error: NodeJS.ErrnoException) => {
-        finish(new MetadataDocumentRefused('unreachable', `${shown}: cannot fetch it (${error.code ?? error.message}). The document must be served over https with a certificate this server trusts.`));
+        finish(
+          new MetadataDocumentRefused(
+            'unreachable',
+            `${shown}: cannot fetch it (${error.code ?? error.message}). The document must be served over https with a certificate this server trusts.`,
+          ),
+        );
       });
       req.end();
     });

@@ -41,7 +41,7 @@ async function readOrCreateSecretFile<T>(path: string, create: () => Promise<T>,
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     const winner = readSecretFile(path, isValid, logger);
-    if (winner === undefined) throw new Error(`${path} appeared while it was being created but cannot be read.`);
+    if (winner === undefined) throw new Error(`${path} appeared while it was being created but cannot be read.`, { cause: error });
     return winner;
   } finally {
     unlinkSync(temporary);

@@ -19,6 +19,7 @@ import { loadEmbeddedAuthSettings, supportedScopesOf } from './settings.js';
  */
 
 // stdout carries only the token: oidc-provider prints notices with console.info.
+// eslint-disable-next-line no-console -- replacing them is how they are kept off stdout
 console.log = console.info = (...args: unknown[]) => {
   process.stderr.write(`${format(...args)}\n`);
 };
