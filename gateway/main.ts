@@ -3,7 +3,7 @@ import { unwatchFile, watchFile } from 'node:fs';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { ConfigError } from '../shared/config.js';
 import { packageRoot } from '../shared/packageRoot.js';
 import { privateDataDir } from '../shared/privateData.js';
@@ -16,13 +16,7 @@ import { ManifoldGateway, RELAYED_INPUT_TTL_SECONDS } from './session/gatewayCor
 import { createHttpApp } from './http/app.js';
 import { createPolicyStack } from './compose/policyStack.js';
 import { viewProblems } from './views/curatedView.js';
-import { CacheInvalidationBus } from './cluster/cacheInvalidationBus.js';
-import { ParkedCallRelay } from './cluster/parkedCallRelay.js';
-import { ResourceUpdateBus } from './cluster/resourceUpdateBus.js';
-import { RedisSessionDirectory } from './cluster/sessionDirectory.js';
-import { openConfiguredRedisLink, type RedisLink } from './redis/redisLink.js';
-import type { ResponseCache } from './policy/responseCache.js';
-import type { Logger } from '../shared/logger.js';
+import { openConfiguredRedisLink } from './redis/configuredRedis.js';
 import { ToolPins, toolPinsFile } from './integrity/toolPins.js';
 import type { GatewayConfig } from './config/schema.js';
 
@@ -71,7 +65,8 @@ runMain('gateway', async (logger) => {
   const policies = createPolicyStack(config, { logger, dataDir, ...(redis ? { redis } : {}) });
   if (redis && policies.metrics) redis.registerMetrics(policies.metrics.registry);
   const pinsFile = toolPinsFile(dataDir);
-  const cluster = redis && config.cluster.redis ? await joinCluster(redis, config, policies.cache, logger) : undefined;
+  // The cluster modules (and the Redis client) are loaded only for a gateway that uses them.
+  const cluster = redis && config.cluster.redis ? await (await import('./compose/clusterWiring.js')).joinCluster(redis, config, policies.cache, logger) : undefined;
   const gateway = new ManifoldGateway(config, logger, {
     toolCallMiddlewares: policies.toolCallMiddlewares,
     ...(policies.requestLimiter ? { requestLimiter: policies.requestLimiter } : {}),
@@ -88,7 +83,7 @@ runMain('gateway', async (logger) => {
   // A session the client ended on another instance: close this instance's copy of it.
   cluster?.sessions.onEndedElsewhere((id) => void gateway.sessions.get(id)?.transport.close());
   // A 2026 client's retry of a bridged call may reach another instance than the one holding it.
-  const parkedRelay = cluster ? await ParkedCallRelay.connect(cluster.link, gateway.parkedCalls, logger) : undefined;
+  const parkedRelay = cluster ? await cluster.relayParkedCalls(gateway.parkedCalls) : undefined;
   // Upstreams start now, in parallel, while the listener and authorization are set up (their
   // processes need neither): /readyz reports when they are up. Then names are checked: a
   // collision, or a view naming something that does not exist, refuses to start (never
@@ -161,7 +156,7 @@ runMain('gateway', async (logger) => {
       logger.info(outcome, 'views reloaded');
       const { views: _nextViews, ...nextRest } = next;
       const { views: _currentViews, ...currentRest } = config;
-      if (JSON.stringify(nextRest) !== JSON.stringify(currentRest)) logger.warn('configuration changes other than views take effect after a restart');
+      if (!isDeepStrictEqual(nextRest, currentRest)) logger.warn('configuration changes other than views take effect after a restart');
     } catch (error) {
       logger.error({ err: error instanceof ConfigError ? error.message : error }, 'configuration reload refused; the previous views stay in place');
     }
@@ -199,33 +194,7 @@ runMain('gateway', async (logger) => {
 
 /** Name collisions between upstreams, and view references that do not exist, found once upstreams are up. */
 function startupProblems(gateway: ManifoldGateway, config: GatewayConfig): string[] {
-  const collisions = gateway.catalog.problems.filter((problem) => problem.includes(' is claimed by '));
+  const collisions = gateway.catalog.collisions;
   const views = viewProblems(config.views, gateway.catalog, config.separator, (ns) => gateway.catalog.upstream(ns)?.state === 'ready');
   return [...collisions, ...views];
-}
-
-/**
- * With `cluster.redis`, share session state, cache invalidations and resource updates with the
- * other instances through Redis (each falls back to this instance alone while Redis is down).
- */
-async function joinCluster(
-  link: RedisLink,
-  config: GatewayConfig,
-  cache: ResponseCache,
-  logger: Logger,
-): Promise<{ link: RedisLink; sessions: RedisSessionDirectory; resourceUpdates: ResourceUpdateBus; close: () => Promise<void> }> {
-  const sessions = await RedisSessionDirectory.connect(link, logger);
-  const invalidations = await CacheInvalidationBus.connect(link, cache, config.upstreams.map((upstream) => upstream.namespace), logger);
-  const resourceUpdates = await ResourceUpdateBus.connect(link, logger);
-  logger.info('cluster: sessions, rate limits, cache invalidations and resource updates shared through Redis');
-  return {
-    link,
-    sessions,
-    resourceUpdates,
-    close: async () => {
-      await resourceUpdates.close();
-      await invalidations.close();
-      await sessions.close();
-    },
-  };
 }

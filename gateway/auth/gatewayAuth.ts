@@ -9,7 +9,7 @@ import type { AccessPolicy } from './accessPolicy.js';
 import { cachedVerifier, introspectionVerifier, jwtAccessTokenVerifier, type AccessTokenVerifier } from './accessTokenVerifier.js';
 import { loopbackDevAuthenticator, type Authenticator } from './authenticate.js';
 import { bootstrapAdmin } from './bootstrapAdmin.js';
-import { createEmbeddedAuthServer, type EmbeddedAuthServer, type EmbeddedAuthServerOptions } from './embedded/embeddedAuthServer.js';
+import type { EmbeddedAuthServer, EmbeddedAuthServerOptions } from './embedded/embeddedAuthServer.js';
 import { discoverIssuer, insecureAllowedFor } from '../oauth/issuerDiscovery.js';
 import { oauthAuthenticator } from './oauthAuthenticator.js';
 import { protectedResourceFor, protectedResourceMetadata, type ProtectedResource } from './protectedResource.js';
@@ -120,6 +120,8 @@ export async function setUpGatewayAuth(config: GatewayConfig, options: GatewayAu
     issuer = auth.issuer;
     verifier = await externalVerifier(auth, auth.issuer);
   } else {
+    // The embedded authorization server (oidc-provider) is loaded only when no external issuer is configured.
+    const { createEmbeddedAuthServer } = await import('./embedded/embeddedAuthServer.js');
     embedded = await createEmbeddedAuthServer(await embeddedAuthOptions(config, auth, options));
     issuer = embedded.issuer;
     const keys = embedded.publicJwks;

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Prompt, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../../shared/logger.js';
 import type { UpstreamConnection } from '../upstreams/upstreamConnection.js';
@@ -68,6 +69,8 @@ export class UpstreamCatalog implements CatalogView {
   private templates: ResourceTemplate[] = [];
   private readonly byNamespace: Map<string, UpstreamConnection>;
   problems: string[] = [];
+  /** Names two upstreams claim (also in `problems`): a gateway refuses to start with any. */
+  collisions: string[] = [];
   private virtualSource: VirtualToolSource | undefined;
   /** Exposed name → unprefixed name of each listed virtual tool. */
   private virtualIndex = new Map<string, string>();
@@ -128,6 +131,7 @@ export class UpstreamCatalog implements CatalogView {
   /** Recompute the aggregate; returns which aggregate lists changed. */
   rebuild(): { tools: boolean; prompts: boolean; resourceTemplates: boolean } {
     const problems: string[] = [];
+    const collisions: string[] = [];
     const withheld = new Map<string, string>();
     const servedTools = (u: UpstreamConnection): readonly Tool[] => {
       if (!this.toolGate) return u.tools;
@@ -135,17 +139,17 @@ export class UpstreamCatalog implements CatalogView {
       for (const entry of gated.withheld) withheld.set(exposedName(u.namespace, this.separator, entry.tool), entry.reason);
       return gated.serve;
     };
-    const tools = this.index('tool', servedTools, (tool, name) => ({ ...tool, name }), problems);
+    const tools = this.index('tool', servedTools, (tool, name) => ({ ...tool, name }), problems, collisions);
     this.withheld = withheld;
     const virtualIndex = this.indexVirtual(tools, problems);
-    const prompts = this.index('prompt', (u) => u.prompts, (prompt, name) => ({ ...prompt, name }), problems);
+    const prompts = this.index('prompt', (u) => u.prompts, (prompt, name) => ({ ...prompt, name }), problems, collisions);
     const templates = this.all.flatMap((u) =>
       u.resourceTemplates.map((template) => ({ ...template, uriTemplate: exposeUri(u.namespace, template.uriTemplate) })),
     );
     const changed = {
-      tools: !sameJson(tools.items, this.toolsIndexed.items),
-      prompts: !sameJson(prompts.items, this.promptsIndexed.items),
-      resourceTemplates: !sameJson(templates, this.templates),
+      tools: !isDeepStrictEqual(tools.items, this.toolsIndexed.items),
+      prompts: !isDeepStrictEqual(prompts.items, this.promptsIndexed.items),
+      resourceTemplates: !isDeepStrictEqual(templates, this.templates),
     };
     this.toolsIndexed = tools;
     this.virtualIndex = virtualIndex;
@@ -154,6 +158,7 @@ export class UpstreamCatalog implements CatalogView {
     const fresh = problems.filter((p) => !this.problems.includes(p));
     for (const problem of fresh) this.logger.error({ problem }, `catalog: ${problem}`);
     this.problems = problems;
+    this.collisions = collisions;
     return changed;
   }
 
@@ -179,6 +184,7 @@ export class UpstreamCatalog implements CatalogView {
     list: (upstream: UpstreamConnection) => readonly T[],
     rename: (item: T, name: string) => T,
     problems: string[],
+    collisions: string[],
   ): Indexed<T> {
     const candidates = new Map<string, Array<{ upstream: UpstreamConnection; item: T }>>();
     for (const upstream of this.all) {
@@ -201,10 +207,11 @@ export class UpstreamCatalog implements CatalogView {
     const index = new Map<string, NameTarget>();
     for (const [name, entries] of candidates) {
       if (entries.length > 1) {
-        problems.push(
+        const collision =
           `${kind} name "${name}" is claimed by ${entries.map((e) => `"${e.item.name}" of "${e.upstream.namespace}"`).join(' and ')}; ` +
-            `none of them is exposed. Use a separator that cannot occur in namespaces (the default "__"), or deny one.`,
-        );
+          `none of them is exposed. Use a separator that cannot occur in namespaces (the default "__"), or deny one.`;
+        problems.push(collision);
+        collisions.push(collision);
         continue;
       }
       const { upstream, item } = entries[0]!;
@@ -305,8 +312,4 @@ export class SingleUpstreamView implements CatalogView {
   loggerName(_namespace: string, logger: string | undefined): string | undefined {
     return logger;
   }
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -212,18 +212,3 @@ export function redactRedisUrl(url: string): string {
     return '(unparseable Redis URL)';
   }
 }
-
-/**
- * The link the configuration asks for: with `cluster.redis` or `limits.rate.store: "redis"`,
- * to REDIS_URL; otherwise none.
- */
-export async function openConfiguredRedisLink(
-  config: { cluster: { redis: boolean }; limits: { rate?: { store: 'memory' | 'redis' } | undefined } },
-  logger: Logger,
-): Promise<RedisLink | undefined> {
-  const wanted = config.cluster.redis ? 'cluster.redis is true' : config.limits.rate?.store === 'redis' ? 'limits.rate.store is "redis"' : undefined;
-  if (!wanted) return undefined;
-  const url = process.env.REDIS_URL;
-  if (!url) throw new ConfigError([`REDIS_URL: must be set (e.g. redis://127.0.0.1:6379) when ${wanted}.`]);
-  return RedisLink.open(url, logger);
-}

@@ -26,6 +26,8 @@ const programs: Array<[string, ...string[]]> = [
   // A sampling round trip to a 2025 upstream: bridged for a 2026-07-28 client vs a 2025 session.
   ['bridgedSampling.bench.js', '--rounds', '3', '--calls', '400'],
   ['gatewayFootprint.bench.js'],
+  // Process start to a green /readyz with the shipped configuration, median of 8 starts (target 1.5 s).
+  ['startup.bench.js'],
   ['docsIndex.bench.js'],
 ];
 const programReports: string[] = [];
