@@ -69,7 +69,12 @@ export function secondaryRateLimitWait(error: unknown): number | undefined {
 }
 
 /** The wait before the next attempt, or undefined when the failure is final. */
-export function nextDelayMs(error: unknown, method: string, attempt: { serverRetries: number; rateLimitRetries: number }, policy: RetryPolicy): { ms: number; kind: 'server' | 'rate_limit' } | undefined {
+export function nextDelayMs(
+  error: unknown,
+  method: string,
+  attempt: { serverRetries: number; rateLimitRetries: number },
+  policy: RetryPolicy,
+): { ms: number; kind: 'server' | 'rate_limit' } | undefined {
   if (isDeadlineExceeded(error)) return undefined;
   const rateLimitWait = secondaryRateLimitWait(error);
   if (rateLimitWait !== undefined) {
@@ -101,11 +106,16 @@ export async function withRetries<T>(
     try {
       return await attempt(AbortSignal.timeout(Math.max(1, remaining)));
     } catch (error) {
-      if (isDeadlineExceeded(error)) throw new GithubDeadlineError(policy.requestTimeoutMs, counts.serverRetries + counts.rateLimitRetries + 1, { cause: error });
+      if (isDeadlineExceeded(error))
+        throw new GithubDeadlineError(policy.requestTimeoutMs, counts.serverRetries + counts.rateLimitRetries + 1, { cause: error });
       const delay = nextDelayMs(error, request.method, counts, policy);
       const fits = delay !== undefined && Date.now() + delay.ms < deadline;
       if (!delay || !fits) {
-        if (delay) log.warn({ method: request.method, url: request.url, waitMs: delay.ms, requestTimeoutMs: policy.requestTimeoutMs }, 'GitHub request not retried: the wait would outlast GITHUB_REQUEST_TIMEOUT_MS');
+        if (delay)
+          log.warn(
+            { method: request.method, url: request.url, waitMs: delay.ms, requestTimeoutMs: policy.requestTimeoutMs },
+            'GitHub request not retried: the wait would outlast GITHUB_REQUEST_TIMEOUT_MS',
+          );
         throw error;
       }
       if (delay.kind === 'rate_limit') counts.rateLimitRetries++;

@@ -48,7 +48,7 @@ describe('GitHub request retries, against the fake GitHub API', () => {
     expect(second).toBeLessThan(9000);
   }, 30_000);
 
-  it('starts every request\'s back-off afresh (a second failing request waits 1 s first again)', async () => {
+  it("starts every request's back-off afresh (a second failing request waits 1 s first again)", async () => {
     const path = '/repos/acme/widgets/issues/2';
     api.clearRequests();
     api.inject({ method: 'GET', path, status: 503, body: { message: 'Unavailable' }, times: 1 });
@@ -59,7 +59,7 @@ describe('GitHub request retries, against the fake GitHub API', () => {
     expect(gap).toBeLessThan(4000);
   }, 30_000);
 
-  it('waits out a secondary rate limit\'s Retry-After once, then succeeds', async () => {
+  it("waits out a secondary rate limit's Retry-After once, then succeeds", async () => {
     const path = '/repos/acme/widgets/issues/3';
     api.clearRequests();
     api.inject({ method: 'GET', path, status: 403, headers: { 'retry-after': '2' }, body: { message: 'You have exceeded a secondary rate limit.' } });
@@ -88,7 +88,13 @@ describe('a hung GitHub', () => {
   beforeAll(async () => {
     api = new FakeGithubApi();
     await api.start();
-    server = await startStdioServer({ GITHUB_API_URL: api.url, GITHUB_TOKEN: FIXTURE_TOKENS.write, GITHUB_REPOSITORY: 'acme/widgets', GITHUB_REQUEST_RETRIES: '2', GITHUB_REQUEST_TIMEOUT_MS: '1500' });
+    server = await startStdioServer({
+      GITHUB_API_URL: api.url,
+      GITHUB_TOKEN: FIXTURE_TOKENS.write,
+      GITHUB_REPOSITORY: 'acme/widgets',
+      GITHUB_REQUEST_RETRIES: '2',
+      GITHUB_REQUEST_TIMEOUT_MS: '1500',
+    });
   }, 30_000);
 
   afterAll(async () => {
