@@ -19,10 +19,20 @@ export class RpcError extends Error {
 
 export const RESOURCE_NOT_FOUND = -32002;
 
+/**
+ * An error's message as the client should get it: every "MCP error <code>: " in front removed.
+ * The SDK v1 `McpError` puts one there (the gateway's upstream client makes one from each
+ * error answer), and an upstream built on SDK v1 sends its own `McpError` message with one
+ * already; the client's SDK adds its own, so the gateway passes on the bare message.
+ */
+export function withoutCodePrefix(message: string): string {
+  return message.replace(/^(?:MCP error -?\d+: )+/, '');
+}
+
 /** Any failure as a JSON-RPC error safe to show the client (upstream errors pass through). */
 export function toRpcError(error: unknown): RpcError {
   if (error instanceof RpcError) return error;
-  if (error instanceof McpError) return new RpcError(error.code, error.message.replace(/^MCP error -?\d+: /, ''), error.data);
+  if (error instanceof McpError) return new RpcError(error.code, withoutCodePrefix(error.message), error.data);
   const failure = describeFailure(error);
   const code =
     error instanceof DomainError && failure.code === 'invalid_input'

@@ -27,6 +27,11 @@ export interface ToolCallContext {
   inputRound?: { inputResponses: Record<string, unknown>; requestState?: string };
   /** Set when a composite tool makes this call as one of its steps: the composite's exposed name and the step. */
   via?: { tool: string; step: string };
+  /**
+   * The caller needs the upstream's current answer, not a cached one: a composite step whose
+   * read decides a write. The cache is not consulted; the fresh answer is stored for others.
+   */
+  freshRead?: boolean;
   /** `Mcp-Param-*` headers the client sent that the tool does not declare, passed on to a 2026 HTTP upstream as they came. */
   paramHeaders?: Readonly<Record<string, string>>;
   /** What the stages learn about this call (callFacts.ts); set by the recording stage. */

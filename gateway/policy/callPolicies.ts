@@ -103,7 +103,8 @@ function tooLarge(what: string, bytes: number, maxBytes: number): PolicyRefusal 
 }
 
 /**
- * Results of tools annotated read-only and idempotent come from the cache while fresh; any
+ * Results of tools annotated read-only and idempotent come from the cache while fresh (unless
+ * the call asks for a fresh read, whose answer then replaces the cached one); any
  * other tool through the gateway is a write that invalidates its namespace (before it is
  * forwarded, so a concurrent read cannot store an answer from before it, and after it).
  */
@@ -128,8 +129,8 @@ export function cacheToolResults(cache: ResponseCache, onLookup: (hit: boolean, 
     const slot = cache.toolSlot(namespace, call.target.name, call.caller.user, call.arguments, rule);
     // An answer its upstream marked private (MCP 2026-07-28 cacheScope) is kept per user even where the rule shares.
     const privateSlot = rule.perUser ? slot : cache.toolSlot(namespace, call.target.name, call.caller.user, call.arguments, { ...rule, perUser: true });
-    const cached = cache.get(slot) ?? (privateSlot === slot ? undefined : cache.get(privateSlot));
-    onLookup(cached !== undefined, call);
+    const cached = call.freshRead ? undefined : (cache.get(slot) ?? (privateSlot === slot ? undefined : cache.get(privateSlot)));
+    if (!call.freshRead) onLookup(cached !== undefined, call);
     if (cached) {
       if (facts) {
         facts.cache = 'hit';
@@ -137,7 +138,7 @@ export function cacheToolResults(cache: ResponseCache, onLookup: (hit: boolean, 
       }
       return withCacheMeta(cached.value, cached.ageMs);
     }
-    if (facts) facts.cache = 'miss';
+    if (facts) facts.cache = call.freshRead ? 'bypass' : 'miss';
     const result = await next(call);
     // Only final answers are kept: not an input_required round, nor a CreateTaskResult (SEP-2663 `resultType: "task"`).
     if (result.isError !== true && result.resultType !== 'input_required' && result.resultType !== 'task') {

@@ -1,21 +1,9 @@
 import { z } from 'zod';
 import { DomainError } from '../../shared/errors.js';
-import {
-  commentOnIssue,
-  findCode,
-  findDocs,
-  findTrackingTask,
-  issueRefInput,
-  readIssue,
-  resolveOwners,
-  type CodeFacts,
-  type DocsFacts,
-  type IssueFacts,
-  type OwnerFacts,
-  type TaskFacts,
-} from './issueContext.js';
-import { TeamDirectory } from './teamDirectory.js';
-import { defineWorkflow, STEP_TOOLS, StepFailure, type WorkflowRun } from './workflowRun.js';
+import { DOMAIN_TOOLS } from './domainTools.js';
+import { commentOnIssue, findDocs, findTrackingTask, issueRefInput, readIssue, type DocsFacts, type IssueFacts, type TaskFacts } from './issueContext.js';
+import { resolveOwnership, type AssigneeChoice, type CodeFacts, type OwnerFacts } from './ownerResolution.js';
+import { defineWorkflow, type StepFailure, type WorkflowRun } from './workflowRun.js';
 import type { WorkflowSettings } from './workflowSettings.js';
 
 const PRIORITY_ORDER = ['low', 'medium', 'high', 'urgent'] as const;
@@ -49,8 +37,16 @@ export const issueOutput = z.object({
 });
 
 export const docsOutput = z
-  .object({ path: z.string(), anchor: z.string(), heading: z.string(), uri: z.string().describe('Gateway resource URI of the document, with the section anchor.'), link: z.string().nullable(), score: z.number().describe('Search relevance, only meaningful relative to other results.') })
-  .nullable();
+  .object({
+    path: z.string(),
+    anchor: z.string(),
+    heading: z.string(),
+    uri: z.string().describe('Gateway resource URI of the section (docs+docs://path#anchor); resources/read returns it.'),
+    link: z.string().nullable(),
+    score: z.number().describe('Search relevance from 0 to 1; only sections scoring at least workflows.docsMinScore are linked.'),
+  })
+  .nullable()
+  .describe('null when no section scores at least workflows.docsMinScore.');
 
 export const ownersOutput = z.array(
   z.object({ owner: z.string().describe('As CODEOWNERS names it: @login, @org/team or an email.'), kind: z.enum(['user', 'team', 'email']), people: z.array(z.string()).describe('Emails from the team directory.') }),
@@ -97,21 +93,6 @@ export function taskDescription(issue: IssueFacts, code: CodeFacts, owners: Owne
   return lines.join('\n');
 }
 
-export interface AssigneeChoice {
-  email: string | null;
-  source: 'override' | 'code_owner' | 'issue_assignee' | 'none';
-}
-
-export function chooseAssignee(override: string | undefined, owners: OwnerFacts, issue: IssueFacts, directory: TeamDirectory): AssigneeChoice {
-  if (override) return { email: override, source: 'override' };
-  if (owners.suggested) return { email: owners.suggested, source: 'code_owner' };
-  for (const login of issue.assignees) {
-    const person = directory.byLogin(login);
-    if (person) return { email: person.email, source: 'issue_assignee' };
-  }
-  return { email: null, source: 'none' };
-}
-
 export interface PreparedTask {
   code: CodeFacts;
   owners: OwnerFacts;
@@ -127,14 +108,9 @@ export async function prepareTask(
   issue: IssueFacts,
   options: { project: string | undefined; assignee: string | undefined; label?: string },
 ): Promise<PreparedTask> {
+  const { code, owners, assignee } = await resolveOwnership(run, issue, { override: options.assignee, label: options.label });
   const at = options.label ? ` (${options.label})` : '';
-  const code = await run.step(`find_code${at}`, `Finding the code ${issue.repository}#${issue.number} concerns`, () => findCode(run, issue));
-  const { owners, directory } = await run.step(`resolve_owners${at}`, `Resolving the owners of ${code.paths.length} path(s)`, async () => {
-    const loaded = await TeamDirectory.load(run.settings.teamDirectory);
-    return { owners: await resolveOwners(run, issue.repository, code.paths, loaded), directory: loaded };
-  });
   const docs = await run.step(`find_docs${at}`, 'Finding the most relevant documentation section', () => findDocs(run, issue.title));
-  const assignee = chooseAssignee(options.assignee, owners, issue, directory);
   const priority = priorityFromLabels(issue.labels, run.settings.labelPriorities);
   const project = options.project ?? run.settings.defaultProject;
   const input = {
@@ -151,7 +127,7 @@ export async function prepareTask(
 /** create_task; a conflict on external_ref (a concurrent call won) returns the winner's task. */
 export async function createTask(run: WorkflowRun, issue: IssueFacts, input: Record<string, unknown>): Promise<{ task: TaskFacts; created: boolean }> {
   try {
-    const answer = await run.tool(STEP_TOOLS.createTask, input);
+    const answer = await run.tool(DOMAIN_TOOLS.createTask, input);
     return { task: answer.structured.task as TaskFacts, created: true };
   } catch (error) {
     if (error instanceof DomainError && error.code === 'conflict') {
@@ -166,10 +142,10 @@ export async function createTask(run: WorkflowRun, issue: IssueFacts, input: Rec
 export async function undoTask(run: WorkflowRun, taskId: string): Promise<string> {
   try {
     await run.step('undo', `Deleting task ${taskId} again`, async () => {
-      const first = await run.tool(STEP_TOOLS.deleteTask, { id: taskId });
+      const first = await run.tool(DOMAIN_TOOLS.deleteTask, { id: taskId });
       const token = first.structured.confirm_token;
       if (typeof token !== 'string') throw new DomainError('unavailable', 'delete_task gave no confirmation token.');
-      await run.tool(STEP_TOOLS.deleteTask, { id: taskId, confirm: token });
+      await run.tool(DOMAIN_TOOLS.deleteTask, { id: taskId, confirm: token });
     });
     return `Undone: task ${taskId} was deleted again, so nothing is left half done.`;
   } catch (error) {
@@ -215,20 +191,33 @@ export const createTaskFromIssue = defineWorkflow({
   input,
   output,
   annotations: { title: 'Create a task from a GitHub issue', readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  manifest: {
+    tools: [
+      DOMAIN_TOOLS.getIssue,
+      DOMAIN_TOOLS.listTasks,
+      DOMAIN_TOOLS.searchIssues,
+      DOMAIN_TOOLS.getPullRequest,
+      DOMAIN_TOOLS.getCodeOwners,
+      DOMAIN_TOOLS.searchDocs,
+      DOMAIN_TOOLS.createTask,
+      DOMAIN_TOOLS.commentOnIssue,
+      DOMAIN_TOOLS.deleteTask,
+    ],
+  },
   stepTools: (args, settings) => [
-    STEP_TOOLS.getIssue,
-    STEP_TOOLS.listTasks,
-    STEP_TOOLS.searchIssues,
-    STEP_TOOLS.getPullRequest,
-    STEP_TOOLS.getCodeOwners,
-    STEP_TOOLS.searchDocs,
-    STEP_TOOLS.createTask,
-    ...(wantsComment(args, settings) ? [STEP_TOOLS.commentOnIssue, STEP_TOOLS.deleteTask] : []),
+    DOMAIN_TOOLS.getIssue,
+    DOMAIN_TOOLS.listTasks,
+    DOMAIN_TOOLS.searchIssues,
+    DOMAIN_TOOLS.getPullRequest,
+    DOMAIN_TOOLS.getCodeOwners,
+    DOMAIN_TOOLS.searchDocs,
+    DOMAIN_TOOLS.createTask,
+    ...(wantsComment(args, settings) ? [DOMAIN_TOOLS.commentOnIssue, DOMAIN_TOOLS.deleteTask] : []),
   ],
   run: async (run, args) => {
     const comment = wantsComment(args, run.settings);
     run.totalSteps = comment ? 7 : 6;
-    const issue = await run.step('read_issue', 'Reading the issue', () => readIssue(run, args.issue));
+    const issue = await run.step('read_issue', 'Reading the issue', () => readIssue(run, args.issue, { fresh: true }));
     const existing = await run.step('check_existing', `Looking for a task tracking ${issue.url}`, () => findTrackingTask(run, issue.url));
     if (existing) {
       run.finish(`Already tracked by ${existing.id}`);

@@ -4,7 +4,8 @@ import { DomainError } from '../../shared/errors.js';
 import { issueOutput, taskOutput, toIssueOutput, toTaskOutput } from './createTaskFromIssue.js';
 import { commentOnIssue, issueArgs, readIssue, type IssueFacts, type TaskFacts } from './issueContext.js';
 import { readTask, taskIdInput, trackedIssueUrl } from './taskContext.js';
-import { defineWorkflow, STEP_TOOLS, type StepFailure, type WorkflowRun } from './workflowRun.js';
+import { DOMAIN_TOOLS } from './domainTools.js';
+import { defineWorkflow, type StepFailure, type WorkflowRun } from './workflowRun.js';
 
 const CONFIRM_TTL_MS = 5 * 60_000;
 /** Confirmation tokens are signed with a key that lives as long as the process. */
@@ -68,7 +69,7 @@ async function closeCompletedIssue(run: WorkflowRun, task: TaskFacts, issue: Iss
   );
   try {
     const answer = await run.step('close_issue', 'Closing the issue as completed', () =>
-      run.tool(STEP_TOOLS.updateIssue, { ...issueArgs(issue.url, undefined), state: 'closed', state_reason: 'completed' }),
+      run.tool(DOMAIN_TOOLS.updateIssue, { ...issueArgs(issue.url, undefined), state: 'closed', state_reason: 'completed' }),
     );
     const closed = answer.structured.issue as { state?: string; updated_at?: string } | undefined;
     return { commentUrl, issue: { ...issue, state: closed?.state ?? 'closed', updatedAt: closed?.updated_at ?? issue.updatedAt } };
@@ -95,21 +96,23 @@ export const syncTaskWithIssue = defineWorkflow({
   }),
   output,
   annotations: { title: 'Keep a task and its GitHub issue in step', readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  manifest: { tools: [DOMAIN_TOOLS.getTaskDetails, DOMAIN_TOOLS.getIssue, DOMAIN_TOOLS.updateTask, DOMAIN_TOOLS.commentOnIssue, DOMAIN_TOOLS.updateIssue] },
   stepTools: (args) => [
-    STEP_TOOLS.getTaskDetails,
-    STEP_TOOLS.getIssue,
-    ...(args?.confirm ? [STEP_TOOLS.updateTask, STEP_TOOLS.commentOnIssue, STEP_TOOLS.updateIssue] : []),
+    DOMAIN_TOOLS.getTaskDetails,
+    DOMAIN_TOOLS.getIssue,
+    ...(args?.confirm ? [DOMAIN_TOOLS.updateTask, DOMAIN_TOOLS.commentOnIssue, DOMAIN_TOOLS.updateIssue] : []),
   ],
   run: async (run, args) => {
     run.totalSteps = args.confirm ? 4 : 3;
-    const task = await run.step('read_task', `Reading task ${args.task}`, () => readTask(run, args.task));
+    // Both reads decide a write (or the token that allows one): the current state, never a cached one.
+    const task = await run.step('read_task', `Reading task ${args.task}`, () => readTask(run, args.task, { fresh: true }));
     const url = trackedIssueUrl(task);
     if (!url) {
       throw new DomainError('invalid_input', `${task.id} tracks no GitHub issue (external_ref: ${task.external_ref ?? 'none'}).`, {
         action: 'Set its external_ref to the issue URL with update_task, or use create_task_from_issue.',
       });
     }
-    const issue = await run.step('read_issue', 'Reading the issue', () => readIssue(run, url));
+    const issue = await run.step('read_issue', 'Reading the issue', () => readIssue(run, url, { fresh: true }));
     const plan = await run.step('plan', 'Comparing task and issue', async () => planSync(task, issue));
     const base = { action: plan.action, reason: plan.reason, task: toTaskOutput(task), issue: toIssueOutput(issue) };
     if (plan.action === 'none') {
@@ -141,7 +144,7 @@ export const syncTaskWithIssue = defineWorkflow({
       };
     }
     const answer = await run.step('apply', `Applying: ${describe}`, () =>
-      run.tool(STEP_TOOLS.updateTask, { id: task.id, status: plan.action === 'close_task' ? 'done' : 'open' }),
+      run.tool(DOMAIN_TOOLS.updateTask, { id: task.id, status: plan.action === 'close_task' ? 'done' : 'open' }),
     );
     run.finish('Applied');
     return {

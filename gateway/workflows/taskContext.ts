@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { DomainError } from '../../shared/errors.js';
 import { docsOutput, issueOutput, ownersOutput, pullRequestsOutput, toIssueOutput, toOwnersOutput } from './createTaskFromIssue.js';
-import { findCode, findDocs, readIssue, resolveOwners, type CodeFacts, type DocsFacts, type IssueFacts, type OwnerFacts, type TaskFacts } from './issueContext.js';
-import { TeamDirectory } from './teamDirectory.js';
-import { defineWorkflow, STEP_TOOLS, type WorkflowRun } from './workflowRun.js';
+import { DOMAIN_TOOLS } from './domainTools.js';
+import { findDocs, readIssue, type DocsFacts, type IssueFacts, type TaskFacts } from './issueContext.js';
+import { resolveOwnership, type CodeFacts, type OwnerFacts } from './ownerResolution.js';
+import { defineWorkflow, type WorkflowRun } from './workflowRun.js';
 
 export const taskIdInput = z.string().regex(/^T-\d{1,12}$/, 'must be a task id such as "T-101"').describe('Task id, e.g. "T-101".');
 
@@ -13,8 +14,8 @@ export function trackedIssueUrl(task: TaskFacts): string | undefined {
   return /^https:\/\/github\.com\/[^/]+\/[^/]+\/issues\/\d+$/.test(ref) ? ref : undefined;
 }
 
-export async function readTask(run: WorkflowRun, id: string): Promise<TaskFacts> {
-  const answer = await run.tool(STEP_TOOLS.getTaskDetails, { id });
+export async function readTask(run: WorkflowRun, id: string, options: { fresh?: boolean } = {}): Promise<TaskFacts> {
+  const answer = await run.tool(DOMAIN_TOOLS.getTaskDetails, { id }, options);
   const task = answer.structured.task as TaskFacts | undefined;
   if (!task) throw new DomainError('unavailable', 'get_task_details answered without a task.');
   return task;
@@ -50,7 +51,9 @@ export const taskContext = defineWorkflow({
   input: z.strictObject({ task: taskIdInput }),
   output,
   annotations: { title: 'Everything about a task', readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  stepTools: () => [STEP_TOOLS.getTaskDetails, STEP_TOOLS.getIssue, STEP_TOOLS.searchIssues, STEP_TOOLS.getPullRequest, STEP_TOOLS.getCodeOwners, STEP_TOOLS.searchDocs],
+  manifest: {
+    tools: [DOMAIN_TOOLS.getTaskDetails, DOMAIN_TOOLS.getIssue, DOMAIN_TOOLS.searchIssues, DOMAIN_TOOLS.getPullRequest, DOMAIN_TOOLS.getCodeOwners, DOMAIN_TOOLS.searchDocs],
+  },
   run: async (run, args) => {
     run.totalSteps = 5;
     const task = await run.step('read_task', `Reading task ${args.task}`, () => readTask(run, args.task));
@@ -60,9 +63,7 @@ export const taskContext = defineWorkflow({
     let owners: OwnerFacts = { codeownersFile: null, owners: [], suggested: null };
     if (url) {
       issue = await run.step('read_issue', 'Reading the issue', () => readIssue(run, url));
-      const found = issue;
-      code = await run.step('find_code', 'Finding linked pull requests and code', () => findCode(run, found));
-      owners = await run.step('resolve_owners', 'Resolving code owners', async () => resolveOwners(run, found.repository, code.paths, await TeamDirectory.load(run.settings.teamDirectory)));
+      ({ code, owners } = await resolveOwnership(run, issue));
     }
     const docs: DocsFacts | null = await run.step('find_docs', 'Finding documentation', () => findDocs(run, issue?.title ?? task.title));
     run.finish('Context gathered');

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { createTask, prepareTask, projectInput, taskOutput, toTaskOutput } from './createTaskFromIssue.js';
-import { findTrackingTask, type IssueFacts } from './issueContext.js';
-import { defineWorkflow, STEP_TOOLS, StepFailure } from './workflowRun.js';
+import { DOMAIN_TOOLS } from './domainTools.js';
+import { findTrackingTask, readIssue } from './issueContext.js';
+import { defineWorkflow, type StepFailure } from './workflowRun.js';
 
 const input = z.strictObject({
   label: z.string().trim().min(1).max(100).describe('Issues carrying this label are triaged, e.g. "bug".'),
@@ -41,14 +42,27 @@ export const triageIssues = defineWorkflow({
   input,
   output,
   annotations: { title: 'Triage labelled GitHub issues into tasks', readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  manifest: {
+    tools: [
+      DOMAIN_TOOLS.listIssues,
+      DOMAIN_TOOLS.getIssue,
+      DOMAIN_TOOLS.listTasks,
+      DOMAIN_TOOLS.searchIssues,
+      DOMAIN_TOOLS.getPullRequest,
+      DOMAIN_TOOLS.getCodeOwners,
+      DOMAIN_TOOLS.searchDocs,
+      DOMAIN_TOOLS.createTask,
+    ],
+  },
   stepTools: (args) => [
-    STEP_TOOLS.listIssues,
-    STEP_TOOLS.listTasks,
-    STEP_TOOLS.searchIssues,
-    STEP_TOOLS.getPullRequest,
-    STEP_TOOLS.getCodeOwners,
-    STEP_TOOLS.searchDocs,
-    ...(args?.dry_run === false ? [STEP_TOOLS.createTask] : []),
+    DOMAIN_TOOLS.listIssues,
+    DOMAIN_TOOLS.getIssue,
+    DOMAIN_TOOLS.listTasks,
+    DOMAIN_TOOLS.searchIssues,
+    DOMAIN_TOOLS.getPullRequest,
+    DOMAIN_TOOLS.getCodeOwners,
+    DOMAIN_TOOLS.searchDocs,
+    ...(args?.dry_run === false ? [DOMAIN_TOOLS.createTask] : []),
   ],
   run: async (run, args) => {
     const max = run.settings.maxTriageIssues;
@@ -56,27 +70,23 @@ export const triageIssues = defineWorkflow({
     const [owner, repo] = slug ? slug.split('/') : [];
     run.totalSteps = 1;
     const listed = await run.step('list_issues', `Listing open issues labelled "${args.label}"`, async () => {
-      const answer = await run.tool(STEP_TOOLS.listIssues, { ...(owner && repo ? { owner, repo } : {}), labels: [args.label], state: 'open', per_page: max, sort: 'created', direction: 'asc' });
-      const issues = (answer.structured.issues as Array<{ number: number; title: string; state: string; labels: string[]; assignees: string[]; html_url: string; updated_at: string }> | undefined) ?? [];
+      // A real run creates tasks from what it lists: it reads GitHub's current list, not a cached one.
+      const answer = await run.tool(
+        DOMAIN_TOOLS.listIssues,
+        { ...(owner && repo ? { owner, repo } : {}), labels: [args.label], state: 'open', per_page: max, sort: 'created', direction: 'asc' },
+        { fresh: !args.dry_run },
+      );
+      const issues = (answer.structured.issues as Array<{ number: number; html_url: string }> | undefined) ?? [];
       return { repository: String(answer.structured.repository ?? slug ?? ''), issues, more: Boolean((answer.structured.page as { has_more?: boolean } | undefined)?.has_more) };
     });
-    run.totalSteps = 1 + listed.issues.length * (args.dry_run ? 4 : 5);
+    run.totalSteps = 1 + listed.issues.length * (args.dry_run ? 5 : 6);
     const items: Array<z.infer<typeof planned>> = [];
     const created: string[] = [];
     try {
       for (const summary of listed.issues) {
         const label = `#${summary.number}`;
-        const issue: IssueFacts = {
-          repository: listed.repository,
-          number: summary.number,
-          title: summary.title,
-          body: '',
-          state: summary.state,
-          labels: summary.labels,
-          assignees: summary.assignees,
-          url: summary.html_url,
-          updatedAt: summary.updated_at,
-        };
+        // The whole issue, body included, as create_task_from_issue reads it: the same owner for the same issue.
+        const issue = await run.step(`read_issue (${label})`, `Reading ${label}`, () => readIssue(run, summary.html_url, { fresh: !args.dry_run }));
         const brief = { number: issue.number, title: issue.title, url: issue.url, labels: issue.labels };
         const existing = await run.step(`check_existing (${label})`, `Looking for a task tracking ${label}`, () => findTrackingTask(run, issue.url));
         if (existing) {

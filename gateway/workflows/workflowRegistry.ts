@@ -8,6 +8,8 @@ import { createTaskFromIssue } from './createTaskFromIssue.js';
 import { syncTaskWithIssue } from './syncTaskWithIssue.js';
 import { taskContext } from './taskContext.js';
 import { triageIssues } from './triageIssues.js';
+import { expectedAnnotations, type DomainTool } from './domainTools.js';
+import { manifestProblem } from './workflowManifest.js';
 import { StepFailure, WorkflowRun, type CompositeOrigin, type Workflow, type WorkflowDeps } from './workflowRun.js';
 
 /** What session handlers need to list and call composite tools. */
@@ -38,14 +40,50 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Tool['inputSchem
 export class WorkflowRegistry implements VirtualToolSource, VirtualToolScopes, CompositeTools {
   readonly namespace: string;
   private readonly byName = new Map<string, Workflow>();
+  /** Why each workflow that cannot run now is unavailable (its manifest against the catalog). */
+  private unavailable = new Map<string, string>();
 
   constructor(private readonly deps: WorkflowDeps) {
     this.namespace = deps.settings.namespace;
     for (const workflow of WORKFLOWS) this.byName.set(workflow.name, workflow);
+    this.checkManifests();
+  }
+
+  /**
+   * Each workflow's manifest against the catalog: at start (configured upstreams, their tool
+   * filters) and again whenever the catalog is rebuilt (tools an upstream lists, or withholds).
+   * A workflow whose tools are missing is not listed, a call to it says why, and the gateway
+   * logs a warning naming the missing tool each time that changes; the gateway and the other
+   * workflows keep running.
+   */
+  private checkManifests(): void {
+    const now = new Map<string, string>();
+    for (const workflow of WORKFLOWS) {
+      const problem = manifestProblem(workflow.manifest, this.deps.settings, this.deps.catalog, this.deps.separator);
+      if (problem) now.set(workflow.name, problem);
+    }
+    for (const [name, problem] of now) {
+      if (this.unavailable.get(name) !== problem) this.deps.logger.warn({ composite: this.exposed(name), problem }, `composite tool ${this.exposed(name)} is unavailable: ${problem}`);
+    }
+    for (const name of this.unavailable.keys()) {
+      if (!now.has(name)) this.deps.logger.info({ composite: this.exposed(name) }, `composite tool ${this.exposed(name)} is available again`);
+    }
+    this.unavailable = now;
+  }
+
+  /** Why the workflow cannot run now, or undefined when it can. */
+  unavailableReason(name: string): string | undefined {
+    return this.unavailable.get(name);
+  }
+
+  private stepToolsOf(workflow: Workflow, args: Record<string, unknown> | undefined): readonly DomainTool[] {
+    return workflow.stepTools ? workflow.stepTools(args, this.deps.settings) : workflow.manifest.tools;
   }
 
   tools(): readonly Tool[] {
-    return WORKFLOWS.map((workflow) => ({
+    // Called by the catalog on every rebuild: the moment to look at what the upstreams offer now.
+    this.checkManifests();
+    return WORKFLOWS.filter((workflow) => !this.unavailable.has(workflow.name)).map((workflow) => ({
       name: workflow.name,
       title: workflow.title,
       description: workflow.description,
@@ -54,7 +92,7 @@ export class WorkflowRegistry implements VirtualToolSource, VirtualToolScopes, C
       annotations: workflow.annotations,
       _meta: {
         [COMPOSITE_META_KEY]: {
-          steps: [...new Set(workflow.stepTools(undefined, this.deps.settings).map((s) => `${this.deps.settings.upstreams[s.domain]}${this.deps.separator}${s.tool}`))],
+          steps: [...new Set(this.stepToolsOf(workflow, undefined).map((s) => `${this.deps.settings.upstreams[s.domain]}${this.deps.separator}${s.tool}`))],
         },
       },
     }));
@@ -66,7 +104,11 @@ export class WorkflowRegistry implements VirtualToolSource, VirtualToolScopes, C
     const aggregateName = view.aggregateName ? view.aggregateName(exposedName) : exposedName;
     if (aggregateName === undefined) return undefined;
     const name = this.deps.catalog.resolveVirtualTool(aggregateName);
-    return name === undefined ? undefined : this.byName.get(name);
+    if (name !== undefined) return this.byName.get(name);
+    // An unavailable workflow is not listed, but a call to it gets its reason, not "unknown tool".
+    if (view.aggregateName) return undefined;
+    const unlisted = WORKFLOWS.find((workflow) => this.unavailable.has(workflow.name) && this.exposed(workflow.name) === aggregateName);
+    return unlisted;
   }
 
   prompts(view: CatalogView): Array<{ prompt: Prompt; tool: string }> {
@@ -99,11 +141,11 @@ export class WorkflowRegistry implements VirtualToolSource, VirtualToolScopes, C
     const workflow = this.workflowOf(view, exposedName);
     if (!workflow) return undefined;
     const parsed = args === undefined ? undefined : workflow.input.safeParse(args);
-    const steps = workflow.stepTools(parsed?.success ? parsed.data : undefined, this.deps.settings);
+    const steps = this.stepToolsOf(workflow, parsed?.success ? parsed.data : undefined);
     const scopes = steps.map((step) => {
       const namespace = this.deps.settings.upstreams[step.domain];
       const listed = this.deps.catalog.upstream(namespace)?.tools.find((tool) => tool.name === step.tool);
-      return this.deps.access.toolScope(namespace, listed ?? { name: step.tool, annotations: step.expected });
+      return this.deps.access.toolScope(namespace, listed ?? { name: step.tool, annotations: expectedAnnotations(step.access) });
     });
     return [...new Set(scopes)].sort();
   }
@@ -111,12 +153,18 @@ export class WorkflowRegistry implements VirtualToolSource, VirtualToolScopes, C
   async call(origin: CompositeOrigin & { arguments: Record<string, unknown> | undefined }): Promise<CallToolResult> {
     const workflow = this.workflowOf(origin.session.view, origin.exposedName);
     if (!workflow) return toolFailure(new DomainError('not_found', `Unknown composite tool "${origin.exposedName}".`));
+    const unavailable = this.unavailable.get(workflow.name);
+    if (unavailable) {
+      return toolFailure(
+        new DomainError('unavailable', `${origin.exposedName} is unavailable: ${unavailable}.`, { action: 'Nothing was done. An operator can fix the gateway configuration; the other tools work.' }),
+      );
+    }
     const parsed = workflow.input.safeParse(origin.arguments ?? {});
     if (!parsed.success) {
       const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(arguments)'}: ${issue.message}`).join('; ');
       return toolFailure(new DomainError('invalid_input', `Invalid arguments for ${origin.exposedName}: ${problems}.`, { action: 'Fix them and call again; nothing was done.' }));
     }
-    const run = new WorkflowRun(this.deps, origin, 1);
+    const run = new WorkflowRun(this.deps, origin, workflow.manifest, 1);
     const started = Date.now();
     try {
       const outcome = await workflow.run(run, parsed.data);

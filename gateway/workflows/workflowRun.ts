@@ -1,4 +1,6 @@
 import { McpError, type Progress, type RequestId, type ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import { expectedAnnotations, type Domain, type DomainTool } from './domainTools.js';
+import type { WorkflowManifest } from './workflowManifest.js';
 import type { z } from 'zod';
 import { DomainError, describeFailure, FAILURE_META_KEY, type FailureCode } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
@@ -6,45 +8,11 @@ import type { AccessPolicy } from '../auth/accessPolicy.js';
 import { grants } from '../auth/scopePolicy.js';
 import { exposedName } from '../catalog/naming.js';
 import type { UpstreamCatalog } from '../catalog/upstreamCatalog.js';
+import { toRpcError } from '../calls/rpcError.js';
 import type { ToolCallHandler } from '../calls/toolCallPipeline.js';
 import type { RequestingClient } from '../calls/requestingClient.js';
 import type { Cancellation } from '../upstreams/cancellation.js';
 import type { WorkflowSettings } from './workflowSettings.js';
-
-/** The part an upstream plays in a workflow; `workflows.upstreams` maps it to a namespace. */
-export type Domain = 'pm' | 'github' | 'docs';
-
-/**
- * One upstream tool a workflow may call. `expected` are the annotations the tool is known to
- * have: they give its scope until the upstream has listed its tools (afterwards the listed
- * annotations and `auth.toolScopes` decide, exactly as for a direct call).
- */
-export interface StepTool {
-  domain: Domain;
-  tool: string;
-  expected: ToolAnnotations;
-}
-
-const READ: ToolAnnotations = { readOnlyHint: true, destructiveHint: false };
-const WRITE: ToolAnnotations = { readOnlyHint: false, destructiveHint: false };
-const DESTRUCTIVE: ToolAnnotations = { readOnlyHint: false, destructiveHint: true };
-
-/** The upstream tools workflows use. */
-export const STEP_TOOLS = {
-  getIssue: { domain: 'github', tool: 'get_issue', expected: READ },
-  listIssues: { domain: 'github', tool: 'list_issues', expected: READ },
-  searchIssues: { domain: 'github', tool: 'search_issues', expected: READ },
-  getPullRequest: { domain: 'github', tool: 'get_pull_request', expected: READ },
-  getCodeOwners: { domain: 'github', tool: 'get_code_owners', expected: READ },
-  commentOnIssue: { domain: 'github', tool: 'comment_on_issue', expected: WRITE },
-  updateIssue: { domain: 'github', tool: 'update_issue', expected: WRITE },
-  searchDocs: { domain: 'docs', tool: 'search_docs', expected: READ },
-  listTasks: { domain: 'pm', tool: 'list_tasks', expected: READ },
-  getTaskDetails: { domain: 'pm', tool: 'get_task_details', expected: READ },
-  createTask: { domain: 'pm', tool: 'create_task', expected: WRITE },
-  updateTask: { domain: 'pm', tool: 'update_task', expected: WRITE },
-  deleteTask: { domain: 'pm', tool: 'delete_task', expected: DESTRUCTIVE },
-} as const satisfies Record<string, StepTool>;
 
 export interface WorkflowOutcome {
   /** The readable half of the result. */
@@ -61,11 +29,13 @@ export interface Workflow<S extends z.ZodObject = z.ZodObject> {
   input: S;
   output: z.ZodObject;
   annotations: ToolAnnotations;
+  /** Every domain tool it may call, and how each acts: checked against the catalog at start. */
+  manifest: WorkflowManifest;
   /**
-   * Every upstream tool a call with these arguments may use, compensation included; its
+   * The manifest's tools a call with these arguments may use (default: all of them); its
    * required scopes are the union of theirs. Undefined arguments mean the defaults.
    */
-  stepTools(args: z.output<S> | undefined, settings: WorkflowSettings): StepTool[];
+  stepTools?(args: z.output<S> | undefined, settings: WorkflowSettings): DomainTool[];
   run(run: WorkflowRun, args: z.output<S>): Promise<WorkflowOutcome>;
 }
 
@@ -131,6 +101,7 @@ export class WorkflowRun {
   constructor(
     private readonly deps: WorkflowDeps,
     private readonly origin: CompositeOrigin,
+    private readonly manifest: WorkflowManifest,
     /** Steps announced in progress notifications; a workflow may raise it once it knows more. */
     public totalSteps: number,
   ) {}
@@ -166,7 +137,6 @@ export class WorkflowRun {
     this.origin.onprogress?.({ progress: Math.max(this.totalSteps, this.done), total: Math.max(this.totalSteps, this.done), message });
   }
 
-  /** Call an upstream tool through the pipeline; an `isError` answer throws UpstreamToolError. */
   /**
    * The calling client as its steps present it upstream: a composite's steps are the gateway's
    * calls on the user's behalf, with their own confirmations (tokens), so an upstream is told the
@@ -186,17 +156,24 @@ export class WorkflowRun {
     };
   }
 
-  async tool(step: StepTool, args: Record<string, unknown>): Promise<ToolAnswer> {
+  /**
+   * Call a domain tool the manifest names. `fresh`: the answer decides a write, so it must be
+   * the upstream's current one; the gateway's response cache is not consulted for it.
+   */
+  async tool(step: DomainTool, args: Record<string, unknown>, options: { fresh?: boolean } = {}): Promise<ToolAnswer> {
     const namespace = this.deps.settings.upstreams[step.domain];
     const upstream = this.deps.catalog.upstream(namespace);
     const name = exposedName(namespace, this.deps.separator, step.tool);
+    if (!this.manifest.tools.some((t) => t.domain === step.domain && t.tool === step.tool)) {
+      throw new DomainError('internal', `${this.origin.exposedName} called ${name}, which its manifest does not name.`);
+    }
     if (!upstream) throw new DomainError('unavailable', `No upstream "${namespace}" is configured for ${name}.`, { action: 'Set workflows.upstreams in the gateway configuration.' });
     const listed = upstream.tools.find((tool) => tool.name === step.tool);
     if (!upstream.isToolAllowed(step.tool) || (!listed && upstream.state === 'ready')) {
       throw new DomainError('unavailable', `Tool ${name} is not available on upstream "${namespace}".`);
     }
     // Defence in depth: the composite's required scopes were checked before it started.
-    const scope = this.deps.access.toolScope(namespace, listed ?? { name: step.tool, annotations: step.expected });
+    const scope = this.deps.access.toolScope(namespace, listed ?? { name: step.tool, annotations: expectedAnnotations(step.access) });
     const { session } = this.origin;
     if (!grants(session.grantedScopes, scope)) throw new DomainError('forbidden', `Calling ${name} needs scope ${scope}.`);
     if (this.origin.cancellation.aborted) throw new DomainError('unavailable', 'The call was cancelled.');
@@ -213,11 +190,13 @@ export class WorkflowRun {
         cancellation: this.origin.cancellation,
         onprogress: undefined,
         via: { tool: this.origin.exposedName, step: this.currentStep },
+        ...(options.fresh ? { freshRead: true } : {}),
       });
     } catch (error) {
       if (error instanceof DomainError) throw error;
       if (error instanceof McpError || (error instanceof Error && typeof (error as { code?: unknown }).code === 'number')) {
-        throw new DomainError('unavailable', `${name}: ${error.message}`);
+        // The JSON-RPC error's own words, without the SDK's "MCP error <code>:" prefix (the client adds its own).
+        throw new DomainError('unavailable', `${name}: ${toRpcError(error).message}`);
       }
       this.deps.logger.error({ err: error, tool: name, composite: this.origin.exposedName }, 'composite step failed unexpectedly');
       throw new DomainError('internal', `${name}: ${describeFailure(error).message}`);

@@ -26,6 +26,15 @@ export const DEFAULT_LABEL_PRIORITIES: Readonly<Record<string, z.infer<typeof pr
   P3: 'low',
 };
 
+/**
+ * Below the docs server's "solid match" of 0.3 (servers/docs/README.md) because the query is an
+ * issue title, whose extra words ("ignored", "wrong") lower the share of query words a section
+ * holds: a title naming a section's heading scores about 0.2-0.35 ("Gateway port setting is
+ * ignored" → "Port setting" 0.22), one sharing a single word in passing under 0.1 ("Login button
+ * misaligned" → "OAuth sign-in fails" 0.04).
+ */
+export const DEFAULT_DOCS_MIN_SCORE = 0.15;
+
 export const workflowsSchema = z
   .object({
     /** Namespace of the composite tools (`flow__create_task_from_issue`); must not be an upstream's. */
@@ -47,6 +56,11 @@ export const workflowsSchema = z
     labelPriorities: z.record(z.string().min(1), priority).default({ ...DEFAULT_LABEL_PRIORITIES }),
     /** Only documentation under this path prefix is searched (e.g. "guides/"). */
     docsPathPrefix: z.string().max(1024).optional(),
+    /**
+     * A docs section is linked only when its search score (0 to 1, from the docs server) is at
+     * least this: below it a title shares a word or two with the section and little else.
+     */
+    docsMinScore: z.number().min(0).max(1).default(DEFAULT_DOCS_MIN_SCORE),
     /** Comment on the issue with the new task's id unless a call says otherwise. */
     commentOnIssue: z.boolean().default(false),
     /** How many issues one triage_issues call may turn into tasks. */

@@ -24,7 +24,18 @@ export interface WorkflowEnvironment {
 
 /** The gateway with the three domain servers: fake GitHub, a fixture docs tree, a temporary SQLite. */
 export async function startWorkflowEnvironment(
-  options: { auth?: Record<string, unknown>; docsRoot?: string; gatewayEnv?: Record<string, string>; rateLimits?: Record<string, unknown> } = {},
+  options: {
+    auth?: Record<string, unknown>;
+    docsRoot?: string;
+    gatewayEnv?: Record<string, string>;
+    rateLimits?: Record<string, unknown>;
+    /** More environment for the GitHub server (e.g. its request timeout). */
+    githubEnv?: Record<string, string>;
+    /** More configuration of the upstream entries (e.g. a tools filter, callTimeoutMs). */
+    upstreamExtra?: Partial<Record<'pm' | 'github' | 'docs', Record<string, unknown>>>;
+    /** More of the workflows section. */
+    workflows?: Record<string, unknown>;
+  } = {},
 ): Promise<WorkflowEnvironment> {
   const github = new FakeGithubApi(['../workflows/acme-tracker.json']);
   await github.start();
@@ -38,11 +49,16 @@ export async function startWorkflowEnvironment(
     {
       ...(options.auth ? { auth: options.auth } : {}),
       upstreams: [
-        entry('pm', 'project-management', { MANIFOLD_DATA_DIR: dataDir }),
-        entry('github', 'github', { GITHUB_API_URL: github.url, GITHUB_TOKEN: FIXTURE_TOKENS.write, GITHUB_REPOSITORY: REPOSITORY, GITHUB_REQUEST_RETRIES: '0' }),
-        entry('docs', 'docs', { DOCS_ROOT: options.docsRoot ?? join(FIXTURES, 'docs'), DOCS_WATCH: '0' }, options.docsRoot ? { required: false } : {}),
+        entry('pm', 'project-management', { MANIFOLD_DATA_DIR: dataDir }, options.upstreamExtra?.pm),
+        entry(
+          'github',
+          'github',
+          { GITHUB_API_URL: github.url, GITHUB_TOKEN: FIXTURE_TOKENS.write, GITHUB_REPOSITORY: REPOSITORY, GITHUB_REQUEST_RETRIES: '0', ...options.githubEnv },
+          options.upstreamExtra?.github,
+        ),
+        entry('docs', 'docs', { DOCS_ROOT: options.docsRoot ?? join(FIXTURES, 'docs'), DOCS_WATCH: '0' }, { ...(options.docsRoot ? { required: false } : {}), ...options.upstreamExtra?.docs }),
       ],
-      workflows: { teamDirectory: join(FIXTURES, 'team-directory.json'), defaultRepository: REPOSITORY },
+      workflows: { teamDirectory: join(FIXTURES, 'team-directory.json'), defaultRepository: REPOSITORY, ...options.workflows },
       // Every step counts against the caller's rate limits like a direct call; these tests make many.
       limits: { rate: { perUser: 100_000, writesPerUser: 100_000, ...options.rateLimits } },
     },
