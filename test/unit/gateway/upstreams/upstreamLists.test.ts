@@ -43,7 +43,7 @@ describe('listing every page of an upstream list', () => {
   });
 
   /** A real SDK server that lists `count` tools `pageSize` at a time, and the cursors it was asked for. */
-  async function pagedUpstream(count: number, pageSize: number): Promise<{ client: Client; cursorsAsked: Array<string | undefined> }> {
+  async function pagedUpstream(count: number, pageSize: number, endless = false): Promise<{ client: Client; cursorsAsked: Array<string | undefined> }> {
     const tools = Array.from({ length: count }, (_, i) => ({ name: `tool_${i}`, inputSchema: { type: 'object' as const } }));
     const cursorsAsked: Array<string | undefined> = [];
     const server = new Server({ name: 'paged', version: '1.0.0' }, { capabilities: { tools: {}, prompts: {} } });
@@ -52,6 +52,7 @@ describe('listing every page of an upstream list', () => {
       cursorsAsked.push(cursor);
       const start = cursor === undefined ? 0 : Number(cursor.slice('after-'.length));
       const end = start + pageSize;
+      if (endless) return { tools: [], nextCursor: `after-${start}` };
       return { tools: tools.slice(start, end), ...(end < tools.length ? { nextCursor: `after-${end}` } : {}) };
     });
     server.setRequestHandler('prompts/list', () => ({ prompts: [] }));
@@ -78,5 +79,11 @@ describe('listing every page of an upstream list', () => {
     expect(await listAll(client, 'tools/list', 'tools', 5_000)).toHaveLength(2);
     expect(cursorsAsked).toEqual([undefined]);
     expect(await listAll(client, 'prompts/list', 'prompts', 5_000)).toEqual([]);
+  });
+
+  it('stops after 1,000 pages of an upstream that never stops paging', async () => {
+    const { client, cursorsAsked } = await pagedUpstream(0, 1, true);
+    expect(await listAll(client, 'tools/list', 'tools', 5_000)).toEqual([]);
+    expect(cursorsAsked).toHaveLength(1_000);
   });
 });
