@@ -14,7 +14,7 @@ import { discoverIssuer, insecureAllowedFor } from '../oauth/issuerDiscovery.js'
 import { oauthAuthenticator } from './oauthAuthenticator.js';
 import { protectedResourceFor, protectedResourceMetadata, type ProtectedResource } from './protectedResource.js';
 import { createScopeCheck, scopeGateOf, type ScopeCheck, type ScopeGate } from './scopeGate.js';
-import { defaultScopesForNamespaces, scopesForNamespaces } from './scopePolicy.js';
+import { defaultScopesForNamespaces, scopeFor, scopesForNamespaces } from './scopePolicy.js';
 import type { SignInThrottle } from './embedded/signInThrottle.js';
 
 /** Everything the HTTP layer needs from authentication and authorization. */
@@ -72,8 +72,10 @@ export class GatewayResources {
     const namespace = this.namespaceOf(path);
     const own = namespace === undefined ? undefined : this.byNamespace.get(namespace);
     if (!own) return { resource: this.main, audiences: [this.main.resource], defaultScopes: this.defaultScopes };
+    // A namespace the configured default leaves out still gets a challenge: its read scope, the
+    // least that makes its endpoint usable (naming none would send clients to scopes_supported).
     const ownDefaults = this.defaultScopes.filter((scope) => scope.startsWith(`${namespace}:`));
-    return { resource: own, audiences: [own.resource, this.main.resource], defaultScopes: ownDefaults };
+    return { resource: own, audiences: [own.resource, this.main.resource], defaultScopes: ownDefaults.length > 0 ? ownDefaults : [scopeFor(namespace!, 'read')] };
   };
 
   /** The resource whose metadata lives at a well-known path (RFC 9728 §3.1). */

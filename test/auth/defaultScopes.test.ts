@@ -34,5 +34,7 @@ describe('the least-privilege default scopes', () => {
     expect(resources.resourceFor('/mcp').defaultScopes).toEqual(['pm:read', 'pm:write', 'docs:read']);
     expect(resources.resourceFor('/servers/docs/mcp').defaultScopes).toEqual(['docs:read']);
     expect(resources.resourceFor('/views/triage/mcp').defaultScopes).toEqual(['pm:read', 'pm:write', 'docs:read']);
+    // A namespace the configured default leaves out: its read scope, never nothing (which would send clients to scopes_supported).
+    expect(new GatewayResources('https://mcp.example.com', ['pm', 'docs'], ['pm:read']).resourceFor('/servers/docs/mcp').defaultScopes).toEqual(['docs:read']);
   });
 });
