@@ -1,9 +1,10 @@
+// Over 400 lines: the core is where upstreams, catalog, sessions and listen streams meet, and routes events between them; its separable parts live in views/viewDirectory.ts, session/sharedSessions.ts and integrity/integrityGate.ts.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { LoggingLevel, LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../../shared/logger.js';
 import { AccessPolicy } from '../auth/accessPolicy.js';
 import type { CallerIdentity } from '../auth/authenticate.js';
-import { UpstreamCatalog, type CatalogView, type ToolGate } from '../catalog/upstreamCatalog.js';
+import { UpstreamCatalog, type CatalogView } from '../catalog/upstreamCatalog.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { SessionTransport } from './sessionTransport.js';
 import { composeResourceRead, type ResourceReadHandler, type ResourceReadMiddleware } from '../calls/resourceReadPipeline.js';
@@ -22,6 +23,7 @@ import { UpstreamConnection, type UpstreamStatus } from '../upstreams/upstreamCo
 import { UserCallLimit } from '../upstreams/userCallLimit.js';
 import { WorkflowRegistry } from '../workflows/workflowRegistry.js';
 import type { ToolChange, ToolPins } from '../integrity/toolPins.js';
+import { integrityGate } from '../integrity/integrityGate.js';
 import type { ClusterResourceHost, SessionDirectory, SessionViewKey } from './clusterPorts.js';
 import { SharedSessions } from './sharedSessions.js';
 import { ViewDirectory, type ViewChanges } from '../views/viewDirectory.js';
@@ -171,40 +173,8 @@ export class ManifoldGateway implements UpstreamListener {
           onLogLevelRestored: () => this.updateUpstreamLogLevels(),
         })
       : undefined;
-    if (options.toolPins) this.catalog.setToolGate(this.integrityGate(options.toolPins, options.onToolChange));
+    if (options.toolPins) this.catalog.setToolGate(integrityGate(options.toolPins, logger, options.onToolChange));
     this.applyViews(config.views);
-  }
-
-  /** Serve each upstream's tools as its integrity policy says, given the pinned definitions. */
-  private integrityGate(pins: ToolPins, onToolChange: GatewayOptions['onToolChange']): ToolGate {
-    return (upstream) => {
-      const policy = upstream.config.integrity;
-      let review;
-      try {
-        review = pins.review(upstream.namespace, upstream.tools, policy);
-      } catch (error) {
-        // Without readable pins nothing can be vouched for: hold everything back.
-        this.logger.error({ err: error, upstream: upstream.namespace }, 'tool pins unreadable: withholding this upstream\'s tools');
-        return { serve: [], withheld: upstream.tools.map((tool) => ({ tool: tool.name, reason: `its pinned definitions cannot be read (${(error as Error).message})` })) };
-      }
-      for (const change of review.newlyChanged) {
-        const served = policy !== 'withhold';
-        this.logger.warn(
-          { upstream: upstream.namespace, tool: change.tool, changes: change.changes, policy },
-          served
-            ? `tool definition changed; served under integrity policy "${policy}"`
-            : `tool definition changed; withheld until an operator approves it (integrity approve ${upstream.namespace} ${change.tool})`,
-        );
-        onToolChange?.(change, served);
-      }
-      return {
-        serve: review.serve,
-        withheld: review.withheld.map((change) => ({
-          tool: change.tool,
-          reason: `its definition changed since it was approved (${change.changes.join('; ')}); it is withheld until an operator approves it with "integrity approve ${upstream.namespace} ${change.tool}"`,
-        })),
-      };
-    };
   }
 
   /** Re-read pinned definitions (after an approval) and tell sessions when their tools changed. */
