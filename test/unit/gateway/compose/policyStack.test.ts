@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -237,6 +237,34 @@ describe('the tools/call policy stack, in order', () => {
     const handle = composeToolCall(oauth.toolCallMiddlewares, recordingUpstream().terminal);
     for (let i = 0; i < 60; i++) expect((await handle(callOf('ada', pm, 'export_all', { i }))).isError).toBeUndefined();
     expect(failureOf(await handle(callOf('ada', pm, 'export_all', { i: 60 })))).toMatchObject({ code: 'rate_limited', limit: 'user', max: 60 });
+  });
+
+  it('appends writes, refused ones too, to the audit log with secrets redacted, and no reads', async () => {
+    const stack = stackFrom({
+      limits: { rate: { writesPerUser: 1 } },
+      observability: { audit: { enabled: true, file: 'audit.jsonl', flushIntervalMs: 0 }, redactFields: ['title'] },
+    });
+    const handle = composeToolCall(stack.toolCallMiddlewares, recordingUpstream().terminal);
+    await handle(callOf('ada', pm, 'create_task', { title: 'Secret plan', token: 'tok-123', note: 'Bearer abc.def' }));
+    await handle(callOf('ada', pm, 'list_tasks'));
+    await handle(callOf('ada', pm, 'create_task', { title: 'Second' }));
+    await eventually(() => expect(stack.recorder.recentCalls).toHaveLength(3));
+    await stack.close();
+
+    const lines = readFileSync(stack.audit!.file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map(({ tool, user, upstreamTool, outcome, arguments: args }) => ({ tool, user, upstreamTool, outcome, args }))).toEqual([
+      {
+        tool: 'pm__create_task',
+        user: 'ada',
+        upstreamTool: 'create_task',
+        outcome: 'ok',
+        args: { title: '[redacted]', token: '[redacted]', note: 'Bearer [redacted]' },
+      },
+      { tool: 'pm__create_task', user: 'ada', upstreamTool: 'create_task', outcome: 'rate_limited', args: { title: '[redacted]' } },
+    ]);
   });
 
   it('refuses limits or cache rules for a namespace no upstream has, naming the setting', () => {
