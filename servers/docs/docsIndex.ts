@@ -120,7 +120,16 @@ const READ_BATCH = 32;
 /** Longest stretch of synchronous index writing before the event loop gets a turn. */
 const SLICE_MS = 12;
 /** Candidates re-scored per search, at least (more when the limit is higher). */
-const RESCORED_CANDIDATES = 30;
+const RESCORED_CANDIDATES = 20;
+/** Most sections BM25 ranks for one query: words found in more sections are not ranked by (see search). */
+const RANKED_ROWS = 2000;
+/** For a query of common words only: sections looked at (heading matches, then any). */
+const COMMON_CANDIDATES = 100;
+/** The strength a query of common words only gets in place of BM25's (see scoreOf). */
+const COMMON_WORDS_STRENGTH = 0.25;
+/** `total` counts matching sections up to this many. */
+const MAX_COUNTED = 1000;
+const SNIPPET_CHARS = 240;
 /**
  * The BM25 sum at which a section's strength is one half (see scoreOf). A heading that holds a
  * query word scores about 10× a body match (the column weights), so a section whose heading
@@ -136,8 +145,13 @@ const HALF_STRENGTH_BM25 = 8;
  * not relative to the other hits, so a caller can keep only results above a floor.
  */
 export function scoreOf(coverage: number, bm25: number): number {
+  return coverage * bm25Strength(bm25);
+}
+
+/** FTS5's (negative) weighted BM25 squashed into 0..1: raw / (raw + 8). */
+function bm25Strength(bm25: number): number {
   const raw = Math.max(0, -bm25);
-  return coverage * (raw / (raw + HALF_STRENGTH_BM25));
+  return raw / (raw + HALF_STRENGTH_BM25);
 }
 
 function fallbackTitle(relativePath: string): string {
@@ -504,25 +518,59 @@ export class DocsIndex {
     const parsed = parseQuery(query);
     if (!parsed) return { total: 0, hits: [] };
     const prefix = options.pathPrefix ?? '';
-    const terms = this.correctTypos(parsed.terms);
-    const match = matchExpression(terms);
-    const candidates = this.store.ranked(match, Math.max(options.limit, RESCORED_CANDIDATES), prefix);
-    if (candidates.length === 0) return { total: 0, hits: [] };
+    const terms = this.correctTypos(this.prefixOnlyWhenNeeded(parsed.terms));
     const termMatches = terms.map(termExpression);
+    const match = matchExpression(terms);
+    const wanted = Math.max(options.limit, RESCORED_CANDIDATES);
+
+    // BM25 reads every section a word is in: words in more than RANKED_ROWS sections are left
+    // out of the ranking (they barely tell sections apart: BM25 gives them little weight), and
+    // still count towards coverage. A phrase costs what its words cost.
+    const sectionsWith = (word: string): number => this.store.countUpTo(`"${word}"`, RANKED_ROWS + 1);
+    const frequency = terms.map((term, i) => ({
+      term: termMatches[i] ?? '',
+      sections: term.prefix ? this.store.countUpTo(termMatches[i] ?? '', RANKED_ROWS + 1) : term.parts.reduce((sum, part) => sum + sectionsWith(part), 0),
+    }));
+    frequency.sort((a, b) => a.sections - b.sections);
+    const ranked: string[] = [];
+    let rows = 0;
+    for (const { term, sections } of frequency) {
+      if (rows + sections > RANKED_ROWS) break;
+      ranked.push(term);
+      rows += sections;
+    }
+    let candidates: Array<{ id: number; rank: number; strength: number }>;
+    if (ranked.length > 0) {
+      candidates = this.store.ranked(ranked.join(' OR '), wanted, prefix).map((row) => ({ ...row, strength: bm25Strength(row.rank) }));
+    } else {
+      // Only common words: sections whose heading holds them first (index order), without BM25.
+      const ids = new Set(this.store.firstMatches(`{title} : (${match})`, COMMON_CANDIDATES, prefix));
+      if (ids.size < wanted) for (const id of this.store.firstMatches(match, COMMON_CANDIDATES, prefix)) ids.add(id);
+      candidates = [...ids].map((id) => ({ id, rank: 0, strength: COMMON_WORDS_STRENGTH }));
+    }
+    if (candidates.length === 0) return { total: 0, hits: [] };
     const scored = candidates.map((candidate) => {
       const held = termMatches.reduce((sum, term) => sum + this.termWeight(term, candidate.id), 0);
-      return { ...candidate, score: scoreOf(held / termMatches.length, candidate.rank) };
+      return { ...candidate, score: (held / termMatches.length) * candidate.strength };
     });
     scored.sort((a, b) => b.score - a.score || a.rank - b.rank);
-    const total = candidates.length < Math.max(options.limit, RESCORED_CANDIDATES) ? candidates.length : this.store.count(match, prefix);
+    const total = this.store.countUpTo(match, MAX_COUNTED, prefix);
+    const words = [...new Set(terms.flatMap((t) => t.parts))];
     const hits: SearchHit[] = [];
     for (const candidate of scored.slice(0, options.limit)) {
       const section = this.store.section(candidate.id);
       if (!section) continue;
-      const snippet = this.store.snippet(match, candidate.id).replace(/\s+/g, ' ').trim();
-      hits.push({ ...this.toSectionInfo(section), score: Math.round(candidate.score * 1000) / 1000, snippet });
+      hits.push({ ...this.toSectionInfo(section), score: Math.round(candidate.score * 1000) / 1000, snippet: buildSnippet(this.store.body(candidate.id), words) });
     }
     return { total, hits };
+  }
+
+  /**
+   * The last word matches as a prefix only when it is not a word of the index as typed (the
+   * user is still typing it): prefixes are costly to match, and a whole word needs none.
+   */
+  private prefixOnlyWhenNeeded(terms: readonly QueryTerm[]): QueryTerm[] {
+    return terms.map((term) => (term.prefix && this.store.anyMatch(termExpression({ ...term, prefix: false })) ? { ...term, prefix: false } : term));
   }
 
   /**
@@ -536,7 +584,7 @@ export class DocsIndex {
   }
 
   /**
-   * A word that matches nothing is replaced by the closest indexed term (same first letter, one
+   * A word that matches nothing is replaced by the closest indexed term (same first two letters, one
    * edit for words up to 6 letters, two for longer ones), preferring the most common; phrases
    * are left alone.
    */
@@ -545,13 +593,22 @@ export class DocsIndex {
       const word = term.parts[0] ?? '';
       const budget = typoBudget(word);
       if (term.parts.length !== 1 || budget === 0 || this.store.anyMatch(termExpression(term))) return term;
-      let best: { term: string; distance: number; doc: number } | undefined;
-      for (const candidate of this.store.termsStartingWith(word.charAt(0))) {
-        const distance = editDistance(word, candidate.term, budget);
-        if (distance > budget) continue;
-        if (!best || distance < best.distance || (distance === best.distance && candidate.doc > best.doc)) best = { ...candidate, distance };
+      let nearest: string[] = [];
+      let nearestDistance = budget + 1;
+      for (const candidate of this.store.termsStartingWith(word.slice(0, 2))) {
+        const distance = editDistance(word, candidate, budget);
+        if (distance < nearestDistance) {
+          nearest = [candidate];
+          nearestDistance = distance;
+        } else if (distance === nearestDistance && distance <= budget) {
+          nearest.push(candidate);
+        }
       }
-      return best ? { parts: [best.term], prefix: false } : term;
+      // Of equally near words, the most common (counted up to MAX_COUNTED).
+      const counted = nearest.slice(0, 10).map((candidate) => ({ candidate, sections: this.store.countUpTo(`"${candidate}"`, MAX_COUNTED) }));
+      counted.sort((a, b) => b.sections - a.sections);
+      const best = counted[0]?.candidate;
+      return best === undefined ? term : { parts: [best], prefix: false };
     });
   }
 
@@ -755,4 +812,29 @@ export function codeOf(body: string): string {
   // Identifiers also as whole words: `DOCS_MAX_FILES` as "docsmaxfiles", `ttlMs` as "ttl ms".
   const identifiers = new Set(code.join(' ').match(/[\p{L}\p{N}]+(?:[._-][\p{L}\p{N}]+)+|\p{Ll}+\p{Lu}[\p{L}\p{N}]*/gu) ?? []);
   return [...code, ...[...identifiers].flatMap(identifierForms)].join('\n');
+}
+
+/** About SNIPPET_CHARS of text around the first query word found (by its start), whitespace collapsed. */
+export function buildSnippet(body: string, words: readonly string[]): string {
+  const flat = body.replace(/\s+/g, ' ').trim();
+  if (flat.length <= SNIPPET_CHARS) return flat;
+  const lower = flat.toLowerCase();
+  let at = -1;
+  for (const word of words) {
+    // The word's first letters: "limits" also finds "limit" and "limiting".
+    const stem = word.length > 5 ? word.slice(0, word.length - 2) : word;
+    const found = lower.indexOf(stem.toLowerCase());
+    if (found >= 0 && (at < 0 || found < at)) at = found;
+  }
+  let start = at < 0 ? 0 : Math.max(0, at - Math.floor(SNIPPET_CHARS / 3));
+  if (start > 0) {
+    const space = flat.indexOf(' ', start);
+    start = space >= 0 && space < at ? space + 1 : start;
+  }
+  let end = Math.min(flat.length, start + SNIPPET_CHARS);
+  if (end < flat.length) {
+    const space = flat.lastIndexOf(' ', end);
+    if (space > start + SNIPPET_CHARS / 2) end = space;
+  }
+  return `${start > 0 ? '…' : ''}${flat.slice(start, end)}${end < flat.length ? '…' : ''}`;
 }

@@ -175,7 +175,9 @@ export class SectionStore {
       document: db.prepare('SELECT path, title, size_bytes, mtime_ms, hash, sections FROM documents WHERE path = ?'),
       paths: db.prepare('SELECT path FROM documents ORDER BY path').pluck(),
       counts: db.prepare('SELECT (SELECT count(*) FROM documents) AS documents, (SELECT count(*) FROM sections) AS sections'),
-      deleteFts: db.prepare('DELETE FROM sections_fts WHERE rowid IN (SELECT id FROM sections WHERE path = ?)'),
+      // One rowid at a time: FTS5 answers `rowid = ?` by a seek, but scans the whole table for `rowid IN (SELECT …)`.
+      sectionIds: db.prepare('SELECT id FROM sections WHERE path = ?').pluck(),
+      deleteFts: db.prepare('DELETE FROM sections_fts WHERE rowid = ?'),
       deleteSections: db.prepare('DELETE FROM sections WHERE path = ?'),
       deleteDocument: db.prepare('DELETE FROM documents WHERE path = ?'),
       insertDocument: db.prepare('INSERT INTO documents (path, title, size_bytes, mtime_ms, hash, sections) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -187,15 +189,20 @@ export class SectionStore {
       rankedUnder: db.prepare(
         'SELECT f.rowid AS id, f.rank AS rank FROM sections_fts f JOIN sections s ON s.id = f.rowid WHERE f.sections_fts MATCH ? AND substr(s.path, 1, ?) = ? ORDER BY f.rank LIMIT ?',
       ),
-      count: db.prepare('SELECT count(*) FROM sections_fts WHERE sections_fts MATCH ?').pluck(),
-      countUnder: db
-        .prepare('SELECT count(*) FROM sections_fts f JOIN sections s ON s.id = f.rowid WHERE f.sections_fts MATCH ? AND substr(s.path, 1, ?) = ?')
+      countUpTo: db.prepare('SELECT count(*) FROM (SELECT 1 FROM sections_fts WHERE sections_fts MATCH ? LIMIT ?)').pluck(),
+      countUpToUnder: db
+        .prepare(
+          'SELECT count(*) FROM (SELECT 1 FROM sections_fts f JOIN sections s ON s.id = f.rowid WHERE f.sections_fts MATCH ? AND substr(s.path, 1, ?) = ? LIMIT ?)',
+        )
+        .pluck(),
+      firstMatches: db.prepare('SELECT rowid FROM sections_fts WHERE sections_fts MATCH ? LIMIT ?').pluck(),
+      firstMatchesUnder: db
+        .prepare('SELECT f.rowid FROM sections_fts f JOIN sections s ON s.id = f.rowid WHERE f.sections_fts MATCH ? AND substr(s.path, 1, ?) = ? LIMIT ?')
         .pluck(),
       matchesRow: db.prepare('SELECT 1 FROM sections_fts WHERE sections_fts MATCH ? AND rowid = ?').pluck(),
       anyMatch: db.prepare('SELECT 1 FROM sections_fts WHERE sections_fts MATCH ? LIMIT 1').pluck(),
-      snippet: db.prepare("SELECT snippet(sections_fts, 3, '', '', '…', 40) FROM sections_fts WHERE sections_fts MATCH ? AND rowid = ?").pluck(),
       body: db.prepare('SELECT body FROM sections_fts WHERE rowid = ?').pluck(),
-      vocabRange: db.prepare('SELECT term, doc FROM sections_vocab WHERE term >= ? AND term < ?'),
+      vocabRange: db.prepare('SELECT term FROM sections_vocab WHERE term >= ? AND term < ?').pluck(),
     };
   }
 
@@ -223,7 +230,7 @@ export class SectionStore {
 
   /** Remove a document and its sections; true when it was there. */
   deleteDocument(path: string): boolean {
-    this.statements.deleteFts.run(path);
+    for (const id of this.statements.sectionIds.all(path) as number[]) this.statements.deleteFts.run(id);
     this.statements.deleteSections.run(path);
     return this.statements.deleteDocument.run(path).changes > 0;
   }
@@ -254,9 +261,21 @@ export class SectionStore {
     return this.statements.rankedUnder.all(match, pathPrefix.length, pathPrefix, limit) as RankedRow[];
   }
 
-  count(match: string, pathPrefix = ''): number {
-    if (pathPrefix === '') return this.statements.count.get(match) as number;
-    return this.statements.countUnder.get(match, pathPrefix.length, pathPrefix) as number;
+  /** Sections matching, counted up to `max` (counting stops there: common words match most of a large tree). */
+  countUpTo(match: string, max: number, pathPrefix = ''): number {
+    if (pathPrefix === '') return this.statements.countUpTo.get(match, max) as number;
+    return this.statements.countUpToUnder.get(match, pathPrefix.length, pathPrefix, max) as number;
+  }
+
+  /** The first `limit` matching sections in index order, unranked. */
+  firstMatches(match: string, limit: number, pathPrefix = ''): number[] {
+    if (pathPrefix === '') return this.statements.firstMatches.all(match, limit) as number[];
+    return this.statements.firstMatchesUnder.all(match, pathPrefix.length, pathPrefix, limit) as number[];
+  }
+
+  /** A section's body text, as indexed. */
+  body(id: number): string {
+    return (this.statements.body.get(id) as string | undefined) ?? '';
   }
 
   /** True when the section `id` matches the FTS5 query. */
@@ -269,15 +288,11 @@ export class SectionStore {
     return this.statements.anyMatch.get(match) !== undefined;
   }
 
-  /** FTS5's snippet of the section's body around the query's matches ("…" where cut). */
-  snippet(match: string, id: number): string {
-    return (this.statements.snippet.get(match, id) as string | undefined) ?? '';
-  }
-
-  /** Indexed terms (Porter stems) starting with `first`, with the number of sections holding each. */
-  termsStartingWith(first: string): Array<{ term: string; doc: number }> {
-    const next = String.fromCodePoint((first.codePointAt(0) ?? 0) + 1);
-    return this.statements.vocabRange.all(first, next) as Array<{ term: string; doc: number }>;
+  /** Indexed terms (Porter stems) starting with `start`, in order. */
+  termsStartingWith(start: string): string[] {
+    const last = start.codePointAt(start.length - 1) ?? 0;
+    const next = `${start.slice(0, -1)}${String.fromCodePoint(last + 1)}`;
+    return this.statements.vocabRange.all(start, next) as string[];
   }
 
   /** Merge FTS5's index segments a step at a time; false once nothing is left to merge. */

@@ -1,19 +1,31 @@
 /**
- * Docs index benchmark: generate a 10,000-file Markdown tree in a temp folder,
- * index it, and report time and memory; then time searches and a one-file
- * re-index. Run after a build:  node dist/test/bench/docsIndex.bench.js
- * Options (environment): BENCH_DOCS_FILES (default 10000), BENCH_DOCS_KEEP=1 keeps the tree.
+ * Docs index benchmark, on the real server process over stdio: generated Markdown trees of
+ * 2,600 and 10,000 files (about 26,000 and 100,000 sections), and for each
+ *  - time from spawn to the answer to `initialize`,
+ *  - cold build: time from spawn until the whole tree is indexed (empty data directory),
+ *  - warm restart: the same on the second start (the persistent index is checked, not rebuilt),
+ *  - search_docs latency, median and p95, over 200 mixed queries (common words, rare words,
+ *    quoted phrases, misspellings),
+ *  - the server's RSS after the searches, and its peak (VmHWM).
+ * The watcher is off (DOCS_WATCH=0) so the figures are the index's own.
+ *
+ * Run after a build:  node dist/test/bench/docsIndex.bench.js
+ * Environment: BENCH_DOCS_SIZES (default "2600,10000"); BENCH_DOCS_BEFORE=<path to another
+ * build's dist/servers/docs/main.js> measures that server too, in the same run, on the same trees.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { DocsIndex } from '../../servers/docs/docsIndex.js';
-import { createLogger } from '../../shared/logger.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { childEnv, distEntry } from '../support/processes.js';
+import { percentile } from './stats.js';
 
-const FILES = Number(process.env.BENCH_DOCS_FILES ?? 10_000);
+const SIZES = (process.env.BENCH_DOCS_SIZES ?? '2600,10000').split(',').map(Number);
 const FILES_PER_FOLDER = 100;
+const QUERIES = 200;
+const TARGETS = { initializeMs: 1000, coldBuild10kMs: 15_000, warmRestartMs: 2000, searchP95At10kMs: 20, rssMb: 200 };
 
 // A deterministic generator, so runs are comparable.
 let seed = 42;
@@ -55,84 +67,198 @@ function generateDocument(n: number): string {
   return parts.join('\n');
 }
 
-function gcNow(): void {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  gc();
-  gc();
-}
-
-const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-
-async function main(): Promise<void> {
-  const parent = await fs.mkdtemp(path.join(os.tmpdir(), 'manifold-docs-bench-'));
-  const root = path.join(parent, 'docs');
-  let generatedBytes = 0;
-  const generateStart = performance.now();
-  for (let n = 0; n < FILES; n++) {
+async function generateTree(root: string, files: number): Promise<{ bytes: number; sections: number }> {
+  seed = 42;
+  let bytes = 0;
+  let sections = 0;
+  for (let n = 0; n < files; n++) {
     const folder = path.join(root, `area-${String(Math.floor(n / FILES_PER_FOLDER)).padStart(3, '0')}`);
     if (n % FILES_PER_FOLDER === 0) await fs.mkdir(folder, { recursive: true });
     const text = generateDocument(n);
-    generatedBytes += Buffer.byteLength(text);
+    bytes += Buffer.byteLength(text);
+    sections += (text.match(/^#{1,3} /gm) ?? []).length;
     await fs.writeFile(path.join(folder, `doc-${String(n).padStart(5, '0')}.md`), text);
   }
-  const generateMs = performance.now() - generateStart;
+  return { bytes, sections };
+}
 
-  gcNow();
-  const before = process.memoryUsage();
-  const indexStart = performance.now();
-  const docsIndex = await DocsIndex.open({ rootPath: root, logger: createLogger('bench', 'silent'), maxFiles: FILES, maxFileBytes: 1024 * 1024 });
-  const indexMs = performance.now() - indexStart;
-  const peak = process.memoryUsage();
-  gcNow();
-  const after = process.memoryUsage();
-  const stats = docsIndex.stats();
-
-  const queries = ['bearer token loopback', 'retry timeout limit', 'subscription notification resource', 'markdown fence code block', 'gatewy sesion'];
-  const searchTimes: number[] = [];
-  for (let round = 0; round < 5; round++) {
-    for (const query of queries) {
-      const start = performance.now();
-      await docsIndex.search(query, { limit: 10 });
-      searchTimes.push(performance.now() - start);
+/** 200 queries: common words, rare words, quoted phrases and misspellings, in a fixed order. */
+function mixedQueries(): string[] {
+  seed = 7;
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
+  const queries: string[] = [];
+  for (let i = 0; queries.length < QUERIES; i++) {
+    switch (i % 5) {
+      case 0: // common words
+        queries.push(`${pick(TOPIC_WORDS)} ${pick(TOPIC_WORDS)}`);
+        break;
+      case 1: // a question in words
+        queries.push(`how do I configure the ${pick(TOPIC_WORDS)} ${pick(TOPIC_WORDS)}`);
+        break;
+      case 2: // rare words
+        queries.push(`${pick(TAIL_WORDS.slice(2000))} ${pick(TAIL_WORDS.slice(500, 5000))}`);
+        break;
+      case 3: // a phrase
+        queries.push(`"${pick(TOPIC_WORDS)} ${pick(TOPIC_WORDS)}"`);
+        break;
+      default: {
+        // a misspelling: one letter dropped from a longer topic word
+        const w = pick(TOPIC_WORDS.filter((t) => t.length >= 6));
+        const at = 1 + Math.floor(random() * (w.length - 2));
+        queries.push(`${w.slice(0, at)}${w.slice(at + 1)} ${pick(TOPIC_WORDS)}`);
+      }
     }
   }
-  searchTimes.sort((a, b) => a - b);
+  return queries;
+}
 
-  const middle = Math.floor(FILES / 2);
-  const edited = `area-${String(Math.floor(middle / FILES_PER_FOLDER)).padStart(3, '0')}/doc-${String(middle).padStart(5, '0')}.md`;
-  await fs.appendFile(path.join(root, edited), '\n## Benchmark edit\n\nA freshly added okapi section.\n');
-  const refreshStart = performance.now();
-  const change = await docsIndex.refresh([edited]);
-  const refreshMs = performance.now() - refreshStart;
-  const found = (await docsIndex.search('okapi', { limit: 1 })).hits[0];
+interface Started {
+  client: Client;
+  pid: number;
+  initializeMs: number;
+  /** Resolves with ms since spawn once the server logs that the tree is indexed. */
+  indexed: Promise<number>;
+}
 
-  const report = {
-    files: stats.documents,
-    sections: stats.sections,
-    corpus: mb(generatedBytes),
-    generateSeconds: +(generateMs / 1000).toFixed(2),
-    indexSeconds: +(indexMs / 1000).toFixed(2),
-    filesPerSecond: Math.round(stats.documents / (indexMs / 1000)),
-    heapBefore: mb(before.heapUsed),
-    heapPeakDuringIndex: mb(peak.heapUsed),
-    heapAfterIndexGc: mb(after.heapUsed),
-    heapRetainedByIndex: mb(after.heapUsed - before.heapUsed),
-    rssAfter: mb(after.rss),
-    searchMedianMs: +(searchTimes[Math.floor(searchTimes.length / 2)] ?? 0).toFixed(2),
-    searchP95Ms: +(searchTimes[Math.floor(searchTimes.length * 0.95)] ?? 0).toFixed(2),
-    reindexOneFileMs: +refreshMs.toFixed(2),
-    reindexFound: found?.path === edited && change.updated.length === 1,
-  };
-  process.stdout.write(`docs index benchmark (${FILES} files)\n`);
-  for (const [key, value] of Object.entries(report)) process.stdout.write(`  ${key.padEnd(22)} ${String(value)}\n`);
+async function start(entry: string, root: string, dataDir: string): Promise<Started> {
+  const spawned = performance.now();
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [entry],
+    env: childEnv({ DOCS_ROOT: root, MANIFOLD_DATA_DIR: dataDir, DOCS_WATCH: '0', DOCS_MAX_FILES: '100000', LOG_LEVEL: 'info' }),
+    stderr: 'pipe',
+  });
+  let log = '';
+  const indexed = new Promise<number>((resolve) => {
+    transport.stderr?.on('data', (chunk: Buffer) => {
+      log += chunk.toString('utf8');
+      if (log.includes('"msg":"indexed docs"')) {
+        resolve(performance.now() - spawned);
+        log = '';
+      }
+    });
+  });
+  const client = new Client({ name: 'docs-bench', version: '1.0.0' });
+  await client.connect(transport, { timeout: 600_000 });
+  const initializeMs = performance.now() - spawned;
+  return { client, pid: transport.pid ?? 0, initializeMs, indexed };
+}
 
-  if (process.env.BENCH_DOCS_KEEP === '1') process.stdout.write(`  tree kept at ${root}\n`);
-  else await fs.rm(parent, { recursive: true, force: true });
-  if (!report.reindexFound) {
-    process.stderr.write('re-index check failed: the edited file was not found by search\n');
-    process.exitCode = 1;
+function memoryMb(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+  return { rss: Math.round(kb('VmRSS') / 1024), peak: Math.round(kb('VmHWM') / 1024) };
+}
+
+interface Figures {
+  server: string;
+  files: number;
+  initializeMs: number;
+  coldBuildMs: number;
+  warmInitializeMs: number;
+  warmRestartMs: number;
+  searchMedianMs: number;
+  searchP95Ms: number;
+  searchMaxMs: number;
+  emptyResults: number;
+  rssMb: number;
+  peakRssMb: number;
+}
+
+async function measure(label: string, entry: string, root: string, files: number, queries: readonly string[]): Promise<Figures> {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'manifold-docs-bench-data-'));
+  try {
+    const cold = await start(entry, root, dataDir);
+    const coldBuildMs = await cold.indexed;
+    const times: number[] = [];
+    let emptyResults = 0;
+    for (const query of queries) {
+      const began = performance.now();
+      const result = (await cold.client.callTool({ name: 'search_docs', arguments: { query, limit: 10 } }, undefined, { timeout: 120_000 })) as CallToolResult;
+      times.push(performance.now() - began);
+      const structured = result.structuredContent as { results?: unknown[] } | undefined;
+      if ((structured?.results?.length ?? 0) === 0) emptyResults++;
+    }
+    times.sort((a, b) => a - b);
+    const memory = memoryMb(cold.pid);
+    await cold.client.close();
+
+    const warm = await start(entry, root, dataDir);
+    const warmRestartMs = await warm.indexed;
+    await warm.client.close();
+    return {
+      server: label,
+      files,
+      initializeMs: Math.round(cold.initializeMs),
+      coldBuildMs: Math.round(coldBuildMs),
+      warmInitializeMs: Math.round(warm.initializeMs),
+      warmRestartMs: Math.round(warmRestartMs),
+      searchMedianMs: +percentile(times, 50).toFixed(2),
+      searchP95Ms: +percentile(times, 95).toFixed(2),
+      searchMaxMs: +(times[times.length - 1] ?? 0).toFixed(2),
+      emptyResults,
+      rssMb: memory.rss,
+      peakRssMb: memory.peak,
+    };
+  } finally {
+    await fs.rm(dataDir, { recursive: true, force: true });
   }
+}
+
+async function main(): Promise<void> {
+  const servers: Array<[string, string]> = [['this build', distEntry('servers/docs/main.js')]];
+  if (process.env.BENCH_DOCS_BEFORE) servers.unshift(['before', path.resolve(process.env.BENCH_DOCS_BEFORE)]);
+  const queries = mixedQueries();
+  const rows: Figures[] = [];
+  const lines: string[] = [];
+  for (const files of SIZES) {
+    const parent = await fs.mkdtemp(path.join(os.tmpdir(), 'manifold-docs-bench-'));
+    const root = path.join(parent, 'docs');
+    try {
+      const tree = await generateTree(root, files);
+      lines.push(`  tree of ${files} files: ${tree.sections} sections, ${(tree.bytes / 1024 / 1024).toFixed(1)} MB`);
+      for (const [label, entry] of servers) {
+        process.stderr.write(`docs bench: ${label}, ${files} files…\n`);
+        rows.push(await measure(label, entry, root, files, queries));
+      }
+    } finally {
+      await fs.rm(parent, { recursive: true, force: true });
+    }
+  }
+
+  const columns: Array<[keyof Figures, string]> = [
+    ['server', 'server'],
+    ['files', 'files'],
+    ['initializeMs', 'initialize ms'],
+    ['coldBuildMs', 'cold build ms'],
+    ['warmInitializeMs', 'warm initialize ms'],
+    ['warmRestartMs', 'warm restart ms'],
+    ['searchMedianMs', 'search p50 ms'],
+    ['searchP95Ms', 'search p95 ms'],
+    ['searchMaxMs', 'search max ms'],
+    ['emptyResults', 'no result'],
+    ['rssMb', 'RSS MB'],
+    ['peakRssMb', 'peak RSS MB'],
+  ];
+  process.stdout.write(`docs index benchmark (server process over stdio, ${QUERIES} mixed queries, watcher off)\n`);
+  for (const line of lines) process.stdout.write(`${line}\n`);
+  process.stdout.write(`| ${columns.map(([, title]) => title).join(' | ')} |\n|${columns.map(() => '---').join('|')}|\n`);
+  for (const row of rows) process.stdout.write(`| ${columns.map(([key]) => String(row[key])).join(' | ')} |\n`);
+
+  const mine = rows.filter((row) => row.server === 'this build');
+  const largest = mine.find((row) => row.files === Math.max(...SIZES));
+  const checks: Array<[string, boolean]> = [
+    [`initialize ≤ ${TARGETS.initializeMs} ms at every size`, mine.every((row) => row.initializeMs <= TARGETS.initializeMs && row.warmInitializeMs <= TARGETS.initializeMs)],
+    [`warm restart ≤ ${TARGETS.warmRestartMs} ms`, mine.every((row) => row.warmRestartMs <= TARGETS.warmRestartMs)],
+    [`RSS ≤ ${TARGETS.rssMb} MB`, mine.every((row) => row.peakRssMb <= TARGETS.rssMb)],
+    ...(largest?.files === 10_000
+      ? ([
+          [`cold build of 10,000 files ≤ ${TARGETS.coldBuild10kMs} ms`, largest.coldBuildMs <= TARGETS.coldBuild10kMs],
+          [`search p95 ≤ ${TARGETS.searchP95At10kMs} ms at 10,000 files`, largest.searchP95Ms <= TARGETS.searchP95At10kMs],
+        ] as Array<[string, boolean]>)
+      : []),
+  ];
+  for (const [name, met] of checks) process.stdout.write(`  ${met ? 'met' : 'MISSED'}: ${name}\n`);
 }
 
 main().catch((error: unknown) => {
