@@ -421,10 +421,7 @@ export class DocsIndex {
     if (real === undefined || !stat?.isFile()) return { kind: 'gone', path: relativePath };
     if (stat.size > this.maxFileBytes) {
       if (!this.tooLarge.has(relativePath)) {
-        this.logger.warn(
-          { path: relativePath, sizeBytes: stat.size, maxFileBytes: this.maxFileBytes },
-          'skipping a document above DOCS_MAX_FILE_BYTES',
-        );
+        this.logger.warn({ path: relativePath, sizeBytes: stat.size, maxFileBytes: this.maxFileBytes }, 'skipping a document above DOCS_MAX_FILE_BYTES');
       }
       this.tooLarge.add(relativePath);
       return { kind: 'gone', path: relativePath };
@@ -495,10 +492,7 @@ export class DocsIndex {
         }
       }
       if (change.added.length + change.updated.length + change.removed.length > 0) {
-        this.logger.info(
-          { added: change.added.length, updated: change.updated.length, removed: change.removed.length },
-          're-indexed changed docs',
-        );
+        this.logger.info({ added: change.added.length, updated: change.updated.length, removed: change.removed.length }, 're-indexed changed docs');
       }
       this.announce(change);
       return change;
@@ -560,7 +554,11 @@ export class DocsIndex {
     for (const candidate of scored.slice(0, options.limit)) {
       const section = this.store.section(candidate.id);
       if (!section) continue;
-      hits.push({ ...this.toSectionInfo(section), score: Math.round(candidate.score * 1000) / 1000, snippet: buildSnippet(this.store.body(candidate.id), words) });
+      hits.push({
+        ...this.toSectionInfo(section),
+        score: Math.round(candidate.score * 1000) / 1000,
+        snippet: buildSnippet(this.store.body(candidate.id), words),
+      });
     }
     return { total, hits };
   }

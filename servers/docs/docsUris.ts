@@ -13,6 +13,8 @@ import { normalizeDocPath } from './docsRoot.js';
 
 export const DOCS_URI_SCHEME = 'docs://';
 export const INDEX_URI = 'docs://index';
+/** How far indexing is, as JSON (for supervisors: the gateway's readiness, dashboards). */
+export const STATUS_URI = 'docs://status';
 export const DOCUMENT_URI_TEMPLATE = 'docs://{+path}';
 
 /** The canonical resource URI of a document path: each segment percent-encoded. */

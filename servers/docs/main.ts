@@ -22,7 +22,12 @@ const environment = {
   /** Stop indexing after this many documents. */
   DOCS_MAX_FILES: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(1_000_000, 'must be at most 1000000').default(20_000),
   /** Skip documents larger than this. */
-  DOCS_MAX_FILE_BYTES: z.coerce.number().int('must be a whole number').min(1024, 'must be at least 1024').max(64 * 1024 * 1024, 'must be at most 67108864').default(1024 * 1024),
+  DOCS_MAX_FILE_BYTES: z.coerce
+    .number()
+    .int('must be a whole number')
+    .min(1024, 'must be at least 1024')
+    .max(64 * 1024 * 1024, 'must be at most 67108864')
+    .default(1024 * 1024),
   /** Watch the tree and re-index changed files. */
   DOCS_WATCH: envSchemas.boolean.default(true),
   /** Quiet period before a batch of file changes is re-indexed. */
@@ -42,7 +47,10 @@ function indexFileFor(dataDir: string, rootRealPath: string, logger: Logger): st
   try {
     return resolve(privateDataDir(resolve(privateDataDir(dataDir), 'docs-index')), `${name}.sqlite`);
   } catch (error) {
-    logger.warn({ err: error, dataDir }, 'cannot write the data directory: the docs index is kept in memory and rebuilt at every start. Set MANIFOLD_DATA_DIR to a writable folder.');
+    logger.warn(
+      { err: error, dataDir },
+      'cannot write the data directory: the docs index is kept in memory and rebuilt at every start. Set MANIFOLD_DATA_DIR to a writable folder.',
+    );
     return ':memory:';
   }
 }

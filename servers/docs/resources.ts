@@ -3,7 +3,7 @@ import { asMcpErrors, notFound } from '../../shared/errors.js';
 import type { SubscribableResources } from '../../shared/serving/resourceChanges.js';
 import type { DocsChange, DocsIndex } from './docsIndex.js';
 import { progressText } from './views.js';
-import { DOCUMENT_URI_TEMPLATE, documentUri, INDEX_URI, parseDocsUri, sectionUri } from './docsUris.js';
+import { DOCUMENT_URI_TEMPLATE, documentUri, INDEX_URI, parseDocsUri, sectionUri, STATUS_URI } from './docsUris.js';
 import type { DocsServerContext } from './server.js';
 
 const MARKDOWN = 'text/markdown';
@@ -66,14 +66,36 @@ export function registerDocsResources(ctx: DocsServerContext): void {
   );
 
   server.registerResource(
+    'docs-status',
+    STATUS_URI,
+    {
+      title: 'Indexing status',
+      description:
+        'How far indexing is, as JSON: state ("scanning", "indexing" or "ready"), done and total files, documents and sections indexed, and a one-line message such as "Indexing 1,200 of 2,625 files".',
+      mimeType: 'application/json',
+      // It changes while indexing runs: never served from a cache.
+      cacheHint: { ttlMs: 0, cacheScope: 'public' },
+    },
+    asMcpErrors(async (): Promise<ReadResourceResult> => {
+      const progress = docsIndex.progress();
+      const stats = docsIndex.stats();
+      const status = {
+        ...progress,
+        documents: stats.documents,
+        sections: stats.sections,
+        message: progress.state === 'ready' ? `Ready: ${stats.documents} documents, ${stats.sections} sections indexed.` : progressText(progress),
+      };
+      return { contents: [{ uri: STATUS_URI, mimeType: 'application/json', text: JSON.stringify(status) }] };
+    }),
+  );
+
+  server.registerResource(
     'document',
     new ResourceTemplate(DOCUMENT_URI_TEMPLATE, {
       list: async () => ({
         resources: docsIndex.paths().flatMap((relativePath) => {
           const summary = docsIndex.summary(relativePath);
-          return summary
-            ? [{ uri: documentUri(relativePath), name: relativePath, title: summary.title, mimeType: MARKDOWN, size: summary.sizeBytes }]
-            : [];
+          return summary ? [{ uri: documentUri(relativePath), name: relativePath, title: summary.title, mimeType: MARKDOWN, size: summary.sizeBytes }] : [];
         }),
       }),
       complete: { path: (value) => docsIndex.completePaths(value) },
@@ -97,7 +119,6 @@ export function registerDocsResources(ctx: DocsServerContext): void {
       return { contents: [{ uri: documentUri(relativePath), mimeType: MARKDOWN, text: doc.text }] };
     }),
   );
-
 }
 
 /** Documents and docs://index may be subscribed to; document URIs compare by their path. */
@@ -115,7 +136,10 @@ export function subscribableDocuments(docsIndex: DocsIndex): SubscribableResourc
       if (uri === INDEX_URI) return INDEX_URI;
       const relativePath = parseDocsUri(uri).path;
       if (!docsIndex.has(relativePath)) {
-        throw notFound(`No document "${relativePath}" to subscribe to.`, 'Subscribe to a URI from resources/list, or to docs://index to hear about any change.');
+        throw notFound(
+          `No document "${relativePath}" to subscribe to.`,
+          'Subscribe to a URI from resources/list, or to docs://index to hear about any change.',
+        );
       }
       return relativePath;
     },

@@ -11,7 +11,9 @@
  */
 
 const STOP_WORDS = new Set(
-  'a an and are as at be by can do does for from how i if in into is it its of on or so that the this to was what when where which who why will with you your'.split(' '),
+  'a an and are as at be by can do does for from how i if in into is it its of on or so that the this to was what when where which who why will with you your'.split(
+    ' ',
+  ),
 );
 
 /** Shortest last word that also matches as a prefix. */

@@ -146,7 +146,9 @@ export class SectionStore {
       db.pragma('cache_size = -16384');
       const version = SectionStore.schemaVersion(db);
       if (version !== undefined && version !== SCHEMA_VERSION) {
-        db.exec('DROP TABLE IF EXISTS sections_vocab; DROP TABLE IF EXISTS sections_fts; DROP TABLE IF EXISTS sections; DROP TABLE IF EXISTS documents; DROP TABLE IF EXISTS meta;');
+        db.exec(
+          'DROP TABLE IF EXISTS sections_vocab; DROP TABLE IF EXISTS sections_fts; DROP TABLE IF EXISTS sections; DROP TABLE IF EXISTS documents; DROP TABLE IF EXISTS meta;',
+        );
       }
       db.exec(SCHEMA);
       if (version !== SCHEMA_VERSION) {

@@ -31,7 +31,11 @@ export const LIMITS = {
 // Every tool here only reads the local docs tree.
 const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 
-const pathInput = z.string().min(1).max(1024).describe('Document path relative to the docs root, e.g. "guides/running.md" (as returned by search_docs or list_documents).');
+const pathInput = z
+  .string()
+  .min(1)
+  .max(1024)
+  .describe('Document path relative to the docs root, e.g. "guides/running.md" (as returned by search_docs or list_documents).');
 const pathPrefixInput = z
   .string()
   .max(1024)
@@ -77,11 +81,17 @@ export function registerDocsTools(ctx: DocsServerContext): void {
         'Matches in headings weigh more than matches in quoted code, which weigh more than body text; words match their other forms (limit, limits, limiting), the last word also as a prefix, and a misspelt word its closest indexed word. ' +
         `Inputs: query (words, 1-${LIMITS.queryChars} characters), limit (1-${LIMITS.searchResults}, default ${LIMITS.defaultSearchResults}), ` +
         'path_prefix (optional, e.g. "guides/" to search one folder). ' +
-        'Returns the best sections first, each with path, anchor, heading breadcrumbs, line range, a 0-1 score, a snippet around the match, uri (the section\'s docs://path#anchor URI, readable with resources/read) and a web link when configured, plus the total number of matching sections. ' +
+        "Returns the best sections first, each with path, anchor, heading breadcrumbs, line range, a 0-1 score, a snippet around the match, uri (the section's docs://path#anchor URI, readable with resources/read) and a web link when configured, plus the total number of matching sections. " +
         'Use this first to find where something is documented; then call get_section with the path and anchor to read the whole section.',
       inputSchema: {
         query: z.string().trim().min(1).max(LIMITS.queryChars).describe('What to look for, in words, e.g. "configure the HTTP port".'),
-        limit: z.number().int().min(1).max(LIMITS.searchResults).optional().describe(`How many sections to return (default ${LIMITS.defaultSearchResults}, at most ${LIMITS.searchResults}).`),
+        limit: z
+          .number()
+          .int()
+          .min(1)
+          .max(LIMITS.searchResults)
+          .optional()
+          .describe(`How many sections to return (default ${LIMITS.defaultSearchResults}, at most ${LIMITS.searchResults}).`),
         path_prefix: pathPrefixInput,
       },
       outputSchema: z.object({
@@ -163,7 +173,12 @@ export function registerDocsTools(ctx: DocsServerContext): void {
       const progress = docsIndex.progress();
       const indexing = progress.state === 'ready' ? undefined : progress;
       if (indexing) lines.push(progressText(indexing));
-      return toolSuccess(lines.join('\n'), { documents, total: page.total, ...(nextCursor ? { next_cursor: nextCursor } : {}), ...(indexing ? { indexing } : {}) });
+      return toolSuccess(lines.join('\n'), {
+        documents,
+        total: page.total,
+        ...(nextCursor ? { next_cursor: nextCursor } : {}),
+        ...(indexing ? { indexing } : {}),
+      });
     }),
   );
 
@@ -178,7 +193,13 @@ export function registerDocsTools(ctx: DocsServerContext): void {
         'Use when you need a whole document; for one part of a long document, get_section is cheaper.',
       inputSchema: {
         path: pathInput,
-        max_chars: z.number().int().min(1000).max(LIMITS.maxDocumentChars).optional().describe(`Most characters of text to return (default ${LIMITS.defaultDocumentChars}).`),
+        max_chars: z
+          .number()
+          .int()
+          .min(1000)
+          .max(LIMITS.maxDocumentChars)
+          .optional()
+          .describe(`Most characters of text to return (default ${LIMITS.defaultDocumentChars}).`),
       },
       outputSchema: z.object({
         document: documentView,

@@ -3,16 +3,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_KINDS } from '../support/eraClients.js';
 import { waitFor } from '../support/waitFor.js';
-import {
-  copyFixtureTree,
-  DOCS_TRANSPORTS,
-  hearListChanges,
-  resourceText,
-  startDocs,
-  subscribe,
-  type DocsConnection,
-  type RunningDocs,
-} from './helpers.js';
+import { copyFixtureTree, DOCS_TRANSPORTS, hearListChanges, resourceText, startDocs, subscribe, type DocsConnection, type RunningDocs } from './helpers.js';
 
 const INDEX = 'docs://index';
 const cases = DOCS_TRANSPORTS.flatMap((transport) => CLIENT_KINDS.map((kind) => ({ transport, kind })));
@@ -61,8 +52,9 @@ describe.each(cases)('document changes reach subscribers over $transport, client
     await watch(bystander, 'docs://README.md');
 
     await fs.appendFile(path.join(tree.root, 'guides/installing.md'), '\n## Uninstalling\n\nRun `npm uninstall --global acme-widgets`.\n');
-    await waitFor('resources/updated for the document and the index', () =>
-      subscriber.notifications.updated.includes('docs://guides/installing.md') && subscriber.notifications.updated.includes(INDEX),
+    await waitFor(
+      'resources/updated for the document and the index',
+      () => subscriber.notifications.updated.includes('docs://guides/installing.md') && subscriber.notifications.updated.includes(INDEX),
     );
     const reread = await subscriber.client.readResource({ uri: 'docs://guides/installing.md' });
     expect(resourceText(reread)).toContain('## Uninstalling');
@@ -93,8 +85,9 @@ describe.each(cases)('document changes reach subscribers over $transport, client
     await watchList(subscriber);
 
     await fs.rm(path.join(tree.root, 'reference/api/widgets.md'));
-    await waitFor('resources/updated for the deleted document and the index', () =>
-      subscriber.notifications.updated.includes('docs://reference/api/widgets.md') && subscriber.notifications.updated.includes(INDEX),
+    await waitFor(
+      'resources/updated for the deleted document and the index',
+      () => subscriber.notifications.updated.includes('docs://reference/api/widgets.md') && subscriber.notifications.updated.includes(INDEX),
     );
     await waitFor('resources/list_changed', () => subscriber.notifications.listChanged > 0);
     await expect(subscriber.client.readResource({ uri: 'docs://reference/api/widgets.md' })).rejects.toMatchObject({ code: -32602 });

@@ -32,7 +32,10 @@ describe.each(CLIENT_KINDS)('live re-indexing (in process, watching the tree), c
   it('re-indexes an edited file (only that file) and tells a subscribed client', async () => {
     await subscribe(docs.client, 'docs://guides/installing.md');
     await hearListChanges(docs.client);
-    await fs.appendFile(path.join(tree.root, 'guides/installing.md'), '\n## Uninstalling\n\nRun `npm uninstall --global acme-widgets` to remove the zyzzyva tool.\n');
+    await fs.appendFile(
+      path.join(tree.root, 'guides/installing.md'),
+      '\n## Uninstalling\n\nRun `npm uninstall --global acme-widgets` to remove the zyzzyva tool.\n',
+    );
 
     const hit = await waitFor('the new section to be searchable', async () => {
       const top = await topHit('zyzzyva uninstall');
@@ -63,7 +66,10 @@ describe.each(CLIENT_KINDS)('live re-indexing (in process, watching the tree), c
 
   it('adds a new file, announces list_changed, and lists it as a resource', async () => {
     await hearListChanges(docs.client);
-    await fs.writeFile(path.join(tree.root, 'guides/upgrading.md'), '# Upgrading\n\n## From version 1\n\nRename PORT to WIDGETS_PORT before the quokka upgrade.\n');
+    await fs.writeFile(
+      path.join(tree.root, 'guides/upgrading.md'),
+      '# Upgrading\n\n## From version 1\n\nRename PORT to WIDGETS_PORT before the quokka upgrade.\n',
+    );
     await waitFor('resources/list_changed', () => docs.notifications.listChanged > 0);
     expect(await topHit('quokka upgrade')).toEqual(expect.objectContaining({ path: 'guides/upgrading.md', anchor: 'from-version-1' }));
     const { resources } = await docs.client.listResources();

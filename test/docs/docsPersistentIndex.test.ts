@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectClient, LEGACY_V1 } from '../support/eraClients.js';
 import { waitFor } from '../support/waitFor.js';
-import { assertBuilt, copyFixtureTree, DOCS_ENTRY, startStdioProcess, structured, textOf, untilIndexed } from './helpers.js';
+import { assertBuilt, copyFixtureTree, DOCS_ENTRY, resourceText, startStdioProcess, structured, textOf, untilIndexed } from './helpers.js';
 
 /**
  * The persistent index, through the real server process over stdio: a restart re-indexes only
@@ -123,7 +123,19 @@ describe('persistent docs index (server process over stdio)', () => {
       await Promise.all(
         Array.from({ length: 100 }, (_, i) => {
           const n = folder * 100 + i;
-          const body = [`# Document ${n}`, '', filler, '', `## Setting ${n}`, '', `Set \`OPTION_${n}\` to change behaviour ${n}. ${filler}`, '', '## Notes', '', filler].join('\n');
+          const body = [
+            `# Document ${n}`,
+            '',
+            filler,
+            '',
+            `## Setting ${n}`,
+            '',
+            `Set \`OPTION_${n}\` to change behaviour ${n}. ${filler}`,
+            '',
+            '## Notes',
+            '',
+            filler,
+          ].join('\n');
           return fs.writeFile(path.join(dir, `doc-${n}.md`), body);
         }),
       );
@@ -154,11 +166,19 @@ describe('persistent docs index (server process over stdio)', () => {
     expect(during.out.indexing?.total).toBe(files);
     expect(during.out.indexing?.done).toBeLessThan(files);
     expect(during.text).toMatch(/Indexing [\d,]+ of 4,000 files: results cover only the files indexed so far/);
+    // docs://status says the same, as JSON, for supervisors.
+    const status = JSON.parse(resourceText(await client.readResource({ uri: 'docs://status' }))) as Indexing & { message: string };
+    if (status.state !== 'ready') {
+      expect(status).toMatchObject({ state: 'indexing', total: files });
+      expect(status.message).toMatch(/^Indexing [\d,]+ of 4,000 files/);
+    }
 
     await untilIndexed(client);
     const done = structured<{ total: number; indexing?: Indexing }>(await client.callTool({ name: 'list_documents', arguments: { limit: 1 } }));
     expect(done).toMatchObject({ total: files });
     expect(done.indexing).toBeUndefined();
+    const ready = JSON.parse(resourceText(await client.readResource({ uri: 'docs://status' }))) as Indexing & { documents: number };
+    expect(ready).toMatchObject({ state: 'ready', done: files, total: files, documents: files });
     const found = structured<{ results: Array<{ path: string; anchor: string; uri: string }> }>(
       await client.callTool({ name: 'search_docs', arguments: { query: 'OPTION_3999' } }),
     ).results[0];

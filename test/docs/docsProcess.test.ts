@@ -49,7 +49,10 @@ describe.each(CLIENT_KINDS)('docs server process over stdio, client %s', (kind) 
   it('logs JSON to stderr only (stdout carries the protocol)', async () => {
     // stderr and stdout are separate pipes: the log may arrive after the first answer.
     await waitFor('the "indexed docs" log line', () => server.stderr().includes('"msg":"indexed docs"'));
-    const lines = server.stderr().split('\n').filter((l) => l.trim() !== '');
+    const lines = server
+      .stderr()
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
     expect(server.stderr()).toContain('"msg":"indexed docs"');

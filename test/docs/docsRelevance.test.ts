@@ -64,7 +64,9 @@ describe('search relevance over docs/ (evaluation set)', () => {
   });
 
   it('scores a section that answers the question above one that merely mentions its words', async () => {
-    const { results } = structured<{ results: Hit[] }>(await docs.client.callTool({ name: 'search_docs', arguments: { query: 'what scopes exist', limit: 10 } }));
+    const { results } = structured<{ results: Hit[] }>(
+      await docs.client.callTool({ name: 'search_docs', arguments: { query: 'what scopes exist', limit: 10 } }),
+    );
     expect(results[0]).toMatchObject({ path: 'configuration/scopes.md', anchor: 'which-scopes-exist' });
     const first = results[0]?.score ?? 0;
     const last = results[results.length - 1]?.score ?? 1;

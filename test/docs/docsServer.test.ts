@@ -342,7 +342,8 @@ describe.each(CLIENT_KINDS)('docs server (in process), client %s', (kind) => {
       expect(uris).toContain('docs://index');
       expect(uris).toContain('docs://reference/api/errors.md');
       expect(uris).toContain('docs://troubleshooting.markdown');
-      expect(uris.filter((u) => u !== 'docs://index')).toHaveLength(8);
+      expect(uris).toContain('docs://status');
+      expect(uris.filter((u) => u !== 'docs://index' && u !== 'docs://status')).toHaveLength(8);
       const { resourceTemplates } = await docs.client.listResourceTemplates();
       expect(resourceTemplates.map((t) => t.uriTemplate)).toEqual(['docs://{+path}']);
     });
