@@ -103,8 +103,12 @@ class MetadataDocumentClient implements OAuthClientProvider {
 }
 
 describe('the SDK v2 client with a client ID metadata document', () => {
-  it('gets the least-privilege default, no admin, and steps up to exactly the scope a call needs', async () => {
-    const documentUrl = host.url('/mcp-client/metadata.json');
+  it.each([
+    ['2025-11-25', 'legacy' as const],
+    ['2026-07-28', { pin: '2026-07-28' }],
+  ])('over %s: gets the least-privilege default, no admin, and steps up to exactly the scope a call needs', async (revision, mode) => {
+    const path = `/mcp-client/${revision}/metadata.json`;
+    const documentUrl = host.url(path);
     const clientMetadata: OAuthClientMetadata = {
       client_name: 'Journey v2 client',
       redirect_uris: [REDIRECT_URI],
@@ -112,11 +116,13 @@ describe('the SDK v2 client with a client ID metadata document', () => {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
     };
-    host.publish('/mcp-client/metadata.json', { client_id: documentUrl, ...clientMetadata });
+    host.publish(path, { client_id: documentUrl, ...clientMetadata });
     const provider = new MetadataDocumentClient(documentUrl, clientMetadata);
 
     const first = new StreamableHTTPClientTransport(new URL(gateway.url), { authProvider: provider });
-    await expect(new Client({ name: 'journey-v2', version: '1.0.0' }).connect(first)).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(new Client({ name: 'journey-v2', version: '1.0.0' }, { versionNegotiation: { mode } }).connect(first)).rejects.toBeInstanceOf(
+      UnauthorizedError,
+    );
     // No registration: the client id is the document's URL, and the scope is the 401's default.
     expect(provider.authorizationUrl?.searchParams.get('client_id')).toBe(documentUrl);
     expect(gatewayScopes(sorted(provider.authorizationUrl?.searchParams.get('scope')))).toEqual(DEFAULT_SCOPES);
@@ -129,8 +135,9 @@ describe('the SDK v2 client with a client ID metadata document', () => {
     expect(decodeJwt(provider.stored!.access_token).payload).toMatchObject({ client_id: documentUrl, sub: 'grace', aud: gateway.url });
 
     const transport = new StreamableHTTPClientTransport(new URL(gateway.url), { authProvider: provider });
-    const client = new Client({ name: 'journey-v2', version: '1.0.0' });
+    const client = new Client({ name: 'journey-v2', version: '1.0.0' }, { versionNegotiation: { mode } });
     await client.connect(transport);
+    expect(client.getProtocolEra()).toBe(mode === 'legacy' ? 'legacy' : 'modern');
     const tools = (await client.listTools()).tools.map((t) => t.name);
     expect(tools).toContain('pm__create_task');
     expect(tools).not.toContain('pm__delete_task');
