@@ -17,7 +17,7 @@ export function isJsonContentType(header: string | undefined): boolean {
   if (header === undefined) return false;
   const known = jsonMemo.get(header);
   if (known !== undefined) return known;
-  let json = false;
+  let json: boolean;
   try {
     json = contentType.parse(header).type === 'application/json';
   } catch {

@@ -1,6 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { ConfigError } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 
 /** What a cluster feature did on its own because Redis could not be reached. */

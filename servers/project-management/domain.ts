@@ -55,6 +55,7 @@ export function parseTaskId(value: string | number, field = 'id'): number {
 
 // Control characters other than tab/newline have no place in titles; they are
 // how terminal and log injection is attempted.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const noControlCharacters = (value: string): boolean => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(value);
 
 export const schemas = {

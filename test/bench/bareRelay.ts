@@ -7,7 +7,7 @@
  * Run: node dist/test/bench/bareRelay.js <child.js>   (logs {"url": …} on stderr when listening)
  */
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 
@@ -35,7 +35,7 @@ function callChild(message: Record<string, unknown>): Promise<string> {
 await callChild({ method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bare-relay', version: '1' } } });
 child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
 
-function reply(res: import('node:http').ServerResponse, status: number, message: unknown, headers: Record<string, string> = {}): void {
+function reply(res: ServerResponse, status: number, message: unknown, headers: Record<string, string> = {}): void {
   const body = JSON.stringify(message);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...headers }).end(body);
 }

@@ -168,6 +168,7 @@ export interface RawResponse {
   status: number;
   headers: Headers;
   // Tests read into JSON-RPC envelopes of many shapes.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each test narrows the body it expects
   body: any;
 }
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALLER_META_KEY } from '../../shared/callerContext.js';
 import { CLIENT_KINDS } from '../support/eraClients.js';
 import { envelope, postModern } from '../support/modernWire.js';
-import { backends, matrix, samplingAnswer, startHarness, structured, textOf, type Harness, type TaskOut } from './harness.js';
+import { backends, matrix, startHarness, structured, textOf, type Harness, type TaskOut } from './harness.js';
 
 const sqlite = backends[0]!;
 const SAMPLING = { sampling: {} };

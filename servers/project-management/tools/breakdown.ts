@@ -46,6 +46,7 @@ export function parseSuggestedSubtasks(text: string): Array<z.infer<typeof sugge
 }
 
 function clip(text: string, max: number): string {
+  // eslint-disable-next-line no-control-regex -- control characters are replaced on purpose
   const clean = text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, ' ').trim();
   return clean.length <= max ? clean : `${clean.slice(0, max - 1)}…`;
 }
