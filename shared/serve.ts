@@ -4,6 +4,7 @@ import type { Logger } from './logger.js';
 import { serveOverHttp } from './serving/httpEntry.js';
 import type { ServingInstance } from './serving/servingInstance.js';
 import { serveOverStdio } from './serving/stdioEntry.js';
+import { logToolCallsTo } from './serving/toolCallLog.js';
 import { startTracingFromEnv, stopTracing } from './tracing.js';
 
 export type { ServingInstance } from './serving/servingInstance.js';
@@ -40,6 +41,8 @@ export interface RunningServer {
  * goes away.
  */
 export async function serve(options: ServeOptions): Promise<RunningServer> {
+  // Each tool call to stderr at debug: name, duration, outcome (serving/toolCallLog.ts).
+  logToolCallsTo(options.logger);
   // MANIFOLD_TRACING=1 (set by a gateway that traces): spans named after the logger (`manifold-<server>`).
   if (await startTracingFromEnv(String(options.logger.bindings().name ?? 'server'))) options.logger.info('exporting OpenTelemetry traces');
   const running: RunningServer =

@@ -1,4 +1,5 @@
 import type { McpServer } from '@modelcontextprotocol/server';
+import { observedToolHandler } from './toolCallLog.js';
 
 /** What registration code needs of a server: the three ways to add to its surface. */
 export type SurfaceRegistrar = Pick<McpServer, 'registerTool' | 'registerResource' | 'registerPrompt'>;
@@ -32,7 +33,7 @@ export class ServerSurface {
       convertOnce(config.outputSchema);
       this.steps.push((server) => {
         const [name, config, callback] = args;
-        (server.registerTool as (...a: unknown[]) => unknown)(name, config, withInstance(server, callback as Handler));
+        (server.registerTool as (...a: unknown[]) => unknown)(name, config, withInstance(server, observedToolHandler(server, String(name), callback as Handler)));
       });
       return undefined as never;
     }) as McpServer['registerTool'],
