@@ -39,8 +39,7 @@ export interface OwnerFacts {
   suggested: string | null;
 }
 
-
-const PATH_IN_TEXT = /(?:^|[\s`'"(\[])((?:[A-Za-z0-9_.-]+\/)+[A-Za-z0-9_-][A-Za-z0-9_.-]*\.[A-Za-z0-9]{1,10})(?=$|[\s`'")\]:,;!?]|\.(?:\s|$))/gm;
+const PATH_IN_TEXT = /(?:^|[\s`'"([])((?:[A-Za-z0-9_.-]+\/)+[A-Za-z0-9_-][A-Za-z0-9_.-]*\.[A-Za-z0-9]{1,10})(?=$|[\s`'")\]:,;!?]|\.(?:\s|$))/gm;
 
 /** Repository paths named in issue text (`src/render/layout.ts`), without URLs. */
 export function pathsNamedIn(text: string): string[] {
@@ -124,7 +123,11 @@ export interface Ownership {
 }
 
 /** The two steps (find_code, resolve_owners) and the choice of assignee, for one issue. */
-export async function resolveOwnership(run: WorkflowRun, issue: IssueFacts, options: { override?: string | undefined; label?: string | undefined } = {}): Promise<Ownership> {
+export async function resolveOwnership(
+  run: WorkflowRun,
+  issue: IssueFacts,
+  options: { override?: string | undefined; label?: string | undefined } = {},
+): Promise<Ownership> {
   const at = options.label ? ` (${options.label})` : '';
   const code = await run.step(`find_code${at}`, `Finding the code ${issue.repository}#${issue.number} concerns`, () => findCode(run, issue));
   const { owners, directory } = await run.step(`resolve_owners${at}`, `Resolving the owners of ${code.paths.length} path(s)`, async () => {

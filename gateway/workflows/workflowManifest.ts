@@ -22,9 +22,12 @@ export function manifestProblem(manifest: WorkflowManifest, settings: WorkflowSe
     const namespace = settings.upstreams[need.domain];
     const name = exposedName(namespace, separator, need.tool);
     const upstream = catalog.upstream(namespace);
-    if (!upstream) return `it needs ${name}, but no upstream "${namespace}" is configured (set workflows.upstreams.${need.domain} to the namespace of the ${need.domain} server)`;
-    if (!upstream.isToolAllowed(need.tool)) return `it needs ${name}, but the configuration of upstream "${namespace}" does not allow that tool (its tools allow/deny lists)`;
-    if (upstream.state === 'ready' && !upstream.tools.some((tool) => tool.name === need.tool)) return `it needs ${name}, but upstream "${namespace}" does not offer that tool`;
+    if (!upstream)
+      return `it needs ${name}, but no upstream "${namespace}" is configured (set workflows.upstreams.${need.domain} to the namespace of the ${need.domain} server)`;
+    if (!upstream.isToolAllowed(need.tool))
+      return `it needs ${name}, but the configuration of upstream "${namespace}" does not allow that tool (its tools allow/deny lists)`;
+    if (upstream.state === 'ready' && !upstream.tools.some((tool) => tool.name === need.tool))
+      return `it needs ${name}, but upstream "${namespace}" does not offer that tool`;
     const withheld = catalog.withheldReasonOf(namespace, need.tool);
     if (withheld) return `it needs ${name}, which is withheld: ${withheld}`;
   }

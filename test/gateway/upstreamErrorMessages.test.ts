@@ -36,15 +36,31 @@ describe('an upstream error through the gateway', () => {
     const initialize = await fetch(gateway.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      }),
     });
     const session = initialize.headers.get('mcp-session-id');
     await initialize.text();
-    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25', ...(session ? { 'mcp-session-id': session } : {}) };
+    const headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-11-25',
+      ...(session ? { 'mcp-session-id': session } : {}),
+    };
     await fetch(gateway.url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) }).then((r) => r.text());
-    const answer = await fetch(gateway.url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'resources/read', params: { uri: 'fx+fixture://nope' } }) });
+    const answer = await fetch(gateway.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'resources/read', params: { uri: 'fx+fixture://nope' } }),
+    });
     const text = await answer.text();
-    const body = JSON.parse(text.startsWith('{') ? text : (text.split('\n').find((line) => line.startsWith('data: ')) ?? 'data: {}').slice(6)) as { error?: { message: string } };
+    const body = JSON.parse(text.startsWith('{') ? text : (text.split('\n').find((line) => line.startsWith('data: ')) ?? 'data: {}').slice(6)) as {
+      error?: { message: string };
+    };
     expect(body.error?.message).toBe('Resource fixture://nope not found');
   });
 });

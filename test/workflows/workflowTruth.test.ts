@@ -42,7 +42,9 @@ describe('what the composite tools say is true', () => {
     expect(await readText(client, contextLink)).toContain('The listener port comes from');
 
     const triage = await callFlow(client, 'triage_issues', { label: 'triage' });
-    const planned = (triage.structured.items as Array<{ would_create: { docs_section: string | null } | null }>).map((i) => i.would_create?.docs_section).filter((uri): uri is string => !!uri);
+    const planned = (triage.structured.items as Array<{ would_create: { docs_section: string | null } | null }>)
+      .map((i) => i.would_create?.docs_section)
+      .filter((uri): uri is string => !!uri);
     expect(planned.length).toBeGreaterThan(0);
     for (const uri of planned) expect((await readText(client, uri)).length).toBeGreaterThan(0);
   });
@@ -111,7 +113,10 @@ describe('a workflow whose tools are missing', () => {
 
   it('is not listed, a call says which tool is missing, the log names it, and the others work', async () => {
     const { tools } = await client.listTools();
-    const flow = tools.filter((t) => t.name.startsWith('flow__')).map((t) => t.name).sort();
+    const flow = tools
+      .filter((t) => t.name.startsWith('flow__'))
+      .map((t) => t.name)
+      .sort();
     expect(flow).toEqual(['flow__create_task_from_issue', 'flow__sync_task_with_issue', 'flow__task_context']);
     const outcome = await callFlow(client, 'triage_issues', { label: 'triage' });
     expect(outcome.result.isError).toBe(true);
@@ -121,7 +126,7 @@ describe('a workflow whose tools are missing', () => {
     expect(env.github.requests.filter((r) => r.path.endsWith('/issues') && r.method === 'GET')).toEqual([]);
   });
 
-  it('a hung GitHub: the GitHub server\'s own message arrives, well before the gateway\'s call timeout', async () => {
+  it("a hung GitHub: the GitHub server's own message arrives, well before the gateway's call timeout", async () => {
     env.github.inject({ method: 'GET', path: '/repos/acme/tracker/issues/3', status: 200, body: {}, delayMs: 20_000, times: 3 });
     const direct = (await client.callTool({ name: 'github__get_issue', arguments: { issue_number: '3' } })) as CallToolResult;
     expect(direct.isError).toBe(true);
