@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { unwatchFile, watchFile } from 'node:fs';
 import { createServer, type RequestListener } from 'node:http';
+import nodeModule from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
@@ -56,6 +57,15 @@ function relayedInputTtlSeconds(): number | undefined {
   return seconds;
 }
 
+/**
+ * Node 22.1 and later keep compiled modules on disk (the module compile cache): children
+ * started with NODE_COMPILE_CACHE pointing into the data directory compile their modules once
+ * and load them from the cache on every later start. Older runtimes have no such cache.
+ */
+function compileCacheEnv(dataDir: string): Record<string, string> {
+  return typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === 'function' ? { NODE_COMPILE_CACHE: resolve(dataDir, 'compile-cache') } : {};
+}
+
 runMain('gateway', async (logger) => {
   const flags = parseFlags(process.argv.slice(2));
   const config = await loadGatewayConfig(flags.config);
@@ -75,6 +85,7 @@ runMain('gateway', async (logger) => {
     toolPins: new ToolPins(pinsFile),
     ...(cluster ? { sessionDirectory: cluster.sessions } : {}),
     relayedInputKey: relayedInputKey(dataDir),
+    childEnv: compileCacheEnv(dataDir),
     ...(relayedInputTtl === undefined ? {} : { relayedInputTtlSeconds: relayedInputTtl }),
     onToolChange: (change, served) =>
       policies.audit?.append({ at: new Date().toISOString(), event: 'tool_definition_changed', upstream: change.namespace, tool: change.tool, served, changes: change.changes }, { urgent: true }),

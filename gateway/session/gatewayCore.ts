@@ -56,6 +56,8 @@ export interface GatewayOptions {
   relayedInputKey?: Uint8Array;
   /** How long that requestState stays valid (default RELAYED_INPUT_TTL_SECONDS; env MANIFOLD_RELAYED_INPUT_TTL_SECONDS in main.ts). */
   relayedInputTtlSeconds?: number;
+  /** More environment for stdio children (e.g. NODE_COMPILE_CACHE), under their own settings. */
+  childEnv?: Readonly<Record<string, string>>;
 }
 
 /** How long a 2026 client has to answer an upstream's input request and retry. */
@@ -113,7 +115,7 @@ export class ManifoldGateway implements UpstreamListener {
     this.parkedCalls = new ParkedCalls({ maxPerUser: perUser, maxTotal: total, ttlMs: relayedInputTtlSeconds * 1000 });
     this.access = options.access ?? new AccessPolicy(config.auth.mode === 'oauth' ? config.auth.toolScopes : {});
     // Tracing variables only while the gateway traces (observability/callTracing.ts).
-    const childEnv = tracingChildEnv(config.observability.tracing);
+    const childEnv = { ...options.childEnv, ...tracingChildEnv(config.observability.tracing) };
     this.upstreams = config.upstreams.map((upstream) => new UpstreamConnection(upstream, logger, this, { childEnv }));
     const userCalls = new UserCallLimit(config.limits.perUser.inFlight);
     for (const upstream of this.upstreams) upstream.userCalls = userCalls;
