@@ -5,6 +5,10 @@ import { parseTaskId } from '../../servers/project-management/domain.js';
 import { connect } from '../gateway/harness.js';
 import { callFlow, FIXTURES, issueUrl, REPOSITORY, startWorkflowEnvironment, type WorkflowEnvironment } from './workflowHarness.js';
 
+/** A composite's structuredContent, read freely: toMatchObject and toEqual check its shape against what the output schema promises. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- nested fields are asserted, not typed, here
+type Structured = Record<string, any>;
+
 describe('composite tools through the running gateway', () => {
   let env: WorkflowEnvironment;
   let client: Client;
@@ -37,7 +41,7 @@ describe('composite tools through the running gateway', () => {
   it('creates a task from an issue: owner, priority, docs section, links, comment and progress', async () => {
     const outcome = await callFlow(client, 'create_task_from_issue', { issue: issueUrl(1), comment: true });
     expect(outcome.result.isError, outcome.text).toBeFalsy();
-    const s = outcome.structured as Record<string, any>;
+    const s = outcome.structured as Structured;
     expect(s.status).toBe('created');
     expect(s.issue).toMatchObject({ repository: REPOSITORY, number: 1, url: issueUrl(1), labels: ['bug'] });
     expect(s.pull_requests).toEqual([expect.objectContaining({ number: 2, url: `https://github.com/${REPOSITORY}/pull/2` })]);
@@ -87,7 +91,7 @@ describe('composite tools through the running gateway', () => {
   it('creates an unassigned task when no owner is found, and says when no docs section matches', async () => {
     const outcome = await callFlow(client, 'create_task_from_issue', { issue: `${REPOSITORY}#3` });
     expect(outcome.result.isError, outcome.text).toBeFalsy();
-    const s = outcome.structured as Record<string, any>;
+    const s = outcome.structured as Structured;
     expect(s).toMatchObject({ status: 'created', owners: [], code_paths: [], pull_requests: [], docs_section: null, assignee: { email: null, source: 'none' }, priority: 'medium', comment: null });
     expect(outcome.text).toContain('unassigned: no owner found');
     expect(outcome.text).toContain('Docs: no matching section.');
@@ -146,7 +150,7 @@ describe('composite tools through the running gateway', () => {
     const [task] = await env.tasksTracking(issueUrl(1));
     const outcome = await callFlow(client, 'task_context', { task: task!.id });
     expect(outcome.result.isError, outcome.text).toBeFalsy();
-    const s = outcome.structured as Record<string, any>;
+    const s = outcome.structured as Structured;
     expect(s.task.id).toBe(task!.id);
     expect(s.issue).toMatchObject({ number: 1, url: issueUrl(1) });
     expect(s.pull_requests.map((pr: { number: number }) => pr.number)).toEqual([2]);

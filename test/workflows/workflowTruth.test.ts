@@ -1,5 +1,5 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { LoggingMessageNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../gateway/harness.js';
 import { callFlow, issueUrl, REPOSITORY, startWorkflowEnvironment, type WorkflowEnvironment } from './workflowHarness.js';
@@ -93,6 +93,51 @@ describe('what the composite tools say is true', () => {
     expect(second.structured).toMatchObject({ status: 'confirmation_required', action: 'close_task', issue: { state: 'closed' } });
   });
 });
+
+describe('log messages of the domain servers through the gateway', () => {
+  let env: WorkflowEnvironment;
+
+  beforeAll(async () => {
+    env = await startWorkflowEnvironment();
+  }, 60_000);
+
+  afterAll(async () => {
+    await env?.stop();
+  });
+
+  it('a session hears of tool calls at and above the level it set, none below', async () => {
+    const client = await connect(env.gateway.url);
+    const seen: Array<{ level: string; logger: string | undefined; tool: string; outcome: string }> = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+      const data = n.params.data as { tool?: string; outcome?: string };
+      if (data?.tool) seen.push({ level: n.params.level, logger: n.params.logger, tool: data.tool, outcome: String(data.outcome) });
+    });
+    try {
+      await client.setLoggingLevel('warning');
+      await client.callTool({ name: 'github__get_issue', arguments: { issue_number: '1' } });
+      await client.callTool({ name: 'github__get_issue', arguments: { issue_number: '999' } });
+      await waitFor(() => seen.some((m) => m.outcome === 'not_found'));
+      // The success before the failure was below the level: only the failure came.
+      expect(seen).toEqual([{ level: 'warning', logger: expect.stringContaining('github'), tool: 'get_issue', outcome: 'not_found' }]);
+
+      seen.length = 0;
+      await client.setLoggingLevel('debug');
+      await client.callTool({ name: 'github__get_issue', arguments: { issue_number: '2' } });
+      await waitFor(() => seen.length > 0);
+      expect(seen).toEqual([{ level: 'debug', logger: expect.stringContaining('github'), tool: 'get_issue', outcome: 'ok' }]);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for a log message');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 describe('a workflow whose tools are missing', () => {
   let env: WorkflowEnvironment;
