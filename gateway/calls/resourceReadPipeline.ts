@@ -1,7 +1,7 @@
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { CallerContext } from '../../shared/callerContext.js';
 import type { Cancellation } from '../upstreams/cancellation.js';
-import type { UpstreamConnection } from '../upstreams/upstreamConnection.js';
+import type { Upstream } from '../upstreams/types.js';
 import type { ClientSessionLink } from '../upstreams/types.js';
 import type { CallFacts } from './callFacts.js';
 
@@ -13,7 +13,7 @@ export interface ResourceReadContext {
   session: ClientSessionLink;
   requestId: RequestId;
   caller: CallerContext;
-  upstream: UpstreamConnection;
+  upstream: Upstream;
   /** The upstream's own URI. */
   uri: string;
   /** The URI the client used. */

@@ -1,12 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Prompt, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../../shared/logger.js';
-import type { UpstreamConnection } from '../upstreams/upstreamConnection.js';
+import type { Upstream } from '../upstreams/types.js';
 import { exposedName, exposeUri, nameProblem, parseExposedUri } from './naming.js';
 
 /** Where an exposed tool or prompt lives. */
 export interface NameTarget {
-  upstream: UpstreamConnection;
+  upstream: Upstream;
   /** The name on the upstream. */
   name: string;
 }
@@ -18,7 +18,7 @@ export interface NameTarget {
 export interface CatalogView {
   /** Undefined for the aggregate; the namespace for a single-upstream view. */
   readonly namespace: string | undefined;
-  upstreams(): readonly UpstreamConnection[];
+  upstreams(): readonly Upstream[];
   includes(namespace: string): boolean;
   tools(): readonly Tool[];
   resolveTool(name: string): NameTarget | undefined;
@@ -26,7 +26,7 @@ export interface CatalogView {
   resolvePrompt(name: string): NameTarget | undefined;
   resourceTemplates(): readonly ResourceTemplate[];
   exposeUri(namespace: string, uri: string): string;
-  resolveUri(uri: string): { upstream: UpstreamConnection; uri: string } | undefined;
+  resolveUri(uri: string): { upstream: Upstream; uri: string } | undefined;
   /** Prefix for log notification `logger` fields. */
   loggerName(namespace: string, logger: string | undefined): string | undefined;
   /**
@@ -42,7 +42,7 @@ export interface CatalogView {
  * Decides which of an upstream's tools are served (tool integrity); the rest are withheld,
  * each with a reason for a client that calls it anyway.
  */
-export type ToolGate = (upstream: UpstreamConnection) => { serve: readonly Tool[]; withheld: ReadonlyArray<{ tool: string; reason: string }> };
+export type ToolGate = (upstream: Upstream) => { serve: readonly Tool[]; withheld: ReadonlyArray<{ tool: string; reason: string }> };
 
 /** Tools the gateway provides itself under a namespace of their own (composite tools). */
 export interface VirtualToolSource {
@@ -67,7 +67,7 @@ export class UpstreamCatalog implements CatalogView {
   private toolsIndexed: Indexed<Tool> = { items: [], index: new Map() };
   private promptsIndexed: Indexed<Prompt> = { items: [], index: new Map() };
   private templates: ResourceTemplate[] = [];
-  private readonly byNamespace: Map<string, UpstreamConnection>;
+  private readonly byNamespace: Map<string, Upstream>;
   problems: string[] = [];
   /** Names two upstreams claim (also in `problems`): a gateway refuses to start with any. */
   collisions: string[] = [];
@@ -76,18 +76,18 @@ export class UpstreamCatalog implements CatalogView {
   private virtualIndex = new Map<string, string>();
 
   constructor(
-    private readonly all: readonly UpstreamConnection[],
+    private readonly all: readonly Upstream[],
     private readonly separator: string,
     private readonly logger: Logger,
   ) {
     this.byNamespace = new Map(all.map((upstream) => [upstream.namespace, upstream]));
   }
 
-  upstream(namespace: string): UpstreamConnection | undefined {
+  upstream(namespace: string): Upstream | undefined {
     return this.byNamespace.get(namespace);
   }
 
-  upstreams(): readonly UpstreamConnection[] {
+  upstreams(): readonly Upstream[] {
     return this.all;
   }
 
@@ -133,7 +133,7 @@ export class UpstreamCatalog implements CatalogView {
     const problems: string[] = [];
     const collisions: string[] = [];
     const withheld = new Map<string, string>();
-    const servedTools = (u: UpstreamConnection): readonly Tool[] => {
+    const servedTools = (u: Upstream): readonly Tool[] => {
       if (!this.toolGate) return u.tools;
       const gated = this.toolGate(u);
       for (const entry of gated.withheld) withheld.set(exposedName(u.namespace, this.separator, entry.tool), entry.reason);
@@ -181,12 +181,12 @@ export class UpstreamCatalog implements CatalogView {
 
   private index<T extends { name: string }>(
     kind: 'tool' | 'prompt',
-    list: (upstream: UpstreamConnection) => readonly T[],
+    list: (upstream: Upstream) => readonly T[],
     rename: (item: T, name: string) => T,
     problems: string[],
     collisions: string[],
   ): Indexed<T> {
-    const candidates = new Map<string, Array<{ upstream: UpstreamConnection; item: T }>>();
+    const candidates = new Map<string, Array<{ upstream: Upstream; item: T }>>();
     for (const upstream of this.all) {
       for (const item of list(upstream)) {
         const name = exposedName(upstream.namespace, this.separator, item.name);
@@ -245,7 +245,7 @@ export class UpstreamCatalog implements CatalogView {
     return exposeUri(namespace, uri);
   }
 
-  resolveUri(uri: string): { upstream: UpstreamConnection; uri: string } | undefined {
+  resolveUri(uri: string): { upstream: Upstream; uri: string } | undefined {
     const parsed = parseExposedUri(uri);
     const upstream = parsed && this.byNamespace.get(parsed.namespace);
     return upstream && parsed ? { upstream, uri: parsed.uri } : undefined;
@@ -261,13 +261,13 @@ export class SingleUpstreamView implements CatalogView {
   readonly namespace: string;
 
   constructor(
-    private readonly upstream: UpstreamConnection,
+    private readonly upstream: Upstream,
     private readonly aggregate?: UpstreamCatalog,
   ) {
     this.namespace = upstream.namespace;
   }
 
-  upstreams(): readonly UpstreamConnection[] {
+  upstreams(): readonly Upstream[] {
     return [this.upstream];
   }
 
@@ -305,7 +305,7 @@ export class SingleUpstreamView implements CatalogView {
     return uri;
   }
 
-  resolveUri(uri: string): { upstream: UpstreamConnection; uri: string } {
+  resolveUri(uri: string): { upstream: Upstream; uri: string } {
     return { upstream: this.upstream, uri };
   }
 

@@ -1,13 +1,13 @@
 import type { ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
-import type { UpstreamConnection } from '../upstreams/upstreamConnection.js';
+import type { Upstream } from '../upstreams/types.js';
 
 /**
  * The capabilities a client is offered: the union of what its upstreams declared. An
  * upstream that has never initialized is assumed to offer everything, so that a client
  * arriving while it starts still sees its tools once it is up (list_changed is always on).
  */
-export function unionCapabilities(upstreams: readonly UpstreamConnection[]): ServerCapabilities {
+export function unionCapabilities(upstreams: readonly Upstream[]): ServerCapabilities {
   let prompts = false;
   let resources = false;
   let subscribe = false;
@@ -33,7 +33,7 @@ export function unionCapabilities(upstreams: readonly UpstreamConnection[]): Ser
 }
 
 /** Concatenated upstream instructions, each under its namespace. */
-export function composeInstructions(view: CatalogView, separator: string, upstreams: readonly UpstreamConnection[] = view.upstreams()): string | undefined {
+export function composeInstructions(view: CatalogView, separator: string, upstreams: readonly Upstream[] = view.upstreams()): string | undefined {
   const parts = upstreams
     .filter((upstream) => upstream.instructions)
     .map((upstream) =>

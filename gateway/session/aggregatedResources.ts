@@ -5,7 +5,7 @@ import type { CatalogView } from '../catalog/upstreamCatalog.js';
 import type { RequestingClient } from '../calls/requestingClient.js';
 import { RESOURCE_NOT_FOUND, RpcError } from '../calls/rpcError.js';
 import type { Cancellation } from '../upstreams/cancellation.js';
-import type { UpstreamConnection } from '../upstreams/upstreamConnection.js';
+import type { Upstream } from '../upstreams/types.js';
 
 /*
  * Resources across the upstreams of a view: a gateway URI resolved to its upstream, resources
@@ -16,7 +16,7 @@ import type { UpstreamConnection } from '../upstreams/upstreamConnection.js';
  * The upstream of a resource URI, or the revision's resource-not-found error with `data.uri`:
  * -32602 for a 2026-07-28 client (SEP-2164), -32002 for a 2025-era one (its revision's code).
  */
-export function resolveUriOrThrow(view: CatalogView, uri: string, era: RequestingClient['era'] = 'legacy'): { upstream: UpstreamConnection; uri: string } {
+export function resolveUriOrThrow(view: CatalogView, uri: string, era: RequestingClient['era'] = 'legacy'): { upstream: Upstream; uri: string } {
   const target = view.resolveUri(uri);
   if (!target) {
     throw new RpcError(

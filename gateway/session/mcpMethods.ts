@@ -8,7 +8,7 @@ import { paginate } from '../catalog/cursor.js';
 import type { ResourceReadHandler } from '../calls/resourceReadPipeline.js';
 import type { ToolCallHandler } from '../calls/toolCallPipeline.js';
 import type { Cancellation } from '../upstreams/cancellation.js';
-import type { UpstreamConnection } from '../upstreams/upstreamConnection.js';
+import type { Upstream } from '../upstreams/types.js';
 import type { CompositeTools } from '../workflows/workflowRegistry.js';
 import { fulfilOnSession, isInputRequired, type InputRound } from './inputRequiredOnSession.js';
 import type { RelayedInputBinding, RelayedInputState } from './relayedInputState.js';
@@ -242,7 +242,7 @@ export class McpMethods {
   }
 
   /** An extension method relayed as it is to the upstream of a single-upstream view (relayedExtensions.ts). */
-  relay(client: RequestingClient, upstream: UpstreamConnection, method: string, params: Params, request: MethodRequest): Promise<Result> {
+  relay(client: RequestingClient, upstream: Upstream, method: string, params: Params, request: MethodRequest): Promise<Result> {
     if (!this.mayReadNamespace(client, upstream.namespace)) throw new RpcError(INSUFFICIENT_SCOPE, `Forbidden: ${method} needs a scope that lets this token use "${upstream.namespace}".`);
     return forwardOrRpcError(upstream, method, params, client, request);
   }
@@ -285,7 +285,7 @@ export class McpMethods {
     binding: RelayedInputBinding,
     request: MethodRequest,
     onprogress: ((progress: Progress) => void) | undefined,
-    upstream: UpstreamConnection,
+    upstream: Upstream,
     start: StartRound,
   ): Promise<Result> {
     const parked = this.deps.parkedCalls;
@@ -304,7 +304,7 @@ export class McpMethods {
   }
 
   /** The same, with any failure as a JSON-RPC error (prompts/get, resources/read). */
-  private async roundsOrRpcError(client: RequestingClient, params: Params, binding: RelayedInputBinding, request: MethodRequest, upstream: UpstreamConnection, start: StartRound): Promise<Result> {
+  private async roundsOrRpcError(client: RequestingClient, params: Params, binding: RelayedInputBinding, request: MethodRequest, upstream: Upstream, start: StartRound): Promise<Result> {
     try {
       return await this.rounds(client, params, binding, request, undefined, upstream, start);
     } catch (error) {
@@ -352,7 +352,7 @@ function cursorOf(params: Params | undefined): string | undefined {
   return typeof cursor === 'string' ? cursor : undefined;
 }
 
-async function forwardOrRpcError(upstream: UpstreamConnection, method: string, params: Params, client: RequestingClient, request: MethodRequest): Promise<Result> {
+async function forwardOrRpcError(upstream: Upstream, method: string, params: Params, client: RequestingClient, request: MethodRequest): Promise<Result> {
   try {
     return await upstream.forward(method, params, { caller: client.caller, session: client, requestId: request.requestId }, { cancellation: request.cancellation });
   } catch (error) {

@@ -1,5 +1,5 @@
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
-import type { UpstreamConnection } from '../upstreams/upstreamConnection.js';
+import type { Upstream } from '../upstreams/types.js';
 
 /**
  * Protocol extensions (SEP-2133, `capabilities.extensions`) the gateway relays to 2026-07-28
@@ -36,7 +36,7 @@ export function relayedExtensionsOf(declared: unknown): Record<string, object> |
 }
 
 /** The upstream a relayed extension method goes to on `view`: its single upstream, when that declared the extension. */
-export function relayTarget(view: CatalogView, method: string): UpstreamConnection | undefined {
+export function relayTarget(view: CatalogView, method: string): Upstream | undefined {
   const extension = RELAYED_EXTENSION_METHODS.get(method);
   if (extension === undefined || view.namespace === undefined) return undefined;
   const upstream = view.upstreams()[0];

@@ -1,5 +1,5 @@
 import type { Logger } from '../../shared/logger.js';
-import type { UpstreamConnection } from '../upstreams/upstreamConnection.js';
+import type { Upstream } from '../upstreams/types.js';
 
 /** Who may be subscribed to resources: a 2025-era session, or a 2026-07-28 listen stream. */
 export interface ResourceSubscriber {
@@ -10,7 +10,7 @@ export interface ResourceSubscriber {
 }
 
 interface Subscription {
-  upstream: UpstreamConnection;
+  upstream: Upstream;
   uri: string;
   /** Each subscriber (session or listen stream) and the URI it knows the resource by. */
   sessions: Map<ResourceSubscriber, string>;
@@ -44,7 +44,7 @@ export class ResourceSubscriptions {
     this.interestListener = listener;
   }
 
-  async subscribe(session: ResourceSubscriber, upstream: UpstreamConnection, uri: string, exposedUri: string): Promise<void> {
+  async subscribe(session: ResourceSubscriber, upstream: Upstream, uri: string, exposedUri: string): Promise<void> {
     const subscription = await this.hold(upstream, uri);
     const first = subscription.sessions.size === 0;
     subscription.sessions.set(session, exposedUri);
@@ -57,7 +57,7 @@ export class ResourceSubscriptions {
   }
 
   /** Keep `upstream` subscribed to `uri` for another instance's sessions, or stop (`held` false). */
-  async holdForInstance(instance: string, upstream: UpstreamConnection, uri: string, held: boolean): Promise<void> {
+  async holdForInstance(instance: string, upstream: Upstream, uri: string, held: boolean): Promise<void> {
     const key = ResourceSubscriptions.key(upstream.namespace, uri);
     if (held) {
       if (this.byKey.get(key)?.instances.has(instance)) return;
@@ -84,7 +84,7 @@ export class ResourceSubscriptions {
   }
 
   /** After an upstream (re)connects, renew its subscriptions: a new process knows none. */
-  async renew(upstream: UpstreamConnection): Promise<void> {
+  async renew(upstream: Upstream): Promise<void> {
     for (const subscription of this.byKey.values()) {
       if (subscription.upstream !== upstream) continue;
       try {
@@ -96,7 +96,7 @@ export class ResourceSubscriptions {
   }
 
   /** The subscription of `uri`, subscribing the upstream first if nobody held it. */
-  private async hold(upstream: UpstreamConnection, uri: string): Promise<Subscription> {
+  private async hold(upstream: Upstream, uri: string): Promise<Subscription> {
     const key = ResourceSubscriptions.key(upstream.namespace, uri);
     const existing = this.byKey.get(key);
     if (existing) return existing;

@@ -1,5 +1,7 @@
-import type { ClientCapabilities, LoggingMessageNotification, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { ClientCapabilities, Implementation, LoggingMessageNotification, Progress, Prompt, RequestId, ResourceTemplate, ServerCapabilities, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { CallerContext } from '../../shared/callerContext.js';
+import type { Cancellation } from './cancellation.js';
+import type { UpstreamConfig } from './upstreamSettings.js';
 
 /** What an upstream needs from a client session to deliver a server→client request to it. */
 export interface ClientSessionLink {
@@ -58,4 +60,39 @@ export interface UpstreamListener {
   onListsChanged(namespace: string, kinds: ReadonlySet<ListKind>): void;
   onResourceUpdated(namespace: string, uri: string): void;
   onLogMessage(namespace: string, params: LoggingMessageNotification['params']): void;
+}
+
+/** Options of one forwarded request. */
+export interface ForwardOptions {
+  cancellation?: Cancellation | undefined;
+  onprogress?: ((progress: Progress) => void) | undefined;
+  /** Override of the configured call timeout (lists and health use shorter ones). */
+  timeoutMs?: number;
+  /** A tools/call's `Mcp-Param-*` headers its tool does not declare, as the client sent them (passed on to a 2026 HTTP upstream). */
+  paramHeaders?: Readonly<Record<string, string>> | undefined;
+}
+
+/**
+ * What the layers above the upstreams (catalog, calls, policy, views, sessions) see of one
+ * upstream: its state and lists, read-only, and the requests they may send it. The supervised
+ * connection (upstreamConnection.ts) is the one implementation.
+ */
+export interface Upstream {
+  readonly namespace: string;
+  readonly config: UpstreamConfig;
+  readonly state: UpstreamStateName;
+  /** The revision spoken with it: `modern` (2026-07-28) or `legacy` (2025 and earlier); undefined until it is up. */
+  readonly era: 'modern' | 'legacy' | undefined;
+  readonly capabilities: ServerCapabilities | undefined;
+  readonly serverInfo: Implementation | undefined;
+  readonly instructions: string | undefined;
+  /** Allowed tools with their upstream names, as last listed. */
+  readonly tools: readonly Tool[];
+  readonly prompts: readonly Prompt[];
+  readonly resourceTemplates: readonly ResourceTemplate[];
+  /** Whether its `tools.allow` / `tools.deny` settings let a tool through. */
+  isToolAllowed(name: string): boolean;
+  forward(method: string, params: Record<string, unknown> | undefined, origin: CallOrigin | undefined, options?: ForwardOptions): Promise<Record<string, unknown>>;
+  subscribeResource(uri: string): Promise<void>;
+  unsubscribeResource(uri: string): Promise<void>;
 }

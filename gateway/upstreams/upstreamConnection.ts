@@ -10,7 +10,7 @@ import { IsolatedWorkers, workerConfig, workerListener } from './isolatedWorkers
 import { paramHeadersFor } from './mcpParamHeaders.js';
 import { routeServerRequest, type ServerRequest } from './serverRequestRouting.js';
 import { StreamOwners } from './streamAttribution.js';
-import type { CallOrigin, InFlightCall, UpstreamListener, UpstreamStateName } from './types.js';
+import type { CallOrigin, ForwardOptions, InFlightCall, Upstream, UpstreamListener, UpstreamStateName } from './types.js';
 import type { UpstreamConfig } from './upstreamSettings.js';
 import { GATEWAY_CLIENT_INFO, MODERN_REVISION, SupervisedUpstream } from './upstreamSupervision.js';
 import type { UserCallLimit } from './userCallLimit.js';
@@ -25,14 +25,7 @@ export interface UpstreamConnectionOptions {
   parent?: UpstreamConnection;
 }
 
-export interface ForwardOptions {
-  cancellation?: Cancellation | undefined;
-  onprogress?: ((progress: Progress) => void) | undefined;
-  /** Override of the configured call timeout (lists and health use shorter ones). */
-  timeoutMs?: number;
-  /** A tools/call's `Mcp-Param-*` headers its tool does not declare, as the client sent them (passed on to a 2026 HTTP upstream). */
-  paramHeaders?: Readonly<Record<string, string>> | undefined;
-}
+export type { ForwardOptions } from './types.js';
 
 export interface UpstreamStatus {
   namespace: string;
@@ -63,7 +56,7 @@ let nextCallId = 0;
  * clients that can be asked things mid-call, the 2026 envelope, timeouts described plainly).
  * Supervision (start, restart, ping, lists) is upstreamSupervision.ts.
  */
-export class UpstreamConnection extends SupervisedUpstream {
+export class UpstreamConnection extends SupervisedUpstream implements Upstream {
   readonly inFlight = new Map<string, InFlightCall>();
   /** Calls each user has in flight over every upstream of the gateway (set by the gateway; not on pooled connections). */
   userCalls: UserCallLimit | undefined;

@@ -1,7 +1,7 @@
 import type { Prompt, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { CatalogView, NameTarget, UpstreamCatalog } from '../catalog/upstreamCatalog.js';
 import { parseExposedUri } from '../catalog/naming.js';
-import type { UpstreamConnection } from '../upstreams/upstreamConnection.js';
+import type { Upstream } from '../upstreams/types.js';
 import { toolEntries, type ViewSettings } from './viewSettings.js';
 
 /**
@@ -29,7 +29,7 @@ export class CuratedView implements CatalogView {
     return toolEntries(this.settings).find((entry) => entry.shown === shown)?.source;
   }
 
-  upstreams(): readonly UpstreamConnection[] {
+  upstreams(): readonly Upstream[] {
     const namespaces = new Set<string>();
     for (const entry of toolEntries(this.settings)) {
       const target = this.catalog.resolveTool(entry.source);
@@ -88,7 +88,7 @@ export class CuratedView implements CatalogView {
     return this.catalog.exposeUri(namespace, uri);
   }
 
-  resolveUri(uri: string): { upstream: UpstreamConnection; uri: string } | undefined {
+  resolveUri(uri: string): { upstream: Upstream; uri: string } | undefined {
     const target = this.catalog.resolveUri(uri);
     return this.active && target && this.settings.resources.includes(target.upstream.namespace) ? target : undefined;
   }

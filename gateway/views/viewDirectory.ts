@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { SingleUpstreamView, type CatalogView, type UpstreamCatalog } from '../catalog/upstreamCatalog.js';
-import type { UpstreamConnection } from '../upstreams/upstreamConnection.js';
+import type { Upstream } from '../upstreams/types.js';
 import { CuratedView } from './curatedView.js';
 import type { ViewSettings } from './viewSettings.js';
 
@@ -24,7 +24,7 @@ export class ViewDirectory {
 
   constructor(
     private readonly catalog: UpstreamCatalog,
-    upstreams: readonly UpstreamConnection[],
+    upstreams: readonly Upstream[],
   ) {
     for (const upstream of upstreams) this.single.set(upstream.namespace, new SingleUpstreamView(upstream, catalog));
   }

@@ -2,7 +2,7 @@ import type { GetPromptResult } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { asMcpErrors } from '../../shared/errors.js';
 import { sectionUri, webLink } from './docsUris.js';
-import type { DocsServerContext } from './server.js';
+import type { DocsServerContext } from './serverContext.js';
 
 const EMBEDDED_SECTIONS = 3;
 const SECTION_TEXT_MAX = 6_000;

@@ -4,7 +4,7 @@ import type { SubscribableResources } from '../../shared/serving/resourceChanges
 import type { DocsChange, DocsIndex } from './docsIndex.js';
 import { progressText } from './views.js';
 import { DOCUMENT_URI_TEMPLATE, documentUri, INDEX_URI, parseDocsUri, sectionUri, STATUS_URI } from './docsUris.js';
-import type { DocsServerContext } from './server.js';
+import type { DocsServerContext } from './serverContext.js';
 
 const MARKDOWN = 'text/markdown';
 /** Above this many documents added at once, no per-document update is published for them. */

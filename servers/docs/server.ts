@@ -17,26 +17,8 @@ const INSTRUCTIONS =
   'list_documents pages through every document with its title. Paths are relative to the docs root, e.g. "guides/running.md". ' +
   'Each document is also a resource docs://{path}; docs://index lists them all. Subscribe to a document to hear when it changes.';
 
-export interface DocsServerDeps {
-  /** The index shared by every session of the process. */
-  docsIndex: DocsIndex;
-  logger: Logger;
-  /** Turns document paths into web links (DOCS_BASE_URL). */
-  baseUrl?: URL | undefined;
-  /** Trust caller identity in request _meta (set when launched by the gateway). */
-  trustCallerMeta: boolean;
-  /** The acting user when no trusted caller is given. */
-  localUser: string;
-  /** Where document changes are published (see `publishDocsChanges`). */
-  changes: ServerEventBus;
-}
-
-/** What the tool and resource modules of this server receive (once per process). */
-export interface DocsServerContext extends DocsServerDeps {
-  /** Where the modules register their tools, resources and prompts (shared/serving/serverSurface.ts). */
-  server: SurfaceRegistrar;
-  callerOf(meta: Record<string, unknown> | undefined): CallerContext;
-}
+export type { DocsServerContext, DocsServerDeps } from './serverContext.js';
+import type { DocsServerContext, DocsServerDeps } from './serverContext.js';
 
 /** The server's surface does not change while it runs. */
 const STATIC_SURFACE: CacheHint = { ttlMs: 600_000, cacheScope: 'public' };

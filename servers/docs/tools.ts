@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { invalidInput } from '../../shared/errors.js';
 import { guardTool, toolSuccess } from '../../shared/toolResult.js';
 import { normalizeDocPath, normalizePathPrefix } from './docsRoot.js';
-import type { DocsServerContext } from './server.js';
+import type { DocsServerContext } from './serverContext.js';
 import {
   documentView,
   indexingView,
