@@ -8,6 +8,7 @@ import type { Logger } from '../../shared/logger.js';
 import { DocsRoot, isHiddenName, isMarkdownFile, isMissing, missingDocument } from './docsRoot.js';
 import { githubSlug, parseMarkdown, splitLines, type MarkdownSection, type ParsedMarkdown } from './markdownSections.js';
 import { editDistance, identifierForms, matchExpression, parseQuery, termExpression, typoBudget, type QueryTerm } from './searchQuery.js';
+import { coverageOf } from './termCoverage.js';
 import { SectionStore, type SectionRecord, type StoredDocument, type StoredSection } from './sectionStore.js';
 
 /**
@@ -117,8 +118,8 @@ type FileOutcome =
 
 /** Files read at once while indexing. */
 const READ_BATCH = 32;
-/** Longest stretch of synchronous index writing before the event loop gets a turn. */
-const SLICE_MS = 12;
+/** Longest stretch of synchronous index writing before the event loop gets a turn (each commit flushes FTS5 segments: much shorter slices cost a third more CPU). */
+const SLICE_MS = 40;
 /** Candidates re-scored per search, at least (more when the limit is higher). */
 const RESCORED_CANDIDATES = 20;
 /** Most sections BM25 ranks for one query: words found in more sections are not ranked by (see search). */
@@ -537,15 +538,14 @@ export class DocsIndex {
     if (ranked.length > 0) {
       candidates = this.store.ranked(ranked.join(' OR '), wanted, prefix).map((row) => ({ ...row, strength: bm25Strength(row.rank) }));
     } else {
-      // Only common words: sections whose heading holds them first (index order), without BM25.
-      const ids = new Set(this.store.firstMatches(`{title} : (${match})`, COMMON_CANDIDATES, prefix));
-      if (ids.size < wanted) for (const id of this.store.firstMatches(match, COMMON_CANDIDATES, prefix)) ids.add(id);
+      // Only common words: the first sections that hold them, in index order, without BM25 (coverage orders them).
+      const ids = this.store.firstMatches(match, COMMON_CANDIDATES, prefix);
       candidates = [...ids].map((id) => ({ id, rank: 0, strength: COMMON_WORDS_STRENGTH }));
     }
     if (candidates.length === 0) return { total: 0, hits: [] };
     const scored = candidates.map((candidate) => {
-      const held = termMatches.reduce((sum, term) => sum + this.termWeight(term, candidate.id), 0);
-      return { ...candidate, score: (held / termMatches.length) * candidate.strength };
+      const texts = this.store.texts(candidate.id);
+      return { ...candidate, score: (texts ? coverageOf(terms, texts) : 0) * candidate.strength };
     });
     scored.sort((a, b) => b.score - a.score || a.rank - b.rank);
     const total = this.store.countUpTo(match, MAX_COUNTED, prefix);
@@ -572,17 +572,8 @@ export class DocsIndex {
   }
 
   /**
-   * How much of one query term a section holds, for its coverage: 1 in its heading, 0.8 in its
-   * breadcrumbs, file name or quoted code, 0.6 in its body text only, 0 not at all.
-   */
-  private termWeight(term: string, id: number): number {
-    if (this.store.matchesRow(`{title} : (${term})`, id)) return 1;
-    if (this.store.matchesRow(`{context code} : (${term})`, id)) return 0.8;
-    return this.store.matchesRow(term, id) ? 0.6 : 0;
-  }
-
-  /**
-   * A word that matches nothing is replaced by the closest indexed term (same first two letters, one
+   * A word that matches nothing is replaced by the closest indexed term (same first two letters, three
+   * from six letters on, one
    * edit for words up to 6 letters, two for longer ones), preferring the most common; phrases
    * are left alone.
    */
@@ -593,7 +584,7 @@ export class DocsIndex {
       if (term.parts.length !== 1 || budget === 0 || this.store.anyMatch(termExpression(term))) return term;
       let nearest: string[] = [];
       let nearestDistance = budget + 1;
-      for (const candidate of this.store.termsStartingWith(word.slice(0, 2))) {
+      for (const candidate of this.store.termsStartingWith(word.slice(0, word.length >= 6 ? 3 : 2))) {
         const distance = editDistance(word, candidate, budget);
         if (distance < nearestDistance) {
           nearest = [candidate];

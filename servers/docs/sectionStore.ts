@@ -201,9 +201,9 @@ export class SectionStore {
       firstMatchesUnder: db
         .prepare('SELECT f.rowid FROM sections_fts f JOIN sections s ON s.id = f.rowid WHERE f.sections_fts MATCH ? AND substr(s.path, 1, ?) = ? LIMIT ?')
         .pluck(),
-      matchesRow: db.prepare('SELECT 1 FROM sections_fts WHERE sections_fts MATCH ? AND rowid = ?').pluck(),
       anyMatch: db.prepare('SELECT 1 FROM sections_fts WHERE sections_fts MATCH ? LIMIT 1').pluck(),
       body: db.prepare('SELECT body FROM sections_fts WHERE rowid = ?').pluck(),
+      texts: db.prepare('SELECT title, context, code, body FROM sections_fts WHERE rowid = ?'),
       vocabRange: db.prepare('SELECT term FROM sections_vocab WHERE term >= ? AND term < ?').pluck(),
     };
   }
@@ -275,14 +275,14 @@ export class SectionStore {
     return this.statements.firstMatchesUnder.all(match, pathPrefix.length, pathPrefix, limit) as number[];
   }
 
+  /** A section's four indexed texts. */
+  texts(id: number): { title: string; context: string; code: string; body: string } | undefined {
+    return this.statements.texts.get(id) as { title: string; context: string; code: string; body: string } | undefined;
+  }
+
   /** A section's body text, as indexed. */
   body(id: number): string {
     return (this.statements.body.get(id) as string | undefined) ?? '';
-  }
-
-  /** True when the section `id` matches the FTS5 query. */
-  matchesRow(match: string, id: number): boolean {
-    return this.statements.matchesRow.get(match, id) !== undefined;
   }
 
   /** True when any section matches. */

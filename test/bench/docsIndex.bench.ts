@@ -7,7 +7,9 @@
  *  - search_docs latency, median and p95, over 200 mixed queries (common words, rare words,
  *    quoted phrases, misspellings),
  *  - the server's RSS after the searches, and its peak (VmHWM).
- * The watcher is off (DOCS_WATCH=0) so the figures are the index's own.
+ * The watcher is off (DOCS_WATCH=0) so the figures are the index's own. Wall times grow with the
+ * machine's load (printed): the cold build's CPU time and the 7-file tree's initialize are given
+ * to read them against.
  *
  * Run after a build:  node dist/test/bench/docsIndex.bench.js
  * Environment: BENCH_DOCS_SIZES (default "2600,10000"); BENCH_DOCS_BEFORE=<path to another
@@ -19,8 +21,8 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { childEnv, distEntry } from '../support/processes.js';
-import { percentile } from './stats.js';
+import { childEnv, distEntry, ROOT } from '../support/processes.js';
+import { percentile, processCpuMs } from './stats.js';
 
 const SIZES = (process.env.BENCH_DOCS_SIZES ?? '2600,10000').split(',').map(Number);
 const FILES_PER_FOLDER = 100;
@@ -82,7 +84,9 @@ async function generateTree(root: string, files: number): Promise<{ bytes: numbe
   return { bytes, sections };
 }
 
-/** 200 queries: common words, rare words, quoted phrases and misspellings, in a fixed order. */
+const QUERY_KINDS = ['common', 'question', 'rare', 'phrase', 'typo'] as const;
+
+/** 200 queries: common words, rare words, quoted phrases and misspellings, in a fixed order (kind = index % 5). */
 function mixedQueries(): string[] {
   seed = 7;
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
@@ -155,11 +159,15 @@ interface Figures {
   files: number;
   initializeMs: number;
   coldBuildMs: number;
+  /** CPU the server used for the cold build (its own process): the machine's load does not inflate it. */
+  coldBuildCpuMs: number;
   warmInitializeMs: number;
   warmRestartMs: number;
   searchMedianMs: number;
   searchP95Ms: number;
   searchMaxMs: number;
+  /** p95 per kind of query: common words, a question, rare words, a phrase, a misspelling. */
+  searchP95ByKind: string;
   emptyResults: number;
   rssMb: number;
   peakRssMb: number;
@@ -170,12 +178,16 @@ async function measure(label: string, entry: string, root: string, files: number
   try {
     const cold = await start(entry, root, dataDir);
     const coldBuildMs = await cold.indexed;
+    const coldBuildCpuMs = (await processCpuMs(cold.pid)) ?? 0;
     const times: number[] = [];
+    const byKind: number[][] = QUERY_KINDS.map(() => []);
     let emptyResults = 0;
-    for (const query of queries) {
+    for (const [i, query] of queries.entries()) {
       const began = performance.now();
       const result = (await cold.client.callTool({ name: 'search_docs', arguments: { query, limit: 10 } }, undefined, { timeout: 120_000 })) as CallToolResult;
-      times.push(performance.now() - began);
+      const took = performance.now() - began;
+      times.push(took);
+      byKind[i % QUERY_KINDS.length]?.push(took);
       const structured = result.structuredContent as { results?: unknown[] } | undefined;
       if ((structured?.results?.length ?? 0) === 0) emptyResults++;
     }
@@ -191,11 +203,21 @@ async function measure(label: string, entry: string, root: string, files: number
       files,
       initializeMs: Math.round(cold.initializeMs),
       coldBuildMs: Math.round(coldBuildMs),
+      coldBuildCpuMs: Math.round(coldBuildCpuMs),
       warmInitializeMs: Math.round(warm.initializeMs),
       warmRestartMs: Math.round(warmRestartMs),
       searchMedianMs: +percentile(times, 50).toFixed(2),
       searchP95Ms: +percentile(times, 95).toFixed(2),
       searchMaxMs: +(times[times.length - 1] ?? 0).toFixed(2),
+      searchP95ByKind: byKind
+        .map(
+          (kind, k) =>
+            `${QUERY_KINDS[k]} ${percentile(
+              kind.sort((a, b) => a - b),
+              95,
+            ).toFixed(0)}`,
+        )
+        .join(', '),
       emptyResults,
       rssMb: memory.rss,
       peakRssMb: memory.peak,
@@ -210,7 +232,20 @@ async function main(): Promise<void> {
   if (process.env.BENCH_DOCS_BEFORE) servers.unshift(['before', path.resolve(process.env.BENCH_DOCS_BEFORE)]);
   const queries = mixedQueries();
   const rows: Figures[] = [];
-  const lines: string[] = [];
+  const lines: string[] = [
+    `  machine load average at start: ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} (${os.cpus().length} cores)`,
+  ];
+  // What starting a server costs here with nothing to index: the floor under "initialize ms".
+  for (const [label, entry] of servers) {
+    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'manifold-docs-bench-data-'));
+    const tiny = await start(entry, path.join(ROOT, 'test/fixtures/docs'), dataDir);
+    lines.push(`  ${label}: initialize on the 7-file fixture tree ${Math.round(tiny.initializeMs)} ms`);
+    await tiny.client.close();
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
   for (const files of SIZES) {
     const parent = await fs.mkdtemp(path.join(os.tmpdir(), 'manifold-docs-bench-'));
     const root = path.join(parent, 'docs');
@@ -231,11 +266,13 @@ async function main(): Promise<void> {
     ['files', 'files'],
     ['initializeMs', 'initialize ms'],
     ['coldBuildMs', 'cold build ms'],
+    ['coldBuildCpuMs', 'cold build CPU ms'],
     ['warmInitializeMs', 'warm initialize ms'],
     ['warmRestartMs', 'warm restart ms'],
     ['searchMedianMs', 'search p50 ms'],
     ['searchP95Ms', 'search p95 ms'],
     ['searchMaxMs', 'search max ms'],
+    ['searchP95ByKind', 'p95 ms by kind'],
     ['emptyResults', 'no result'],
     ['rssMb', 'RSS MB'],
     ['peakRssMb', 'peak RSS MB'],
