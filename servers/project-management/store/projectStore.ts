@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { DomainError, invalidInput, notFound } from '../../../shared/errors.js';
 import {
   assertTransition,
@@ -10,7 +10,7 @@ import {
   type TaskStatus,
 } from '../domain.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import type { Database } from './schema.js';
+import type { Database, ProjectsTable, TasksTable } from './schema.js';
 
 export interface Project {
   key: string;
@@ -132,20 +132,8 @@ const TASK_COLUMNS = [
   'tasks.updated_at',
 ] as const;
 
-interface TaskRow {
-  id: number;
-  project: string;
-  parent_id: number | null;
-  title: string;
-  description: string;
-  status: TaskStatus;
-  priority: TaskPriority;
-  assignee: string | null;
-  external_ref: string | null;
-  created_by: string;
-  created_at: string;
-  updated_at: string;
-}
+/** A task as TASK_COLUMNS select it: the stored row, with its project's key in place of project_id. */
+type TaskRow = Omit<Selectable<TasksTable>, 'project_id'> & { project: Selectable<ProjectsTable>['key'] };
 
 function toTask(row: TaskRow): Task {
   return {
