@@ -21,7 +21,7 @@ import type { SignInThrottle } from './embedded/signInThrottle.js';
 export interface GatewayAuth {
   authenticator: Authenticator;
   scopeGate: ScopeGate;
-  /** The same decision as an outcome, for callers that write their own refusal (2026-07-28 requests). */
+  /** The same decision as an outcome, for callers that write their own refusal (2026-07-28 requests: the challenge names only what the call needs). */
   scopeCheck: ScopeCheck;
   /** Public routes served before authentication: resource metadata and the embedded authorization server. */
   publicRoutes: Middleware<GatewayState>;
@@ -165,10 +165,11 @@ export async function setUpGatewayAuth(config: GatewayConfig, options: GatewayAu
     );
   };
   const mount = embedded?.mount;
-  const scopeCheck = createScopeCheck(options.access, resources.resourceFor);
+  // scopeCheck answers 2026-07-28 requests, scopeGate 2025 sessions: see StepUpChallenge.
+  const scopeCheck = createScopeCheck(options.access, resources.resourceFor, 'needed');
   return {
     authenticator: oauthAuthenticator({ verifier: cachedVerifier(verifier), resourceFor: resources.resourceFor, logger: options.logger }),
-    scopeGate: scopeGateOf(scopeCheck),
+    scopeGate: scopeGateOf(createScopeCheck(options.access, resources.resourceFor, 'held-and-needed')),
     scopeCheck,
     publicRoutes: mount ? (ctx, next) => metadataRoutes(ctx, () => mount(ctx as never, next)) : metadataRoutes,
     issuer,

@@ -24,13 +24,20 @@ export type ScopeCheck = (path: string, view: CatalogView, identity: CallerIdent
 export type ScopeGate = (res: ServerResponse, path: string, view: CatalogView, identity: CallerIdentity, messages: readonly JSONRPCMessage[]) => boolean;
 
 /**
+ * Which scopes a step-up challenge names. The revisions differ (MCP authorization, scope
+ * challenge handling): up to 2025-11-25 a client asks for the challenged scopes exactly, so the
+ * server names what the token holds plus what the call needs (`held-and-needed`); from
+ * 2026-07-28 (SEP-2350) the server names what the call needs, as RFC 6750 §3.1 has it
+ * (`needed`), and the client adds what it already holds.
+ */
+export type StepUpChallenge = 'held-and-needed' | 'needed';
+
+/**
  * Refuse, before anything is forwarded, a request that needs a scope the token lacks: HTTP
  * 403 with `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"` so that a client can
- * step up (MCP authorization, scope challenge; the scope asked for is the union of those held
- * and those missing), and a JSON-RPC error naming the scope for clients and models that read
- * the body.
+ * step up, and a JSON-RPC error naming the scope for clients and models that read the body.
  */
-export function createScopeCheck(policy: AccessPolicy, resourceFor: (path: string) => { resource: ProtectedResource }): ScopeCheck {
+export function createScopeCheck(policy: AccessPolicy, resourceFor: (path: string) => { resource: ProtectedResource }, challenge: StepUpChallenge = 'held-and-needed'): ScopeCheck {
   return (path, view, identity, messages) => {
     const granted = new Set(identity.scopes);
     for (const message of messages) {
@@ -40,11 +47,12 @@ export function createScopeCheck(policy: AccessPolicy, resourceFor: (path: strin
       const missing = missingScopes(granted, requirement.scopes);
       if (missing.length === 0) continue;
       const description = `${requirement.what} needs scope ${missing.join(' ')}; the access token has ${identity.scopes.length ? identity.scopes.join(' ') : 'no scopes'}`;
+      const held = challenge === 'held-and-needed' ? identity.scopes : [];
       return {
         status: 403,
         code: INSUFFICIENT_SCOPE,
         message: `Forbidden: ${description}. Authorize again asking for ${missing.join(' ')}.`,
-        headers: { 'WWW-Authenticate': insufficientScopeChallenge(resourceFor(path).resource, identity.scopes, missing, description) },
+        headers: { 'WWW-Authenticate': insufficientScopeChallenge(resourceFor(path).resource, held, missing, description) },
       };
     }
     return undefined;

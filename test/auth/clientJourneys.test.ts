@@ -16,7 +16,8 @@ import { StreamableHTTPClientTransport as V1StreamableHTTPClientTransport } from
 import type { OAuthClientInformationMixed, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../gateway/auth/embedded/passwords.js';
-import { domainUpstreams, startGateway, waitReady, type RunningGateway } from '../gateway/harness.js';
+import { domainUpstreams, rawSession, startGateway, waitReady, type RunningGateway } from '../gateway/harness.js';
+import { postModern } from '../support/modernWire.js';
 import { authorizeInBrowser, Browser, decodeJwt } from './embeddedHarness.js';
 import { MetadataDocumentHost, selfSignedCertificate, type SelfSignedCertificate } from './selfSignedHttps.js';
 
@@ -64,6 +65,7 @@ afterAll(async () => {
 const sorted = (scope: string | null | undefined): string[] => (scope ?? '').split(' ').filter(Boolean).sort();
 const tokenScopes = (accessToken: string | undefined): string[] => sorted(String(decodeJwt(accessToken ?? '').payload.scope ?? ''));
 const gatewayScopes = (scopes: string[]): string[] => scopes.filter((s) => s !== 'offline_access');
+const challengedScopes = (headers: Headers): string[] => sorted(/scope="([^"]*)"/.exec(headers.get('www-authenticate') ?? '')?.[1]);
 
 /** An MCP host's OAuth state for the v2 client, known to the server by its metadata document URL. */
 class MetadataDocumentClient implements OAuthClientProvider {
@@ -228,6 +230,31 @@ describe('the SDK v1 client with dynamic registration', () => {
     const id = (created.structuredContent as { task: { id: string } }).task.id;
 
     const held = tokenScopes(provider.stored?.access_token);
+    // What each revision's client is told (MCP authorization, scope challenge handling): a 2025
+    // session, whose client asks for exactly the challenged scopes, gets held ∪ needed; a
+    // 2026-07-28 request gets what the call needs, and its client adds what it holds (SEP-2350).
+    const legacy = await rawSession(gateway.url, provider.stored!.access_token);
+    const legacyRefusal = await legacy.call('tools/call', { name: 'pm__delete_task', arguments: { id } });
+    expect(legacyRefusal.status).toBe(403);
+    expect(challengedScopes(legacyRefusal.headers)).toEqual([...held, 'pm:admin'].sort());
+    let modernHeaders = new Headers();
+    const modernRefusal = await postModern(
+      async (request) => {
+        const response = await fetch(gateway.url, {
+          method: 'POST',
+          headers: { ...Object.fromEntries(request.headers), authorization: `Bearer ${provider.stored!.access_token}` },
+          body: await request.text(),
+        });
+        modernHeaders = response.headers;
+        return response;
+      },
+      'tools/call',
+      { name: 'pm__delete_task', arguments: { id } },
+    );
+    expect(modernRefusal.status).toBe(403);
+    expect(challengedScopes(modernHeaders)).toEqual(['pm:admin']);
+    expect(modernRefusal.message.error?.message).toContain('needs scope pm:admin');
+
     provider.forgetAuthorizationUrl();
     await expect(client.callTool({ name: 'pm__delete_task', arguments: { id } })).rejects.toBeInstanceOf(V1UnauthorizedError);
     expect(gatewayScopes(sorted(provider.authorizationUrl?.searchParams.get('scope')))).toEqual([...held, 'pm:admin'].sort());
