@@ -24,7 +24,13 @@ describe('JWT access token verification (RFC 9068 via oauth4webapi)', () => {
   beforeAll(async () => {
     issuer = await new TestIssuer().start();
     const authorizationServer = await discoverIssuer(issuer.issuer);
-    verifier = jwtAccessTokenVerifier({ authorizationServer, algorithms: ['ES256', 'RS256'], clockToleranceSeconds: 30, allowInsecureRequests: true, minKeyRefreshIntervalMs: 0 });
+    verifier = jwtAccessTokenVerifier({
+      authorizationServer,
+      algorithms: ['ES256', 'RS256'],
+      clockToleranceSeconds: 30,
+      allowInsecureRequests: true,
+      minKeyRefreshIntervalMs: 0,
+    });
   });
   afterAll(async () => issuer?.stop());
 
@@ -40,7 +46,13 @@ describe('JWT access token verification (RFC 9068 via oauth4webapi)', () => {
   it('accepts a valid token and reads subject, client, scopes and email', async () => {
     const token = await issuer.accessToken(RESOURCE, { sub: 'grace', scope: 'pm:read pm:write', email: 'grace@example.com' });
     const access = await verifier.verify(token, [RESOURCE]);
-    expect(access).toMatchObject({ subject: 'grace', clientId: 'test-client', scopes: ['pm:read', 'pm:write'], email: 'grace@example.com', audience: RESOURCE });
+    expect(access).toMatchObject({
+      subject: 'grace',
+      clientId: 'test-client',
+      scopes: ['pm:read', 'pm:write'],
+      email: 'grace@example.com',
+      audience: RESOURCE,
+    });
   });
 
   it('accepts the scp array form some providers use', async () => {
@@ -198,7 +210,9 @@ describe('bearer header, challenges and scope policy', () => {
       'Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/servers/pm/mcp", scope="pm:read pm:write"',
     );
     // Step-up asks for the union of what the token holds and what the call needs.
-    expect(insufficientScopeChallenge(resource, ['pm:read', 'docs:read'], ['pm:write', 'pm:read'], 'needs write')).toMatch(/^Bearer error="insufficient_scope", scope="pm:read docs:read pm:write", resource_metadata="/);
+    expect(insufficientScopeChallenge(resource, ['pm:read', 'docs:read'], ['pm:write', 'pm:read'], 'needs write')).toMatch(
+      /^Bearer error="insufficient_scope", scope="pm:read docs:read pm:write", resource_metadata="/,
+    );
   });
 
   it('derives access levels from annotations with MCP defaults, and nests levels', () => {

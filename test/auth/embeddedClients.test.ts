@@ -8,7 +8,11 @@ beforeAll(async () => {
 });
 afterAll(async () => harness?.stop());
 
-async function clientCredentials(clientId: string, clientSecret: string, params: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
+async function clientCredentials(
+  clientId: string,
+  clientSecret: string,
+  params: Record<string, string>,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${harness.issuer}/token`, {
     method: 'POST',
     headers: {
@@ -22,13 +26,21 @@ async function clientCredentials(clientId: string, clientSecret: string, params:
 
 describe('client credentials for scripts', () => {
   it('issues a JWT for a configured client, limited to its scopes, validated by oauth4webapi', async () => {
-    const { status, body } = await clientCredentials(SCRIPT_CLIENT.clientId, SCRIPT_CLIENT.clientSecret, { scope: 'pm:read github:read', resource: harness.resource });
+    const { status, body } = await clientCredentials(SCRIPT_CLIENT.clientId, SCRIPT_CLIENT.clientSecret, {
+      scope: 'pm:read github:read',
+      resource: harness.resource,
+    });
     expect(status).toBe(200);
     expect(body).toMatchObject({ token_type: 'Bearer', scope: 'pm:read github:read', expires_in: 3600 });
     expect(body.refresh_token).toBeUndefined();
     const token = String(body.access_token);
     expect(decodeJwt(token).header).toMatchObject({ typ: 'at+jwt', alg: 'ES256' });
-    expect(decodeJwt(token).payload).toMatchObject({ sub: SCRIPT_CLIENT.clientId, client_id: SCRIPT_CLIENT.clientId, aud: harness.resource, iss: harness.issuer });
+    expect(decodeJwt(token).payload).toMatchObject({
+      sub: SCRIPT_CLIENT.clientId,
+      client_id: SCRIPT_CLIENT.clientId,
+      aud: harness.resource,
+      iss: harness.issuer,
+    });
     expect((await harness.callProtected(token)).status).toBe(200);
   });
 
@@ -91,7 +103,11 @@ describe('dynamic client registration policy', () => {
     expect(http.body).toMatchObject({ error: 'invalid_redirect_uri' }); // RFC 7591 §3.2.2
     expect(String(http.body.error_description)).toMatch(/https, or http on a loopback/);
 
-    const publicCc = await harness.register({ redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'client_credentials'] });
+    const publicCc = await harness.register({
+      redirect_uris: [REDIRECT_URI],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'client_credentials'],
+    });
     expect(publicCc.status).toBe(400);
     expect(String(publicCc.body.error_description)).toMatch(/public client/);
 
@@ -122,7 +138,13 @@ describe('mintAccessToken (the token command’s engine)', () => {
     const token = await harness.auth.mintAccessToken('ada', ['pm:read', 'pm:admin']);
     const answer = await harness.callProtected(token);
     expect(answer.status).toBe(200);
-    expect(answer.claims).toMatchObject({ sub: 'ada', scope: 'pm:read pm:admin', aud: harness.resource, client_id: 'manifold-token-command', email: 'ada@example.com' });
+    expect(answer.claims).toMatchObject({
+      sub: 'ada',
+      scope: 'pm:read pm:admin',
+      aud: harness.resource,
+      client_id: 'manifold-token-command',
+      email: 'ada@example.com',
+    });
     expect(decodeJwt(token).header).toMatchObject({ typ: 'at+jwt', alg: 'ES256' });
 
     const pm = harness.namespaceResource('pm');
@@ -134,7 +156,10 @@ describe('mintAccessToken (the token command’s engine)', () => {
     await expect(harness.auth.mintAccessToken('mallory', ['pm:read'])).rejects.toMatchObject({ code: 'not_found', field: 'user' });
     await expect(harness.auth.mintAccessToken('ada', ['pm:read', 'root'])).rejects.toMatchObject({ code: 'invalid_input', field: 'scope' });
     await expect(harness.auth.mintAccessToken('bob', ['pm:write'])).rejects.toMatchObject({ code: 'forbidden', field: 'scope' });
-    await expect(harness.auth.mintAccessToken('ada', ['pm:read'], 'https://evil.example/mcp')).rejects.toMatchObject({ code: 'invalid_input', field: 'resource' });
+    await expect(harness.auth.mintAccessToken('ada', ['pm:read'], 'https://evil.example/mcp')).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'resource',
+    });
   });
 
   it('publishes the signing key it uses', async () => {

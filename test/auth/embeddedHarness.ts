@@ -260,7 +260,10 @@ export async function authorizeInBrowser(
 
 /** The scope checkboxes of a consent page, and whether the page ticks each one. */
 export function consentChoices(html: string): { scope: string; checked: boolean }[] {
-  return [...html.matchAll(/<input type="checkbox" name="scope" value="([^"]+)"( checked)?>/g)].map((m) => ({ scope: m[1] ?? '', checked: m[2] !== undefined }));
+  return [...html.matchAll(/<input type="checkbox" name="scope" value="([^"]+)"( checked)?>/g)].map((m) => ({
+    scope: m[1] ?? '',
+    checked: m[2] !== undefined,
+  }));
 }
 
 /** Decode a JWT's header and payload without verifying (for asserting on what was issued). */

@@ -78,21 +78,33 @@ describe('authorization code journey with the MCP SDK client', () => {
     expect(tokens.scope).toBe('pm:read pm:write');
     const { header, payload } = decodeJwt(tokens.access_token);
     expect(header).toMatchObject({ typ: 'at+jwt', alg: 'ES256' });
-    expect(payload).toMatchObject({ iss: harness.issuer, aud: harness.resource, sub: 'ada', scope: 'pm:read pm:write', client_id: client.client_id, email: 'ada@example.com' });
+    expect(payload).toMatchObject({
+      iss: harness.issuer,
+      aud: harness.resource,
+      sub: 'ada',
+      scope: 'pm:read pm:write',
+      client_id: client.client_id,
+      email: 'ada@example.com',
+    });
 
     const answer = await harness.callProtected(tokens.access_token);
     expect(answer.status).toBe(200);
     expect(answer.claims).toMatchObject({ sub: 'ada', aud: harness.resource, scope: 'pm:read pm:write' });
 
     // Refresh rotates: a new refresh token, and the old one is dead.
-    const refreshed = await refreshAuthorization(harness.issuer, { metadata, clientInformation: client, refreshToken: tokens.refresh_token ?? '', resource: new URL(harness.resource) });
+    const refreshed = await refreshAuthorization(harness.issuer, {
+      metadata,
+      clientInformation: client,
+      refreshToken: tokens.refresh_token ?? '',
+      resource: new URL(harness.resource),
+    });
     expect(refreshed.refresh_token).toBeTruthy();
     expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
     expect(decodeJwt(refreshed.access_token).payload).toMatchObject({ sub: 'ada', aud: harness.resource, scope: 'pm:read pm:write' });
     expect((await harness.callProtected(refreshed.access_token)).status).toBe(200);
-    await expect(
-      refreshAuthorization(harness.issuer, { metadata, clientInformation: client, refreshToken: tokens.refresh_token ?? '' }),
-    ).rejects.toMatchObject({ errorCode: 'invalid_grant' });
+    await expect(refreshAuthorization(harness.issuer, { metadata, clientInformation: client, refreshToken: tokens.refresh_token ?? '' })).rejects.toMatchObject(
+      { errorCode: 'invalid_grant' },
+    );
     // Reuse of a rotated token is treated as theft (OAuth 2.1 §4.3.1): the whole grant is revoked.
     await expect(
       refreshAuthorization(harness.issuer, { metadata, clientInformation: client, refreshToken: refreshed.refresh_token ?? '' }),
@@ -166,7 +178,14 @@ describe('what a token may carry', () => {
     expect(consentPages[0]).toContain('<code>pm:read</code>');
     expect(consentPages[0]).toMatch(/class="denied"><code>pm:write<\/code>/);
     expect(consentPages[0]).not.toContain('unknown:scope');
-    const tokens = await exchangeAuthorization(harness.issuer, { metadata, clientInformation: client, authorizationCode: code, codeVerifier, redirectUri: REDIRECT_URI, resource: new URL(harness.resource) });
+    const tokens = await exchangeAuthorization(harness.issuer, {
+      metadata,
+      clientInformation: client,
+      authorizationCode: code,
+      codeVerifier,
+      redirectUri: REDIRECT_URI,
+      resource: new URL(harness.resource),
+    });
     expect(tokens.scope).toBe('pm:read');
     expect(decodeJwt(tokens.access_token).payload).toMatchObject({ sub: 'bob', scope: 'pm:read', email: 'bob@example.com' });
   });
@@ -174,7 +193,13 @@ describe('what a token may carry', () => {
   it('defaults the audience to the main MCP endpoint when the client names no resource', async () => {
     const client = await registerMcpClient();
     const { code, codeVerifier } = await codeFor(client, 'ada', 'pm:read');
-    const tokens = await exchangeAuthorization(harness.issuer, { metadata, clientInformation: client, authorizationCode: code, codeVerifier, redirectUri: REDIRECT_URI });
+    const tokens = await exchangeAuthorization(harness.issuer, {
+      metadata,
+      clientInformation: client,
+      authorizationCode: code,
+      codeVerifier,
+      redirectUri: REDIRECT_URI,
+    });
     expect(decodeJwt(tokens.access_token).payload.aud).toBe(harness.resource);
     expect((await harness.callProtected(tokens.access_token)).status).toBe(200);
   });
@@ -183,7 +208,14 @@ describe('what a token may carry', () => {
     const client = await registerMcpClient();
     const pm = harness.namespaceResource('pm');
     const { code, codeVerifier } = await codeFor(client, 'ada', 'pm:read', pm);
-    const tokens = await exchangeAuthorization(harness.issuer, { metadata, clientInformation: client, authorizationCode: code, codeVerifier, redirectUri: REDIRECT_URI, resource: new URL(pm) });
+    const tokens = await exchangeAuthorization(harness.issuer, {
+      metadata,
+      clientInformation: client,
+      authorizationCode: code,
+      codeVerifier,
+      redirectUri: REDIRECT_URI,
+      resource: new URL(pm),
+    });
     expect(decodeJwt(tokens.access_token).payload.aud).toBe(pm);
     expect((await harness.callProtected(tokens.access_token, '/servers/pm/mcp')).status).toBe(200);
     const wrongAudience = await harness.callProtected(tokens.access_token, '/mcp');
@@ -195,13 +227,24 @@ describe('what a token may carry', () => {
   it('refuses a foreign resource with invalid_target, at the authorization and token endpoints', async () => {
     const client = await registerMcpClient();
     const atAuthorization = await authorizationError(
-      manualAuthorizationUrl(client.client_id, { resource: 'https://evil.example/mcp', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }),
+      manualAuthorizationUrl(client.client_id, {
+        resource: 'https://evil.example/mcp',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+      }),
     );
     expect(atAuthorization.searchParams.get('error')).toBe('invalid_target');
 
     const { code, codeVerifier } = await codeFor(client, 'ada', 'pm:read', harness.resource);
     await expect(
-      exchangeAuthorization(harness.issuer, { metadata, clientInformation: client, authorizationCode: code, codeVerifier, redirectUri: REDIRECT_URI, resource: new URL('https://evil.example/mcp') }),
+      exchangeAuthorization(harness.issuer, {
+        metadata,
+        clientInformation: client,
+        authorizationCode: code,
+        codeVerifier,
+        redirectUri: REDIRECT_URI,
+        resource: new URL('https://evil.example/mcp'),
+      }),
     ).rejects.toMatchObject({ errorCode: 'invalid_target' });
   });
 });
@@ -218,7 +261,10 @@ describe('PKCE', () => {
     expect(plain.searchParams.get('error_description')).toMatch(/code_challenge_method/);
 
     // A confidential client registered with a secret is held to the same rule.
-    const confidential = await registerClient(harness.issuer, { metadata, clientMetadata: { client_name: 'web app', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'client_secret_basic' } });
+    const confidential = await registerClient(harness.issuer, {
+      metadata,
+      clientMetadata: { client_name: 'web app', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'client_secret_basic' },
+    });
     expect(confidential.client_secret).toBeTruthy();
     const noChallenge = await authorizationError(manualAuthorizationUrl(confidential.client_id, {}));
     expect(noChallenge.searchParams.get('error')).toBe('invalid_request');
@@ -228,7 +274,13 @@ describe('PKCE', () => {
     const client = await registerMcpClient();
     const { code } = await codeFor(client, 'ada', 'pm:read', harness.resource);
     await expect(
-      exchangeAuthorization(harness.issuer, { metadata, clientInformation: client, authorizationCode: code, codeVerifier: 'x'.repeat(64), redirectUri: REDIRECT_URI }),
+      exchangeAuthorization(harness.issuer, {
+        metadata,
+        clientInformation: client,
+        authorizationCode: code,
+        codeVerifier: 'x'.repeat(64),
+        redirectUri: REDIRECT_URI,
+      }),
     ).rejects.toMatchObject({ errorCode: 'invalid_grant' });
   });
 });
@@ -236,8 +288,18 @@ describe('PKCE', () => {
 describe('the login and consent pages', () => {
   it('denying at consent sends access_denied back to the client', async () => {
     const client = await registerMcpClient();
-    const { authorizationUrl } = await startAuthorization(harness.issuer, { metadata, clientInformation: client, redirectUrl: REDIRECT_URI, scope: 'pm:read', state: 's1' });
-    const { callback } = await authorizeInBrowser(new Browser(harness.baseUrl), authorizationUrl, { login: 'ada@EXAMPLE.com', passwords: [PASSWORDS.ada], consent: 'deny' });
+    const { authorizationUrl } = await startAuthorization(harness.issuer, {
+      metadata,
+      clientInformation: client,
+      redirectUrl: REDIRECT_URI,
+      scope: 'pm:read',
+      state: 's1',
+    });
+    const { callback } = await authorizeInBrowser(new Browser(harness.baseUrl), authorizationUrl, {
+      login: 'ada@EXAMPLE.com',
+      passwords: [PASSWORDS.ada],
+      consent: 'deny',
+    });
     expect(callback.searchParams.get('error')).toBe('access_denied');
     expect(callback.searchParams.get('state')).toBe('s1');
     expect(callback.searchParams.get('code')).toBeNull();
@@ -246,7 +308,10 @@ describe('the login and consent pages', () => {
   it('gives up after five failed sign-ins, with the same message for an unknown user as for a wrong password', async () => {
     const client = await registerMcpClient();
     const { authorizationUrl } = await startAuthorization(harness.issuer, { metadata, clientInformation: client, redirectUrl: REDIRECT_URI, scope: 'pm:read' });
-    const { callback, loginPages } = await authorizeInBrowser(new Browser(harness.baseUrl), authorizationUrl, { login: 'nobody', passwords: ['a', 'b', 'c', 'd', 'e'] });
+    const { callback, loginPages } = await authorizeInBrowser(new Browser(harness.baseUrl), authorizationUrl, {
+      login: 'nobody',
+      passwords: ['a', 'b', 'c', 'd', 'e'],
+    });
     expect(loginPages).toHaveLength(5);
     expect(loginPages[1]).toContain('Wrong user name or password.');
     expect(loginPages[1]).toContain('value="nobody"');

@@ -17,7 +17,10 @@ beforeAll(async () => {
 afterAll(async () => harness?.stop());
 
 /** Register as a desktop MCP client does: no application_type, public, code and refresh grants. */
-async function registerNativeApp(redirectUri: string, extra: Record<string, unknown> = {}): Promise<OAuthClientInformationFull & { application_type?: string }> {
+async function registerNativeApp(
+  redirectUri: string,
+  extra: Record<string, unknown> = {},
+): Promise<OAuthClientInformationFull & { application_type?: string }> {
   const { status, body } = await harness.register({
     client_name: 'Cursor',
     redirect_uris: [redirectUri],
@@ -39,7 +42,12 @@ async function authorizeApp(client: OAuthClientInformationFull, redirectUri: str
     state: 'native-state',
     resource: new URL(harness.resource),
   });
-  const result = await authorizeInBrowser(new Browser(harness.baseUrl), start.authorizationUrl, { login: 'ada', passwords: [PASSWORDS.ada], consent, redirectUri });
+  const result = await authorizeInBrowser(new Browser(harness.baseUrl), start.authorizationUrl, {
+    login: 'ada',
+    passwords: [PASSWORDS.ada],
+    consent,
+    redirectUri,
+  });
   return { ...result, codeVerifier: start.codeVerifier };
 }
 
@@ -59,7 +67,14 @@ describe('native applications with their own redirect scheme (RFC 8252)', () => 
     const code = callback.searchParams.get('code');
     expect(code).toBeTruthy();
 
-    const tokens = await exchangeAuthorization(harness.issuer, { metadata, clientInformation: client, authorizationCode: code ?? '', codeVerifier, redirectUri: CURSOR_REDIRECT, resource: new URL(harness.resource) });
+    const tokens = await exchangeAuthorization(harness.issuer, {
+      metadata,
+      clientInformation: client,
+      authorizationCode: code ?? '',
+      codeVerifier,
+      redirectUri: CURSOR_REDIRECT,
+      resource: new URL(harness.resource),
+    });
     expect(tokens.scope).toBe('pm:read pm:write');
     expect(decodeJwt(tokens.access_token).payload).toMatchObject({ iss: harness.issuer, aud: harness.resource, sub: 'ada', client_id: client.client_id });
     const answer = await harness.callProtected(tokens.access_token);
@@ -131,7 +146,13 @@ describe('native applications with their own redirect scheme (RFC 8252)', () => 
 
     const client = await registerNativeApp(CURSOR_REDIRECT);
     const url = new URL(`${harness.issuer}/auth`);
-    url.search = new URLSearchParams({ client_id: client.client_id, response_type: 'code', redirect_uri: CURSOR_REDIRECT, scope: 'pm:read', state: 's' }).toString();
+    url.search = new URLSearchParams({
+      client_id: client.client_id,
+      response_type: 'code',
+      redirect_uri: CURSOR_REDIRECT,
+      scope: 'pm:read',
+      state: 's',
+    }).toString();
     const response = await new Browser(harness.baseUrl).get(url.href);
     expect(response.status).toBe(303);
     const location = new URL(response.headers.get('location') ?? '');

@@ -27,11 +27,22 @@ describe('restart on the same data directory', () => {
     const registration = await fetch(`${harness.issuer}/reg`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ client_name: 'survivor', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'] }),
+      body: JSON.stringify({
+        client_name: 'survivor',
+        redirect_uris: [REDIRECT_URI],
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+      }),
     });
     const client = (await registration.json()) as Awaited<ReturnType<typeof registerClient>> & { registration_access_token: string };
     const browser = new Browser(harness.baseUrl);
-    const first = await startAuthorization(harness.issuer, { metadata, clientInformation: client, redirectUrl: REDIRECT_URI, scope: 'pm:read pm:write', resource: new URL(harness.resource) });
+    const first = await startAuthorization(harness.issuer, {
+      metadata,
+      clientInformation: client,
+      redirectUrl: REDIRECT_URI,
+      scope: 'pm:read pm:write',
+      resource: new URL(harness.resource),
+    });
     const signedIn = await authorizeInBrowser(browser, first.authorizationUrl, { login: 'ada', passwords: [PASSWORDS.ada] });
     const tokens = await exchangeAuthorization(harness.issuer, {
       metadata,
@@ -50,7 +61,12 @@ describe('restart on the same data directory', () => {
     expect((await harness.callProtected(tokens.access_token)).status).toBe(200);
 
     // The refresh token survives and rotates.
-    const refreshed = await refreshAuthorization(harness.issuer, { metadata, clientInformation: client, refreshToken: tokens.refresh_token ?? '', resource: new URL(harness.resource) });
+    const refreshed = await refreshAuthorization(harness.issuer, {
+      metadata,
+      clientInformation: client,
+      refreshToken: tokens.refresh_token ?? '',
+      resource: new URL(harness.resource),
+    });
     expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
     expect(decodeJwt(refreshed.access_token).payload).toMatchObject({ sub: 'ada', scope: 'pm:read pm:write' });
     expect((await harness.callProtected(refreshed.access_token)).status).toBe(200);
@@ -61,7 +77,13 @@ describe('restart on the same data directory', () => {
     expect(await read.json()).toMatchObject({ client_id: client.client_id, client_name: 'survivor' });
 
     // …and so does the browser session and the grant: no login page, no consent page.
-    const again = await startAuthorization(harness.issuer, { metadata, clientInformation: client, redirectUrl: REDIRECT_URI, scope: 'pm:read', resource: new URL(harness.resource) });
+    const again = await startAuthorization(harness.issuer, {
+      metadata,
+      clientInformation: client,
+      redirectUrl: REDIRECT_URI,
+      scope: 'pm:read',
+      resource: new URL(harness.resource),
+    });
     const silent = await authorizeInBrowser(browser, again.authorizationUrl, { login: 'ada', passwords: [] });
     expect(silent.loginPages).toHaveLength(0);
     expect(silent.consentPages).toHaveLength(0);
@@ -73,11 +95,28 @@ describe('restart on the same data directory', () => {
     if (!metadata) throw new Error('no metadata');
     const client = await registerClient(harness.issuer, {
       metadata,
-      clientMetadata: { client_name: 'narrowed', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'] },
+      clientMetadata: {
+        client_name: 'narrowed',
+        redirect_uris: [REDIRECT_URI],
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+      },
     });
-    const start = await startAuthorization(harness.issuer, { metadata, clientInformation: client, redirectUrl: REDIRECT_URI, scope: 'pm:read pm:write', resource: new URL(harness.resource) });
+    const start = await startAuthorization(harness.issuer, {
+      metadata,
+      clientInformation: client,
+      redirectUrl: REDIRECT_URI,
+      scope: 'pm:read pm:write',
+      resource: new URL(harness.resource),
+    });
     const { callback } = await authorizeInBrowser(new Browser(harness.baseUrl), start.authorizationUrl, { login: 'ada', passwords: [PASSWORDS.ada] });
-    const tokens = await exchangeAuthorization(harness.issuer, { metadata, clientInformation: client, authorizationCode: callback.searchParams.get('code') ?? '', codeVerifier: start.codeVerifier, redirectUri: REDIRECT_URI });
+    const tokens = await exchangeAuthorization(harness.issuer, {
+      metadata,
+      clientInformation: client,
+      authorizationCode: callback.searchParams.get('code') ?? '',
+      codeVerifier: start.codeVerifier,
+      redirectUri: REDIRECT_URI,
+    });
     expect(tokens.scope).toBe('pm:read pm:write');
 
     await harness.restart((options) => ({ ...options, users: options.users.map((u) => (u.id === 'ada' ? { ...u, scopes: ['pm:read'] } : u)) }));

@@ -10,13 +10,19 @@ import { TestIssuer } from '../support/testIssuer.js';
 
 const MAIN = protectedResourceFor('http://127.0.0.1:9/mcp');
 const FX = protectedResourceFor('http://127.0.0.1:9/servers/fx/mcp');
-const resourceFor = (path: string) => (path.startsWith('/servers/fx/') ? { resource: FX, audiences: [FX.resource, MAIN.resource] } : { resource: MAIN, audiences: [MAIN.resource] });
+const resourceFor = (path: string) =>
+  path.startsWith('/servers/fx/') ? { resource: FX, audiences: [FX.resource, MAIN.resource] } : { resource: MAIN, audiences: [MAIN.resource] };
 
 let issuer: TestIssuer;
 let jwt: AccessTokenVerifier;
 beforeAll(async () => {
   issuer = await new TestIssuer().start();
-  jwt = jwtAccessTokenVerifier({ authorizationServer: await discoverIssuer(issuer.issuer), algorithms: ['RS256', 'ES256'], clockToleranceSeconds: 5, allowInsecureRequests: true });
+  jwt = jwtAccessTokenVerifier({
+    authorizationServer: await discoverIssuer(issuer.issuer),
+    algorithms: ['RS256', 'ES256'],
+    clockToleranceSeconds: 5,
+    allowInsecureRequests: true,
+  });
 });
 afterAll(async () => {
   await issuer?.stop();
@@ -79,9 +85,13 @@ describe('OAuth bearer authentication on a keep-alive connection', () => {
     expect(counting.calls()).toBe(5);
   });
 
-  it('checks the token again once the verifier\'s cache would, so a revoked token is refused on an open connection', async () => {
+  it("checks the token again once the verifier's cache would, so a revoked token is refused on an open connection", async () => {
     const counting = countingVerifier();
-    const authenticate = oauthAuthenticator({ verifier: cachedVerifier(counting.verifier, { maxAgeMs: 150 }), resourceFor, logger: createLogger('test', 'silent') });
+    const authenticate = oauthAuthenticator({
+      verifier: cachedVerifier(counting.verifier, { maxAgeMs: 150 }),
+      resourceFor,
+      logger: createLogger('test', 'silent'),
+    });
     const token = await issuer.accessToken(MAIN.resource, { sub: 'alice' });
     const connection = {};
     expect(userOf(await authenticate.authenticate(requestOn(connection, token), '/mcp'))).toBe('alice');

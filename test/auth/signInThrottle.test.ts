@@ -38,18 +38,37 @@ describe('sign-in and registration throttling', () => {
   const registered = () =>
     registerClient(harness.issuer, {
       metadata,
-      clientMetadata: { client_name: 'Throttle test', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'] },
+      clientMetadata: {
+        client_name: 'Throttle test',
+        redirect_uris: [REDIRECT_URI],
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+      },
     });
 
   /** One sign-in attempt on a fresh authorization request: the login page's answer to `password`. */
-  async function attempt(clientId: Awaited<ReturnType<typeof registered>>, login: string, password: string): Promise<{ status: number; html: string; retryAfter: string | null }> {
-    const { authorizationUrl } = await startAuthorization(harness.issuer, { metadata, clientInformation: clientId, redirectUrl: REDIRECT_URI, scope: 'pm:read' });
+  async function attempt(
+    clientId: Awaited<ReturnType<typeof registered>>,
+    login: string,
+    password: string,
+  ): Promise<{ status: number; html: string; retryAfter: string | null }> {
+    const { authorizationUrl } = await startAuthorization(harness.issuer, {
+      metadata,
+      clientInformation: clientId,
+      redirectUrl: REDIRECT_URI,
+      scope: 'pm:read',
+    });
     const browser = new Browser(harness.baseUrl);
     let response = await browser.get(authorizationUrl.href);
     while (response.status === 302 || response.status === 303) response = await browser.get(new URL(response.headers.get('location')!, harness.baseUrl).href);
     const action = /<form method="post" action="([^"]+)"/.exec(await response.text())![1]!;
     const answer = await browser.post(action, { login, password });
-    return { status: answer.status, html: answer.status === 303 || answer.status === 302 ? '' : await answer.text(), retryAfter: answer.headers.get('retry-after') };
+    return {
+      status: answer.status,
+      html: answer.status === 303 || answer.status === 302 ? '' : await answer.text(),
+      retryAfter: answer.headers.get('retry-after'),
+    };
   }
 
   it(`holds an account back after ${PER_ACCOUNT} attempts across authorization requests, even with the right password, and says when to retry`, async () => {
@@ -78,10 +97,14 @@ describe('sign-in and registration throttling', () => {
   it(`refuses more than ${REGISTRATIONS} open client registrations a minute from one address`, async () => {
     // One registration was made by the test above.
     const answers = [];
-    for (let i = 0; i < REGISTRATIONS; i++) answers.push(await harness.register({ client_name: `flood ${i}`, redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none' }));
+    for (let i = 0; i < REGISTRATIONS; i++)
+      answers.push(await harness.register({ client_name: `flood ${i}`, redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none' }));
     expect(answers.slice(0, REGISTRATIONS - 1).map((answer) => answer.status)).toEqual(Array(REGISTRATIONS - 1).fill(201));
     const refused = answers[REGISTRATIONS - 1]!;
     expect(refused.status).toBe(429);
-    expect(refused.body).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('Too many client registrations from this address') });
+    expect(refused.body).toMatchObject({
+      error: 'invalid_request',
+      error_description: expect.stringContaining('Too many client registrations from this address'),
+    });
   });
 });

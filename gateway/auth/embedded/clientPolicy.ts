@@ -87,9 +87,12 @@ export function isMetadataDocumentClientId(clientId: unknown): clientId is strin
  */
 function checkMetadataDocument(metadata: ClientMetadata): void {
   const where = `client ID metadata document ${metadata.client_id}`;
-  if (typeof metadata.client_name !== 'string' || metadata.client_name.trim() === '') reject(`${where}: client_name is required; the consent page shows it to the user.`);
+  if (typeof metadata.client_name !== 'string' || metadata.client_name.trim() === '')
+    reject(`${where}: client_name is required; the consent page shows it to the user.`);
   if (metadata.token_endpoint_auth_method !== 'none') {
-    reject(`${where}: token_endpoint_auth_method must be "none" (a published document cannot hold a secret); it is ${metadata.token_endpoint_auth_method ? `"${metadata.token_endpoint_auth_method}"` : 'missing'}.`);
+    reject(
+      `${where}: token_endpoint_auth_method must be "none" (a published document cannot hold a secret); it is ${metadata.token_endpoint_auth_method ? `"${metadata.token_endpoint_auth_method}"` : 'missing'}.`,
+    );
   }
   const extra = (metadata.grant_types ?? ['authorization_code']).filter((grant) => !USER_GRANTS.has(grant));
   if (extra.length > 0) reject(`${where}: grant_types may only be authorization_code and refresh_token, not ${extra.join(', ')}.`);
@@ -99,7 +102,9 @@ function checkMetadataDocument(metadata: ClientMetadata): void {
     const verdict = classifyRedirectUri(uri);
     if ('problem' in verdict) reject(`${where}: ${verdict.problem}`);
     if (verdict.kind === 'private-use' && metadata.application_type !== 'native') {
-      reject(`${where}: redirect_uris: "${uri}" is an application's own scheme, which only a native application may use; declare "application_type": "native".`);
+      reject(
+        `${where}: redirect_uris: "${uri}" is an application's own scheme, which only a native application may use; declare "application_type": "native".`,
+      );
     }
   }
 }
@@ -128,19 +133,23 @@ export function registrationPolicy(options: RegistrationPolicyOptions) {
     const grantTypes = metadata.grant_types ?? ['authorization_code'];
     if (metadata.token_endpoint_auth_method === 'none') {
       const extra = grantTypes.filter((grant) => !USER_GRANTS.has(grant));
-      if (extra.length > 0) reject(`grant_types: a public client (token_endpoint_auth_method "none") may only use authorization_code and refresh_token, not ${extra.join(', ')}.`);
+      if (extra.length > 0)
+        reject(`grant_types: a public client (token_endpoint_auth_method "none") may only use authorization_code and refresh_token, not ${extra.join(', ')}.`);
     }
 
     // MCP clients register with the scope of the first challenge, the least-privilege default;
     // kept, it would forbid every later step-up (oidc-provider refuses scopes beyond a client's
     // registered `scope`). A client acting for a user gets what the user grants at consent.
     const unknown = (metadata.scope ?? '').split(' ').filter((scope) => scope && !options.knownScopes.has(scope));
-    if (unknown.length > 0) reject(`scope: ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not supported here; see scopes_supported in the server's metadata.`);
+    if (unknown.length > 0)
+      reject(`scope: ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not supported here; see scopes_supported in the server's metadata.`);
     if (!grantTypes.includes('client_credentials')) delete metadata.scope;
 
     if (grantTypes.includes('client_credentials')) {
       if (!adminTokenPresented(ctx, options.registrationAdminToken)) {
-        reject('grant_types: registering a client_credentials client requires the registration admin token (Authorization: Bearer …); or declare the client in the gateway configuration.');
+        reject(
+          'grant_types: registering a client_credentials client requires the registration admin token (Authorization: Bearer …); or declare the client in the gateway configuration.',
+        );
       }
       if (!metadata.scope) reject('scope: a client_credentials client must list the scopes it may request.');
     }

@@ -6,7 +6,12 @@ import { DomainError } from '../../../shared/errors.js';
 import { isAdminScope } from '../scopePolicy.js';
 import type { Logger } from '../../../shared/logger.js';
 import { EXTRA_CLIENT_METADATA, isMetadataDocumentClientId, registrationPolicy } from './clientPolicy.js';
-import { DEFAULT_METADATA_DOCUMENT_MAX_BYTES, metadataDocumentFetch, metadataDocumentRefusalIn, type MetadataDocumentFetchOptions } from './metadataDocumentFetch.js';
+import {
+  DEFAULT_METADATA_DOCUMENT_MAX_BYTES,
+  metadataDocumentFetch,
+  metadataDocumentRefusalIn,
+  type MetadataDocumentFetchOptions,
+} from './metadataDocumentFetch.js';
 import { messagePage, PAGE_CSP } from './interactionPages.js';
 import { interactionRoutes, type UserDirectory } from './interactionRoutes.js';
 import { SignInThrottle, waitInWords } from './signInThrottle.js';
@@ -104,7 +109,8 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
   const defaultScopes = (options.defaultScopes ?? options.scopes.filter((scope) => !isAdminScope(scope))).filter((scope) => supportedScopes.has(scope));
   const resources = new Set([options.resource, ...(options.extraResources ?? [])]);
   for (const resource of resources) {
-    if (!URL.canParse(resource) || resource.includes('#')) throw new DomainError('invalid_input', `Resource "${resource}" is not an absolute URI without a fragment (RFC 8707 §2).`, { field: 'resource' });
+    if (!URL.canParse(resource) || resource.includes('#'))
+      throw new DomainError('invalid_input', `Resource "${resource}" is not an absolute URI without a fragment (RFC 8707 §2).`, { field: 'resource' });
   }
   const accessTokenTtl = options.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL;
   const refreshTokenTtl = options.refreshTokenTtlSeconds ?? DEFAULT_REFRESH_TOKEN_TTL;
@@ -158,7 +164,8 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
       },
       resourceIndicators: {
         enabled: true,
-        defaultResource: (_ctx, _client, oneOf) => (oneOf ? (oneOf.includes(options.resource) ? options.resource : (oneOf[0] ?? options.resource)) : options.resource),
+        defaultResource: (_ctx, _client, oneOf) =>
+          oneOf ? (oneOf.includes(options.resource) ? options.resource : (oneOf[0] ?? options.resource)) : options.resource,
         // At the token endpoint, a request without `resource` gets the resource of its grant.
         useGrantedResource: () => true,
         getResourceServerInfo: (ctx, indicator, client) => {
@@ -183,7 +190,10 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
     },
     extraClientMetadata: {
       properties: [...EXTRA_CLIENT_METADATA],
-      validator: registrationPolicy({ registrationAdminToken: options.registrationAdminToken, knownScopes: new Set(['openid', 'offline_access', ...supportedScopes]) }),
+      validator: registrationPolicy({
+        registrationAdminToken: options.registrationAdminToken,
+        knownScopes: new Set(['openid', 'offline_access', ...supportedScopes]),
+      }),
     },
     // oidc-provider runs these validators after its own scope check, on every authorization
     // and pushed authorization request, present or not: a request that names no gateway scope
@@ -286,7 +296,10 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
     const refusal = metadataDocumentRefusalIn(error);
     const clientId = ctx.oidc?.params?.client_id;
     if (refusal || (error instanceof errors.InvalidClientMetadata && isMetadataDocumentClientId(clientId))) {
-      logger.warn({ client: clientId, code: refusal?.code, reason: refusal?.message ?? error.error_description }, 'embedded authorization server: client ID metadata document refused');
+      logger.warn(
+        { client: clientId, code: refusal?.code, reason: refusal?.message ?? error.error_description },
+        'embedded authorization server: client ID metadata document refused',
+      );
     }
   });
   provider.on('registration_create.success', (_ctx, client) => {
@@ -356,7 +369,10 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
       if (!admitted.ok) {
         ctx.status = 429;
         ctx.set({ 'Retry-After': String(Math.ceil(admitted.retryAfterMs / 1000)), 'Cache-Control': 'no-store' });
-        ctx.body = { error: 'invalid_request', error_description: `Too many client registrations from this address. Reuse the client you registered, or try again in ${waitInWords(admitted.retryAfterMs)}.` };
+        ctx.body = {
+          error: 'invalid_request',
+          error_description: `Too many client registrations from this address. Reuse the client you registered, or try again in ${waitInWords(admitted.retryAfterMs)}.`,
+        };
         return;
       }
     }
@@ -366,19 +382,29 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
 
   const mintAccessToken = async (login: string, scopes: string[], resource: string = options.resource): Promise<string> => {
     const user = users.byLogin(login);
-    if (!user) throw new DomainError('not_found', `No configured user "${login}".`, { field: 'user', action: 'Name a user id or email from the auth configuration.' });
+    if (!user)
+      throw new DomainError('not_found', `No configured user "${login}".`, { field: 'user', action: 'Name a user id or email from the auth configuration.' });
     const unique = [...new Set(scopes.filter(Boolean))];
     const unknown = unique.filter((s) => !supportedScopes.has(s));
     if (unknown.length) {
-      throw new DomainError('invalid_input', `Unsupported scope ${unknown.map((s) => `"${s}"`).join(', ')}.`, { field: 'scope', action: `Supported scopes: ${[...supportedScopes].join(' ') || '(none)'}.` });
+      throw new DomainError('invalid_input', `Unsupported scope ${unknown.map((s) => `"${s}"`).join(', ')}.`, {
+        field: 'scope',
+        action: `Supported scopes: ${[...supportedScopes].join(' ') || '(none)'}.`,
+      });
     }
     const grantable = users.grantableScopes(user);
     const denied = unique.filter((s) => !grantable.has(s));
     if (denied.length) {
-      throw new DomainError('forbidden', `User "${user.id}" may not have ${denied.map((s) => `"${s}"`).join(', ')}.`, { field: 'scope', action: `Their scopes: ${[...grantable].join(' ') || '(none)'}.` });
+      throw new DomainError('forbidden', `User "${user.id}" may not have ${denied.map((s) => `"${s}"`).join(', ')}.`, {
+        field: 'scope',
+        action: `Their scopes: ${[...grantable].join(' ') || '(none)'}.`,
+      });
     }
     if (!resources.has(resource)) {
-      throw new DomainError('invalid_input', `Resource "${resource}" is not one of this gateway's (invalid_target).`, { field: 'resource', action: `Use one of: ${[...resources].join(', ')}.` });
+      throw new DomainError('invalid_input', `Resource "${resource}" is not one of this gateway's (invalid_target).`, {
+        field: 'resource',
+        action: `Use one of: ${[...resources].join(', ')}.`,
+      });
     }
     const client = await provider.Client.find(TOKEN_COMMAND_CLIENT_ID);
     if (!client) throw new Error('The built-in token command client is missing.');
@@ -433,8 +459,17 @@ function clientIdProblem(ctx: KoaContextWithOIDC, error: unknown): string | unde
 /** Refuse a base URL with a path: the authorization server's routes assume it sits at the root. */
 function canonicalPublicUrl(publicUrl: string): string {
   const url = URL.parse(publicUrl);
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username) {
-    throw new DomainError('invalid_input', `publicUrl "${publicUrl}" must be an http(s) origin without a path, e.g. http://127.0.0.1:8080.`, { field: 'publicUrl' });
+  if (
+    !url ||
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    (url.pathname !== '/' && url.pathname !== '') ||
+    url.search ||
+    url.hash ||
+    url.username
+  ) {
+    throw new DomainError('invalid_input', `publicUrl "${publicUrl}" must be an http(s) origin without a path, e.g. http://127.0.0.1:8080.`, {
+      field: 'publicUrl',
+    });
   }
   return url.origin;
 }

@@ -127,7 +127,11 @@ export function interactionRoutes(options: InteractionRoutesOptions): Koa.Middle
         }),
       );
     }
-    return html(ctx, 400, messagePage('Unsupported request', `This server cannot complete the "${interaction.prompt.name}" step. Go back to the application and start again.`));
+    return html(
+      ctx,
+      400,
+      messagePage('Unsupported request', `This server cannot complete the "${interaction.prompt.name}" step. Go back to the application and start again.`),
+    );
   };
 
   const login = async (ctx: Koa.Context, interaction: Interaction): Promise<void> => {
@@ -138,9 +142,18 @@ export function interactionRoutes(options: InteractionRoutesOptions): Koa.Middle
     // Counted before the password is checked: while held back, not even the right one gets in.
     const admitted = await options.throttle.signIn(loginName, ctx.ip);
     if (!admitted.ok) {
-      logger.warn({ client: interaction.params.client_id, retryAfterMs: admitted.retryAfterMs }, 'embedded authorization server: sign-in held back (too many attempts)');
+      logger.warn(
+        { client: interaction.params.client_id, retryAfterMs: admitted.retryAfterMs },
+        'embedded authorization server: sign-in held back (too many attempts)',
+      );
       ctx.set('Retry-After', String(Math.ceil(admitted.retryAfterMs / 1000)));
-      return renderPrompt(ctx, interaction, `Too many sign-in attempts for this account or from this address. Try again in ${waitInWords(admitted.retryAfterMs)}.`, loginName, 429);
+      return renderPrompt(
+        ctx,
+        interaction,
+        `Too many sign-in attempts for this account or from this address. Try again in ${waitInWords(admitted.retryAfterMs)}.`,
+        loginName,
+        429,
+      );
     }
     const user = loginName ? users.byLogin(loginName) : undefined;
     const verified = await verifyPassword(password, user?.passwordHash);
@@ -169,7 +182,8 @@ export function interactionRoutes(options: InteractionRoutesOptions): Koa.Middle
     const clientId = String(interaction.params.client_id ?? '');
     if (!user) return finish(ctx, { error: 'access_denied', error_description: 'The account is no longer configured.' }, false);
 
-    const grant: Grant = (interaction.grantId ? await provider.Grant.find(interaction.grantId) : undefined) ?? new provider.Grant({ accountId: user.id, clientId });
+    const grant: Grant =
+      (interaction.grantId ? await provider.Grant.find(interaction.grantId) : undefined) ?? new provider.Grant({ accountId: user.id, clientId });
     const grantable = users.grantableScopes(user);
     const details = interaction.prompt.details as ConsentDetails;
 
@@ -220,7 +234,11 @@ export function interactionRoutes(options: InteractionRoutesOptions): Koa.Middle
       interaction = await provider.interactionDetails(ctx.req, ctx.res);
     } catch (error) {
       if (error instanceof errors.SessionNotFound) {
-        return html(ctx, 400, messagePage('Sign-in expired', 'This sign-in request has expired or was started in another browser. Go back to the application and start again.'));
+        return html(
+          ctx,
+          400,
+          messagePage('Sign-in expired', 'This sign-in request has expired or was started in another browser. Go back to the application and start again.'),
+        );
       }
       throw error;
     }

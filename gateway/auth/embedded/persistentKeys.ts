@@ -79,7 +79,10 @@ function isPrivateJwks(value: unknown): value is PrivateJwks {
   return (
     Array.isArray(keys) &&
     keys.length > 0 &&
-    keys.every((k: unknown) => typeof k === 'object' && k !== null && typeof (k as JWK).kty === 'string' && typeof (k as JWK).d === 'string' && typeof (k as JWK).kid === 'string')
+    keys.every(
+      (k: unknown) =>
+        typeof k === 'object' && k !== null && typeof (k as JWK).kty === 'string' && typeof (k as JWK).d === 'string' && typeof (k as JWK).kid === 'string',
+    )
   );
 }
 
@@ -119,6 +122,11 @@ function isCookieKeys(value: unknown): value is CookieKeys {
 
 /** Keys for oidc-provider's cookie signing (Koa keygrip), generated on first run. */
 export async function loadCookieKeys(dataDir: string, logger: Logger): Promise<string[]> {
-  const { keys } = await readOrCreateSecretFile(join(dataDir, COOKIE_KEYS_FILE), async () => ({ keys: [randomBytes(32).toString('base64url')] }), isCookieKeys, logger);
+  const { keys } = await readOrCreateSecretFile(
+    join(dataDir, COOKIE_KEYS_FILE),
+    async () => ({ keys: [randomBytes(32).toString('base64url')] }),
+    isCookieKeys,
+    logger,
+  );
   return keys;
 }

@@ -101,7 +101,9 @@ async function main(): Promise<void> {
   if (request.resource !== undefined && request.resource !== mainResource && !extraResources.includes(request.resource)) {
     const url = new URL(request.resource);
     if (url.origin !== request.publicUrl || !NAMESPACE_ENDPOINT.test(url.pathname) || url.search || url.hash) {
-      throw new UsageError(`--resource: "${request.resource}" is not one of the gateway's MCP endpoints (${mainResource} or ${request.publicUrl}/servers/<namespace>/mcp).`);
+      throw new UsageError(
+        `--resource: "${request.resource}" is not one of the gateway's MCP endpoints (${mainResource} or ${request.publicUrl}/servers/<namespace>/mcp).`,
+      );
     }
     extraResources.push(request.resource);
   }

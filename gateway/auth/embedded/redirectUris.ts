@@ -39,7 +39,8 @@ const REFUSED_SCHEMES: ReadonlyMap<string, string> = new Map([
   ['sms:', 'hands the code to the messaging application'],
 ]);
 
-const ACCEPTED = 'Use https, http on a loopback address (127.0.0.1, [::1] or localhost), or, for a native application, its own scheme (e.g. com.example.app:/callback).';
+const ACCEPTED =
+  'Use https, http on a loopback address (127.0.0.1, [::1] or localhost), or, for a native application, its own scheme (e.g. com.example.app:/callback).';
 
 /** What kind of redirect URI this is, or why it cannot be registered (a sentence naming the URI). */
 export function classifyRedirectUri(uri: string): { kind: RedirectUriKind } | { problem: string } {
@@ -48,7 +49,9 @@ export function classifyRedirectUri(uri: string): { kind: RedirectUriKind } | { 
   if (url.protocol === 'https:') return { kind: 'https' };
   if (url.protocol === 'http:') {
     if (isLoopbackHost(url.hostname)) return { kind: 'loopback-http' };
-    return { problem: `redirect_uris: "${uri}" must use https, or http on a loopback address (127.0.0.1, [::1] or localhost); a native application may instead use its own scheme (e.g. com.example.app:/callback).` };
+    return {
+      problem: `redirect_uris: "${uri}" must use https, or http on a loopback address (127.0.0.1, [::1] or localhost); a native application may instead use its own scheme (e.g. com.example.app:/callback).`,
+    };
   }
   const scheme = url.protocol.slice(0, -1);
   const refusal = REFUSED_SCHEMES.get(url.protocol);

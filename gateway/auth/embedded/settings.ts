@@ -15,7 +15,11 @@ export const scopeSchema = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/,
 export const embeddedUserSchema = z
   .object({
     /** The stable subject (`sub`) of this user's tokens; also accepted as the login name. */
-    id: z.string().min(1).max(320).regex(/^[^\s<>"'&]+$/, 'must not contain spaces, quotes, < > or &'),
+    id: z
+      .string()
+      .min(1)
+      .max(320)
+      .regex(/^[^\s<>"'&]+$/, 'must not contain spaces, quotes, < > or &'),
     /** Also accepted as the login name (case-insensitive); copied into tokens as `email`. */
     email: z.email('must be an email address such as ada@example.com'),
     name: z.string().min(1).max(200).optional(),
@@ -28,7 +32,11 @@ export const embeddedUserSchema = z
 
 export const embeddedClientSchema = z
   .object({
-    clientId: z.string().min(3).max(200).regex(/^[A-Za-z0-9._~-]+$/, 'may contain letters, digits and . _ ~ -'),
+    clientId: z
+      .string()
+      .min(3)
+      .max(200)
+      .regex(/^[A-Za-z0-9._~-]+$/, 'may contain letters, digits and . _ ~ -'),
     /** At least 32 characters; scripts send it with HTTP Basic (default) or in the form body. */
     clientSecret: z.string().min(32, 'must be at least 32 characters'),
     /** The scopes this script may obtain with the client credentials grant. */
