@@ -64,13 +64,18 @@ async function main(): Promise<void> {
       return;
     case 'pending': {
       const pending = pins.pending();
-      process.stdout.write(pending.length ? `${pending.map((p) => `${p.namespace} ${p.tool}\n  ${p.changes.join('\n  ')}`).join('\n')}\n` : 'No tool changes are waiting for approval.\n');
+      process.stdout.write(
+        pending.length
+          ? `${pending.map((p) => `${p.namespace} ${p.tool}\n  ${p.changes.join('\n  ')}`).join('\n')}\n`
+          : 'No tool changes are waiting for approval.\n',
+      );
       return;
     }
     case 'approve': {
       if (!namespace) throw new ConfigError([`approve needs an upstream namespace. ${USAGE}`]);
       const approved = pins.approve(namespace, tool);
-      if (approved.length === 0) throw new ConfigError([`nothing to approve for ${namespace}${tool ? ` ${tool}` : ''}; "integrity pending" lists what is waiting.`]);
+      if (approved.length === 0)
+        throw new ConfigError([`nothing to approve for ${namespace}${tool ? ` ${tool}` : ''}; "integrity pending" lists what is waiting.`]);
       process.stdout.write(`Approved ${approved.map((t) => `${namespace}/${t}`).join(', ')}. A running gateway serves them again within seconds.\n`);
       return;
     }

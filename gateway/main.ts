@@ -52,7 +52,9 @@ function relayedInputTtlSeconds(): number | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
   const seconds = Number(raw);
   if (!Number.isSafeInteger(seconds) || seconds < 1 || seconds > 86_400) {
-    throw new ConfigError([`MANIFOLD_RELAYED_INPUT_TTL_SECONDS: must be a whole number of seconds from 1 to 86400 (default ${RELAYED_INPUT_TTL_SECONDS}); got "${raw}"`]);
+    throw new ConfigError([
+      `MANIFOLD_RELAYED_INPUT_TTL_SECONDS: must be a whole number of seconds from 1 to 86400 (default ${RELAYED_INPUT_TTL_SECONDS}); got "${raw}"`,
+    ]);
   }
   return seconds;
 }
@@ -63,145 +65,158 @@ function relayedInputTtlSeconds(): number | undefined {
  * and load them from the cache on every later start. Older runtimes have no such cache.
  */
 function compileCacheEnv(dataDir: string): Record<string, string> {
-  return typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === 'function' ? { NODE_COMPILE_CACHE: resolve(dataDir, 'compile-cache') } : {};
+  return typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === 'function'
+    ? { NODE_COMPILE_CACHE: resolve(dataDir, 'compile-cache') }
+    : {};
 }
 
-runMain('gateway', async (logger) => {
-  const flags = parseFlags(process.argv.slice(2));
-  const config = await loadGatewayConfig(flags.config);
-  const relayedInputTtl = relayedInputTtlSeconds();
-  const dataDir = privateDataDir(resolve(process.env.MANIFOLD_DATA_DIR ?? resolve(packageRoot(), 'data')));
-  const redis = await openConfiguredRedisLink(config, logger);
-  const policies = createPolicyStack(config, { logger, dataDir, ...(redis ? { redis } : {}) });
-  if (redis && policies.metrics) redis.registerMetrics(policies.metrics.registry);
-  const pinsFile = toolPinsFile(dataDir);
-  // The cluster modules (and the Redis client) are loaded only for a gateway that uses them.
-  const cluster = redis && config.cluster.redis ? await (await import('./compose/clusterWiring.js')).joinCluster(redis, config, policies.cache, logger) : undefined;
-  const gateway = new ManifoldGateway(config, logger, {
-    toolCallMiddlewares: policies.toolCallMiddlewares,
-    ...(policies.requestLimiter ? { requestLimiter: policies.requestLimiter } : {}),
-    resourceReadMiddlewares: policies.resourceReadMiddlewares,
-    upstreamObservers: [...policies.upstreamObservers, ...(cluster ? [cluster.resourceUpdates.observer] : [])],
-    toolPins: new ToolPins(pinsFile),
-    ...(cluster ? { sessionDirectory: cluster.sessions } : {}),
-    relayedInputKey: relayedInputKey(dataDir),
-    childEnv: compileCacheEnv(dataDir),
-    ...(relayedInputTtl === undefined ? {} : { relayedInputTtlSeconds: relayedInputTtl }),
-    onToolChange: (change, served) =>
-      policies.audit?.append({ at: new Date().toISOString(), event: 'tool_definition_changed', upstream: change.namespace, tool: change.tool, served, changes: change.changes }, { urgent: true }),
-  });
-  cluster?.resourceUpdates.attach(gateway.clusterResources());
-  // A session the client ended on another instance: close this instance's copy of it.
-  cluster?.sessions.onEndedElsewhere((id) => void gateway.sessions.get(id)?.transport.close());
-  // A 2026 client's retry of a bridged call may reach another instance than the one holding it.
-  const parkedRelay = cluster ? await cluster.relayParkedCalls(gateway.parkedCalls) : undefined;
-  // Upstreams start now, in parallel, while the listener and authorization are set up (their
-  // processes need neither): /readyz reports when they are up. Then names are checked: a
-  // collision, or a view naming something that does not exist, refuses to start (never
-  // resolved by order); upstreams that are not up are checked later.
-  void gateway.start().then(() => {
-    logger.info(gateway.readiness(), 'initial upstream start settled');
-    logger.flush();
-    const problems = startupProblems(gateway, config);
-    if (problems.length > 0) {
-      for (const problem of problems) logger.fatal({ problem }, problem);
-      process.stderr.write(`gateway: refusing to start:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
-      process.exit(2);
-    }
-  });
-  // An operator's approval (integrity approve …) rewrites the pin file: serve the tool again.
-  watchFile(pinsFile, { interval: 500 }, (current, previous) => {
-    if (current.mtimeMs !== previous.mtimeMs) gateway.refreshTools();
-  });
-
-  // Listen first: the public URL (and so the OAuth resource identifiers) may depend on the bound port.
-  let handle: RequestListener = (_req, res) => {
-    res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '1' }).end('{"error":"starting"}');
-  };
-  // Slow senders are cut off (headersTimeout, requestTimeout bound receiving a request, not the
-  // answer: SSE streams and long calls stay open), checked every second or so.
-  const { headersTimeoutMs, requestTimeoutMs } = config.http;
-  const server = createServer({ connectionsCheckingInterval: Math.min(1000, headersTimeoutMs / 2) }, (req, res) => handle(req, res));
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = headersTimeoutMs;
-  server.requestTimeout = requestTimeoutMs;
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(config.listen.port, config.listen.host, () => resolveListen());
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const base = publicUrlFor(config, { host: address.address, port: address.port });
-  // Sign-in guessing is counted where rate limits are (shared in a cluster); a lockout is audited.
-  const signInThrottle = new SignInThrottle(config.limits.signIn, policies.counters, (lockout) => {
-    logger.warn({ kind: lockout.kind, windowMs: lockout.windowMs, retryAfterMs: lockout.retryAfterMs }, 'embedded authorization server: attempts held back');
-    policies.audit?.append({ at: new Date().toISOString(), event: 'sign_in_throttled', kind: lockout.kind, key: lockout.key, windowMs: lockout.windowMs }, { urgent: true });
-  });
-  const auth = await setUpGatewayAuth(config, { publicUrl: base, dataDir, access: gateway.access, logger, signInThrottle });
-  handle = createHttpApp({ gateway, auth, publicUrl: base, logger, operatorRoutes: policies.routes(gateway) }).callback();
-  logger.info(
-    {
-      url: `${base}/mcp`,
-      base,
-      listening: `${host}:${address.port}`,
-      config: flags.config,
-      auth: config.auth.mode,
-      ...(auth.issuer ? { issuer: auth.issuer } : {}),
-      upstreams: config.upstreams.map((u) => u.namespace),
-    },
-    'gateway listening',
-  );
-  // Call log lines are batched; lines that operators and supervisors wait for go out at once.
-  logger.flush();
-
-  // Views change without a restart: on an edit of the configuration file (or SIGHUP).
-  const reload = async (): Promise<void> => {
-    try {
-      const next = await loadGatewayConfig(flags.config);
-      const problems = viewProblems(next.views, gateway.catalog, next.separator, (ns) => gateway.catalog.upstream(ns)?.state === 'ready');
+runMain(
+  'gateway',
+  async (logger) => {
+    const flags = parseFlags(process.argv.slice(2));
+    const config = await loadGatewayConfig(flags.config);
+    const relayedInputTtl = relayedInputTtlSeconds();
+    const dataDir = privateDataDir(resolve(process.env.MANIFOLD_DATA_DIR ?? resolve(packageRoot(), 'data')));
+    const redis = await openConfiguredRedisLink(config, logger);
+    const policies = createPolicyStack(config, { logger, dataDir, ...(redis ? { redis } : {}) });
+    if (redis && policies.metrics) redis.registerMetrics(policies.metrics.registry);
+    const pinsFile = toolPinsFile(dataDir);
+    // The cluster modules (and the Redis client) are loaded only for a gateway that uses them.
+    const cluster =
+      redis && config.cluster.redis ? await (await import('./compose/clusterWiring.js')).joinCluster(redis, config, policies.cache, logger) : undefined;
+    const gateway = new ManifoldGateway(config, logger, {
+      toolCallMiddlewares: policies.toolCallMiddlewares,
+      ...(policies.requestLimiter ? { requestLimiter: policies.requestLimiter } : {}),
+      resourceReadMiddlewares: policies.resourceReadMiddlewares,
+      upstreamObservers: [...policies.upstreamObservers, ...(cluster ? [cluster.resourceUpdates.observer] : [])],
+      toolPins: new ToolPins(pinsFile),
+      ...(cluster ? { sessionDirectory: cluster.sessions } : {}),
+      relayedInputKey: relayedInputKey(dataDir),
+      childEnv: compileCacheEnv(dataDir),
+      ...(relayedInputTtl === undefined ? {} : { relayedInputTtlSeconds: relayedInputTtl }),
+      onToolChange: (change, served) =>
+        policies.audit?.append(
+          { at: new Date().toISOString(), event: 'tool_definition_changed', upstream: change.namespace, tool: change.tool, served, changes: change.changes },
+          { urgent: true },
+        ),
+    });
+    cluster?.resourceUpdates.attach(gateway.clusterResources());
+    // A session the client ended on another instance: close this instance's copy of it.
+    cluster?.sessions.onEndedElsewhere((id) => void gateway.sessions.get(id)?.transport.close());
+    // A 2026 client's retry of a bridged call may reach another instance than the one holding it.
+    const parkedRelay = cluster ? await cluster.relayParkedCalls(gateway.parkedCalls) : undefined;
+    // Upstreams start now, in parallel, while the listener and authorization are set up (their
+    // processes need neither): /readyz reports when they are up. Then names are checked: a
+    // collision, or a view naming something that does not exist, refuses to start (never
+    // resolved by order); upstreams that are not up are checked later.
+    void gateway.start().then(() => {
+      logger.info(gateway.readiness(), 'initial upstream start settled');
+      logger.flush();
+      const problems = startupProblems(gateway, config);
       if (problems.length > 0) {
-        logger.error({ problems }, 'configuration reload refused; the previous views stay in place');
-        return;
+        for (const problem of problems) logger.fatal({ problem }, problem);
+        process.stderr.write(`gateway: refusing to start:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+        process.exit(2);
       }
-      const outcome = gateway.applyViews(next.views);
-      logger.info(outcome, 'views reloaded');
-      const { views: _nextViews, ...nextRest } = next;
-      const { views: _currentViews, ...currentRest } = config;
-      if (!isDeepStrictEqual(nextRest, currentRest)) logger.warn('configuration changes other than views take effect after a restart');
-    } catch (error) {
-      logger.error({ err: error instanceof ConfigError ? error.message : error }, 'configuration reload refused; the previous views stay in place');
-    }
-  };
-  watchFile(flags.config, { interval: 500 }, (current, previous) => {
-    if (current.mtimeMs !== previous.mtimeMs) void reload();
-  });
-  process.on('SIGHUP', () => void reload());
+    });
+    // An operator's approval (integrity approve …) rewrites the pin file: serve the tool again.
+    watchFile(pinsFile, { interval: 500 }, (current, previous) => {
+      if (current.mtimeMs !== previous.mtimeMs) gateway.refreshTools();
+    });
 
-  let stopping = false;
-  const shutdown = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    const started = Date.now();
-    logger.info({ signal }, 'shutting down: no new sessions or calls; draining in-flight calls');
-    gateway.stopAccepting();
-    server.close();
-    const left = await gateway.drain(config.http.drainTimeoutMs);
-    if (left > 0) logger.warn({ left }, `drain timeout (${config.http.drainTimeoutMs} ms): abandoning in-flight calls`);
-    unwatchFile(flags.config);
-    unwatchFile(pinsFile);
-    await gateway.stop();
-    await auth.close();
-    await policies.close();
-    await parkedRelay?.close();
-    await cluster?.close();
-    await redis?.close();
-    server.closeAllConnections();
-    logger.info({ ms: Date.now() - started }, 'stopped');
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-}, { flushIntervalMs: 100 });
+    // Listen first: the public URL (and so the OAuth resource identifiers) may depend on the bound port.
+    let handle: RequestListener = (_req, res) => {
+      res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '1' }).end('{"error":"starting"}');
+    };
+    // Slow senders are cut off (headersTimeout, requestTimeout bound receiving a request, not the
+    // answer: SSE streams and long calls stay open), checked every second or so.
+    const { headersTimeoutMs, requestTimeoutMs } = config.http;
+    const server = createServer({ connectionsCheckingInterval: Math.min(1000, headersTimeoutMs / 2) }, (req, res) => handle(req, res));
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = headersTimeoutMs;
+    server.requestTimeout = requestTimeoutMs;
+    await new Promise<void>((resolveListen, reject) => {
+      server.once('error', reject);
+      server.listen(config.listen.port, config.listen.host, () => resolveListen());
+    });
+    const address = server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const base = publicUrlFor(config, { host: address.address, port: address.port });
+    // Sign-in guessing is counted where rate limits are (shared in a cluster); a lockout is audited.
+    const signInThrottle = new SignInThrottle(config.limits.signIn, policies.counters, (lockout) => {
+      logger.warn({ kind: lockout.kind, windowMs: lockout.windowMs, retryAfterMs: lockout.retryAfterMs }, 'embedded authorization server: attempts held back');
+      policies.audit?.append(
+        { at: new Date().toISOString(), event: 'sign_in_throttled', kind: lockout.kind, key: lockout.key, windowMs: lockout.windowMs },
+        { urgent: true },
+      );
+    });
+    const auth = await setUpGatewayAuth(config, { publicUrl: base, dataDir, access: gateway.access, logger, signInThrottle });
+    handle = createHttpApp({ gateway, auth, publicUrl: base, logger, operatorRoutes: policies.routes(gateway) }).callback();
+    logger.info(
+      {
+        url: `${base}/mcp`,
+        base,
+        listening: `${host}:${address.port}`,
+        config: flags.config,
+        auth: config.auth.mode,
+        ...(auth.issuer ? { issuer: auth.issuer } : {}),
+        upstreams: config.upstreams.map((u) => u.namespace),
+      },
+      'gateway listening',
+    );
+    // Call log lines are batched; lines that operators and supervisors wait for go out at once.
+    logger.flush();
+
+    // Views change without a restart: on an edit of the configuration file (or SIGHUP).
+    const reload = async (): Promise<void> => {
+      try {
+        const next = await loadGatewayConfig(flags.config);
+        const problems = viewProblems(next.views, gateway.catalog, next.separator, (ns) => gateway.catalog.upstream(ns)?.state === 'ready');
+        if (problems.length > 0) {
+          logger.error({ problems }, 'configuration reload refused; the previous views stay in place');
+          return;
+        }
+        const outcome = gateway.applyViews(next.views);
+        logger.info(outcome, 'views reloaded');
+        const { views: _nextViews, ...nextRest } = next;
+        const { views: _currentViews, ...currentRest } = config;
+        if (!isDeepStrictEqual(nextRest, currentRest)) logger.warn('configuration changes other than views take effect after a restart');
+      } catch (error) {
+        logger.error({ err: error instanceof ConfigError ? error.message : error }, 'configuration reload refused; the previous views stay in place');
+      }
+    };
+    watchFile(flags.config, { interval: 500 }, (current, previous) => {
+      if (current.mtimeMs !== previous.mtimeMs) void reload();
+    });
+    process.on('SIGHUP', () => void reload());
+
+    let stopping = false;
+    const shutdown = async (signal: string): Promise<void> => {
+      if (stopping) return;
+      stopping = true;
+      const started = Date.now();
+      logger.info({ signal }, 'shutting down: no new sessions or calls; draining in-flight calls');
+      gateway.stopAccepting();
+      server.close();
+      const left = await gateway.drain(config.http.drainTimeoutMs);
+      if (left > 0) logger.warn({ left }, `drain timeout (${config.http.drainTimeoutMs} ms): abandoning in-flight calls`);
+      unwatchFile(flags.config);
+      unwatchFile(pinsFile);
+      await gateway.stop();
+      await auth.close();
+      await policies.close();
+      await parkedRelay?.close();
+      await cluster?.close();
+      await redis?.close();
+      server.closeAllConnections();
+      logger.info({ ms: Date.now() - started }, 'stopped');
+      process.exit(0);
+    };
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+  },
+  { flushIntervalMs: 100 },
+);
 
 /** Name collisions between upstreams, and view references that do not exist, found once upstreams are up. */
 function startupProblems(gateway: ManifoldGateway, config: GatewayConfig): string[] {

@@ -55,9 +55,12 @@ async function main(): Promise<void> {
   if (!values.scope?.trim()) throw new UsageError('--scope: required, e.g. --scope "pm:read pm:write".');
   const config = await loadGatewayConfig(resolve(values.config ?? join(packageRoot(), 'config', 'gateway.json')));
   if (config.auth.mode !== 'oauth' || config.auth.issuer) {
-    throw new UsageError('the configuration does not use the embedded authorization server (auth.mode "oauth" without "issuer"); get tokens from your identity provider.');
+    throw new UsageError(
+      'the configuration does not use the embedded authorization server (auth.mode "oauth" without "issuer"); get tokens from your identity provider.',
+    );
   }
-  const publicUrlText = values['public-url'] ?? process.env.MANIFOLD_PUBLIC_URL ?? config.auth.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`;
+  const publicUrlText =
+    values['public-url'] ?? process.env.MANIFOLD_PUBLIC_URL ?? config.auth.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`;
   if (!URL.canParse(publicUrlText)) throw new UsageError(`--public-url: "${publicUrlText}" is not a URL.`);
   const publicUrl = new URL(publicUrlText).origin;
   const dataDir = resolve(process.env.MANIFOLD_DATA_DIR ?? join(packageRoot(), 'data'));
@@ -68,10 +71,18 @@ async function main(): Promise<void> {
     if (!admin) throw new UsageError('no users: configure auth.embedded.users, or start the gateway once to create the admin user.');
     options.users = [admin];
   }
-  const resources = new GatewayResources(publicUrl, config.upstreams.map((u) => u.namespace));
+  const resources = new GatewayResources(
+    publicUrl,
+    config.upstreams.map((u) => u.namespace),
+  );
   const resource = values.resource ?? resources.main.resource;
   if (!resources.all().some((r) => r.resource === resource)) {
-    throw new UsageError(`--resource: "${resource}" is not one of the gateway's endpoints (${resources.all().map((r) => r.resource).join(', ')}).`);
+    throw new UsageError(
+      `--resource: "${resource}" is not one of the gateway's endpoints (${resources
+        .all()
+        .map((r) => r.resource)
+        .join(', ')}).`,
+    );
   }
   const server = await createEmbeddedAuthServer(options);
   try {

@@ -55,10 +55,7 @@ export function callerMeta(caller: CallerContext): Record<string, unknown> {
 }
 
 /** Resolve the acting user for a request: trusted gateway metadata, else the local user. */
-export function resolveCaller(
-  meta: Record<string, unknown> | undefined,
-  options: { trustMeta: boolean; localUser: string },
-): CallerContext {
+export function resolveCaller(meta: Record<string, unknown> | undefined, options: { trustMeta: boolean; localUser: string }): CallerContext {
   if (options.trustMeta) {
     const fromGateway = readCallerMeta(meta);
     if (fromGateway) return fromGateway;

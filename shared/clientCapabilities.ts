@@ -9,7 +9,11 @@ import { servingInstanceOf } from './serving/serverSurface.js';
  * trusted caller's `clientCapabilities` (shared/callerContext.ts) name the end client's instead.
  * `instance` is the server answering (found on the context for surfaces built by ServerSurface).
  */
-export function clientCapabilitiesOf(ctx: ServerContext, trustedCaller?: CallerContext, instance: McpServer | undefined = servingInstanceOf(ctx)): ClientCapabilities {
+export function clientCapabilitiesOf(
+  ctx: ServerContext,
+  trustedCaller?: CallerContext,
+  instance: McpServer | undefined = servingInstanceOf(ctx),
+): ClientCapabilities {
   const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
   const fromEnvelope = envelope?.[CLIENT_CAPABILITIES_META_KEY];
   if (typeof fromEnvelope === 'object' && fromEnvelope !== null) return fromEnvelope as ClientCapabilities;

@@ -16,10 +16,7 @@ export class ConfigError extends Error {
  * names. The error names each bad variable and what it expects; values are never
  * echoed, since they may be secrets.
  */
-export function readEnvironment<S extends z.ZodRawShape>(
-  shape: S,
-  env: NodeJS.ProcessEnv = process.env,
-): z.infer<z.ZodObject<S>> {
+export function readEnvironment<S extends z.ZodRawShape>(shape: S, env: NodeJS.ProcessEnv = process.env): z.infer<z.ZodObject<S>> {
   const input: Record<string, string | undefined> = {};
   for (const key of Object.keys(shape)) {
     const raw = env[key];
@@ -27,9 +24,7 @@ export function readEnvironment<S extends z.ZodRawShape>(
   }
   const parsed = z.object(shape).safeParse(input);
   if (parsed.success) return parsed.data;
-  throw new ConfigError(
-    parsed.error.issues.map((issue) => `${String(issue.path[0] ?? '(environment)')}: ${issue.message}`),
-  );
+  throw new ConfigError(parsed.error.issues.map((issue) => `${String(issue.path[0] ?? '(environment)')}: ${issue.message}`));
 }
 
 /** Reusable schemas for environment values. */

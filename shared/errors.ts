@@ -40,8 +40,7 @@ export class DomainError extends Error {
 export const invalidInput = (field: string, message: string, action?: string): DomainError =>
   new DomainError('invalid_input', `Invalid "${field}": ${message}`, { field, ...(action ? { action } : {}) });
 
-export const notFound = (message: string, action?: string): DomainError =>
-  new DomainError('not_found', message, action ? { action } : {});
+export const notFound = (message: string, action?: string): DomainError => new DomainError('not_found', message, action ? { action } : {});
 
 /**
  * A JSON-RPC error raised by an MCP SDK: the v2 `ProtocolError`, or the v1 `McpError` that the

@@ -111,7 +111,13 @@ export function classifyMessage(value: unknown): MessageKind | undefined {
 export function dispatchWithoutSchemaPass(protocol: object, transport: MessageSource): boolean {
   const entry = protocol as Partial<ProtocolEntryPoints>;
   const sdkOnMessage = transport.onmessage as ((message: JSONRPCMessage, extra?: MessageExtraInfo) => void) | undefined;
-  if (!SDK_FAST_PATHS || !sdkOnMessage || typeof entry._onrequest !== 'function' || typeof entry._onresponse !== 'function' || typeof entry._onnotification !== 'function') {
+  if (
+    !SDK_FAST_PATHS ||
+    !sdkOnMessage ||
+    typeof entry._onrequest !== 'function' ||
+    typeof entry._onresponse !== 'function' ||
+    typeof entry._onnotification !== 'function'
+  ) {
     return false;
   }
   const { _onrequest: onRequest, _onresponse: onResponse, _onnotification: onNotification } = entry as ProtocolEntryPoints;
@@ -171,8 +177,18 @@ function guardSchema(schema: GuardedSchema, decide: (value: unknown) => boolean 
       const decided = decide(value);
       if (decided === undefined) return parse(value, params);
       return decided
-        ? { success: true, get data(): unknown { return parse(value, params).data; } }
-        : { success: false, get error(): unknown { return parse(value, params).error; } };
+        ? {
+            success: true,
+            get data(): unknown {
+              return parse(value, params).data;
+            },
+          }
+        : {
+            success: false,
+            get error(): unknown {
+              return parse(value, params).error;
+            },
+          };
     },
   });
 }

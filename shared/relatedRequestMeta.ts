@@ -36,9 +36,6 @@ export function relatedRequestMeta(incoming: Record<string, unknown> | undefined
 }
 
 /** `params` with the correlation keys merged into its `_meta`. */
-export function withRelatedRequestMeta<P extends { _meta?: Record<string, unknown> | undefined }>(
-  params: P,
-  incoming: Record<string, unknown> | undefined,
-): P {
+export function withRelatedRequestMeta<P extends { _meta?: Record<string, unknown> | undefined }>(params: P, incoming: Record<string, unknown> | undefined): P {
   return { ...params, _meta: { ...params._meta, ...relatedRequestMeta(incoming) } };
 }

@@ -29,6 +29,7 @@ export function loadRequestStateKey(options: { configured?: string | undefined; 
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
   const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'utf8');
-  if (key.length < MIN_KEY_BYTES) throw new ConfigError([`${file}: holds fewer than ${MIN_KEY_BYTES} bytes; delete it and a new key is made on the next start`]);
+  if (key.length < MIN_KEY_BYTES)
+    throw new ConfigError([`${file}: holds fewer than ${MIN_KEY_BYTES} bytes; delete it and a new key is made on the next start`]);
   return key;
 }

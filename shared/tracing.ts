@@ -41,13 +41,17 @@ export function tracingActive(): boolean {
 /** Register a tracer provider exporting over OTLP/HTTP (JSON). Once per process; later calls are ignored. */
 export async function startTracing(options: TracingOptions): Promise<void> {
   if (active) return;
-  const [{ NodeTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler }, { OTLPTraceExporter }, { resourceFromAttributes }, { ATTR_SERVICE_NAME }] =
-    await Promise.all([
-      import('@opentelemetry/sdk-trace-node'),
-      import('@opentelemetry/exporter-trace-otlp-http'),
-      import('@opentelemetry/resources'),
-      import('@opentelemetry/semantic-conventions'),
-    ]);
+  const [
+    { NodeTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler },
+    { OTLPTraceExporter },
+    { resourceFromAttributes },
+    { ATTR_SERVICE_NAME },
+  ] = await Promise.all([
+    import('@opentelemetry/sdk-trace-node'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/semantic-conventions'),
+  ]);
   if (active) return;
   const exporter = new OTLPTraceExporter(options.otlpEndpoint ? { url: `${options.otlpEndpoint.replace(/\/+$/, '')}/v1/traces` } : {});
   const provider = new NodeTracerProvider({
@@ -102,7 +106,8 @@ function stringField(record: Record<string, unknown>, key: string): string | und
 export function traceContextFromMeta(meta: Record<string, unknown> | undefined): Context {
   if (!meta) return ROOT_CONTEXT;
   const nested = meta[TRACE_META_KEY];
-  const source = typeof nested === 'object' && nested !== null && stringField(nested as Record<string, unknown>, 'traceparent') ? (nested as Record<string, unknown>) : meta;
+  const source =
+    typeof nested === 'object' && nested !== null && stringField(nested as Record<string, unknown>, 'traceparent') ? (nested as Record<string, unknown>) : meta;
   const traceparent = stringField(source, 'traceparent');
   if (!traceparent) return ROOT_CONTEXT;
   const tracestate = stringField(source, 'tracestate');
@@ -157,7 +162,11 @@ export async function inSpan<T extends Record<string, unknown>>(
  * A server's span around one tool handler, child of the gateway's span named in `_meta`.
  * Only called while tracing is active (see `guardTool`).
  */
-export function traceToolHandler<T extends Record<string, unknown>>(tool: string, meta: Record<string, unknown> | undefined, run: () => Promise<T>): Promise<T> {
+export function traceToolHandler<T extends Record<string, unknown>>(
+  tool: string,
+  meta: Record<string, unknown> | undefined,
+  run: () => Promise<T>,
+): Promise<T> {
   const tracer = active?.tracer;
   if (!tracer) return run();
   return inSpan(

@@ -27,7 +27,11 @@ const checks = [
   ['format (Prettier)', bin('prettier'), [fix ? '--write' : '--check', '--log-level', 'warn', ...SOURCES, 'config', '.ci']],
   ['lint (typescript-eslint)', bin('eslint'), ['-c', join(here, 'eslint.config.js'), ...(fix ? ['--fix'] : []), ...SOURCES]],
   // The product's modules; test fixtures stand in for third-party servers and are not layered.
-  ['import boundaries (dependency-cruiser)', bin('depcruise'), ['--config', join(here, 'dependency-cruiser.cjs'), '--output-type', 'err', 'gateway', 'servers', 'shared']],
+  [
+    'import boundaries (dependency-cruiser)',
+    bin('depcruise'),
+    ['--config', join(here, 'dependency-cruiser.cjs'), '--output-type', 'err', 'gateway', 'servers', 'shared'],
+  ],
 ];
 
 const failed = [];

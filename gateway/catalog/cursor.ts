@@ -9,7 +9,10 @@ export function encodeCursor(position: Record<string, unknown>): string {
   return Buffer.from(JSON.stringify(position)).toString('base64url');
 }
 
-export function decodeCursor<T extends Record<string, unknown>>(cursor: string | undefined, isValid: (value: Record<string, unknown>) => value is T): T | undefined {
+export function decodeCursor<T extends Record<string, unknown>>(
+  cursor: string | undefined,
+  isValid: (value: Record<string, unknown>) => value is T,
+): T | undefined {
   if (cursor === undefined) return undefined;
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -24,8 +27,7 @@ export interface OffsetCursor extends Record<string, unknown> {
   o: number;
 }
 
-const isOffsetCursor = (value: Record<string, unknown>): value is OffsetCursor =>
-  typeof value.o === 'number' && Number.isInteger(value.o) && value.o >= 0;
+const isOffsetCursor = (value: Record<string, unknown>): value is OffsetCursor => typeof value.o === 'number' && Number.isInteger(value.o) && value.o >= 0;
 
 /** One page of an in-memory list. */
 export function paginate<T>(items: readonly T[], cursor: string | undefined, pageSize: number): { page: T[]; nextCursor?: string } {

@@ -142,7 +142,13 @@ export class UpstreamCatalog implements CatalogView {
     const tools = this.index('tool', servedTools, (tool, name) => ({ ...tool, name }), problems, collisions);
     this.withheld = withheld;
     const virtualIndex = this.indexVirtual(tools, problems);
-    const prompts = this.index('prompt', (u) => u.prompts, (prompt, name) => ({ ...prompt, name }), problems, collisions);
+    const prompts = this.index(
+      'prompt',
+      (u) => u.prompts,
+      (prompt, name) => ({ ...prompt, name }),
+      problems,
+      collisions,
+    );
     const templates = this.all.flatMap((u) =>
       u.resourceTemplates.map((template) => ({ ...template, uriTemplate: exposeUri(u.namespace, template.uriTemplate) })),
     );

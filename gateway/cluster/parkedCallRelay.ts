@@ -77,7 +77,12 @@ export class ParkedCallRelay implements RemoteParkedCalls {
       }
       for (const id of [...relay.waiting.keys()]) {
         relay.link.fellBack('parked_call');
-        relay.settle(id, { kind: 'failed', error: new DomainError('unavailable', "The gateway lost its connection to the cluster's Redis while another instance ran this call's round.", { action: 'Retry shortly; the call may have to start over.' }) });
+        relay.settle(id, {
+          kind: 'failed',
+          error: new DomainError('unavailable', "The gateway lost its connection to the cluster's Redis while another instance ran this call's round.", {
+            action: 'Retry shortly; the call may have to start over.',
+          }),
+        });
       }
     });
     await relay.beat();
@@ -92,7 +97,16 @@ export class ParkedCallRelay implements RemoteParkedCalls {
   async resume(ref: ParkRef, user: string, inputResponses: Readonly<Record<string, unknown>>, request: RoundRequest): Promise<ParkedOutcome> {
     if (request.cancellation.aborted) return { kind: 'failed', error: request.cancellation.reason };
     const id = randomUUID();
-    const message: Message = { type: 'resume', id, from: this.parked.instance, call: ref.call, round: ref.round, user, inputResponses: { ...inputResponses }, progress: request.onprogress !== undefined };
+    const message: Message = {
+      type: 'resume',
+      id,
+      from: this.parked.instance,
+      call: ref.call,
+      round: ref.round,
+      user,
+      inputResponses: { ...inputResponses },
+      progress: request.onprogress !== undefined,
+    };
     const outcome = new Promise<ParkedOutcome>((resolve) => this.waiting.set(id, { resolve, onprogress: request.onprogress }));
     this.owners.set(id, ref.instance);
     let receivers: number;
@@ -101,7 +115,14 @@ export class ParkedCallRelay implements RemoteParkedCalls {
       receivers = await this.publisher.publish(inbox(ref.instance), JSON.stringify(message));
     } catch (error) {
       this.link.fellBack('parked_call');
-      this.settle(id, { kind: 'failed', error: new DomainError('unavailable', `This call is held by another gateway instance, and the gateway cannot reach the cluster's Redis to continue it there (${(error as Error).message}).`, { action: 'Retry shortly.' }) });
+      this.settle(id, {
+        kind: 'failed',
+        error: new DomainError(
+          'unavailable',
+          `This call is held by another gateway instance, and the gateway cannot reach the cluster's Redis to continue it there (${(error as Error).message}).`,
+          { action: 'Retry shortly.' },
+        ),
+      });
       receivers = 1;
     }
     if (receivers === 0) this.settle(id, { kind: 'failed', error: noLongerWaiting('the gateway instance holding it has stopped') });
@@ -119,7 +140,8 @@ export class ParkedCallRelay implements RemoteParkedCalls {
   async close(): Promise<void> {
     clearInterval(this.heartbeat);
     clearInterval(this.liveness);
-    for (const id of [...this.waiting.keys()]) this.settle(id, { kind: 'failed', error: new DomainError('unavailable', 'The gateway is shutting down.', { action: 'Retry shortly.' }) });
+    for (const id of [...this.waiting.keys()])
+      this.settle(id, { kind: 'failed', error: new DomainError('unavailable', 'The gateway is shutting down.', { action: 'Retry shortly.' }) });
     for (const cancellation of this.serving.values()) cancellation.abort(new Error('the gateway is shutting down'));
     await this.publisher.del(aliveKey(this.parked.instance)).catch(() => undefined);
     if (this.subscriber) await this.link.release(this.subscriber);
@@ -153,8 +175,19 @@ export class ParkedCallRelay implements RemoteParkedCalls {
   /** Run the round another instance's client asked for, on the call parked here. */
   private serve(message: Extract<Message, { type: 'resume' }>): void {
     const { id, from } = message;
-    if (typeof from !== 'string' || typeof message.call !== 'string' || !Number.isSafeInteger(message.round) || typeof message.user !== 'string' || typeof message.inputResponses !== 'object' || message.inputResponses === null) return;
-    const reply = (body: Message): void => void this.publisher.publish(inbox(from), JSON.stringify(body)).catch((error: unknown) => this.logger.warn({ err: error }, 'parked call: reply not relayed'));
+    if (
+      typeof from !== 'string' ||
+      typeof message.call !== 'string' ||
+      !Number.isSafeInteger(message.round) ||
+      typeof message.user !== 'string' ||
+      typeof message.inputResponses !== 'object' ||
+      message.inputResponses === null
+    )
+      return;
+    const reply = (body: Message): void =>
+      void this.publisher
+        .publish(inbox(from), JSON.stringify(body))
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'parked call: reply not relayed'));
     const cancellation = new CallCancellation();
     this.serving.set(id, cancellation);
     const onprogress = message.progress ? (progress: Progress): void => reply({ type: 'progress', id, progress }) : undefined;
@@ -178,7 +211,9 @@ export class ParkedCallRelay implements RemoteParkedCalls {
 
   private async beat(): Promise<void> {
     if (!this.link.up) return;
-    await this.publisher.set(aliveKey(this.parked.instance), '1', 'PX', this.timing.aliveForMs).catch((error: unknown) => this.logger.warn({ err: error }, 'cluster heartbeat not stored'));
+    await this.publisher
+      .set(aliveKey(this.parked.instance), '1', 'PX', this.timing.aliveForMs)
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'cluster heartbeat not stored'));
   }
 
   /** A round relayed to an instance that has stopped since ends now, rather than never. */
@@ -186,7 +221,8 @@ export class ParkedCallRelay implements RemoteParkedCalls {
     for (const instance of new Set(this.owners.values())) {
       const alive = await this.publisher.exists(aliveKey(instance)).catch(() => 1);
       if (alive) continue;
-      for (const [id, owner] of [...this.owners]) if (owner === instance) this.settle(id, { kind: 'failed', error: noLongerWaiting('the gateway instance holding it has stopped') });
+      for (const [id, owner] of [...this.owners])
+        if (owner === instance) this.settle(id, { kind: 'failed', error: noLongerWaiting('the gateway instance holding it has stopped') });
     }
   }
 }
@@ -194,7 +230,8 @@ export class ParkedCallRelay implements RemoteParkedCalls {
 function toWire(outcome: ParkedOutcome): WireOutcome {
   if (outcome.kind !== 'failed') return outcome;
   const { error } = outcome;
-  if (error instanceof DomainError) return { kind: 'failed', error: { domain: { code: error.code, message: error.message, ...(error.action ? { action: error.action } : {}) } } };
+  if (error instanceof DomainError)
+    return { kind: 'failed', error: { domain: { code: error.code, message: error.message, ...(error.action ? { action: error.action } : {}) } } };
   const { code, message, data } = toRpcError(error);
   return { kind: 'failed', error: { rpc: { code, message, ...(data === undefined ? {} : { data }) } } };
 }
@@ -202,6 +239,7 @@ function toWire(outcome: ParkedOutcome): WireOutcome {
 function fromWire(outcome: WireOutcome): ParkedOutcome {
   if (outcome.kind !== 'failed') return outcome;
   const { error } = outcome;
-  if ('domain' in error) return { kind: 'failed', error: new DomainError(error.domain.code, error.domain.message, error.domain.action ? { action: error.domain.action } : {}) };
+  if ('domain' in error)
+    return { kind: 'failed', error: new DomainError(error.domain.code, error.domain.message, error.domain.action ? { action: error.domain.action } : {}) };
   return { kind: 'failed', error: new RpcError(error.rpc.code, error.rpc.message, error.rpc.data) };
 }

@@ -51,7 +51,12 @@ export class ResourceUpdateBus {
   static async connect(link: RedisLink, logger: Logger, options: { timing?: ResourceUpdateTiming; channel?: string } = {}): Promise<ResourceUpdateBus> {
     // Events are delivered in later turns of the event loop, after the bus is made.
     const made: { bus?: ResourceUpdateBus } = {};
-    const channel = await RedisChannel.open<Message>(link, options.channel ?? 'manifold:resource-updates', (event, from) => made.bus?.receive(event, from), logger);
+    const channel = await RedisChannel.open<Message>(
+      link,
+      options.channel ?? 'manifold:resource-updates',
+      (event, from) => made.bus?.receive(event, from),
+      logger,
+    );
     const created = new ResourceUpdateBus(channel, options.timing ?? DEFAULT_TIMING);
     made.bus = created;
     // Back from an outage: announce this instance's interests and ask the others for theirs.
@@ -99,7 +104,8 @@ export class ResourceUpdateBus {
     }
     if (event.type === 'client') {
       const { session, message } = event as { session?: unknown; message?: unknown };
-      if (typeof session === 'string' && typeof message === 'object' && message !== null) host.deliverClientMessage(session, message as Record<string, unknown>);
+      if (typeof session === 'string' && typeof message === 'object' && message !== null)
+        host.deliverClientMessage(session, message as Record<string, unknown>);
       return;
     }
     if (event.type === 'lists') {

@@ -22,14 +22,14 @@ export interface ClusterWiring {
  * With `cluster.redis`, share session state, cache invalidations and resource updates with the
  * other instances through Redis (each falls back to this instance alone while Redis is down).
  */
-export async function joinCluster(
-  link: RedisLink,
-  config: GatewayConfig,
-  cache: ResponseCache,
-  logger: Logger,
-): Promise<ClusterWiring> {
+export async function joinCluster(link: RedisLink, config: GatewayConfig, cache: ResponseCache, logger: Logger): Promise<ClusterWiring> {
   const sessions = await RedisSessionDirectory.connect(link, logger);
-  const invalidations = await CacheInvalidationBus.connect(link, cache, config.upstreams.map((upstream) => upstream.namespace), logger);
+  const invalidations = await CacheInvalidationBus.connect(
+    link,
+    cache,
+    config.upstreams.map((upstream) => upstream.namespace),
+    logger,
+  );
   const resourceUpdates = await ResourceUpdateBus.connect(link, logger);
   logger.info('cluster: sessions, rate limits, cache invalidations and resource updates shared through Redis');
   return {

@@ -52,7 +52,9 @@ export function createPolicyStack(
   checkNamespaces(config);
   const { limits, cache: cacheSettings, observability } = config;
   let attached: ManifoldGateway | undefined;
-  const metrics = observability.metrics.enabled ? new GatewayMetrics({ upstreams: () => attached?.upstreams ?? [], openSessions: () => attached?.sessions.size ?? 0 }) : undefined;
+  const metrics = observability.metrics.enabled
+    ? new GatewayMetrics({ upstreams: () => attached?.upstreams ?? [], openSessions: () => attached?.sessions.size ?? 0 })
+    : undefined;
   const audit = observability.audit.enabled
     ? new AuditLog(
         isAbsolute(observability.audit.file) ? observability.audit.file : resolve(options.dataDir, observability.audit.file),
@@ -73,7 +75,9 @@ export function createPolicyStack(
     ...(tracing ? [tracing.toolCalls] : []),
     recorder.toolCalls,
     refusalsAsResults,
-    ...(limiter ? [rateLimit(limiter, (limit, call) => metrics?.rateLimited.inc({ upstream: call.target.upstream.namespace, tool: call.exposedName, limit }))] : []),
+    ...(limiter
+      ? [rateLimit(limiter, (limit, call) => metrics?.rateLimited.inc({ upstream: call.target.upstream.namespace, tool: call.exposedName, limit }))]
+      : []),
     ...(limits.validateArguments ? [validateArguments(new ToolArgumentValidator())] : []),
     cacheToolResults(cache, (hit, call) => metrics?.cacheLookups.inc({ kind: 'tool', upstream: call.target.upstream.namespace, result: hit ? 'hit' : 'miss' })),
     limitResponseSize(limits.maxResponseBytes),
@@ -109,7 +113,11 @@ export function createPolicyStack(
         metrics,
         recorder,
         cacheEntries: () => (cacheSettings.enabled ? cache.size : undefined),
-        onApproval: (approval) => audit?.append({ at: new Date().toISOString(), event: 'tool_change_approved', user: approval.user, upstream: approval.namespace, tools: approval.tools }, { urgent: true }),
+        onApproval: (approval) =>
+          audit?.append(
+            { at: new Date().toISOString(), event: 'tool_change_approved', user: approval.user, upstream: approval.namespace, tools: approval.tools },
+            { urgent: true },
+          ),
       });
     },
     async close() {

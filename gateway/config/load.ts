@@ -4,7 +4,6 @@ import type { z } from 'zod';
 import { ConfigError, envSchemas, formatJsonPath, isLoopbackHost } from '../../shared/config.js';
 import { gatewaySchema, type GatewayConfig } from './schema.js';
 
-
 function describeIssues(file: string, issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => {
     let message = issue.message;

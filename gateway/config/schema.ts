@@ -53,7 +53,10 @@ const oauthAuth = z
       .strict()
       .optional(),
     /** Signature algorithms accepted on access tokens (never `none` or HMAC). */
-    algorithms: z.array(z.enum(['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519'])).min(1).default(['ES256', 'RS256', 'PS256', 'EdDSA']),
+    algorithms: z
+      .array(z.enum(['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519']))
+      .min(1)
+      .default(['ES256', 'RS256', 'PS256', 'EdDSA']),
     /** Tolerated clock difference for exp/nbf, in seconds. */
     clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
     /**
@@ -70,7 +73,11 @@ const oauthAuth = z
   .strict()
   .superRefine((auth, ctx) => {
     if (auth.tokenFormat === 'introspection' && (!auth.issuer || !auth.introspection)) {
-      ctx.addIssue({ code: 'custom', path: ['introspection'], message: 'tokenFormat "introspection" needs "issuer" and "introspection": { clientId, clientSecretEnv }' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['introspection'],
+        message: 'tokenFormat "introspection" needs "issuer" and "introspection": { clientId, clientSecretEnv }',
+      });
     }
     if (auth.publicUrl && new URL(auth.publicUrl).pathname !== '/') {
       ctx.addIssue({ code: 'custom', path: ['publicUrl'], message: 'must be an origin without a path, e.g. https://mcp.example.com' });
@@ -91,7 +98,10 @@ export const gatewaySchema = z
       .strict()
       .default({ host: '127.0.0.1', port: 8080 }),
     /** Joins namespace and name for tools and prompts (`pm__create_task`). */
-    separator: z.string().regex(/^[A-Za-z0-9_-]{1,4}$/, 'must be 1-4 of A-Z a-z 0-9 _ -').default('__'),
+    separator: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,4}$/, 'must be 1-4 of A-Z a-z 0-9 _ -')
+      .default('__'),
     auth: authSchema,
     http: z
       .object({
@@ -99,9 +109,18 @@ export const gatewaySchema = z
         allowedOrigins: z.array(z.string().regex(/^https?:\/\/[^/]+$/, 'must be an origin such as https://app.example.com')).default([]),
         /** Host header values allowed besides loopback names (only checked when bound to loopback). */
         allowedHosts: z.array(z.string().min(1)).default([]),
-        maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+        maxBodyBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(64 * 1024 * 1024)
+          .default(1024 * 1024),
         /** Idle sessions (no request, no open stream) are closed after this long. */
-        sessionIdleTimeoutMs: z.number().int().min(1000).default(30 * 60_000),
+        sessionIdleTimeoutMs: z
+          .number()
+          .int()
+          .min(1000)
+          .default(30 * 60_000),
         maxSessions: z.number().int().min(1).default(10_000),
         /** SSE events kept per session for `Last-Event-ID` replay. */
         replayBufferEvents: z.number().int().min(0).max(100_000).default(256),
@@ -118,7 +137,10 @@ export const gatewaySchema = z
         requestTimeoutMs: z.number().int().min(500).max(3_600_000).default(30_000),
       })
       .strict()
-      .refine((http) => http.headersTimeoutMs <= http.requestTimeoutMs, { message: 'headersTimeoutMs must not exceed requestTimeoutMs', path: ['headersTimeoutMs'] })
+      .refine((http) => http.headersTimeoutMs <= http.requestTimeoutMs, {
+        message: 'headersTimeoutMs must not exceed requestTimeoutMs',
+        path: ['headersTimeoutMs'],
+      })
       .default({
         allowedOrigins: [],
         allowedHosts: [],
@@ -159,7 +181,11 @@ export const gatewaySchema = z
       } else seen.set(upstream.namespace, index);
     });
     if (config.workflows && seen.has(config.workflows.namespace)) {
-      ctx.addIssue({ code: 'custom', message: `"${config.workflows.namespace}" is an upstream's namespace; composite tools need a namespace of their own`, path: ['workflows', 'namespace'] });
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${config.workflows.namespace}" is an upstream's namespace; composite tools need a namespace of their own`,
+        path: ['workflows', 'namespace'],
+      });
     }
   });
 

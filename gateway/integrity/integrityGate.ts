@@ -11,8 +11,11 @@ export function integrityGate(pins: ToolPins, logger: Logger, onToolChange?: (ch
       review = pins.review(upstream.namespace, upstream.tools, policy);
     } catch (error) {
       // Without readable pins nothing can be vouched for: hold everything back.
-      logger.error({ err: error, upstream: upstream.namespace }, 'tool pins unreadable: withholding this upstream\'s tools');
-      return { serve: [], withheld: upstream.tools.map((tool) => ({ tool: tool.name, reason: `its pinned definitions cannot be read (${(error as Error).message})` })) };
+      logger.error({ err: error, upstream: upstream.namespace }, "tool pins unreadable: withholding this upstream's tools");
+      return {
+        serve: [],
+        withheld: upstream.tools.map((tool) => ({ tool: tool.name, reason: `its pinned definitions cannot be read (${(error as Error).message})` })),
+      };
     }
     for (const change of review.newlyChanged) {
       const served = policy !== 'withhold';

@@ -35,7 +35,9 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function fingerprint(tool: Tool | PinnedDefinition): string {
-  return `sha256:${createHash('sha256').update(canonicalJson(pinnedDefinition(tool as Tool))).digest('hex')}`;
+  return `sha256:${createHash('sha256')
+    .update(canonicalJson(pinnedDefinition(tool as Tool)))
+    .digest('hex')}`;
 }
 
 /** A readable list of what changed between two definitions, field by field. */

@@ -49,11 +49,23 @@ function isBounded(schema: JsonSchema): boolean {
 
 function lintParameter(tool: string, path: string, schema: JsonSchema, findings: LintFinding[]): void {
   if (!schema.description?.trim() && !(schema.anyOf ?? schema.oneOf)?.some((v) => v.description?.trim())) {
-    findings.push({ tool, parameter: path, rule: 'parameter-description', severity: 'error', message: `parameter "${path}" has no description; say what it is, its format and an example` });
+    findings.push({
+      tool,
+      parameter: path,
+      rule: 'parameter-description',
+      severity: 'error',
+      message: `parameter "${path}" has no description; say what it is, its format and an example`,
+    });
   }
   const kinds = types(schema);
   if (kinds.includes('string') && !isBounded(schema) && schema.maxLength === undefined && schema.pattern === undefined && schema.format === undefined) {
-    findings.push({ tool, parameter: path, rule: 'string-limit', severity: 'warning', message: `string parameter "${path}" has no maxLength, pattern, format or enum; bound it` });
+    findings.push({
+      tool,
+      parameter: path,
+      rule: 'string-limit',
+      severity: 'warning',
+      message: `string parameter "${path}" has no maxLength, pattern, format or enum; bound it`,
+    });
   }
   if ((kinds.includes('integer') || kinds.includes('number')) && !isBounded(schema) && schema.maximum === undefined && schema.exclusiveMaximum === undefined) {
     findings.push({ tool, parameter: path, rule: 'number-limit', severity: 'warning', message: `numeric parameter "${path}" has no maximum; bound it` });
@@ -77,10 +89,20 @@ export function lintTool(tool: Tool): LintFinding[] {
   }
   const description = tool.description?.trim() ?? '';
   if (description.length === 0) {
-    findings.push({ tool: name, rule: 'description', severity: 'error', message: 'no description: say what the tool does, its inputs and limits, what it returns and when to use it' });
+    findings.push({
+      tool: name,
+      rule: 'description',
+      severity: 'error',
+      message: 'no description: say what the tool does, its inputs and limits, what it returns and when to use it',
+    });
   } else {
     if (description.length < MIN_DESCRIPTION) {
-      findings.push({ tool: name, rule: 'description-length', severity: 'error', message: `description is ${description.length} characters; too short to say what, inputs, result and when to use it` });
+      findings.push({
+        tool: name,
+        rule: 'description-length',
+        severity: 'error',
+        message: `description is ${description.length} characters; too short to say what, inputs, result and when to use it`,
+      });
     }
     if (!/\breturns?\b|\bresult\b|\boutputs?\b|\bgives\b/i.test(description)) {
       findings.push({ tool: name, rule: 'description-result', severity: 'warning', message: 'description does not say what the tool returns' });
@@ -96,7 +118,7 @@ export function lintTool(tool: Tool): LintFinding[] {
       tool: name,
       rule: 'annotations',
       severity: 'warning',
-      message: 'no readOnlyHint/destructiveHint annotations; clients (and this gateway\'s scopes) must then treat it as destructive',
+      message: "no readOnlyHint/destructiveHint annotations; clients (and this gateway's scopes) must then treat it as destructive",
     });
   }
   if (!tool.outputSchema) {

@@ -5,7 +5,6 @@ import { z } from 'zod';
 import { INTEGRITY_POLICIES, type IntegrityPolicy } from '../upstreams/upstreamSettings.js';
 import { describeChange, fingerprint, pinnedDefinition, type PinnedDefinition } from './toolFingerprint.js';
 
-
 export { INTEGRITY_POLICIES, type IntegrityPolicy };
 
 /** Where a gateway keeps its pins, under its data directory. */
@@ -67,7 +66,8 @@ export class ToolPins {
       throw error;
     }
     const parsed = fileSchema.safeParse(JSON.parse(raw));
-    if (!parsed.success) throw new Error(`${this.file}: not a tool pin file (${parsed.error.issues[0]?.message ?? 'invalid'}). Move it aside to start pinning afresh.`);
+    if (!parsed.success)
+      throw new Error(`${this.file}: not a tool pin file (${parsed.error.issues[0]?.message ?? 'invalid'}). Move it aside to start pinning afresh.`);
     return parsed.data;
   }
 

@@ -65,12 +65,18 @@ export class CallRecorder {
 
   readonly toolCalls: ToolCallMiddleware = (call, next) => {
     const facts: CallFacts = { write: isWriteTool(toolDefinition(call.target)) };
-    return observe(() => next({ ...call, facts }), (ending) => this.recordToolCall(call, facts, ending));
+    return observe(
+      () => next({ ...call, facts }),
+      (ending) => this.recordToolCall(call, facts, ending),
+    );
   };
 
   readonly resourceReads: ResourceReadMiddleware = (read, next) => {
     const facts: CallFacts = { write: false };
-    return observe(() => next({ ...read, facts }), (ending) => this.recordResourceRead(read, facts, ending));
+    return observe(
+      () => next({ ...read, facts }),
+      (ending) => this.recordResourceRead(read, facts, ending),
+    );
   };
 
   private recordToolCall(call: ToolCallContext, facts: CallFacts, ending: CallEnding): void {

@@ -23,8 +23,18 @@ export class GatewayMetrics {
     const { upstreams, openSessions } = sources;
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'manifold_' });
-    this.calls = new Counter({ name: 'manifold_tool_calls_total', help: 'tools/call requests handled, by outcome', labelNames: ['upstream', 'tool', 'outcome'], registers });
-    this.errors = new Counter({ name: 'manifold_tool_call_errors_total', help: 'tools/call requests that failed or were refused, by stable code', labelNames: ['upstream', 'tool', 'code'], registers });
+    this.calls = new Counter({
+      name: 'manifold_tool_calls_total',
+      help: 'tools/call requests handled, by outcome',
+      labelNames: ['upstream', 'tool', 'outcome'],
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'manifold_tool_call_errors_total',
+      help: 'tools/call requests that failed or were refused, by stable code',
+      labelNames: ['upstream', 'tool', 'code'],
+      registers,
+    });
     this.duration = new Histogram({
       name: 'manifold_tool_call_duration_seconds',
       help: 'tools/call latency at the gateway',
@@ -32,10 +42,30 @@ export class GatewayMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
-    this.resourceReads = new Counter({ name: 'manifold_resource_reads_total', help: 'resources/read requests handled', labelNames: ['upstream', 'outcome'], registers });
-    this.cacheLookups = new Counter({ name: 'manifold_cache_lookups_total', help: 'Cache lookups of cacheable calls and reads, by result (hit, miss)', labelNames: ['kind', 'upstream', 'result'], registers });
-    this.cacheInvalidations = new Counter({ name: 'manifold_cache_invalidations_total', help: 'Cache invalidations, by reason', labelNames: ['upstream', 'reason'], registers });
-    this.rateLimited = new Counter({ name: 'manifold_rate_limit_refusals_total', help: 'Calls refused by a rate limit', labelNames: ['upstream', 'tool', 'limit'], registers });
+    this.resourceReads = new Counter({
+      name: 'manifold_resource_reads_total',
+      help: 'resources/read requests handled',
+      labelNames: ['upstream', 'outcome'],
+      registers,
+    });
+    this.cacheLookups = new Counter({
+      name: 'manifold_cache_lookups_total',
+      help: 'Cache lookups of cacheable calls and reads, by result (hit, miss)',
+      labelNames: ['kind', 'upstream', 'result'],
+      registers,
+    });
+    this.cacheInvalidations = new Counter({
+      name: 'manifold_cache_invalidations_total',
+      help: 'Cache invalidations, by reason',
+      labelNames: ['upstream', 'reason'],
+      registers,
+    });
+    this.rateLimited = new Counter({
+      name: 'manifold_rate_limit_refusals_total',
+      help: 'Calls refused by a rate limit',
+      labelNames: ['upstream', 'tool', 'limit'],
+      registers,
+    });
     const restartsSeen = this.restartsSeen;
     new Counter({
       name: 'manifold_upstream_restarts_total',

@@ -146,7 +146,13 @@ export function cacheToolResults(cache: ResponseCache, onLookup: (hit: boolean, 
       if (facts) facts.responseBytes = bytes;
       const stored = storedRule(rule, result);
       if (stored) {
-        cache.store(stored.perUser === rule.perUser ? slot : privateSlot, result, bytes, cache.toolSlot(namespace, call.target.name, call.caller.user, call.arguments, stored), stored.ttlMs);
+        cache.store(
+          stored.perUser === rule.perUser ? slot : privateSlot,
+          result,
+          bytes,
+          cache.toolSlot(namespace, call.target.name, call.caller.user, call.arguments, stored),
+          stored.ttlMs,
+        );
       }
     }
     return result;
@@ -204,7 +210,14 @@ export function cacheAndLimitResourceReads(
     if (bytes > maxBytes) throw tooLarge(`Resource ${read.exposedUri}`, bytes, maxBytes).toRpcError();
     if (slot && rule && privateSlot && result.resultType !== 'input_required') {
       const stored = storedRule(rule, result);
-      if (stored) cache.store(stored.perUser === rule.perUser ? slot : privateSlot, result, bytes, cache.resourceSlot(namespace, read.uri, read.caller.user, stored), stored.ttlMs);
+      if (stored)
+        cache.store(
+          stored.perUser === rule.perUser ? slot : privateSlot,
+          result,
+          bytes,
+          cache.resourceSlot(namespace, read.uri, read.caller.user, stored),
+          stored.ttlMs,
+        );
     }
     return result;
   };

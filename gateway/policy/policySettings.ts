@@ -22,7 +22,16 @@ export const LIMITED_METHODS = [
 ] as const;
 
 /** At most `max` attempts per `windowMs`. */
-const tier = z.object({ windowMs: z.number().int().min(1000).max(7 * 86_400_000), max: z.number().int().min(1).max(1_000_000) }).strict();
+const tier = z
+  .object({
+    windowMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(7 * 86_400_000),
+    max: z.number().int().min(1).max(1_000_000),
+  })
+  .strict();
 
 const namespaceRateLimits = z
   .object({
@@ -38,7 +47,12 @@ const namespaceRateLimits = z
 export const rateLimitsSchema = z
   .object({
     /** Length of the fixed counting window. */
-    windowMs: z.number().int().min(100).max(24 * 3_600_000).default(60_000),
+    windowMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(24 * 3_600_000)
+      .default(60_000),
     /** Calls of one user, all namespaces together, per window. */
     perUser: count.default(60),
     /** Calls of one user to write tools (not annotated read-only) per window. */
@@ -67,7 +81,12 @@ export const limitsSchema = z
      */
     rate: rateLimitsSchema.optional(),
     /** A tool result or resource read larger than this (serialized JSON) is refused. */
-    maxResponseBytes: z.number().int().min(1024).max(512 * 1024 * 1024).default(4 * 1024 * 1024),
+    maxResponseBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(512 * 1024 * 1024)
+      .default(4 * 1024 * 1024),
     /** Check tools/call arguments against the upstream tool's input schema before forwarding. */
     validateArguments: z.boolean().default(true),
     /**
@@ -114,7 +133,12 @@ export const limitsSchema = z
 const cacheRule = z
   .object({
     /** How long an entry is served; 0 turns caching off here. */
-    ttlMs: z.number().int().min(0).max(24 * 3_600_000).optional(),
+    ttlMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 3_600_000)
+      .optional(),
     /** Key entries by user (results may depend on who asks). `false` shares them between users. */
     perUser: z.boolean().optional(),
   })
@@ -133,11 +157,21 @@ export const cacheSchema = z
   .object({
     enabled: z.boolean().default(true),
     /** Default time to live of tool results and resource reads. */
-    ttlMs: z.number().int().min(0).max(24 * 3_600_000).default(30_000),
+    ttlMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 3_600_000)
+      .default(30_000),
     perUser: z.boolean().default(true),
     maxEntries: z.number().int().min(1).max(10_000_000).default(10_000),
     /** Upper bound of the serialized size of all entries. */
-    maxBytes: z.number().int().min(1024).max(16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+    maxBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(16 * 1024 * 1024 * 1024)
+      .default(64 * 1024 * 1024),
     namespaces: z.record(z.string(), namespaceCache).default({}),
   })
   .strict();

@@ -49,11 +49,13 @@ export class RateLimiter {
     const rules: RateLimitRule[] = [];
     const ns = this.settings.namespaces[namespace];
     const toolMax = ns?.tools[tool];
-    if (toolMax !== undefined) rules.push({ limit: 'tool', key: `t\0${user}\0${namespace}\0${tool}`, max: toolMax, describes: `calls of ${exposedName} per user` });
+    if (toolMax !== undefined)
+      rules.push({ limit: 'tool', key: `t\0${user}\0${namespace}\0${tool}`, max: toolMax, describes: `calls of ${exposedName} per user` });
     if (write && ns?.writesPerUser !== undefined) {
       rules.push({ limit: 'namespace_writes', key: `nw\0${user}\0${namespace}`, max: ns.writesPerUser, describes: `write calls into "${namespace}" per user` });
     }
-    if (ns?.perUser !== undefined) rules.push({ limit: 'namespace', key: `n\0${user}\0${namespace}`, max: ns.perUser, describes: `calls into "${namespace}" per user` });
+    if (ns?.perUser !== undefined)
+      rules.push({ limit: 'namespace', key: `n\0${user}\0${namespace}`, max: ns.perUser, describes: `calls into "${namespace}" per user` });
     if (write) rules.push({ limit: 'user_writes', key: `uw\0${user}`, max: this.settings.writesPerUser, describes: 'write calls per user' });
     rules.push({ limit: 'user', key: `u\0${user}`, max: this.settings.perUser, describes: 'calls per user' });
     return rules;

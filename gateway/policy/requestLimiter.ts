@@ -28,7 +28,9 @@ export class RequestLimiter {
     const { windowMs } = this.settings;
     const methodMax = this.settings.methods[method as (typeof LIMITED_METHODS)[number]];
     const rules = [
-      ...(methodMax === undefined ? [] : [{ limit: `method:${method}`, key: `m\0${user}\0${method}`, max: methodMax, describes: `${method} requests per user` }]),
+      ...(methodMax === undefined
+        ? []
+        : [{ limit: `method:${method}`, key: `m\0${user}\0${method}`, max: methodMax, describes: `${method} requests per user` }]),
       { limit: 'requests', key: `r\0${user}`, max: this.settings.requestsPerUser, describes: 'requests (other than tool calls) per user' },
     ];
     for (const rule of rules) {

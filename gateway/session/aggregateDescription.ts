@@ -37,7 +37,9 @@ export function composeInstructions(view: CatalogView, separator: string, upstre
   const parts = upstreams
     .filter((upstream) => upstream.instructions)
     .map((upstream) =>
-      view.namespace ? upstream.instructions! : `## ${upstream.namespace} (tools and prompts named "${upstream.namespace}${separator}…")\n${upstream.instructions!}`,
+      view.namespace
+        ? upstream.instructions!
+        : `## ${upstream.namespace} (tools and prompts named "${upstream.namespace}${separator}…")\n${upstream.instructions!}`,
     );
   return parts.length > 0 ? parts.join('\n\n') : undefined;
 }

@@ -122,7 +122,13 @@ export class ManifoldGateway implements UpstreamListener {
     this.catalog = new UpstreamCatalog(this.upstreams, config.separator, logger);
     this.views = new ViewDirectory(this.catalog, this.upstreams);
     this.subscriptions = new ResourceSubscriptions(logger);
-    this.listenStreams = new ListenStreams({ subscriptions: this.subscriptions, access: this.access, logger, maxStreams: config.http.maxSessions, maxStreamsPerUser: config.limits.perUser.listenStreams });
+    this.listenStreams = new ListenStreams({
+      subscriptions: this.subscriptions,
+      access: this.access,
+      logger,
+      maxStreams: config.http.maxSessions,
+      maxStreamsPerUser: config.limits.perUser.listenStreams,
+    });
     this.sessions = new SessionRegistry(config.http.sessionIdleTimeoutMs, (session) => {
       logger.info({ session: session.id }, 'closing idle session');
       void session.transport.close();
@@ -137,12 +143,24 @@ export class ManifoldGateway implements UpstreamListener {
     );
     this.readResource = options.resourceReadMiddlewares?.length
       ? composeResourceRead(options.resourceReadMiddlewares, (read) =>
-          read.upstream.forward('resources/read', read.params, { caller: read.caller, session: read.session, requestId: read.requestId }, { cancellation: read.cancellation }),
+          read.upstream.forward(
+            'resources/read',
+            read.params,
+            { caller: read.caller, session: read.session, requestId: read.requestId },
+            { cancellation: read.cancellation },
+          ),
         )
       : undefined;
     this.observers = options.upstreamObservers ?? [];
     this.workflows = config.workflows
-      ? new WorkflowRegistry({ settings: config.workflows, catalog: this.catalog, access: this.access, toolCall: this.toolCall, separator: config.separator, logger })
+      ? new WorkflowRegistry({
+          settings: config.workflows,
+          catalog: this.catalog,
+          access: this.access,
+          toolCall: this.toolCall,
+          separator: config.separator,
+          logger,
+        })
       : undefined;
     if (this.workflows) {
       this.catalog.setVirtualTools(this.workflows);
@@ -338,7 +356,9 @@ export class ManifoldGateway implements UpstreamListener {
    * did (the kinds are taken as they came).
    */
   private deliverListsChanged(namespace: string, kinds: ReadonlySet<ListKind>, local: boolean): void {
-    const aggregate = local ? this.catalog.rebuild() : { tools: kinds.has('tools'), prompts: kinds.has('prompts'), resourceTemplates: kinds.has('resourceTemplates') };
+    const aggregate = local
+      ? this.catalog.rebuild()
+      : { tools: kinds.has('tools'), prompts: kinds.has('prompts'), resourceTemplates: kinds.has('resourceTemplates') };
     const changesFor = (view: CatalogView): ListChanges => {
       const single = view.namespace !== undefined;
       return {
@@ -420,9 +440,7 @@ export class ManifoldGateway implements UpstreamListener {
     for (const session of this.sessions.values()) {
       if (!session.wantsLog(params.level) || !session.view.includes(namespace)) continue;
       const logger = session.view.loggerName(namespace, params.logger);
-      void session.server
-        .notification({ method: 'notifications/message', params: { ...params, ...(logger ? { logger } : {}) } })
-        .catch(() => undefined);
+      void session.server.notification({ method: 'notifications/message', params: { ...params, ...(logger ? { logger } : {}) } }).catch(() => undefined);
     }
   }
 

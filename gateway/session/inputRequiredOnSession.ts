@@ -46,25 +46,37 @@ export function isInputRequired(result: Result): boolean {
  * after round, until the upstream answers for good. The same role the SDK's legacy shim plays
  * inside a server, played here across the gateway.
  */
-export async function fulfilOnSession(client: RequestingClient, first: Result, retry: (round: InputRound) => Promise<Result>, options: SessionRoundsOptions): Promise<Result> {
+export async function fulfilOnSession(
+  client: RequestingClient,
+  first: Result,
+  retry: (round: InputRound) => Promise<Result>,
+  options: SessionRoundsOptions,
+): Promise<Result> {
   const declared = (client.clientCapabilities() ?? {}) as Record<string, unknown>;
   let current = first;
   for (let round = 1; isInputRequired(current); round++) {
     if (round > options.maxRounds) {
       throw new DomainError('unavailable', `Upstream "${options.upstream}" asked for input ${options.maxRounds} times without finishing the call.`, {
-        action: 'Report it to the upstream\'s maintainers; nothing more was asked of you.',
+        action: "Report it to the upstream's maintainers; nothing more was asked of you.",
       });
     }
     const embedded = (current.inputRequests ?? {}) as Record<string, EmbeddedRequest>;
     for (const [key, request] of Object.entries(embedded)) {
       const capability = CAPABILITY_OF[request?.method];
       if (!capability) {
-        throw new DomainError('internal', `Upstream "${options.upstream}" asked for input "${key}" with ${String(request?.method)}, which is not an input request of MCP 2026-07-28.`);
+        throw new DomainError(
+          'internal',
+          `Upstream "${options.upstream}" asked for input "${key}" with ${String(request?.method)}, which is not an input request of MCP 2026-07-28.`,
+        );
       }
       if (declared[capability] === undefined) {
-        throw new DomainError('unsupported', `Upstream "${options.upstream}" needs ${request.method} to go on, and this client did not declare the "${capability}" capability.`, {
-          action: `Use a client that supports ${capability}, or call something that does not need it.`,
-        });
+        throw new DomainError(
+          'unsupported',
+          `Upstream "${options.upstream}" needs ${request.method} to go on, and this client did not declare the "${capability}" capability.`,
+          {
+            action: `Use a client that supports ${capability}, or call something that does not need it.`,
+          },
+        );
       }
     }
     const inputResponses: Record<string, unknown> = {};

@@ -178,8 +178,15 @@ export class ListenStreams {
       const subscribed: string[] = [];
       for (const exposedUri of requested.resourceSubscriptions) {
         const target = view.resolveUri(exposedUri);
-        if (!target || !this.deps.access.allowsNamespace(client.grantedScopes, target.upstream.namespace) || !target.upstream.capabilities?.resources?.subscribe) {
-          this.deps.logger.debug({ uri: exposedUri, user: client.caller.user }, 'listen: resource left out of the filter (unknown, not readable by the caller, or not subscribable)');
+        if (
+          !target ||
+          !this.deps.access.allowsNamespace(client.grantedScopes, target.upstream.namespace) ||
+          !target.upstream.capabilities?.resources?.subscribe
+        ) {
+          this.deps.logger.debug(
+            { uri: exposedUri, user: client.caller.user },
+            'listen: resource left out of the filter (unknown, not readable by the caller, or not subscribable)',
+          );
           continue;
         }
         try {

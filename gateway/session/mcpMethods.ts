@@ -96,7 +96,14 @@ export class McpMethods {
     if (composites?.handles(view, name)) {
       const missing = missingScopes(client.grantedScopes, access.requirementOf(view, 'tools/call', params)?.scopes ?? []);
       if (missing.length > 0) throw new RpcError(INSUFFICIENT_SCOPE, `Forbidden: calling ${name} needs scope ${missing.join(' ')}.`);
-      return composites.call({ session: client, requestId: request.requestId, exposedName: name, arguments: args, cancellation: request.cancellation, onprogress });
+      return composites.call({
+        session: client,
+        requestId: request.requestId,
+        exposedName: name,
+        arguments: args,
+        cancellation: request.cancellation,
+        onprogress,
+      });
     }
     const target = view.resolveTool(name);
     const withheld = target ? undefined : view.withheldReason?.(name);
@@ -177,7 +184,10 @@ export class McpMethods {
     if (!target) throw new RpcError(ErrorCode.InvalidParams, `Unknown prompt "${name}". List them with prompts/list.`);
     const binding: RelayedInputBinding = { user: client.caller.user, upstream: target.upstream.namespace, method: 'prompts/get', target: name };
     const get: StartRound = (inputRound, cancellation) =>
-      forwardOrRpcError(target.upstream, 'prompts/get', { ...withoutInputRound(params), name: target.name, ...inputRound }, client, { ...request, cancellation });
+      forwardOrRpcError(target.upstream, 'prompts/get', { ...withoutInputRound(params), name: target.name, ...inputRound }, client, {
+        ...request,
+        cancellation,
+      });
     const result = await this.roundsOrRpcError(client, params, binding, request, target.upstream, get);
     if (isInputRequired(result)) return result;
     const messages = result.messages;
@@ -213,7 +223,16 @@ export class McpMethods {
       const forwarded = { ...withoutInputRound(params), uri: target.uri, ...inputRound };
       return this.deps.readResource
         ? this.deps
-            .readResource({ session: client, requestId: request.requestId, caller: client.caller, upstream: target.upstream, uri: target.uri, exposedUri, params: forwarded, cancellation })
+            .readResource({
+              session: client,
+              requestId: request.requestId,
+              caller: client.caller,
+              upstream: target.upstream,
+              uri: target.uri,
+              exposedUri,
+              params: forwarded,
+              cancellation,
+            })
             .catch((error: unknown) => {
               throw toRpcError(error);
             })
@@ -243,7 +262,8 @@ export class McpMethods {
 
   /** An extension method relayed as it is to the upstream of a single-upstream view (relayedExtensions.ts). */
   relay(client: RequestingClient, upstream: Upstream, method: string, params: Params, request: MethodRequest): Promise<Result> {
-    if (!this.mayReadNamespace(client, upstream.namespace)) throw new RpcError(INSUFFICIENT_SCOPE, `Forbidden: ${method} needs a scope that lets this token use "${upstream.namespace}".`);
+    if (!this.mayReadNamespace(client, upstream.namespace))
+      throw new RpcError(INSUFFICIENT_SCOPE, `Forbidden: ${method} needs a scope that lets this token use "${upstream.namespace}".`);
     return forwardOrRpcError(upstream, method, params, client, request);
   }
 
@@ -260,7 +280,8 @@ export class McpMethods {
     }
     const round: IncomingRound = { inputResponses: (inputResponses ?? {}) as Record<string, unknown> };
     if (params.requestState === undefined) return round;
-    if (typeof params.requestState !== 'string') throw new RpcError(ErrorCode.InvalidParams, 'params.requestState must be the string the previous answer gave, unchanged.');
+    if (typeof params.requestState !== 'string')
+      throw new RpcError(ErrorCode.InvalidParams, 'params.requestState must be the string the previous answer gave, unchanged.');
     const opened = this.deps.relayedInput.open(params.requestState, binding);
     if (!opened.ok) {
       throw new RpcError(
@@ -291,7 +312,10 @@ export class McpMethods {
     const parked = this.deps.parkedCalls;
     const round = this.incomingRound(client, params, binding);
     if (round?.park) {
-      return this.parkedAnswer(await parked.resume(round.park, client.caller.user, round.inputResponses, { cancellation: request.cancellation, onprogress }), binding);
+      return this.parkedAnswer(
+        await parked.resume(round.park, client.caller.user, round.inputResponses, { cancellation: request.cancellation, onprogress }),
+        binding,
+      );
     }
     if (!(client instanceof ModernRequestClient) || upstream.era !== 'legacy') {
       const first = await start(round, request.cancellation, onprogress);
@@ -304,7 +328,14 @@ export class McpMethods {
   }
 
   /** The same, with any failure as a JSON-RPC error (prompts/get, resources/read). */
-  private async roundsOrRpcError(client: RequestingClient, params: Params, binding: RelayedInputBinding, request: MethodRequest, upstream: Upstream, start: StartRound): Promise<Result> {
+  private async roundsOrRpcError(
+    client: RequestingClient,
+    params: Params,
+    binding: RelayedInputBinding,
+    request: MethodRequest,
+    upstream: Upstream,
+    start: StartRound,
+  ): Promise<Result> {
     try {
       return await this.rounds(client, params, binding, request, undefined, upstream, start);
     } catch (error) {
@@ -354,7 +385,12 @@ function cursorOf(params: Params | undefined): string | undefined {
 
 async function forwardOrRpcError(upstream: Upstream, method: string, params: Params, client: RequestingClient, request: MethodRequest): Promise<Result> {
   try {
-    return await upstream.forward(method, params, { caller: client.caller, session: client, requestId: request.requestId }, { cancellation: request.cancellation });
+    return await upstream.forward(
+      method,
+      params,
+      { caller: client.caller, session: client, requestId: request.requestId },
+      { cancellation: request.cancellation },
+    );
   } catch (error) {
     throw toRpcError(error);
   }

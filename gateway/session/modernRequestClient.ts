@@ -64,8 +64,13 @@ export class ModernRequestClient implements RequestingClient {
    * call waits in the call for the client's next round. Outside one (a step of a composite tool,
    * completion) it is refused at once, with the reason, so the upstream ends the call instead of waiting.
    */
-  requestClient(request: { method: string; params?: Record<string, unknown> | undefined }, _relatedRequestId: unknown, options: { upstream: string; signal?: AbortSignal }): Promise<Record<string, unknown>> {
-    if (this.inputs) return this.inputs.ask(request.params === undefined ? { method: request.method } : { method: request.method, params: request.params }, options.signal);
+  requestClient(
+    request: { method: string; params?: Record<string, unknown> | undefined },
+    _relatedRequestId: unknown,
+    options: { upstream: string; signal?: AbortSignal },
+  ): Promise<Record<string, unknown>> {
+    if (this.inputs)
+      return this.inputs.ask(request.params === undefined ? { method: request.method } : { method: request.method, params: request.params }, options.signal);
     return Promise.reject(
       new DomainError(
         'unsupported',

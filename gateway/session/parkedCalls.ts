@@ -16,7 +16,8 @@ export interface ParkRef {
 }
 
 /** A round's end as a client gets it: with input requests, the call to name in the retry's requestState. */
-export type ParkedOutcome = { kind: 'done'; result: Result } | { kind: 'failed'; error: unknown } | { kind: 'input'; inputRequests: InputRequests; call: ParkRef };
+export type ParkedOutcome =
+  { kind: 'done'; result: Result } | { kind: 'failed'; error: unknown } | { kind: 'input'; inputRequests: InputRequests; call: ParkRef };
 
 /** Calls parked on the other instances of a cluster, reached through the cluster's internal channel. */
 export interface RemoteParkedCalls {
@@ -36,9 +37,13 @@ export const DEFAULT_PARKING_LIMITS: ParkingLimits = { ttlMs: 600_000, maxPerUse
 
 /** The error for a requestState whose call is not waiting here (or anywhere) any more. */
 export function noLongerWaiting(why = 'it was answered already, it expired, or the gateway instance holding it stopped'): RpcError {
-  return new RpcError(ErrorCode.InvalidParams, `This requestState names a call that is no longer waiting for input (${why}). Call again without requestState to start over.`, {
-    reason: 'invalid_request_state',
-  });
+  return new RpcError(
+    ErrorCode.InvalidParams,
+    `This requestState names a call that is no longer waiting for input (${why}). Call again without requestState to start over.`,
+    {
+      reason: 'invalid_request_state',
+    },
+  );
 }
 
 /**
@@ -90,7 +95,8 @@ export class ParkedCalls {
   /** The client's retry of the call `ref` names, with its answers: the next round's outcome. */
   resume(ref: ParkRef, user: string, inputResponses: Readonly<Record<string, unknown>>, request: RoundRequest): Promise<ParkedOutcome> {
     if (ref.instance === this.instance) return this.resumeHere(ref.call, ref.round, user, inputResponses, request);
-    if (!this.remote) return Promise.resolve({ kind: 'failed', error: noLongerWaiting('it was parked by another gateway instance, and this one is not in a cluster with it') });
+    if (!this.remote)
+      return Promise.resolve({ kind: 'failed', error: noLongerWaiting('it was parked by another gateway instance, and this one is not in a cluster with it') });
     return this.remote.resume(ref, user, inputResponses, request);
   }
 
@@ -118,15 +124,23 @@ export class ParkedCalls {
     const onUpstream = this.perUpstream.get(call.upstream.namespace);
     const wait = `(an unanswered one is cancelled after ${Math.round(ttlMs / 1000)} s)`;
     if (mine >= maxPerUser) {
-      return new DomainError('rate_limited', `You already have ${mine} calls waiting for your input on this gateway instance, the most one user may have (${maxPerUser}).`, {
-        action: `Answer or abandon one of them ${wait}, then call again.`,
-      });
+      return new DomainError(
+        'rate_limited',
+        `You already have ${mine} calls waiting for your input on this gateway instance, the most one user may have (${maxPerUser}).`,
+        {
+          action: `Answer or abandon one of them ${wait}, then call again.`,
+        },
+      );
     }
     if (onUpstream >= call.upstream.maxParked) {
       // Each waiting call holds one of the upstream's concurrency slots: half of them stay for calls that do not wait.
-      return new DomainError('rate_limited', `Upstream "${call.upstream.namespace}" already has ${onUpstream} calls waiting for their clients' input on this gateway instance, its limit (${call.upstream.maxParked}, half its concurrency).`, {
-        action: `Retry in a minute ${wait}.`,
-      });
+      return new DomainError(
+        'rate_limited',
+        `Upstream "${call.upstream.namespace}" already has ${onUpstream} calls waiting for their clients' input on this gateway instance, its limit (${call.upstream.maxParked}, half its concurrency).`,
+        {
+          action: `Retry in a minute ${wait}.`,
+        },
+      );
     }
     if (this.parked.size >= maxTotal) {
       return new DomainError('rate_limited', `This gateway instance already holds ${this.parked.size} calls waiting for input, its limit (${maxTotal}).`, {

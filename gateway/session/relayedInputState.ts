@@ -45,7 +45,12 @@ export class RelayedInputState {
   ) {}
 
   seal(binding: RelayedInputBinding, inner: string | undefined, park?: ParkRef): string {
-    const payload: Payload = { ...binding, ...(inner === undefined ? {} : { inner }), ...(park ? { park } : {}), exp: Math.floor(this.now() / 1000) + this.ttlSeconds };
+    const payload: Payload = {
+      ...binding,
+      ...(inner === undefined ? {} : { inner }),
+      ...(park ? { park } : {}),
+      exp: Math.floor(this.now() / 1000) + this.ttlSeconds,
+    };
     const body = `${VERSION}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
     return `${body}.${this.mac(body)}`;
   }
@@ -69,7 +74,8 @@ export class RelayedInputState {
       return { ok: false, reason: 'binding' };
     }
     const park = payload.park;
-    const parked = typeof park === 'object' && park !== null && typeof park.instance === 'string' && typeof park.call === 'string' && Number.isSafeInteger(park.round)
+    const parked =
+      typeof park === 'object' && park !== null && typeof park.instance === 'string' && typeof park.call === 'string' && Number.isSafeInteger(park.round)
         ? { park: { instance: park.instance, call: park.call, round: park.round } }
         : {};
     return { ok: true, inner: typeof payload.inner === 'string' ? payload.inner : undefined, ...parked };

@@ -84,7 +84,13 @@ export function registerSessionHandlers(session: ClientSession, caps: ServerCapa
     return methods.listTools(session, request.params) as never;
   });
   const callTool: SessionToolCallHandler = async (params, extra) =>
-    asLegacyResult(await methods.callTool(session, params, { requestId: extra.requestId, cancellation: extra.cancellation, sendNotification: (n) => extra.sendNotification(n as never) }));
+    asLegacyResult(
+      await methods.callTool(session, params, {
+        requestId: extra.requestId,
+        cancellation: extra.cancellation,
+        sendNotification: (n) => extra.sendNotification(n as never),
+      }),
+    );
   setToolCallHandler(server, callTool);
 
   if (caps.prompts) {

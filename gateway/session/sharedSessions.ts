@@ -52,7 +52,9 @@ export class SharedSessions {
       ...(session.logLevel ? { logLevel: session.logLevel } : {}),
       subscriptions: [...session.subscribedUris],
     };
-    await this.options.directory.save(record, this.options.ttlMs).catch((error: unknown) => this.options.logger.warn({ err: error, session: session.id }, 'session state not shared'));
+    await this.options.directory
+      .save(record, this.options.ttlMs)
+      .catch((error: unknown) => this.options.logger.warn({ err: error, session: session.id }, 'session state not shared'));
   }
 
   /** A request on a shared session: keep its record alive. */

@@ -1,7 +1,14 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { Protocol, type RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ErrorCode, type CallToolRequest, type JSONRPCMessage, type RequestId, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ErrorCode,
+  type CallToolRequest,
+  type JSONRPCMessage,
+  type RequestId,
+  type ServerNotification,
+  type ServerRequest,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { classifyMessage, isPlainObject, SDK_FAST_PATHS } from '../../shared/jsonRpcDispatch.js';
 import { CallCancellation, cancellationOf, type Cancellation } from '../upstreams/cancellation.js';
@@ -18,7 +25,8 @@ const TOOL_CALL_ENVELOPE = z.object({ method: z.literal('tools/call') }).loose()
 /** What is wrong with tools/call params, in words a client can act on; undefined when they are well-formed. */
 export function toolCallParamsProblem(params: unknown): string | undefined {
   if (!isPlainObject(params)) return 'params must be an object with the tool "name" and its "arguments"';
-  if (typeof params.name !== 'string' || params.name.length === 0) return 'params.name must be the name of a tool (a non-empty string, as listed by tools/list)';
+  if (typeof params.name !== 'string' || params.name.length === 0)
+    return 'params.name must be the name of a tool (a non-empty string, as listed by tools/list)';
   if (params.arguments !== undefined && !isPlainObject(params.arguments)) return 'params.arguments must be an object of named arguments';
   const meta = params._meta;
   if (meta !== undefined) {

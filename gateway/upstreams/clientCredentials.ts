@@ -48,9 +48,15 @@ export class ClientCredentialsToken {
     const parameters = new URLSearchParams();
     if (this.settings.scope) parameters.set('scope', this.settings.scope);
     if (this.settings.resource) parameters.set('resource', this.settings.resource);
-    const response = await oauth.clientCredentialsGrantRequest(this.authorizationServer, client, oauth.ClientSecretBasic(this.settings.clientSecret), parameters, {
-      [oauth.allowInsecureRequests]: insecureAllowedFor(this.settings.issuer),
-    });
+    const response = await oauth.clientCredentialsGrantRequest(
+      this.authorizationServer,
+      client,
+      oauth.ClientSecretBasic(this.settings.clientSecret),
+      parameters,
+      {
+        [oauth.allowInsecureRequests]: insecureAllowedFor(this.settings.issuer),
+      },
+    );
     const result = await oauth.processClientCredentialsResponse(this.authorizationServer, client, response);
     const lifetimeMs = (result.expires_in ?? 300) * 1000;
     this.cached = { token: result.access_token, renewAt: Date.now() + Math.max(lifetimeMs - RENEW_BEFORE_MS, lifetimeMs / 2) };

@@ -103,7 +103,9 @@ export class ForwardedRequests {
       options.onId?.(id);
       this.pending.set(id, entry);
       const message = (sent === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params: sent }) as JSONRPCMessage;
-      const sending = options.headers ? (this.transport.send as SendWithHeaders).call(this.transport, message, { headers: options.headers }) : this.transport.send(message);
+      const sending = options.headers
+        ? (this.transport.send as SendWithHeaders).call(this.transport, message, { headers: options.headers })
+        : this.transport.send(message);
       sending.catch((error: unknown) => {
         if (this.settle(id)) reject(error);
       });
@@ -135,7 +137,10 @@ export class ForwardedRequests {
       const now = Date.now();
       const elapsed = now - entry.startedAt;
       if (elapsed >= entry.maxTotalTimeoutMs) {
-        this.cancel(id, new McpError(ErrorCode.RequestTimeout, 'Maximum total timeout exceeded', { maxTotalTimeout: entry.maxTotalTimeoutMs, totalElapsed: elapsed }));
+        this.cancel(
+          id,
+          new McpError(ErrorCode.RequestTimeout, 'Maximum total timeout exceeded', { maxTotalTimeout: entry.maxTotalTimeoutMs, totalElapsed: elapsed }),
+        );
         return true;
       }
       entry.deadline = now + entry.timeoutMs;
@@ -159,9 +164,7 @@ export class ForwardedRequests {
     const entry = this.pending.get(id);
     if (!entry) return;
     this.settle(id);
-    this.transport
-      .send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: String(reason) } })
-      .catch(() => undefined);
+    this.transport.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: String(reason) } }).catch(() => undefined);
     entry.reject(reason instanceof McpError ? reason : new McpError(ErrorCode.RequestTimeout, String(reason)));
   }
 
@@ -205,7 +208,8 @@ export class ForwardedRequests {
       if (entry.held > 0) {
         // Waiting on the end client: only the total ceiling applies.
         const ceiling = entry.startedAt + entry.maxTotalTimeoutMs;
-        if (ceiling <= now) this.cancel(id, new McpError(ErrorCode.RequestTimeout, 'Maximum total timeout exceeded', { maxTotalTimeout: entry.maxTotalTimeoutMs }));
+        if (ceiling <= now)
+          this.cancel(id, new McpError(ErrorCode.RequestTimeout, 'Maximum total timeout exceeded', { maxTotalTimeout: entry.maxTotalTimeoutMs }));
         else if (ceiling < soonest) soonest = ceiling;
         continue;
       }

@@ -85,7 +85,9 @@ export class IsolatedWorkers<C extends WorkerConnection> {
     await worker.connection.start();
     if (worker.connection.state !== 'ready') {
       this.remove(user, worker);
-      throw new DomainError('unavailable', `An isolated connection to upstream "${this.namespace}" could not be started.`, { action: 'Retry shortly; the gateway log has the reason.' });
+      throw new DomainError('unavailable', `An isolated connection to upstream "${this.namespace}" could not be started.`, {
+        action: 'Retry shortly; the gateway log has the reason.',
+      });
     }
     return this.lend(worker, user);
   }
@@ -135,9 +137,13 @@ export class IsolatedWorkers<C extends WorkerConnection> {
         leave();
         stopListening?.();
         reject(
-          new DomainError('rate_limited', `All ${cap} isolated connections to upstream "${this.namespace}" you may use stayed busy with your other calls for ${Math.round(waitMs / 1000)} s.`, {
-            action: 'Retry when one of those calls has finished (or raise upstreams[].isolationPool in the gateway configuration).',
-          }),
+          new DomainError(
+            'rate_limited',
+            `All ${cap} isolated connections to upstream "${this.namespace}" you may use stayed busy with your other calls for ${Math.round(waitMs / 1000)} s.`,
+            {
+              action: 'Retry when one of those calls has finished (or raise upstreams[].isolationPool in the gateway configuration).',
+            },
+          ),
         );
       }, waitMs);
       timer.unref();

@@ -39,7 +39,8 @@ function declarationsOf(inputSchema: object): readonly Declaration[] {
     if (typeof node !== 'object' || node === null) return;
     const schema = node as Record<string, unknown>;
     const name = schema['x-mcp-header'];
-    if (path.length > 0 && typeof name === 'string' && name.length > 0) out.push({ path, header: name, type: typeof schema.type === 'string' ? schema.type : undefined });
+    if (path.length > 0 && typeof name === 'string' && name.length > 0)
+      out.push({ path, header: name, type: typeof schema.type === 'string' ? schema.type : undefined });
     const properties = schema.properties;
     if (typeof properties === 'object' && properties !== null) {
       for (const [key, child] of Object.entries(properties)) visit(child, [...path, key]);
@@ -92,7 +93,8 @@ export function paramHeaderMismatch(headers: IncomingHttpHeaders, inputSchema: u
     const sent = (Array.isArray(raw) ? raw[0] : raw)?.trim();
     if (sent === undefined) return { header, message: `the body carries ${where}=${JSON.stringify(body)} but the ${header} header is absent` };
     const decoded = decode(sent);
-    if (decoded === undefined) return { header, message: `the ${header} header carries an invalid Base64 value (=?base64?…?= must wrap canonical Base64 of UTF-8)` };
+    if (decoded === undefined)
+      return { header, message: `the ${header} header carries an invalid Base64 value (=?base64?…?= must wrap canonical Base64 of UTF-8)` };
     const numeric = (declaration.type === 'integer' || declaration.type === 'number') && typeof body === 'number' && CANONICAL_DECIMAL.test(decoded);
     if (numeric ? Number(decoded) !== body : decoded !== expected) {
       return { header, message: `the ${header} header decodes to ${JSON.stringify(decoded)} but the body carries ${where}=${JSON.stringify(body)}` };
@@ -127,7 +129,9 @@ export function undeclaredParamHeaders(headers: IncomingHttpHeaders, inputSchema
   let declaredNames: Set<string> | undefined;
   for (const [name, raw] of Object.entries(headers)) {
     if (!name.startsWith('mcp-param-') || raw === undefined) continue;
-    declaredNames ??= new Set(typeof inputSchema === 'object' && inputSchema !== null ? declarationsOf(inputSchema).map((d) => `mcp-param-${d.header.toLowerCase()}`) : []);
+    declaredNames ??= new Set(
+      typeof inputSchema === 'object' && inputSchema !== null ? declarationsOf(inputSchema).map((d) => `mcp-param-${d.header.toLowerCase()}`) : [],
+    );
     if (declaredNames.has(name)) continue;
     (out ??= {})[name] = Array.isArray(raw) ? raw.join(', ') : raw;
   }
@@ -136,7 +140,6 @@ export function undeclaredParamHeaders(headers: IncomingHttpHeaders, inputSchema
 
 /** A header value as the spec encodes it: as it is when it is a safe plain-ASCII field value, else `=?base64?…?=`. */
 function encode(value: string): string {
-  const plain =
-    value.length > 0 && value === value.trim() && !(value.startsWith('=?base64?') && value.endsWith('?=')) && /^[\t\x20-\x7e]*$/.test(value);
+  const plain = value.length > 0 && value === value.trim() && !(value.startsWith('=?base64?') && value.endsWith('?=')) && /^[\t\x20-\x7e]*$/.test(value);
   return plain ? value : `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
 }

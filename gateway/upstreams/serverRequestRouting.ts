@@ -52,13 +52,20 @@ export async function routeServerRequest(request: ServerRequest, signal: AbortSi
   const capabilities = session.clientCapabilities() ?? {};
   const needed = request.method === 'sampling/createMessage' ? 'sampling' : request.method === 'elicitation/create' ? 'elicitation' : 'roots';
   if (capabilities[needed] === undefined) {
-    throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `The client session of this call did not declare the "${needed}" capability, so ${request.method} cannot be sent to it.`);
+    throw new ProtocolError(
+      ProtocolErrorCode.InvalidRequest,
+      `The client session of this call did not declare the "${needed}" capability, so ${request.method} cannot be sent to it.`,
+    );
   }
   const params = request.params ? { ...request.params, _meta: stripReserved(meta) } : undefined;
   // The call waits on a person now: its timeout does not run until they answer.
   const release = call?.forwardedId !== undefined ? context.holdDeadline(call.forwardedId) : undefined;
   try {
-    return await session.requestClient({ method: request.method, params }, relatedRequestId, { signal, timeoutMs: context.maxCallDurationMs, upstream: context.namespace });
+    return await session.requestClient({ method: request.method, params }, relatedRequestId, {
+      signal,
+      timeoutMs: context.maxCallDurationMs,
+      upstream: context.namespace,
+    });
   } finally {
     release?.();
   }
@@ -86,7 +93,12 @@ function attribute(meta: Record<string, unknown> | undefined, context: RoutingCo
   if (sessionId) {
     const calls = [...inFlight.values()].filter((call) => call.origin.session.id === sessionId);
     const first = calls[0];
-    if (first) return { session: first.origin.session, relatedRequestId: calls.length === 1 ? first.origin.requestId : undefined, call: calls.length === 1 ? first : undefined };
+    if (first)
+      return {
+        session: first.origin.session,
+        relatedRequestId: calls.length === 1 ? first.origin.requestId : undefined,
+        call: calls.length === 1 ? first : undefined,
+      };
   }
   if (inFlight.size === 1) {
     const only = inFlight.values().next().value as InFlightCall;

@@ -26,7 +26,11 @@ export class StreamOwners {
       if (!response.headers.get('content-type')?.includes('text/event-stream')) return response;
       const call = forwardedCallId(init.body);
       if (call === undefined) return response;
-      return new Response(response.body.pipeThrough(this.noting(call)), { status: response.status, statusText: response.statusText, headers: response.headers });
+      return new Response(response.body.pipeThrough(this.noting(call)), {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
     };
   }
 

@@ -1,4 +1,14 @@
-import type { ClientCapabilities, Implementation, LoggingMessageNotification, Progress, Prompt, RequestId, ResourceTemplate, ServerCapabilities, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type {
+  ClientCapabilities,
+  Implementation,
+  LoggingMessageNotification,
+  Progress,
+  Prompt,
+  RequestId,
+  ResourceTemplate,
+  ServerCapabilities,
+  Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { CallerContext } from '../../shared/callerContext.js';
 import type { Cancellation } from './cancellation.js';
 import type { UpstreamConfig } from './upstreamSettings.js';
@@ -92,7 +102,12 @@ export interface Upstream {
   readonly resourceTemplates: readonly ResourceTemplate[];
   /** Whether its `tools.allow` / `tools.deny` settings let a tool through. */
   isToolAllowed(name: string): boolean;
-  forward(method: string, params: Record<string, unknown> | undefined, origin: CallOrigin | undefined, options?: ForwardOptions): Promise<Record<string, unknown>>;
+  forward(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    origin: CallOrigin | undefined,
+    options?: ForwardOptions,
+  ): Promise<Record<string, unknown>>;
   subscribeResource(uri: string): Promise<void>;
   unsubscribeResource(uri: string): Promise<void>;
 }

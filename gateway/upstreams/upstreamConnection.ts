@@ -99,8 +99,6 @@ export class UpstreamConnection extends SupervisedUpstream implements Upstream {
     return this.streamOwners.wrapFetch(fetchFn, () => this.era === 'legacy');
   }
 
-
-
   status(): UpstreamStatus {
     return {
       namespace: this.namespace,
@@ -121,7 +119,6 @@ export class UpstreamConnection extends SupervisedUpstream implements Upstream {
       resourceTemplates: this.resourceTemplates.length,
     };
   }
-
 
   /**
    * Forward one request. With an `origin`, the caller's identity and the call id travel in
@@ -161,9 +158,13 @@ export class UpstreamConnection extends SupervisedUpstream implements Upstream {
     if (!this.limit.tryAcquire()) {
       await this.limit.acquire(
         () =>
-          new DomainError('rate_limited', `Upstream "${this.namespace}" is at its concurrency limit (${this.config.maxConcurrency} calls) and its queue is full.`, {
-            action: 'Retry in a few seconds.',
-          }),
+          new DomainError(
+            'rate_limited',
+            `Upstream "${this.namespace}" is at its concurrency limit (${this.config.maxConcurrency} calls) and its queue is full.`,
+            {
+              action: 'Retry in a few seconds.',
+            },
+          ),
         options.cancellation,
       );
       if (this.state !== 'ready' || this.client !== client) {
@@ -186,7 +187,10 @@ export class UpstreamConnection extends SupervisedUpstream implements Upstream {
       const capabilities = origin ? askableCapabilities(origin.session.clientCapabilities()) : {};
       const extensions = origin?.session.relayedClientExtensions?.();
       if (extensions) capabilities.extensions = extensions;
-      forwardedParams = { ...forwardedParams, _meta: { ...(forwardedParams?._meta as Record<string, unknown> | undefined), ...this.envelope(capabilities, origin?.session.logLevel) } };
+      forwardedParams = {
+        ...forwardedParams,
+        _meta: { ...(forwardedParams?._meta as Record<string, unknown> | undefined), ...this.envelope(capabilities, origin?.session.logLevel) },
+      };
     }
     const timeout = options.timeoutMs ?? this.config.callTimeoutMs;
     const headers = method === 'tools/call' && this.era === 'modern' && this.config.remote ? this.paramHeaders(params, options.paramHeaders) : undefined;
@@ -248,7 +252,10 @@ export class UpstreamConnection extends SupervisedUpstream implements Upstream {
    * those its tool declares, made from the arguments (SEP-2243), and those the client sent that
    * the tool does not declare, passed on as they came.
    */
-  private paramHeaders(params: Record<string, unknown> | undefined, undeclared: Readonly<Record<string, string>> | undefined): Record<string, string> | undefined {
+  private paramHeaders(
+    params: Record<string, unknown> | undefined,
+    undeclared: Readonly<Record<string, string>> | undefined,
+  ): Record<string, string> | undefined {
     const tool = typeof params?.name === 'string' ? this.tools.find((candidate) => candidate.name === params.name) : undefined;
     const declared = tool ? paramHeadersFor(tool.inputSchema, params?.arguments) : undefined;
     return declared || undeclared ? { ...undeclared, ...declared } : undefined;
@@ -317,23 +324,6 @@ export class UpstreamConnection extends SupervisedUpstream implements Upstream {
       action: this.state === 'stopped' ? 'Reconnect later.' : 'It is being restarted automatically; retry shortly. Other namespaces are unaffected.',
     });
   }
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
   // --- server→client requests ---------------------------------------------------------------
 

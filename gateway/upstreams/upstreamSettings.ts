@@ -12,7 +12,11 @@ export type IntegrityPolicy = (typeof INTEGRITY_POLICIES)[number];
 
 export const NAMESPACE_PATTERN = /^[a-z][a-z0-9-]{0,15}$/;
 /** `*` matches any run of characters; everything else is literal. */
-const toolPattern = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.*\-/]+$/, 'may contain letters, digits, _ - . / and * (wildcard)');
+const toolPattern = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_.*\-/]+$/, 'may contain letters, digits, _ - . / and * (wildcard)');
 
 const stdioLaunch = z
   .object({
@@ -55,9 +59,7 @@ export const UPSTREAM_PROTOCOLS = ['auto', '2025-11-25', '2026-07-28'] as const;
 
 export const upstreamSchema = z
   .object({
-    namespace: z
-      .string()
-      .regex(NAMESPACE_PATTERN, 'must be 1-16 characters: a lowercase letter, then lowercase letters, digits or "-"'),
+    namespace: z.string().regex(NAMESPACE_PATTERN, 'must be 1-16 characters: a lowercase letter, then lowercase letters, digits or "-"'),
     description: z.string().max(500).optional(),
     stdio: stdioLaunch.optional(),
     remote: remoteLaunch.optional(),
@@ -73,7 +75,12 @@ export const upstreamSchema = z
     /** Longest wait for one call's answer without progress; progress notifications reset it. */
     callTimeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
     /** Hard ceiling for one call even with progress. */
-    maxCallDurationMs: z.number().int().min(100).max(24 * 3_600_000).default(600_000),
+    maxCallDurationMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(24 * 3_600_000)
+      .default(600_000),
     /** Calls in flight at once to this upstream; further calls wait in a bounded queue. */
     maxConcurrency: z.number().int().min(1).max(10_000).default(64),
     /** Calls allowed to wait for a slot; beyond it a call fails at once with a clear error. */
@@ -109,7 +116,12 @@ export const upstreamSchema = z
       .object({
         perUser: z.number().int().min(1).max(1_000).default(4),
         total: z.number().int().min(1).max(10_000).default(32),
-        idleMs: z.number().int().min(1_000).max(24 * 3_600_000).default(60_000),
+        idleMs: z
+          .number()
+          .int()
+          .min(1_000)
+          .max(24 * 3_600_000)
+          .default(60_000),
       })
       .strict()
       .prefault({}),

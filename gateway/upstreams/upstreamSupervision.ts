@@ -1,5 +1,13 @@
 import { Client, type ClientCapabilities, type Transport } from '@modelcontextprotocol/client';
-import type { Implementation, LoggingLevel, LoggingMessageNotification, Prompt, ResourceTemplate, ServerCapabilities, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type {
+  Implementation,
+  LoggingLevel,
+  LoggingMessageNotification,
+  Prompt,
+  ResourceTemplate,
+  ServerCapabilities,
+  Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../../shared/logger.js';
 import { PassThroughResult } from '../../shared/jsonRpcDispatch.js';
 import { RestartBackoff } from './backoff.js';
@@ -222,7 +230,8 @@ export abstract class SupervisedUpstream {
   }
 
   private installHandlers(client: Client): void {
-    const route = (request: ServerRequest, ctx: { mcpReq: { id: unknown; signal: AbortSignal } }) => this.routeServerRequest(request, ctx.mcpReq.signal, ctx.mcpReq.id);
+    const route = (request: ServerRequest, ctx: { mcpReq: { id: unknown; signal: AbortSignal } }) =>
+      this.routeServerRequest(request, ctx.mcpReq.signal, ctx.mcpReq.id);
     client.setRequestHandler('sampling/createMessage', (request, ctx) => route(request, ctx) as never);
     client.setRequestHandler('elicitation/create', (request, ctx) => route(request, ctx) as never);
     client.setRequestHandler('roots/list', (request, ctx) => route(request, ctx) as never);
@@ -291,7 +300,8 @@ export abstract class SupervisedUpstream {
       if (this.client !== client || this.stopping) return;
       try {
         // 2026-07-28 has no ping: server/discover is the cheapest request that shows the upstream answers.
-        if (this.era === 'modern') await client.request({ method: 'server/discover', params: {} }, PassThroughResult, { timeout: this.config.health.pingTimeoutMs });
+        if (this.era === 'modern')
+          await client.request({ method: 'server/discover', params: {} }, PassThroughResult, { timeout: this.config.health.pingTimeoutMs });
         else await client.ping({ timeout: this.config.health.pingTimeoutMs });
         this.schedulePing(client);
       } catch (error) {

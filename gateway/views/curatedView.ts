@@ -102,12 +102,7 @@ export class CuratedView implements CatalogView {
  * References of a view that do not exist in the catalog, each with its exact place in the
  * configuration (`views[0].tools[2]: …`). Only upstreams that are up can be checked.
  */
-export function viewProblems(
-  views: readonly ViewSettings[],
-  catalog: UpstreamCatalog,
-  separator: string,
-  isChecked: (namespace: string) => boolean,
-): string[] {
+export function viewProblems(views: readonly ViewSettings[], catalog: UpstreamCatalog, separator: string, isChecked: (namespace: string) => boolean): string[] {
   const problems: string[] = [];
   const namespaces = new Set(catalog.upstreams().map((u) => u.namespace));
   const toolNames = new Set(catalog.tools().map((t) => t.name));
@@ -119,7 +114,9 @@ export function viewProblems(
       if (toolNames.has(entry.source)) continue;
       const namespace = namespaceOf(entry.source);
       if (namespace !== undefined && namespaces.has(namespace) && !isChecked(namespace)) continue;
-      problems.push(`views[${v}].tools[${entry.index}]: "${entry.source}" does not exist; views name tools as tools/list on /mcp shows them (e.g. "pm__create_task").`);
+      problems.push(
+        `views[${v}].tools[${entry.index}]: "${entry.source}" does not exist; views name tools as tools/list on /mcp shows them (e.g. "pm__create_task").`,
+      );
     }
     view.prompts.forEach((name, p) => {
       if (promptNames.has(name)) return;
@@ -128,7 +125,8 @@ export function viewProblems(
       problems.push(`views[${v}].prompts[${p}]: "${name}" does not exist; use a name prompts/list on /mcp shows.`);
     });
     view.resources.forEach((namespace, r) => {
-      if (!namespaces.has(namespace)) problems.push(`views[${v}].resources[${r}]: "${namespace}" is not an upstream namespace (known: ${[...namespaces].join(', ')}).`);
+      if (!namespaces.has(namespace))
+        problems.push(`views[${v}].resources[${r}]: "${namespace}" is not an upstream namespace (known: ${[...namespaces].join(', ')}).`);
     });
   });
   return problems;

@@ -39,7 +39,11 @@ export const viewSchema = z
       const shown = typeof reference === 'string' ? reference : (reference.as ?? reference.tool);
       const first = seen.get(shown);
       if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['tools', index], message: `"${shown}" is already the name of tools[${first}] in this view; names in a view must be unique` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tools', index],
+          message: `"${shown}" is already the name of tools[${first}] in this view; names in a view must be unique`,
+        });
       } else seen.set(shown, index);
     });
   });

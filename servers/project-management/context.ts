@@ -62,6 +62,7 @@ export function pendingInputCodec(
   return createRequestStateCodec<PendingInput>({
     key,
     ttlSeconds,
-    bind: (request) => `${resolveCaller(request.mcpReq._meta, { trustMeta: caller.trustCallerMeta, localUser: caller.localUser }).user}\0${request.mcpReq.method}`,
+    bind: (request) =>
+      `${resolveCaller(request.mcpReq._meta, { trustMeta: caller.trustCallerMeta, localUser: caller.localUser }).user}\0${request.mcpReq.method}`,
   });
 }

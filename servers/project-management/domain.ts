@@ -19,11 +19,7 @@ export function assertTransition(from: TaskStatus, to: TaskStatus): void {
   if (from === to) return;
   const allowed = STATUS_TRANSITIONS[from];
   if (!allowed.includes(to)) {
-    throw invalidInput(
-      'status',
-      `a task cannot move from "${from}" to "${to}".`,
-      `From "${from}" it can move to: ${allowed.map((s) => `"${s}"`).join(', ')}.`,
-    );
+    throw invalidInput('status', `a task cannot move from "${from}" to "${to}".`, `From "${from}" it can move to: ${allowed.map((s) => `"${s}"`).join(', ')}.`);
   }
 }
 

@@ -22,10 +22,14 @@ export function registerPrompts(ctx: ServerContext): void {
     'sprint_planning',
     {
       title: 'Plan a sprint',
-      description: 'Plan the next sprint of a project from its unfinished tasks and the team\'s current workload.',
+      description: "Plan the next sprint of a project from its unfinished tasks and the team's current workload.",
       argsSchema: {
         project: projectArgument('Project key to plan.'),
-        sprint_days: z.string().regex(/^\d{1,2}$/, 'sprint_days must be a number of days, 1-99').optional().describe('Sprint length in days (default 10).'),
+        sprint_days: z
+          .string()
+          .regex(/^\d{1,2}$/, 'sprint_days must be a number of days, 1-99')
+          .optional()
+          .describe('Sprint length in days (default 10).'),
       },
     },
     asMcpErrors(async (args): Promise<GetPromptResult> => {

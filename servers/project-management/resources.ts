@@ -90,7 +90,6 @@ export function registerResources(ctx: ServerContext): void {
       return json(uri.href, { status, unfinished: unfinished.tasks, activity: activity.map(toActivityView) });
     }),
   );
-
 }
 
 const isKnownUri = (uri: string): boolean =>
@@ -99,7 +98,11 @@ const isKnownUri = (uri: string): boolean =>
 export const subscribableResources: SubscribableResources = {
   subscriptionKey: (uri) => {
     if (!isKnownUri(uri)) {
-      throw invalidInput('uri', `"${uri}" is not a resource of this server.`, 'Subscribe to project://status, project://team-workload, project://recent-activity or project://{project}/status.');
+      throw invalidInput(
+        'uri',
+        `"${uri}" is not a resource of this server.`,
+        'Subscribe to project://status, project://team-workload, project://recent-activity or project://{project}/status.',
+      );
     }
     return uri;
   },

@@ -59,7 +59,15 @@ export function toProjectView(project: Project): z.infer<typeof projectView> {
 }
 
 export function toActivityView(entry: ActivityEntry): z.infer<typeof activityView> {
-  return { at: entry.at, actor: entry.actor, action: entry.action, project: entry.project, task_id: entry.taskId, summary: entry.summary, details: entry.details };
+  return {
+    at: entry.at,
+    actor: entry.actor,
+    action: entry.action,
+    project: entry.project,
+    task_id: entry.taskId,
+    summary: entry.summary,
+    details: entry.details,
+  };
 }
 
 /** One line per task, for the text half of a tool result. */

@@ -76,7 +76,7 @@ export async function serveOverHttp(options: HttpServingOptions): Promise<HttpSe
         res,
         403,
         `Host "${host}" is not allowed on a loopback listener (DNS-rebinding defence). Address the server as localhost, 127.0.0.1 or [::1] ` +
-          '(a reverse proxy forwards with one of those as Host), add the name\'s origin to the allowed origins, ' +
+          "(a reverse proxy forwards with one of those as Host), add the name's origin to the allowed origins, " +
           'or serve on a non-loopback --host with MANIFOLD_HTTP_BEARER_TOKEN.',
       );
     }
@@ -106,7 +106,11 @@ export async function serveOverHttp(options: HttpServingOptions): Promise<HttpSe
     }
     if ((req.method === 'GET' || req.method === 'DELETE') && sessionId) return refuse(res, await legacy.sessionRequest(req, res, sessionId));
     if (req.method === 'GET' || req.method === 'DELETE') {
-      return sendRpcError(res, 400, 'Missing Mcp-Session-Id: GET and DELETE name a 2025-era session. On protocol revision 2026-07-28, POST subscriptions/listen instead.');
+      return sendRpcError(
+        res,
+        400,
+        'Missing Mcp-Session-Id: GET and DELETE name a 2025-era session. On protocol revision 2026-07-28, POST subscriptions/listen instead.',
+      );
     }
     res.setHeader('Allow', 'GET, POST, DELETE');
     return sendRpcError(res, 405, `Method ${req.method ?? ''} not allowed on ${MCP_PATH}.`);
@@ -126,7 +130,10 @@ export async function serveOverHttp(options: HttpServingOptions): Promise<HttpSe
   const address = httpServer.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}${MCP_PATH}`;
-  logger.info({ url, auth: options.bearerToken ? 'bearer' : 'none (loopback only)' }, 'serving MCP over Streamable HTTP (protocol revisions 2025-11-25 and 2026-07-28)');
+  logger.info(
+    { url, auth: options.bearerToken ? 'bearer' : 'none (loopback only)' },
+    'serving MCP over Streamable HTTP (protocol revisions 2025-11-25 and 2026-07-28)',
+  );
 
   return {
     url,

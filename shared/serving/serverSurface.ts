@@ -33,7 +33,11 @@ export class ServerSurface {
       convertOnce(config.outputSchema);
       this.steps.push((server) => {
         const [name, config, callback] = args;
-        (server.registerTool as (...a: unknown[]) => unknown)(name, config, withInstance(server, observedToolHandler(server, String(name), callback as Handler)));
+        (server.registerTool as (...a: unknown[]) => unknown)(
+          name,
+          config,
+          withInstance(server, observedToolHandler(server, String(name), callback as Handler)),
+        );
       });
       return undefined as never;
     }) as McpServer['registerTool'],
@@ -94,15 +98,17 @@ export function convertOnce(schema: unknown): void {
   const original = standard?.jsonSchema;
   if (!standard || typeof original?.input !== 'function' || typeof original.output !== 'function') return;
   const answers = new Map<string, Record<string, unknown>>();
-  const remembered = (io: 'input' | 'output') => (options?: Record<string, unknown>): Record<string, unknown> => {
-    const key = `${io}\0${JSON.stringify(options ?? {})}`;
-    let answer = answers.get(key);
-    if (answer === undefined) {
-      answer = deepFreeze(original[io](options));
-      answers.set(key, answer);
-    }
-    return answer;
-  };
+  const remembered =
+    (io: 'input' | 'output') =>
+    (options?: Record<string, unknown>): Record<string, unknown> => {
+      const key = `${io}\0${JSON.stringify(options ?? {})}`;
+      let answer = answers.get(key);
+      if (answer === undefined) {
+        answer = deepFreeze(original[io](options));
+        answers.set(key, answer);
+      }
+      return answer;
+    };
   standard.jsonSchema = { input: remembered('input'), output: remembered('output') };
   converted.add(schema);
 }

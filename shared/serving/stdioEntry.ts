@@ -17,11 +17,14 @@ export interface StdioServing {
  */
 export function serveOverStdio(createServer: (instance: ServingInstance) => McpServer, logger: Logger): StdioServing {
   const transport = new StdioLineTransport();
-  const handle = serveStdio((context) => connectWithoutSchemaPass(createServer({ era: context.era, changes: context.era === 'modern' ? 'all' : 'subscribed' })), {
-    transport,
-    legacy: 'serve',
-    onerror: (error) => logger.debug({ err: error }, 'stdio connection reported an error'),
-  });
+  const handle = serveStdio(
+    (context) => connectWithoutSchemaPass(createServer({ era: context.era, changes: context.era === 'modern' ? 'all' : 'subscribed' })),
+    {
+      transport,
+      legacy: 'serve',
+      onerror: (error) => logger.debug({ err: error }, 'stdio connection reported an error'),
+    },
+  );
   logger.info('serving MCP over stdio (protocol revisions 2025-11-25 and 2026-07-28)');
   return handle;
 }

@@ -30,19 +30,29 @@ const CONCURRENCY = [1, 4];
 async function clientsFor(kind: ClientKind, count: number): Promise<EraClient[]> {
   return Promise.all(
     Array.from({ length: count }, () =>
-      connectClient(kind, { kind: 'http', url: gateway.url }, {
-        capabilities: { sampling: {} },
-        handlers: { sampling: () => ({ role: 'assistant', model: 'bench', content: { type: 'text', text: 'ok' } }) },
-      }),
+      connectClient(
+        kind,
+        { kind: 'http', url: gateway.url },
+        {
+          capabilities: { sampling: {} },
+          handlers: { sampling: () => ({ role: 'assistant', model: 'bench', content: { type: 'text', text: 'ok' } }) },
+        },
+      ),
     ),
   );
 }
 
 async function roundTrips(clients: EraClient[], concurrency: number, total: number, scenario: string): Promise<BenchRow> {
-  return measure(scenario, concurrency, total, async (i) => {
-    const result = await clients[i % clients.length]!.callTool({ name: 'fx__ask_llm', arguments: { prompt: 'p' } });
-    if (result.isError) throw new Error(JSON.stringify(result.content));
-  }, gateway.process.pid);
+  return measure(
+    scenario,
+    concurrency,
+    total,
+    async (i) => {
+      const result = await clients[i % clients.length]!.callTool({ name: 'fx__ask_llm', arguments: { prompt: 'p' } });
+      if (result.isError) throw new Error(JSON.stringify(result.content));
+    },
+    gateway.process.pid,
+  );
 }
 
 const results = new Map<string, BenchRow[]>();

@@ -57,7 +57,10 @@ export function originOf(url: string, functionName: string): string {
 }
 
 function frameName(frame: CallFrame): string {
-  const file = frame.url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, '').replace(/^.*\/dist\//, '');
+  const file = frame.url
+    .replace(/^file:\/\//, '')
+    .replace(/^.*\/node_modules\//, '')
+    .replace(/^.*\/dist\//, '');
   return file ? `${frame.functionName || '(anonymous)'} ${file}:${frame.lineNumber + 1}` : frame.functionName || '(anonymous)';
 }
 
@@ -114,7 +117,8 @@ export function summariseProfile(file: string, window?: { fromUs: number; toUs: 
     origins.set(entry.origin, (origins.get(entry.origin) ?? 0) + ms);
   }
   const sorted = (entries: Iterable<TimeEntry>): TimeEntry[] => [...entries].sort((a, b) => b.ms - a.ms);
-  const under = (match: (functionName: string, url: string) => boolean) => counted.filter(({ node }) => stackOf(node).some((f) => match(f.functionName, f.url)));
+  const under = (match: (functionName: string, url: string) => boolean) =>
+    counted.filter(({ node }) => stackOf(node).some((f) => match(f.functionName, f.url)));
 
   return {
     busyMs,

@@ -76,7 +76,12 @@ interface Operation {
 }
 
 const READ: Operation = { tool: 'list_tasks', label: 'list_tasks (read, 20 rows)', arguments: () => ({}), expect: '"count":20' };
-const WRITE: Operation = { tool: 'create_task', label: 'create_task (write)', arguments: (n) => ({ title: `Bench task ${n}`, priority: 'high' }), expect: 'Created T-' };
+const WRITE: Operation = {
+  tool: 'create_task',
+  label: 'create_task (write)',
+  arguments: (n) => ({ title: `Bench task ${n}`, priority: 'high' }),
+  expect: 'Created T-',
+};
 const OPERATIONS = flags.writes ? [READ, WRITE] : [READ];
 
 /** The `_meta` envelope every 2026-07-28 request carries (see test/support/modernWire.ts). */
@@ -88,7 +93,8 @@ const ENVELOPE = {
 const CLIENT_INFO = { name: 'manifold-bench', version: '1' };
 
 function checkAnswer(text: string, op: Operation, status = 200): void {
-  if (status !== 200 || !text.includes(op.expect) || text.includes('"isError":true')) throw new Error(`bad answer to ${op.tool} (${status}): ${text.slice(0, 300)}`);
+  if (status !== 200 || !text.includes(op.expect) || text.includes('"isError":true'))
+    throw new Error(`bad answer to ${op.tool} (${status}): ${text.slice(0, 300)}`);
 }
 
 /** Children get a clean environment: an inherited DATABASE_URL would point the server at PostgreSQL. */
@@ -217,7 +223,12 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 async function legacyHttpTarget(label: string, sdk: 'v1' | 'v2', entry: string, dataDir: string): Promise<Target> {
   const { child, url } = await startHttpServer(entry, dataDir);
   const openSession = async (agent: Agent): Promise<Record<string, string>> => {
-    const init = await post(agent, url, JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: LEGACY, capabilities: {}, clientInfo: CLIENT_INFO } }), {});
+    const init = await post(
+      agent,
+      url,
+      JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: LEGACY, capabilities: {}, clientInfo: CLIENT_INFO } }),
+      {},
+    );
     const session = init.headers['mcp-session-id'];
     if (init.status !== 200 || typeof session !== 'string') throw new Error(`${label}: initialize failed: ${init.status} ${init.body.slice(0, 300)}`);
     const headers = { 'mcp-session-id': session, 'mcp-protocol-version': LEGACY };
@@ -372,7 +383,8 @@ function medianOverRounds(samples: Sample[]): Sample[] {
     groups.set(key, [...(groups.get(key) ?? []), s]);
   }
   return [...groups.values()].map((group) => {
-    const pick = (field: 'callsPerSecond' | 'p50ms' | 'p99ms' | 'serverCpuMsPerCall' | 'clientCpuMsPerCall' | 'otherLoadCores'): number => median(group.map((s) => s[field]));
+    const pick = (field: 'callsPerSecond' | 'p50ms' | 'p99ms' | 'serverCpuMsPerCall' | 'clientCpuMsPerCall' | 'otherLoadCores'): number =>
+      median(group.map((s) => s[field]));
     const first = group[0]!;
     return {
       target: first.target,
@@ -419,7 +431,10 @@ function buildV1Server(dir: string): V1Build {
   if (untar.status !== 0) return { ok: false, failed: true, reason: `tar failed: ${untar.stderr.toString()}` };
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
   // The commit's own compiler options, narrowed to the one entry (tsc follows its imports).
-  writeFileSync(join(dir, 'tsconfig.bench-v1.json'), JSON.stringify({ extends: './tsconfig.json', compilerOptions: { sourceMap: false }, include: ['servers/project-management/main.ts'] }));
+  writeFileSync(
+    join(dir, 'tsconfig.bench-v1.json'),
+    JSON.stringify({ extends: './tsconfig.json', compilerOptions: { sourceMap: false }, include: ['servers/project-management/main.ts'] }),
+  );
   const tsc = spawnSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.bench-v1.json'], { cwd: dir, encoding: 'utf8' });
   const entry = join(dir, 'dist', 'servers', 'project-management', 'main.js');
   if (tsc.status !== 0 || !existsSync(entry)) return { ok: false, failed: true, reason: `compiling ${V1_COMMIT} failed:\n${tsc.stdout}${tsc.stderr}` };
@@ -435,7 +450,12 @@ async function seedDatabase(dir: string): Promise<void> {
   peer.notify('notifications/initialized');
   const priorities = ['low', 'medium', 'high', 'urgent'];
   for (let i = 0; i < SEED_TASKS; i++) {
-    const args = { title: `Seed task ${i}`, description: `Seeded for the benchmark (${i}).`, priority: priorities[i % 4], ...(i % 3 ? { assignee: `dev${i % 5}@example.com` } : {}) };
+    const args = {
+      title: `Seed task ${i}`,
+      description: `Seeded for the benchmark (${i}).`,
+      priority: priorities[i % 4],
+      ...(i % 3 ? { assignee: `dev${i % 5}@example.com` } : {}),
+    };
     checkAnswer(await peer.request('tools/call', { name: 'create_task', arguments: args }), WRITE);
   }
   // A clean exit closes the database, folding the WAL into the file that is copied.
@@ -492,7 +512,7 @@ async function profileModernHttp(seedDir: string, workDir: string): Promise<stri
     '',
     `## Profile: (e) v2 HTTP 2026-07-28, list_tasks at concurrency ${concurrency} (${sample.calls} calls in ${seconds} s, ${sample.callsPerSecond} calls/s under the profiler)`,
     `server main thread in the window: ${ms(summary.busyMs)} ms busy (${perCall(summary.busyMs)}), ${ms(summary.idleMs)} ms idle, ${summary.samples} samples; profile kept in bench-results/profiles/${name}`,
-    'Per-call figures include the profiler\'s own overhead (the table above has the unprofiled CPU per call): read the shares.',
+    "Per-call figures include the profiler's own overhead (the table above has the unprofiled CPU per call): read the shares.",
     '',
     'Top self time:',
     '| function | origin | self ms | share | per call |',
@@ -513,7 +533,10 @@ async function profileModernHttp(seedDir: string, workDir: string): Promise<stri
     }),
     '',
     `Inside createProjectManagementServer, by origin of the running function (${ms(factory)} ms):`,
-    ...summary.originsUnder(isFactory).slice(0, 8).map((e) => `  ${e.name}: ${ms(e.ms)} ms (${pct(e.ms, factory)})`),
+    ...summary
+      .originsUnder(isFactory)
+      .slice(0, 8)
+      .map((e) => `  ${e.name}: ${ms(e.ms)} ms (${pct(e.ms, factory)})`),
   ];
   return [...lines, '', ...(await factoryMicroBench(join(workDir, 'data-factory'), seedDir))];
 }
@@ -642,7 +665,9 @@ const report: string[] = [];
 // The temporary folder (with the v1 build) goes whatever happens, even on an early error.
 process.once('exit', () => rmSync(work, { recursive: true, force: true }));
 try {
-  const loadBefore = loadavg().map((v) => v.toFixed(2)).join(' ');
+  const loadBefore = loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ');
   const v1 = buildV1Server(join(work, 'v1'));
   if (v1.ok) notes.push(`v1 server: commit ${V1_COMMIT} built in ${v1.seconds.toFixed(1)} s into a temporary folder (removed afterwards)`);
   else {
@@ -687,7 +712,9 @@ try {
     }
   }
   for (const target of targets.splice(0)) await target.stop();
-  const loadAfter = loadavg().map((v) => v.toFixed(2)).join(' ');
+  const loadAfter = loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ');
   const results = medianOverRounds(samples);
 
   // --- report ----------------------------------------------------------------------------------
@@ -698,7 +725,10 @@ try {
     '',
     '| target | tool | conc. | calls/s | p50 ms | p99 ms | server CPU ms/call | client CPU ms/call | other load (cores) |',
     '|---|---|---|---|---|---|---|---|---|',
-    ...results.map((r) => `| ${r.target} | ${r.op} | ${r.concurrency} | ${r.callsPerSecond} | ${r.p50ms} | ${r.p99ms} | ${r.serverCpuMsPerCall} | ${r.clientCpuMsPerCall} | ${r.otherLoadCores} |`),
+    ...results.map(
+      (r) =>
+        `| ${r.target} | ${r.op} | ${r.concurrency} | ${r.callsPerSecond} | ${r.p50ms} | ${r.p99ms} | ${r.serverCpuMsPerCall} | ${r.clientCpuMsPerCall} | ${r.otherLoadCores} |`,
+    ),
   );
 
   const find = (list: Sample[], prefix: string, op: string, c: number) => list.find((s) => s.target.startsWith(prefix) && s.op === op && s.concurrency === c);
@@ -778,7 +808,10 @@ try {
   const text = `${report.join('\n')}\n`;
   process.stdout.write(text);
   mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
-  writeFileSync(join(ROOT, 'bench-results', 'domain-server-calls.json'), JSON.stringify({ seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, rounds: ROUNDS, results, perRound, notes }, null, 2));
+  writeFileSync(
+    join(ROOT, 'bench-results', 'domain-server-calls.json'),
+    JSON.stringify({ seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, rounds: ROUNDS, results, perRound, notes }, null, 2),
+  );
   writeFileSync(join(ROOT, 'bench-results', 'domain-server-calls.md'), text);
 } finally {
   for (const target of targets) await target.stop().catch(() => undefined);

@@ -58,7 +58,17 @@ interface Result {
 // --- HTTP load client ------------------------------------------------------------------------
 
 async function httpSession(agent: Agent, url: URL, auth: Record<string, string> = {}): Promise<Record<string, string>> {
-  const init = await post(agent, url, JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }), auth);
+  const init = await post(
+    agent,
+    url,
+    JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+    }),
+    auth,
+  );
   const session = init.headers['mcp-session-id'];
   if (init.status !== 200 || typeof session !== 'string') throw new Error(`initialize failed: ${init.status} ${init.body}`);
   const headers = { ...auth, 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' };
@@ -107,7 +117,16 @@ async function runHttp(
       if (measuring) latencies.push(performance.now() - started);
     }
   };
-  return measure(target, concurrency, latencies, pids, () => Promise.all(sessions.map((h) => worker(h))), (value) => (measuring = value), () => (stop = true), () => agent.destroy());
+  return measure(
+    target,
+    concurrency,
+    latencies,
+    pids,
+    () => Promise.all(sessions.map((h) => worker(h))),
+    (value) => (measuring = value),
+    () => (stop = true),
+    () => agent.destroy(),
+  );
 }
 
 // --- stdio load client -----------------------------------------------------------------------
@@ -144,7 +163,16 @@ async function runStdio(concurrency: number): Promise<Result> {
       if (measuring) latencies.push(performance.now() - started);
     }
   };
-  return measure('direct stdio (child)', concurrency, latencies, () => ({ server: child.pid!, children: [] }), () => Promise.all(Array.from({ length: concurrency }, worker)), (v) => (measuring = v), () => (stop = true), () => child.kill());
+  return measure(
+    'direct stdio (child)',
+    concurrency,
+    latencies,
+    () => ({ server: child.pid!, children: [] }),
+    () => Promise.all(Array.from({ length: concurrency }, worker)),
+    (v) => (measuring = v),
+    () => (stop = true),
+    () => child.kill(),
+  );
 }
 
 async function measure(
@@ -232,7 +260,9 @@ async function startGatewayProcess(file: string): Promise<{ child: ChildProcess;
   const started = await startProcess([...gatewayArgs, '--config', file]);
   const base = started.url.replace(/\/mcp$/, '');
   for (let i = 0; i < 100; i++) {
-    const ready = await fetch(`${base}/readyz`).then((r) => r.ok).catch(() => false);
+    const ready = await fetch(`${base}/readyz`)
+      .then((r) => r.ok)
+      .catch(() => false);
     if (ready) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -279,9 +309,17 @@ const DIRECT = 'direct SDK Streamable HTTP server';
 const DIRECT_V2 = 'direct SDK v2 server (createMcpHandler), 2026-07-28';
 const securedPids = () => ({ server: securedGateway.child.pid!, children: childPids(securedGateway.child.pid!) });
 const targets: Array<(concurrency: number) => Promise<Result>> = [
-  (c) => runHttp('gateway (Streamable HTTP → stdio child)', gateway.url, 'fx__echo', c, () => ({ server: gateway.child.pid!, children: childPids(gateway.child.pid!) })),
+  (c) =>
+    runHttp('gateway (Streamable HTTP → stdio child)', gateway.url, 'fx__echo', c, () => ({
+      server: gateway.child.pid!,
+      children: childPids(gateway.child.pid!),
+    })),
   (c) => runHttp(SECURED, securedGateway.url, 'fx__echo', c, securedPids, bearer),
-  (c) => runHttp('gateway with OAuth, cached read-only tool', securedGateway.url, 'fx__counted_read', c, securedPids, bearer, { arguments: { key: 'a' }, expect: '\\"key\\":\\"a\\"' }),
+  (c) =>
+    runHttp('gateway with OAuth, cached read-only tool', securedGateway.url, 'fx__counted_read', c, securedPids, bearer, {
+      arguments: { key: 'a' },
+      expect: '\\"key\\":\\"a\\"',
+    }),
   (c) => runHttp(SECURED_MODERN, securedGateway.url, 'fx__echo', c, securedPids, bearer, undefined, 'modern'),
   (c) => runHttp(DIRECT, direct.url, 'echo', c, () => ({ server: direct.child.pid!, children: [] })),
   (c) => runHttp(DIRECT_V2, directV2.url, 'echo', c, () => ({ server: directV2.child.pid!, children: [] }), {}, undefined, 'modern'),
@@ -306,7 +344,8 @@ await new Promise((r) => setTimeout(r, 500));
 
 const header = '| target | conc. | calls/s | p50 ms | p99 ms | client CPU ms/call | server CPU ms/call | child CPU ms/call |';
 const rows = results.map(
-  (r) => `| ${r.target} | ${r.concurrency} | ${r.callsPerSecond} | ${r.p50ms} | ${r.p99ms} | ${r.clientCpuMsPerCall} | ${r.serverCpuMsPerCall} | ${r.childCpuMsPerCall ?? ''} |`,
+  (r) =>
+    `| ${r.target} | ${r.concurrency} | ${r.callsPerSecond} | ${r.p50ms} | ${r.p99ms} | ${r.clientCpuMsPerCall} | ${r.serverCpuMsPerCall} | ${r.childCpuMsPerCall ?? ''} |`,
 );
 /** The result of the target whose name starts with `name`, at concurrency `c`. */
 const resultOf = (name: string, c: number): Result => results.find((r) => r.concurrency === c && r.target.startsWith(name))!;
@@ -362,5 +401,8 @@ function targetVerdicts(): string[] {
 const table = [header, '|---|---|---|---|---|---|---|---|', ...rows, '', ...ratios, '', ...targetVerdicts()].join('\n');
 process.stdout.write(`${table}\n`);
 mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
-writeFileSync(join(ROOT, 'bench-results', 'gateway-calls.json'), JSON.stringify({ seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, rounds: ROUNDS, results }, null, 2));
+writeFileSync(
+  join(ROOT, 'bench-results', 'gateway-calls.json'),
+  JSON.stringify({ seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, rounds: ROUNDS, results }, null, 2),
+);
 writeFileSync(join(ROOT, 'bench-results', 'gateway-calls.md'), `${table}\n`);

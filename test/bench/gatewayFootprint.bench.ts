@@ -45,25 +45,46 @@ function start(args: string[], env: Record<string, string>): Promise<{ child: Ch
 
 async function untilReady(base: string): Promise<void> {
   for (;;) {
-    if (await fetch(`${base}/readyz`).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(`${base}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     await new Promise((r) => setTimeout(r, 20));
   }
 }
 
 function post(agent: Agent, url: URL, body: string, headers: Record<string, string>): Promise<{ status: number; session?: string; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, ...(typeof res.headers['mcp-session-id'] === 'string' ? { session: res.headers['mcp-session-id'] } : {}) }));
-    });
+    const req = request(
+      url,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: text,
+            ...(typeof res.headers['mcp-session-id'] === 'string' ? { session: res.headers['mcp-session-id'] } : {}),
+          }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
-const INITIALIZE = JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } });
+const INITIALIZE = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 0,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+});
 
 async function main(): Promise<void> {
   const report: Record<string, string | number> = {};
@@ -82,7 +103,12 @@ async function main(): Promise<void> {
   shipped.limits = { ...shipped.limits, perUser: { sessions: 1000 } };
   const shippedCopy = join(data, 'gateway.json');
   writeFileSync(shippedCopy, JSON.stringify(shipped));
-  const gateway = await start(['--config', shippedCopy], { MANIFOLD_GATEWAY_PORT: '0', MANIFOLD_DATA_DIR: data, GITHUB_API_URL: 'http://127.0.0.1:9', DOCS_WATCH: '0' });
+  const gateway = await start(['--config', shippedCopy], {
+    MANIFOLD_GATEWAY_PORT: '0',
+    MANIFOLD_DATA_DIR: data,
+    GITHUB_API_URL: 'http://127.0.0.1:9',
+    DOCS_WATCH: '0',
+  });
   const base = gateway.url.replace(/\/mcp$/, '');
   await untilReady(base);
   report.coldStartToReadyMs = Math.round(performance.now() - began);
@@ -91,10 +117,14 @@ async function main(): Promise<void> {
   report.idleRssGatewayMb = rssMb(pid);
   report.idleRssWithChildrenMb = rssMb(pid) + childPids(pid).reduce((sum, child) => sum + rssMb(child), 0);
 
-  const token = execFileSync(process.execPath, [join(ROOT, 'dist', 'gateway', 'tokenCommand.js'), '--user', 'admin', '--scope', 'pm:read docs:read github:read', '--public-url', base], {
-    env: { ...process.env, MANIFOLD_DATA_DIR: data },
-    stdio: ['ignore', 'pipe', 'ignore'],
-  })
+  const token = execFileSync(
+    process.execPath,
+    [join(ROOT, 'dist', 'gateway', 'tokenCommand.js'), '--user', 'admin', '--scope', 'pm:read docs:read github:read', '--public-url', base],
+    {
+      env: { ...process.env, MANIFOLD_DATA_DIR: data },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  )
     .toString()
     .trim();
   const auth = { authorization: `Bearer ${token}` };
@@ -120,7 +150,12 @@ async function main(): Promise<void> {
       let id = 1;
       const headers = { ...auth, 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' };
       while (Date.now() < stopAt) {
-        const result = await post(agent, url, JSON.stringify({ jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name: 'docs__list_documents', arguments: {} } }), headers);
+        const result = await post(
+          agent,
+          url,
+          JSON.stringify({ jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name: 'docs__list_documents', arguments: {} } }),
+          headers,
+        );
         if (result.status !== 200) throw new Error(`call failed ${result.status} ${result.body.slice(0, 200)}`);
         calls += 1;
         if (calls % 200 === 0) peak = Math.max(peak, rssMb(pid));
@@ -141,7 +176,10 @@ async function main(): Promise<void> {
       listen: { host: '127.0.0.1', port: 0 },
       auth: { mode: 'none-loopback-dev' },
       http: { pageSize: 100 },
-      upstreams: Array.from({ length: 20 }, (_, i) => ({ namespace: `up${i}`, stdio: { command: process.execPath, args: [FIXTURE], env: { FIXTURE_NAME: `up${i}`, FIXTURE_EXTRA_TOOLS: '42' } } })),
+      upstreams: Array.from({ length: 20 }, (_, i) => ({
+        namespace: `up${i}`,
+        stdio: { command: process.execPath, args: [FIXTURE], env: { FIXTURE_NAME: `up${i}`, FIXTURE_EXTRA_TOOLS: '42' } },
+      })),
     }),
   );
   const wide = await start(['--config', config], {});
@@ -158,7 +196,12 @@ async function main(): Promise<void> {
     let cursor: string | undefined;
     tools = 0;
     do {
-      const page = await post(wideAgent, wideUrl, JSON.stringify({ jsonrpc: '2.0', id: round * 100 + tools, method: 'tools/list', params: cursor ? { cursor } : {} }), headers);
+      const page = await post(
+        wideAgent,
+        wideUrl,
+        JSON.stringify({ jsonrpc: '2.0', id: round * 100 + tools, method: 'tools/list', params: cursor ? { cursor } : {} }),
+        headers,
+      );
       const result = (JSON.parse(page.body) as { result: { tools: unknown[]; nextCursor?: string } }).result;
       tools += result.tools.length;
       cursor = result.nextCursor;

@@ -44,7 +44,11 @@ export function childPids(pid: number): number[] {
  * parsing a gateway's call log line per call (which a direct server does not write) would
  * charge the client for the gateway's logging; in production another process reads the log.
  */
-export function startProcess(args: string[], env: Record<string, string> = {}, baseEnv: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; url: string }> {
+export function startProcess(
+  args: string[],
+  env: Record<string, string> = {},
+  baseEnv: NodeJS.ProcessEnv = process.env,
+): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...baseEnv, LOG_LEVEL: 'info', ...env } });
   return new Promise((resolveStart, reject) => {
     const lines = createInterface({ input: child.stderr! });

@@ -16,7 +16,13 @@ export async function benchProjectManagementStdio(): Promise<BenchRow[]> {
     for (let i = 0; i < 200; i += 1) ok(await client.callTool({ name: 'create_task', arguments: { title: `Seed ${i}` } }));
     for (const concurrency of [1, 8, 32]) {
       rows.push(
-        await measure('pm stdio: list_tasks (read, 20 rows)', concurrency, 2000, async () => ok(await client.callTool({ name: 'list_tasks', arguments: {} })), pid),
+        await measure(
+          'pm stdio: list_tasks (read, 20 rows)',
+          concurrency,
+          2000,
+          async () => ok(await client.callTool({ name: 'list_tasks', arguments: {} })),
+          pid,
+        ),
       );
       rows.push(
         await measure(

@@ -33,7 +33,10 @@ const programs: Array<[string, ...string[]]> = [
 const programReports: string[] = [];
 for (const [program, ...args] of programs) {
   process.stderr.write(`bench: ${program}…\n`);
-  const result = spawnSync(process.execPath, ['--expose-gc', join(import.meta.dirname, program), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const result = spawnSync(process.execPath, ['--expose-gc', join(import.meta.dirname, program), ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   programReports.push(result.stdout.trim());
   if (result.status !== 0) process.exitCode = 1;
 }
@@ -46,5 +49,8 @@ mkdirSync(dir, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const meta = { at: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length };
 writeFileSync(join(dir, `bench-${stamp}.json`), JSON.stringify({ ...meta, rows, programReports }, null, 2));
-writeFileSync(join(dir, `bench-${stamp}.md`), `# Manifold benchmarks\n\n${JSON.stringify(meta)}\n\n${table}\n\n${programReports.map((r) => `\`\`\`\n${r}\n\`\`\``).join('\n\n')}\n`);
+writeFileSync(
+  join(dir, `bench-${stamp}.md`),
+  `# Manifold benchmarks\n\n${JSON.stringify(meta)}\n\n${table}\n\n${programReports.map((r) => `\`\`\`\n${r}\n\`\`\``).join('\n\n')}\n`,
+);
 process.stderr.write(`bench: results written to ${dir}\n`);

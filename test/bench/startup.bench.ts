@@ -14,7 +14,11 @@ import { createInterface } from 'node:readline';
 import { packageRoot } from '../../shared/packageRoot.js';
 import { percentile } from './stats.js';
 
-const median = (values: readonly number[]): number => percentile([...values].sort((a, b) => a - b), 50);
+const median = (values: readonly number[]): number =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 
 const ROOT = packageRoot();
 const GATEWAY = join(ROOT, 'dist', 'gateway', 'main.js');
@@ -63,7 +67,13 @@ async function startOnce(): Promise<Start> {
     const toListeningMs = performance.now() - began;
     const base = url.replace(/\/mcp$/, '');
     for (;;) {
-      if (await fetch(`${base}/readyz`).then((r) => r.ok, () => false)) break;
+      if (
+        await fetch(`${base}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
       await new Promise((r) => setTimeout(r, 5));
     }
     return { toListeningMs, toReadyMs: performance.now() - began, upstreamReadyMs };
@@ -76,7 +86,9 @@ async function startOnce(): Promise<Start> {
 
 /** Importing the gateway's static module graph (its core and HTTP app), in a fresh process. */
 async function importTimeMs(): Promise<number> {
-  const modules = ['session/gatewayCore.js', 'http/app.js', 'auth/gatewayAuth.js', 'compose/policyStack.js'].map((m) => JSON.stringify(join(ROOT, 'dist', 'gateway', m)));
+  const modules = ['session/gatewayCore.js', 'http/app.js', 'auth/gatewayAuth.js', 'compose/policyStack.js'].map((m) =>
+    JSON.stringify(join(ROOT, 'dist', 'gateway', m)),
+  );
   const script = `const t = performance.now(); await Promise.all([${modules.join(', ')}].map((m) => import(m))); console.log(performance.now() - t);`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
   let out = '';

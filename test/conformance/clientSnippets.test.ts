@@ -29,12 +29,19 @@ describe('client configuration snippets in docs/guides/connecting-clients.md', (
 
   beforeAll(async () => {
     // The shipped configuration (OAuth with the embedded server), as `npm start` runs it.
-    gateway = await startGateway({}, { env: { MANIFOLD_DATA_DIR: dataDir, GITHUB_API_URL: 'http://127.0.0.1:9', DOCS_WATCH: '0' }, configFile: join(ROOT, 'config', 'gateway.json') });
+    gateway = await startGateway(
+      {},
+      { env: { MANIFOLD_DATA_DIR: dataDir, GITHUB_API_URL: 'http://127.0.0.1:9', DOCS_WATCH: '0' }, configFile: join(ROOT, 'config', 'gateway.json') },
+    );
     await waitReady(gateway);
-    token = execFileSync(process.execPath, [join(ROOT, 'dist', 'gateway', 'tokenCommand.js'), '--user', 'admin', '--scope', 'pm:read docs:read', '--public-url', gateway.base], {
-      env: { ...process.env, MANIFOLD_DATA_DIR: dataDir },
-      stdio: ['ignore', 'pipe', 'ignore'],
-    })
+    token = execFileSync(
+      process.execPath,
+      [join(ROOT, 'dist', 'gateway', 'tokenCommand.js'), '--user', 'admin', '--scope', 'pm:read docs:read', '--public-url', gateway.base],
+      {
+        env: { ...process.env, MANIFOLD_DATA_DIR: dataDir },
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    )
       .toString()
       .trim();
   });
@@ -49,7 +56,11 @@ describe('client configuration snippets in docs/guides/connecting-clients.md', (
     for (const { entry } of remote) {
       expect(entry.url).toBe('http://127.0.0.1:8080/mcp');
       // Our gateway listens on another port in tests; the path and the challenge are what matter.
-      const response = await fetch(gateway.url.replace(/\/mcp$/, new URL(entry.url!).pathname), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const response = await fetch(gateway.url.replace(/\/mcp$/, new URL(entry.url!).pathname), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toContain('resource_metadata=');
     }
@@ -59,7 +70,13 @@ describe('client configuration snippets in docs/guides/connecting-clients.md', (
     const local = snippets().filter((s) => s.entry.command);
     expect(local.map((s) => s.name).sort()).toEqual(['manifold', 'manifold-docs', 'manifold-github', 'manifold-pm']);
     for (const { name, entry } of local) {
-      const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', MANIFOLD_DATA_DIR: dataDir, DOCS_WATCH: '0' };
+      const env: Record<string, string> = {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        LOG_LEVEL: 'warn',
+        MANIFOLD_DATA_DIR: dataDir,
+        DOCS_WATCH: '0',
+      };
       for (const [key, value] of Object.entries(entry.env ?? {})) env[key] = value === '<access token>' ? token : value;
       const args = (entry.args ?? []).map((arg) => (arg === 'http://127.0.0.1:8080/mcp' ? gateway.url : arg));
       const transport = new StdioClientTransport({ command: entry.command === 'node' ? process.execPath : entry.command!, args, env, stderr: 'pipe' });

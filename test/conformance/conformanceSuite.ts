@@ -42,7 +42,10 @@ export function inspectorAvailable(): boolean {
 /** Run the MCP Inspector's CLI mode (JSON on stdout) against a URL. */
 export async function inspectorCli(url: string, args: string[], headers: Record<string, string> = {}): Promise<unknown> {
   const headerArgs = Object.entries(headers).flatMap(([k, v]) => ['--header', `${k}: ${v}`]);
-  const { stdout } = await run(NODE, [INSPECTOR, '--cli', url, '--transport', 'http', ...headerArgs, ...args], { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run(NODE, [INSPECTOR, '--cli', url, '--transport', 'http', ...headerArgs, ...args], {
+    timeout: 60_000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   return JSON.parse(stdout) as unknown;
 }
 
@@ -108,8 +111,14 @@ export const GENERIC_SCENARIOS_2026: readonly GenericScenario[] = [
       'sep-2575-missing-capability-http-400': { status: 'FAILURE', message: /^Not testable: .*'test_missing_capability'/ },
       'sep-2575-http-server-no-independent-requests-on-stream': { status: 'FAILURE', message: /^Not testable: .*'test_streaming_elicitation'/ },
       'sep-2575-server-no-log-without-loglevel': { status: 'FAILURE', message: /^Not testable: .*'test_logging_tool'/ },
-      'sep-2575-server-sends-prompts-list-changed-on-subscription': { status: 'WARNING', message: /^Mutated the prompt list but no notifications\/prompts\/list_changed arrived/ },
-      'sep-2575-server-sends-tools-list-changed-on-subscription': { status: 'WARNING', message: /^Mutated the tool list but no notifications\/tools\/list_changed arrived/ },
+      'sep-2575-server-sends-prompts-list-changed-on-subscription': {
+        status: 'WARNING',
+        message: /^Mutated the prompt list but no notifications\/prompts\/list_changed arrived/,
+      },
+      'sep-2575-server-sends-tools-list-changed-on-subscription': {
+        status: 'WARNING',
+        message: /^Mutated the tool list but no notifications\/tools\/list_changed arrived/,
+      },
     },
   },
   { name: 'sep-2164-resource-not-found' },
@@ -205,7 +214,10 @@ export function unmetChecks(checks: readonly Check[] | undefined, notTestable: R
     const ok = expected
       ? check.status === expected.status && expected.message.test(check.errorMessage ?? '')
       : check.status === 'SUCCESS' || check.status === 'INFO';
-    if (!ok) unmet.push(`${check.id}: ${check.status}${expected ? ` (expected ${expected.status} matching ${expected.message})` : ''} ${check.errorMessage ?? ''}`.trim());
+    if (!ok)
+      unmet.push(
+        `${check.id}: ${check.status}${expected ? ` (expected ${expected.status} matching ${expected.message})` : ''} ${check.errorMessage ?? ''}`.trim(),
+      );
   }
   for (const id of Object.keys(notTestable)) {
     if (!checks.some((check) => check.id === id)) unmet.push(`${id}: not reported at all`);

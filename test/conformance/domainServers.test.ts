@@ -88,7 +88,12 @@ describe.runIf(suite016 || suiteNext).concurrent.each(servers)('MCP conformance 
 /** server/discover on the 2026-07-28 wire with a Host header of our choice (fetch always sends the URL's). */
 function discoverWithHost(url: string, host: string, headers: Record<string, string> = {}): Promise<number> {
   const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: envelope() } });
-  const wire = { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', 'MCP-Protocol-Version': '2026-07-28', 'Mcp-Method': 'server/discover' };
+  const wire = {
+    'Content-Type': 'application/json',
+    Accept: 'application/json, text/event-stream',
+    'MCP-Protocol-Version': '2026-07-28',
+    'Mcp-Method': 'server/discover',
+  };
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'POST', headers: { ...wire, ...headers, Host: host } }, (res) => {
       res.resume();

@@ -117,7 +117,7 @@ const SSE_POLLING_BEFORE_2025_11_25: Record<string, KnownOutcome> = {
   'server-sse-priming-event': {
     status: 'WARNING',
     message: /^Server did not send priming event with id and empty data on POST SSE stream/,
-    why: 'priming events go only to clients on 2025-11-25 or later (the SDK transport\'s supportsEmptySSEData)',
+    why: "priming events go only to clients on 2025-11-25 or later (the SDK transport's supportsEmptySSEData)",
   },
   'server-sse-retry-field': {
     status: 'WARNING',

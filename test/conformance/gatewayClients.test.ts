@@ -27,7 +27,17 @@ describe('clients nobody here wrote, against the OAuth-protected gateway', () =>
     // The documented way for scripts and the Inspector to get a token.
     token = execFileSync(
       process.execPath,
-      [join(ROOT, 'dist', 'gateway', 'tokenCommand.js'), '--config', gateway.configFile, '--user', 'ops', '--scope', 'pm:read pm:write docs:read', '--public-url', gateway.base],
+      [
+        join(ROOT, 'dist', 'gateway', 'tokenCommand.js'),
+        '--config',
+        gateway.configFile,
+        '--user',
+        'ops',
+        '--scope',
+        'pm:read pm:write docs:read',
+        '--public-url',
+        gateway.base,
+      ],
       { env: { ...process.env, MANIFOLD_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'ignore'] },
     )
       .toString()
@@ -42,9 +52,18 @@ describe('clients nobody here wrote, against the OAuth-protected gateway', () =>
     const auth = { Authorization: `Bearer ${token}` };
     const tools = (await inspectorCli(gateway.url, ['--method', 'tools/list'], auth)) as { tools: Array<{ name: string }> };
     expect(tools.tools.map((t) => t.name)).toEqual(expect.arrayContaining(['pm__create_task', 'docs__search_docs']));
-    const created = (await inspectorCli(gateway.url, ['--method', 'tools/call', '--tool-name', 'pm__create_task', '--tool-arg', 'title=Filed by the Inspector'], auth)) as CallToolResult;
-    expect((created.structuredContent as { task: { title: string; created_by: string } }).task).toMatchObject({ title: 'Filed by the Inspector', created_by: 'ops' });
-    const resource = (await inspectorCli(gateway.url, ['--method', 'resources/read', '--uri', 'pm+project://recent-activity'], auth)) as { contents: Array<{ text: string }> };
+    const created = (await inspectorCli(
+      gateway.url,
+      ['--method', 'tools/call', '--tool-name', 'pm__create_task', '--tool-arg', 'title=Filed by the Inspector'],
+      auth,
+    )) as CallToolResult;
+    expect((created.structuredContent as { task: { title: string; created_by: string } }).task).toMatchObject({
+      title: 'Filed by the Inspector',
+      created_by: 'ops',
+    });
+    const resource = (await inspectorCli(gateway.url, ['--method', 'resources/read', '--uri', 'pm+project://recent-activity'], auth)) as {
+      contents: Array<{ text: string }>;
+    };
     expect(resource.contents[0]?.text).toContain('Filed by the Inspector');
     const prompt = (await inspectorCli(gateway.url, ['--method', 'prompts/get', '--prompt-name', 'pm__status_report'], auth)) as { messages: unknown[] };
     expect(prompt.messages.length).toBeGreaterThan(0);

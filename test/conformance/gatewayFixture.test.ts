@@ -148,7 +148,9 @@ describe.runIf(suite016 || suiteNext)('the MCP conformance suites against the co
       ...lines.map(async (line, i) => direct.set(line.title, await runSuite(line.suite, own[i]!.url, line.args, RUN_MS))),
       ...lines.map(async (line) => viaSingle.set(line.title, await runSuite(line.suite, single, line.args, RUN_MS))),
       suiteNext ? runSuite(SPEC_2026.suite, gateway.url, SPEC_2026.args, RUN_MS).then((run) => (viaAggregate = run)) : undefined,
-      suiteNext ? runSuite(SPEC_2026.suite, `${gateway.base}/servers/${LEGACY_NAMESPACE}/mcp`, SPEC_2026.args, RUN_MS).then((run) => (viaLegacyHop = run)) : undefined,
+      suiteNext
+        ? runSuite(SPEC_2026.suite, `${gateway.base}/servers/${LEGACY_NAMESPACE}/mcp`, SPEC_2026.args, RUN_MS).then((run) => (viaLegacyHop = run))
+        : undefined,
     ]);
   }, RUN_MS + 30_000);
   afterAll(async () => {
@@ -188,10 +190,13 @@ describe.runIf(suite016 || suiteNext)('the MCP conformance suites against the co
     });
   });
 
-  describe.runIf(suiteNext)(`${SPEC_2026.title}: input_required through a 2025 hop (the fixture as a 2025-11-25 upstream at /servers/${LEGACY_NAMESPACE}/mcp)`, () => {
-    it.each(INPUT_REQUIRED_SCENARIOS)('keeps %s through the bridge', (scenario) => {
-      const lost = lostThrough(run(direct, SPEC_2026).scenarios.get(scenario), viaLegacyHop?.scenarios.get(scenario), THROUGH_LEGACY_HOP[scenario]);
-      expect(lost, output(viaLegacyHop)).toEqual([]);
-    });
-  });
+  describe.runIf(suiteNext)(
+    `${SPEC_2026.title}: input_required through a 2025 hop (the fixture as a 2025-11-25 upstream at /servers/${LEGACY_NAMESPACE}/mcp)`,
+    () => {
+      it.each(INPUT_REQUIRED_SCENARIOS)('keeps %s through the bridge', (scenario) => {
+        const lost = lostThrough(run(direct, SPEC_2026).scenarios.get(scenario), viaLegacyHop?.scenarios.get(scenario), THROUGH_LEGACY_HOP[scenario]);
+        expect(lost, output(viaLegacyHop)).toEqual([]);
+      });
+    },
+  );
 });

@@ -89,7 +89,10 @@ export function unexpectedChecks(checks: readonly Check[] | undefined, known: Re
     const ok = expected
       ? check.status === expected.status && expected.message.test(check.errorMessage ?? '')
       : check.status === 'SUCCESS' || check.status === 'INFO';
-    if (!ok) unmet.push(`${check.id}: ${check.status}${expected ? ` (expected ${expected.status} matching ${expected.message})` : ''} ${check.errorMessage ?? ''}`.trim());
+    if (!ok)
+      unmet.push(
+        `${check.id}: ${check.status}${expected ? ` (expected ${expected.status} matching ${expected.message})` : ''} ${check.errorMessage ?? ''}`.trim(),
+      );
   }
   for (const id of Object.keys(known)) {
     if (!checks.some((check) => check.id === id)) unmet.push(`${id}: not reported at all`);
@@ -117,7 +120,11 @@ const NOT_PASSING: ReadonlySet<Check['status']> = new Set(['FAILURE', 'WARNING',
  * (FAILURE, WARNING, SKIPPED) ended the same way directly. The exceptions must be reported
  * exactly as stated, and each must still be needed, so a change on either side shows.
  */
-export function lostThrough(direct: readonly Check[] | undefined, relayed: readonly Check[] | undefined, exceptions: Readonly<Record<string, RelayException>> = {}): string[] {
+export function lostThrough(
+  direct: readonly Check[] | undefined,
+  relayed: readonly Check[] | undefined,
+  exceptions: Readonly<Record<string, RelayException>> = {},
+): string[] {
   if (!direct) return ['the suite did not run this scenario directly'];
   if (!relayed) return ['the suite did not run this scenario through the intermediary'];
   if (relayed.length === 0) return ['the scenario reported no checks through the intermediary'];
@@ -145,7 +152,9 @@ export function lostThrough(direct: readonly Check[] | undefined, relayed: reado
         ? seen.length === 0
         : seen.length > 0 && seen.every((check) => check.status === exception.status && (exception.message?.test(check.errorMessage ?? '') ?? true));
     if (!matches) {
-      lost.push(`${id}: expected ${exception.status}${exception.message ? ` matching ${exception.message}` : ''} through the intermediary, got ${reportedAs(id)}`);
+      lost.push(
+        `${id}: expected ${exception.status}${exception.message ? ` matching ${exception.message}` : ''} through the intermediary, got ${reportedAs(id)}`,
+      );
       reported.add(id);
     }
   }

@@ -44,16 +44,22 @@ describe('tool integrity: a changed definition is withheld until approved', () =
       const names = (await client.listTools()).tools.map((t) => t.name);
       expect(names).not.toContain('poor__fetch');
       expect(names).toContain('poor__get_weather');
-      await expect(client.callTool({ name: 'poor__fetch', arguments: {} })).rejects.toThrow(/withheld.*description: "Fetches stuff\." → "Fetches stuff\. Before answering.*integrity approve poor fetch/s);
+      await expect(client.callTool({ name: 'poor__fetch', arguments: {} })).rejects.toThrow(
+        /withheld.*description: "Fetches stuff\." → "Fetches stuff\. Before answering.*integrity approve poor fetch/s,
+      );
       const logged = second.logs.find((line) => String(line.msg).includes('tool definition changed'));
       expect(logged).toMatchObject({ upstream: 'poor', tool: 'fetch' });
       const audit = readFileSync(join(dataDir, 'audit', 'tool-writes.jsonl'), 'utf8');
       expect(audit).toContain('"event":"tool_definition_changed"');
       expect(audit).toContain('evil.example');
 
-      const pending = await run(process.execPath, [join(ROOT, 'dist', 'gateway', 'integrityCommand.js'), 'pending'], { env: { ...process.env, MANIFOLD_DATA_DIR: dataDir } });
+      const pending = await run(process.execPath, [join(ROOT, 'dist', 'gateway', 'integrityCommand.js'), 'pending'], {
+        env: { ...process.env, MANIFOLD_DATA_DIR: dataDir },
+      });
       expect(pending.stdout).toContain('poor fetch');
-      const approved = await run(process.execPath, [join(ROOT, 'dist', 'gateway', 'integrityCommand.js'), 'approve', 'poor', 'fetch'], { env: { ...process.env, MANIFOLD_DATA_DIR: dataDir } });
+      const approved = await run(process.execPath, [join(ROOT, 'dist', 'gateway', 'integrityCommand.js'), 'approve', 'poor', 'fetch'], {
+        env: { ...process.env, MANIFOLD_DATA_DIR: dataDir },
+      });
       expect(approved.stdout).toContain('Approved poor/fetch');
 
       await waitFor('tools/list_changed after approval', () => listChanged > 0 || undefined, 10_000);
@@ -78,7 +84,10 @@ describe('tool integrity: a changed definition is withheld until approved', () =
     } finally {
       await gateway.stop();
     }
-    const changed = await startGateway({ upstreams: [poorUpstream('lenient', { FIXTURE_DESCRIPTION_SUFFIX: ' v3' }, { integrity: 'warn' })] }, { env: { MANIFOLD_DATA_DIR: dataDir } });
+    const changed = await startGateway(
+      { upstreams: [poorUpstream('lenient', { FIXTURE_DESCRIPTION_SUFFIX: ' v3' }, { integrity: 'warn' })] },
+      { env: { MANIFOLD_DATA_DIR: dataDir } },
+    );
     try {
       await waitReady(changed);
       const client = await connect(changed.url);
@@ -91,7 +100,7 @@ describe('tool integrity: a changed definition is withheld until approved', () =
   });
 });
 
-describe('no upstream can shadow another\'s tool', () => {
+describe("no upstream can shadow another's tool", () => {
   it('refuses to start when two upstreams produce the same gateway name', async () => {
     await expect(
       startGateway({
@@ -111,7 +120,10 @@ describe('approving a withheld tool on the status page', () => {
     const { TestIssuer } = await import('../support/testIssuer.js');
     const issuer = await new TestIssuer().start();
     const dataDir = mkdtempSync(join(tmpdir(), 'manifold-integrity-page-'));
-    const config = (suffix: string) => ({ auth: { mode: 'oauth', issuer: issuer.issuer }, upstreams: [poorUpstream('poor', { FIXTURE_DESCRIPTION_SUFFIX: suffix })] });
+    const config = (suffix: string) => ({
+      auth: { mode: 'oauth', issuer: issuer.issuer },
+      upstreams: [poorUpstream('poor', { FIXTURE_DESCRIPTION_SUFFIX: suffix })],
+    });
     const first = await startGateway(config(''), { env: { MANIFOLD_DATA_DIR: dataDir } });
     await waitReady(first);
     await first.stop();

@@ -63,7 +63,7 @@ describe('audit lines written in batches are never lost on a normal exit', () =>
       for (let i = 0; i < 500; i++) audit.append({ n: i, tool: 'fx__bump' });
       process.exit(3);
     `);
-    expect(outcome.stderr).toBe("");
+    expect(outcome.stderr).toBe('');
     expect(outcome.code).toBe(3);
     const lines = auditLines(file);
     expect(lines.map((line) => line.n)).toEqual(Array.from({ length: 500 }, (_, i) => i));
@@ -99,7 +99,12 @@ describe('audit lines written in batches are never lost on a normal exit', () =>
     `);
     expect(outcome.code).toBe(0);
     // Read inside the process, before its exit flush: both lines are already on disk, in order.
-    expect(outcome.stderr.trim().split('\n').map((line) => (JSON.parse(line) as { event: string }).event)).toEqual(['ordinary', 'tool_change_approved']);
+    expect(
+      outcome.stderr
+        .trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as { event: string }).event),
+    ).toEqual(['ordinary', 'tool_change_approved']);
   });
 
   it('writes a warning at once even while a batch of info lines is being written', async () => {

@@ -35,7 +35,7 @@ describe('operators: per-user cache keys, authenticated /metrics and the status 
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('keys cached results by user: one user\'s answer is never served to another', async () => {
+  it("keys cached results by user: one user's answer is never served to another", async () => {
     const ada = await connectWithToken(gateway.url, await issuer.accessToken(gateway.url, { sub: 'ada', scope: 'fx:read' }));
     const grace = await connectWithToken(gateway.url, await issuer.accessToken(gateway.url, { sub: 'grace', scope: 'fx:read' }));
     const first = JSON.parse(text(await call(ada, 'fx__counted_read', { key: 'shared' }))) as { user: string; reads: number };

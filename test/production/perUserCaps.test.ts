@@ -44,7 +44,12 @@ describe('per-user caps', () => {
     const refused = await fetch(gateway.url, {
       method: 'POST',
       headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'greedy', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'greedy', version: '1' } },
+      }),
     });
     expect(refused.status).toBe(429);
     expect(refused.headers.get('retry-after')).toBe('60');
@@ -91,13 +96,16 @@ describe('per-user caps', () => {
   });
 
   it(`refuses a user's call beyond ${IN_FLIGHT} in flight at once, and serves other users`, async () => {
-    const call = (token: string, name: string, args: Record<string, unknown>) => postModern(gateway.url, 'tools/call', { name, arguments: args }, { headers: { authorization: `Bearer ${token}` } });
+    const call = (token: string, name: string, args: Record<string, unknown>) =>
+      postModern(gateway.url, 'tools/call', { name, arguments: args }, { headers: { authorization: `Bearer ${token}` } });
     const echo = (token: string) => call(token, 'fx__echo', { text: 'hi' });
     const slow = Array.from({ length: IN_FLIGHT }, () => call(alice, 'fx__slow', { ms: 1500 }));
     await new Promise((resolve) => setTimeout(resolve, 300));
     const refused = (await echo(alice)).message.result!;
     expect(refused.isError).toBe(true);
-    expect(JSON.stringify(refused.content)).toContain(`You have ${IN_FLIGHT} calls in flight on this gateway instance, the most one user may have at once (${IN_FLIGHT})`);
+    expect(JSON.stringify(refused.content)).toContain(
+      `You have ${IN_FLIGHT} calls in flight on this gateway instance, the most one user may have at once (${IN_FLIGHT})`,
+    );
     expect((await echo(bob)).message.result).toMatchObject({ content: [{ type: 'text', text: 'hi' }] });
     for (const answer of await Promise.all(slow)) expect(answer.message.result?.isError).toBeFalsy();
     // Once they finish, Alice may call again.

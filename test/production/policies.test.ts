@@ -51,7 +51,7 @@ describe('gateway protection, caching and observability (one process, loopback d
     expect((await call(client, 'fx__big', { bytes: 10 })).isError).toBeUndefined();
   });
 
-  it('validates arguments against the tool\'s input schema at the gateway, naming each field', async () => {
+  it("validates arguments against the tool's input schema at the gateway, naming each field", async () => {
     const result = await call(client, 'fx__bump', { note: 5, count: 0 });
     expect(result.isError).toBe(true);
     const message = text(result);
@@ -142,10 +142,17 @@ describe('gateway protection, caching and observability (one process, loopback d
 
   it('appends every write, and only writes, to the audit log with arguments redacted', async () => {
     const file = join(dataDir, 'audit', 'tool-writes.jsonl');
-    const entries = await waitFor('audit lines', () => {
-      const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-      return lines.some((e) => JSON.stringify(e).includes('with a credential')) ? lines : undefined;
-    }, 5000);
+    const entries = await waitFor(
+      'audit lines',
+      () => {
+        const lines = readFileSync(file, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+        return lines.some((e) => JSON.stringify(e).includes('with a credential')) ? lines : undefined;
+      },
+      5000,
+    );
     expect(entries.length).toBeGreaterThanOrEqual(4);
     // Writes are the tools not annotated read-only (echo is unannotated, so it counts as one).
     const audited = new Set(entries.map((e) => e.tool));
@@ -155,7 +162,12 @@ describe('gateway protection, caching and observability (one process, loopback d
     expect(outcomes).toContain('ok');
     expect(outcomes).toContain('invalid_input');
     const credentialed = entries.find((e) => JSON.stringify(e).includes('with a credential'))!;
-    expect(credentialed).toMatchObject({ user: 'local-dev', upstream: 'fx', upstreamTool: 'bump', arguments: { note: 'with a credential', authorization: '[redacted]' } });
+    expect(credentialed).toMatchObject({
+      user: 'local-dev',
+      upstream: 'fx',
+      upstreamTool: 'bump',
+      arguments: { note: 'with a credential', authorization: '[redacted]' },
+    });
     expect(readFileSync(file, 'utf8')).not.toContain('sk-live');
   });
 });

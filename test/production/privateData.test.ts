@@ -29,7 +29,11 @@ describe('data files are private to the service user', () => {
 
   it('makes the project-management data directory 0700 and its SQLite database and WAL 0600', async () => {
     const dataDir = openDataDir();
-    client = await connectClient(LEGACY_V1, { kind: 'stdio', entry: 'servers/project-management/main.js', env: { MANIFOLD_DATA_DIR: dataDir, LOG_LEVEL: 'warn' } });
+    client = await connectClient(LEGACY_V1, {
+      kind: 'stdio',
+      entry: 'servers/project-management/main.js',
+      env: { MANIFOLD_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    });
     const created = await client.callTool({ name: 'create_task', arguments: { title: 'Private by default' } });
     expect(created.isError).toBeFalsy();
     expect(mode(dataDir)).toBe('700');
@@ -40,10 +44,16 @@ describe('data files are private to the service user', () => {
 
   it("makes the gateway's data directory 0700 and what it writes there (keys, pins, audit log) 0600", async () => {
     const dataDir = openDataDir();
-    gateway = await startGateway({ auth: { mode: 'none-loopback-dev' }, upstreams: [fixtureUpstream('fx')] }, { env: { MANIFOLD_DATA_DIR: dataDir, LOG_LEVEL: 'info' } });
+    gateway = await startGateway(
+      { auth: { mode: 'none-loopback-dev' }, upstreams: [fixtureUpstream('fx')] },
+      { env: { MANIFOLD_DATA_DIR: dataDir, LOG_LEVEL: 'info' } },
+    );
     await waitReady(gateway);
     expect(mode(dataDir)).toBe('700');
-    const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? [join(dir, entry.name), ...walk(join(dir, entry.name))] : [join(dir, entry.name)]));
+    const walk = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+        entry.isDirectory() ? [join(dir, entry.name), ...walk(join(dir, entry.name))] : [join(dir, entry.name)],
+      );
     const written = walk(dataDir);
     expect(written.length).toBeGreaterThan(0);
     for (const path of written) expect(`${path} ${mode(path)}`).toBe(`${path} ${statSync(path).isDirectory() ? '700' : '600'}`);

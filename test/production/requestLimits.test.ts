@@ -46,7 +46,9 @@ describe('rate limits on every method that reaches an upstream', () => {
     expect(prompt.message.error?.data).toMatchObject({ limit: 'requests', max: REQUESTS, retryAfterSeconds: expect.any(Number) });
     // Another user is not affected.
     const other = await issuer.accessToken(gateway.url, { sub: 'someone-else', scope: 'fx:read' });
-    expect((await postModern(gateway.url, 'resources/read', { uri: 'fx+fixture://items/1' }, { headers: { authorization: `Bearer ${other}` } })).status).toBe(200);
+    expect((await postModern(gateway.url, 'resources/read', { uri: 'fx+fixture://items/1' }, { headers: { authorization: `Bearer ${other}` } })).status).toBe(
+      200,
+    );
   });
 
   it('refuses a 2025 session its requests beyond the limit with a JSON-RPC error naming it', async () => {

@@ -82,7 +82,7 @@ async function instance(timing = { reannounceMs: 30_000, expireMs: 90_000 }): Pr
 }
 
 describe.runIf(runnable)('resource subscriptions across the instances of a cluster', () => {
-  it('has the other instances watch what one instance\'s sessions subscribe to, and stop when they unsubscribe', async () => {
+  it("has the other instances watch what one instance's sessions subscribe to, and stop when they unsubscribe", async () => {
     const a = await instance();
     const b = await instance();
     a.bus.attach(a.host);
@@ -94,7 +94,7 @@ describe.runIf(runnable)('resource subscriptions across the instances of a clust
     await waitFor('b no longer watching', () => b.host.held.get('pm project://status') === false, 3000);
   });
 
-  it('delivers what one instance\'s upstream announces to the other instances only', async () => {
+  it("delivers what one instance's upstream announces to the other instances only", async () => {
     const a = await instance();
     const b = await instance();
     a.bus.attach(a.host);
@@ -117,7 +117,7 @@ describe.runIf(runnable)('resource subscriptions across the instances of a clust
     await waitFor('the interest of the stopped instance dropped', () => late.host.held.get('docs docs://index') === false, 3000);
   });
 
-  it('passes an upstream\'s list changes to the other instances, and a session\'s undelivered message to the one holding its stream', async () => {
+  it("passes an upstream's list changes to the other instances, and a session's undelivered message to the one holding its stream", async () => {
     const a = await instance();
     const b = await instance();
     a.bus.attach(a.host);

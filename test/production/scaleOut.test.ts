@@ -12,7 +12,6 @@ import { ROOT, startGateway, waitReady, type RunningGateway } from '../gateway/h
 import { waitFor } from '../support/waitFor.js';
 import { connectClient, LEGACY_V1, MODERN_V2 } from '../support/eraClients.js';
 
-
 const runnable = postgresAvailable() && (await redisAvailable('the scale-out test'));
 
 describe.runIf(runnable)('two gateway instances behind a load balancer behave as one', () => {
@@ -32,7 +31,12 @@ describe.runIf(runnable)('two gateway instances behind a load balancer behave as
       upstreams: [
         {
           namespace: 'pm',
-          stdio: { command: process.execPath, args: [join(ROOT, 'dist', 'servers', 'project-management', 'main.js')], cwd: ROOT, env: { DATABASE_URL: database.url, LOG_LEVEL: 'warn' } },
+          stdio: {
+            command: process.execPath,
+            args: [join(ROOT, 'dist', 'servers', 'project-management', 'main.js')],
+            cwd: ROOT,
+            env: { DATABASE_URL: database.url, LOG_LEVEL: 'warn' },
+          },
         },
       ],
     };
@@ -85,11 +89,21 @@ describe.runIf(runnable)('two gateway instances behind a load balancer behave as
   it('delivers every update to a 2025 session whose GET stream is on one instance and whose subscribe went through the other', async () => {
     const a = `${instances[0]!.direct}/mcp`;
     const b = `${instances[1]!.direct}/mcp`;
-    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' };
+    const headers = {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-11-25',
+    };
     const initialized = await fetch(a, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'split', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'split', version: '1' } },
+      }),
     });
     const sessionId = initialized.headers.get('mcp-session-id')!;
     await initialized.text();
@@ -111,20 +125,32 @@ describe.runIf(runnable)('two gateway instances behind a load balancer behave as
       buffered = events.pop() ?? '';
       for (const event of events) {
         // The stream opens with a priming event (an id and empty data, 2025-11-25): no message in it.
-        const data = event.split('\n').find((line) => line.startsWith('data: '))?.slice(6).trim();
+        const data = event
+          .split('\n')
+          .find((line) => line.startsWith('data: '))
+          ?.slice(6)
+          .trim();
         const message = data ? (JSON.parse(data) as { method?: string; params?: { uri?: string } }) : undefined;
         if (message?.method === 'notifications/resources/updated' && message.params?.uri) updates.push(message.params.uri);
       }
     });
     // …and the subscribe goes through instance B, which continues the session there.
-    const subscribed = await fetch(b, { method: 'POST', headers: session, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'resources/subscribe', params: { uri: 'pm+project://status' } }) });
+    const subscribed = await fetch(b, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'resources/subscribe', params: { uri: 'pm+project://status' } }),
+    });
     expect(subscribed.status).toBe(200);
     expect(JSON.stringify(await subscribed.json())).not.toContain('error');
     await new Promise((resolve) => setTimeout(resolve, 500));
 
     // A user of its own: rate limits are per user and shared by the instances.
     const adminToken = await issuer.accessToken(`${proxy.url}/mcp`, { sub: `turing-${process.pid}`, scope: 'pm:admin' });
-    const writers = await Promise.all(instances.map((gateway) => connectClient(LEGACY_V1, { kind: 'http', url: `${gateway.direct}/mcp` }, { headers: { authorization: `Bearer ${adminToken}` } })));
+    const writers = await Promise.all(
+      instances.map((gateway) =>
+        connectClient(LEGACY_V1, { kind: 'http', url: `${gateway.direct}/mcp` }, { headers: { authorization: `Bearer ${adminToken}` } }),
+      ),
+    );
     const created: string[] = [];
     for (let write = 0; write < 6; write++) {
       const before = updates.length;
@@ -189,7 +215,11 @@ describe.runIf(runnable)('two gateway instances behind a load balancer behave as
     expect(await titles()).toEqual(['Written through one instance']);
     for (const gateway of instances) expect(proxy.served.get(gateway.direct) ?? 0).toBeGreaterThan(2);
     // Info lines are written in batches (within 100 ms).
-    await waitFor('the continuation log line', () => instances.some((gateway) => gateway.logs.some((line) => String(line.msg).includes('session continued from another instance'))), 5000);
+    await waitFor(
+      'the continuation log line',
+      () => instances.some((gateway) => gateway.logs.some((line) => String(line.msg).includes('session continued from another instance'))),
+      5000,
+    );
 
     // One instance goes away: the same session goes on through the other.
     await instances[0]!.stop();

@@ -21,7 +21,7 @@ describe.runIf(await redisAvailable('the shared rate limit test'))('rate limits 
     await Promise.all([first?.stop(), second?.stop()]);
   });
 
-  it('counts a user\'s calls together, whichever instance they land on', async () => {
+  it("counts a user's calls together, whichever instance they land on", async () => {
     const clients = await Promise.all([connect(first.url), connect(second.url)]);
     const outcomes: boolean[] = [];
     for (let i = 0; i < 6; i++) {

@@ -41,7 +41,10 @@ async function startCollector(): Promise<{ url: string; spans: ExportedSpan[]; r
       let body = Buffer.concat(chunks);
       if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
       const payload = JSON.parse(body.toString('utf8')) as {
-        resourceSpans?: Array<{ resource?: { attributes?: OtlpAttribute[] }; scopeSpans?: Array<{ spans?: Array<Omit<ExportedSpan, 'service' | 'attributes'> & { attributes?: OtlpAttribute[] }> }> }>;
+        resourceSpans?: Array<{
+          resource?: { attributes?: OtlpAttribute[] };
+          scopeSpans?: Array<{ spans?: Array<Omit<ExportedSpan, 'service' | 'attributes'> & { attributes?: OtlpAttribute[] }> }>;
+        }>;
       };
       for (const resourceSpans of payload.resourceSpans ?? []) {
         const service = String(attributeMap(resourceSpans.resource?.attributes)['service.name']);
@@ -96,13 +99,18 @@ describe('OpenTelemetry traces across the gateway and a child server', () => {
       // A client's own traceparent makes the gateway span its child.
       const clientTraceId = '4bf92f3577b34da6a3ce929d0e0e4736';
       const clientSpanId = '00f067aa0ba902b7';
-      const failed = (await client.callTool({ name: 'pm__get_task_details', arguments: { id: 'T-999999' }, _meta: { traceparent: `00-${clientTraceId}-${clientSpanId}-01` } })) as CallToolResult;
+      const failed = (await client.callTool({
+        name: 'pm__get_task_details',
+        arguments: { id: 'T-999999' },
+        _meta: { traceparent: `00-${clientTraceId}-${clientSpanId}-01` },
+      })) as CallToolResult;
       expect(failed.isError).toBe(true);
       await client.close();
 
       const pair = (tool: string) => {
         const gatewaySpan = collector.spans.find((span) => span.service === 'manifold-gateway' && span.attributes['gen_ai.tool.name'] === `pm__${tool}`);
-        const childSpan = gatewaySpan && collector.spans.find((span) => span.service === 'manifold-project-management' && span.parentSpanId === gatewaySpan.spanId);
+        const childSpan =
+          gatewaySpan && collector.spans.find((span) => span.service === 'manifold-project-management' && span.parentSpanId === gatewaySpan.spanId);
         return gatewaySpan && childSpan ? { gatewaySpan, childSpan } : undefined;
       };
       const created = await waitFor('gateway and child spans of pm__create_project', () => pair('create_project'), 15_000);
@@ -136,7 +144,10 @@ describe('OpenTelemetry traces across the gateway and a child server', () => {
 
   it('exports nothing with tracing off (the default), even with an OTLP endpoint in the environment', async () => {
     const before = collector.requests;
-    const gateway = await startGateway({ upstreams: pmOnly() }, { env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_BSP_SCHEDULE_DELAY: '50', MANIFOLD_TRACING: '' } });
+    const gateway = await startGateway(
+      { upstreams: pmOnly() },
+      { env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_BSP_SCHEDULE_DELAY: '50', MANIFOLD_TRACING: '' } },
+    );
     try {
       await waitReady(gateway);
       const client = await connect(gateway.url);

@@ -22,7 +22,11 @@ const targets: Target[] = [
     name: 'sqlite',
     env: async () => {
       const dir = tempDir('pm-durable');
-      return { env: { MANIFOLD_DATA_DIR: dir.path }, target: { kind: 'sqlite', file: join(dir.path, 'project-management.sqlite') }, cleanup: async () => dir.remove() };
+      return {
+        env: { MANIFOLD_DATA_DIR: dir.path },
+        target: { kind: 'sqlite', file: join(dir.path, 'project-management.sqlite') },
+        cleanup: async () => dir.remove(),
+      };
     },
   },
 ];

@@ -8,7 +8,16 @@ import { createProjectManagementServer } from '../../servers/project-management/
 import { openDatabase, type OpenedDatabase } from '../../servers/project-management/store/database.js';
 import { ProjectStore } from '../../servers/project-management/store/projectStore.js';
 import { createTemporaryDatabase, postgresAvailable, type TemporaryDatabase } from '../support/databases.js';
-import { CLIENT_KINDS, connectClient, LEGACY_V1, type ClientHandlers, type ClientKind, type ConnectOptions, type EraClient, type ServerTarget } from '../support/eraClients.js';
+import {
+  CLIENT_KINDS,
+  connectClient,
+  LEGACY_V1,
+  type ClientHandlers,
+  type ClientKind,
+  type ConnectOptions,
+  type EraClient,
+  type ServerTarget,
+} from '../support/eraClients.js';
 import type { FetchLike } from '../support/modernWire.js';
 import { startHttpServer, tempDir } from '../support/processes.js';
 
@@ -27,7 +36,14 @@ const sqliteBackend: StoreBackend = {
   open: async () => {
     const dir = tempDir('pm');
     const database = await openDatabase({ kind: 'sqlite', file: join(dir.path, 'project-management.sqlite') });
-    return { database, serverEnv: { MANIFOLD_DATA_DIR: dir.path }, cleanup: async () => { await database.close(); dir.remove(); } };
+    return {
+      database,
+      serverEnv: { MANIFOLD_DATA_DIR: dir.path },
+      cleanup: async () => {
+        await database.close();
+        dir.remove();
+      },
+    };
   },
 };
 
@@ -111,7 +127,10 @@ export async function startHarness(backend: StoreBackend, options: HarnessOption
     changes: publishStoreChanges(store),
     pendingInput: pendingInputCodec(randomBytes(32), caller, options.pendingInputTtlSeconds),
   };
-  const modernHandler = createMcpHandler(() => createProjectManagementServer(deps, { era: 'modern', changes: 'none' }), { legacy: 'reject', bus: deps.changes });
+  const modernHandler = createMcpHandler(() => createProjectManagementServer(deps, { era: 'modern', changes: 'none' }), {
+    legacy: 'reject',
+    bus: deps.changes,
+  });
   const target: ServerTarget =
     transport === 'memory'
       ? { kind: 'memory', createServer: (instance) => createProjectManagementServer(deps, instance), changes: deps.changes }

@@ -33,7 +33,12 @@ describe('multi round-trip state (2026-07-28 wire, in-process endpoint)', () => 
     return result as { inputRequests: Record<string, { method: string; params: Record<string, unknown> }>; requestState: string };
   };
   const retry = (requestState: string, params: Record<string, unknown> = breakdown, meta: Record<string, unknown> = grace) =>
-    postModern(harness.modernEndpoint, 'tools/call', { ...params, _meta: meta, requestState, inputResponses: { breakdown: samplingResponse(SUBTASKS) } }, { id: 2, clientCapabilities: SAMPLING });
+    postModern(
+      harness.modernEndpoint,
+      'tools/call',
+      { ...params, _meta: meta, requestState, inputResponses: { breakdown: samplingResponse(SUBTASKS) } },
+      { id: 2, clientCapabilities: SAMPLING },
+    );
 
   it('asks for sampling with input_required and finishes on the retry with the answer', async () => {
     const { inputRequests, requestState } = await firstRound();
@@ -106,9 +111,18 @@ describe('multi round-trip state (2026-07-28 wire, in-process endpoint)', () => 
   });
 
   it('confirms a deletion with an elicitation form whose state names the pending deletion', async () => {
-    const created = structured<{ task: TaskOut }>((await (await harness.connect()).callTool({ name: 'create_task', arguments: { title: 'Old spike' } }))).task;
-    const ask = await postModern(harness.modernEndpoint, 'tools/call', { name: 'delete_task', arguments: { id: created.id } }, { clientCapabilities: { elicitation: {} } });
-    const first = ask.message.result as { resultType: string; inputRequests: Record<string, { method: string; params: { message: string } }>; requestState: string };
+    const created = structured<{ task: TaskOut }>(await (await harness.connect()).callTool({ name: 'create_task', arguments: { title: 'Old spike' } })).task;
+    const ask = await postModern(
+      harness.modernEndpoint,
+      'tools/call',
+      { name: 'delete_task', arguments: { id: created.id } },
+      { clientCapabilities: { elicitation: {} } },
+    );
+    const first = ask.message.result as {
+      resultType: string;
+      inputRequests: Record<string, { method: string; params: { message: string } }>;
+      requestState: string;
+    };
     expect(first.resultType).toBe('input_required');
     expect(first.inputRequests.confirm?.method).toBe('elicitation/create');
     expect(first.inputRequests.confirm?.params.message).toContain(`Delete ${created.id}`);
@@ -119,7 +133,12 @@ describe('multi round-trip state (2026-07-28 wire, in-process endpoint)', () => 
     const stale = await postModern(
       harness.modernEndpoint,
       'tools/call',
-      { name: 'delete_task', arguments: { id: created.id }, requestState: first.requestState, inputResponses: { confirm: { action: 'accept', content: { confirm: true } } } },
+      {
+        name: 'delete_task',
+        arguments: { id: created.id },
+        requestState: first.requestState,
+        inputResponses: { confirm: { action: 'accept', content: { confirm: true } } },
+      },
       { id: 2, clientCapabilities: { elicitation: {} } },
     );
     expect(stale.message.result?.isError).toBe(true);
@@ -128,47 +147,59 @@ describe('multi round-trip state (2026-07-28 wire, in-process endpoint)', () => 
   });
 });
 
-describe.each(matrix(['memory', 'stdio', 'http'], CLIENT_KINDS).filter((row) => row.backend.name === 'sqlite'))('delete_task confirmed by elicitation on $label', ({ backend, transport, client: kind }) => {
-  let harness: Harness;
-  beforeAll(async () => {
-    harness = await startHarness(backend, { transport, client: kind });
-  });
-  afterAll(async () => harness?.close());
-
-  it('asks the user and deletes on acceptance, or keeps everything when the user declines', async () => {
-    const messages: string[] = [];
-    let accept = false;
-    const client = await harness.connect({
-      capabilities: { elicitation: {} },
-      handlers: {
-        elicitation: (params) => {
-          messages.push(String(params.message));
-          return accept ? { action: 'accept', content: { confirm: true } } : { action: 'decline' };
-        },
-      },
+describe.each(matrix(['memory', 'stdio', 'http'], CLIENT_KINDS).filter((row) => row.backend.name === 'sqlite'))(
+  'delete_task confirmed by elicitation on $label',
+  ({ backend, transport, client: kind }) => {
+    let harness: Harness;
+    beforeAll(async () => {
+      harness = await startHarness(backend, { transport, client: kind });
     });
-    const parent = structured<{ task: TaskOut }>(await client.callTool({ name: 'create_task', arguments: { title: 'Legacy importer' } })).task;
-    await client.callTool({ name: 'create_task', arguments: { title: 'Importer tests', parent: parent.id } });
+    afterAll(async () => harness?.close());
 
-    const declined = await client.callTool({ name: 'delete_task', arguments: { id: parent.id } });
-    expect(declined.isError).toBe(true);
-    expect(textOf(declined)).toMatch(/Not deleted: the user did not confirm/);
-    expect(messages[0]).toMatch(new RegExp(`Delete ${parent.id} .*Legacy importer.* and its 1 sub-task`));
-    expect((await harness.store.getTaskDetails(Number(parent.id.slice(2)))).subtasks).toHaveLength(1);
+    it('asks the user and deletes on acceptance, or keeps everything when the user declines', async () => {
+      const messages: string[] = [];
+      let accept = false;
+      const client = await harness.connect({
+        capabilities: { elicitation: {} },
+        handlers: {
+          elicitation: (params) => {
+            messages.push(String(params.message));
+            return accept ? { action: 'accept', content: { confirm: true } } : { action: 'decline' };
+          },
+        },
+      });
+      const parent = structured<{ task: TaskOut }>(await client.callTool({ name: 'create_task', arguments: { title: 'Legacy importer' } })).task;
+      await client.callTool({ name: 'create_task', arguments: { title: 'Importer tests', parent: parent.id } });
 
-    accept = true;
-    const deleted = await client.callTool({ name: 'delete_task', arguments: { id: parent.id } });
-    expect(deleted.isError).toBeFalsy();
-    expect(structured<{ status: string; deleted_ids: string[] }>(deleted)).toMatchObject({ status: 'deleted', deleted_ids: [parent.id, expect.stringMatching(/^T-/)] });
-    await expect(harness.store.getTaskDetails(Number(parent.id.slice(2)))).rejects.toThrow(/does not exist/);
-  });
+      const declined = await client.callTool({ name: 'delete_task', arguments: { id: parent.id } });
+      expect(declined.isError).toBe(true);
+      expect(textOf(declined)).toMatch(/Not deleted: the user did not confirm/);
+      expect(messages[0]).toMatch(new RegExp(`Delete ${parent.id} .*Legacy importer.* and its 1 sub-task`));
+      expect((await harness.store.getTaskDetails(Number(parent.id.slice(2)))).subtasks).toHaveLength(1);
 
-  it('keeps the two-step token for a client that cannot be asked', async () => {
-    const client = await harness.connect();
-    const task = structured<{ task: TaskOut }>(await client.callTool({ name: 'create_task', arguments: { title: 'Keep me' } })).task;
-    const first = await client.callTool({ name: 'delete_task', arguments: { id: task.id } });
-    expect(structured<{ status: string; confirm_token: string }>(first)).toMatchObject({ status: 'confirmation_required', confirm_token: expect.any(String) });
-    const confirmed = await client.callTool({ name: 'delete_task', arguments: { id: task.id, confirm: structured<{ confirm_token: string }>(first).confirm_token } });
-    expect(structured<{ status: string }>(confirmed).status).toBe('deleted');
-  });
-});
+      accept = true;
+      const deleted = await client.callTool({ name: 'delete_task', arguments: { id: parent.id } });
+      expect(deleted.isError).toBeFalsy();
+      expect(structured<{ status: string; deleted_ids: string[] }>(deleted)).toMatchObject({
+        status: 'deleted',
+        deleted_ids: [parent.id, expect.stringMatching(/^T-/)],
+      });
+      await expect(harness.store.getTaskDetails(Number(parent.id.slice(2)))).rejects.toThrow(/does not exist/);
+    });
+
+    it('keeps the two-step token for a client that cannot be asked', async () => {
+      const client = await harness.connect();
+      const task = structured<{ task: TaskOut }>(await client.callTool({ name: 'create_task', arguments: { title: 'Keep me' } })).task;
+      const first = await client.callTool({ name: 'delete_task', arguments: { id: task.id } });
+      expect(structured<{ status: string; confirm_token: string }>(first)).toMatchObject({
+        status: 'confirmation_required',
+        confirm_token: expect.any(String),
+      });
+      const confirmed = await client.callTool({
+        name: 'delete_task',
+        arguments: { id: task.id, confirm: structured<{ confirm_token: string }>(first).confirm_token },
+      });
+      expect(structured<{ status: string }>(confirmed).status).toBe('deleted');
+    });
+  },
+);

@@ -78,7 +78,7 @@ describe('project-management server over Streamable HTTP', () => {
     data.remove();
   });
 
-  it('binds to loopback and serves sessions that see each other\'s changes', async () => {
+  it("binds to loopback and serves sessions that see each other's changes", async () => {
     expect(new URL(server.url).hostname).toBe('127.0.0.1');
     const updates: string[] = [];
     const watcher = await connectHttp(server.url);
@@ -105,7 +105,12 @@ describe('project-management server over Streamable HTTP', () => {
         headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
         body: JSON.stringify(body),
       });
-    const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } };
+    const initialize = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+    };
 
     const foreign = await post({ origin: 'https://evil.example' }, initialize);
     expect(foreign.status).toBe(403);

@@ -38,9 +38,9 @@ describe.each(matrix(['memory', 'http']))('project-management resources and prom
   });
 
   it('summarises status per project', async () => {
-    const { projects } = readJson<{ projects: Array<{ project: string; total: number; byStatus: Record<string, number>; openByPriority: Record<string, number>; unassignedOpen: number }> }>(
-      await client.readResource({ uri: 'project://status' }),
-    );
+    const { projects } = readJson<{
+      projects: Array<{ project: string; total: number; byStatus: Record<string, number>; openByPriority: Record<string, number>; unassignedOpen: number }>;
+    }>(await client.readResource({ uri: 'project://status' }));
     expect(projects.find((p) => p.project === 'mobile')).toEqual({
       project: 'mobile',
       name: 'Mobile app',
@@ -78,7 +78,8 @@ describe.each(matrix(['memory', 'http']))('project-management resources and prom
 
   it('reading resources writes nothing', async () => {
     const before = await harness.store.recentActivity(50);
-    for (const uri of ['project://status', 'project://team-workload', 'project://recent-activity', 'project://mobile/status']) await client.readResource({ uri });
+    for (const uri of ['project://status', 'project://team-workload', 'project://recent-activity', 'project://mobile/status'])
+      await client.readResource({ uri });
     expect(await harness.store.recentActivity(50)).toEqual(before);
   });
 

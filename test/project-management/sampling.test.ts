@@ -16,7 +16,8 @@ describe.each(sqliteOnly(['memory', 'stdio', 'http']))('generate_task_breakdown 
 
   it('asks the client to sample and stores the sub-tasks under a new parent', async () => {
     const requests: Array<Record<string, unknown>> = [];
-    const answer = '```json\n[{"title":"Design the sync protocol","priority":"high","description":"Decide conflict rules."},{"title":"Build the local queue"},{"title":"Add retry UI","priority":"low"}]\n```';
+    const answer =
+      '```json\n[{"title":"Design the sync protocol","priority":"high","description":"Decide conflict rules."},{"title":"Build the local queue"},{"title":"Add retry UI","priority":"low"}]\n```';
     const client = await harness.connect({ capabilities: { sampling: {} }, handlers: samplingAnswer(answer, requests) });
     const result = await client.callTool({ name: 'generate_task_breakdown', arguments: { objective: 'Ship offline sync', max_subtasks: 5 } });
     expect(result.isError).toBeFalsy();
@@ -76,7 +77,9 @@ describe.each(sqliteOnly(['memory', 'stdio', 'http']))('generate_task_breakdown 
     const before = await harness.store.recentActivity(1);
     if (kind === MODERN_V2) {
       // The 2026 client answers the input request itself: its own refusal ends the call on its side.
-      await expect(declining.callTool({ name: 'generate_task_breakdown', arguments: { objective: 'Anything' } })).rejects.toThrow(/User rejected sampling request/);
+      await expect(declining.callTool({ name: 'generate_task_breakdown', arguments: { objective: 'Anything' } })).rejects.toThrow(
+        /User rejected sampling request/,
+      );
     } else {
       // A 2025 client refuses the server's sampling/createMessage; the call ends with the reason.
       const declined = await declining.callTool({ name: 'generate_task_breakdown', arguments: { objective: 'Anything' } });
@@ -92,14 +95,15 @@ describe.each(sqliteOnly(['memory', 'stdio', 'http']))('generate_task_breakdown 
   });
 
   // A 2026 client answers the input request itself, on its own time: nothing waits on the server.
-  if (kind === LEGACY_V1) it('times out, writing nothing, when a 2025 client never answers', async () => {
-    const silent = await harness.connect({ capabilities: { sampling: {} }, handlers: { sampling: () => new Promise(() => undefined) } });
-    const before = await harness.store.recentActivity(1);
-    const result: CallToolResult = await silent.callTool({ name: 'generate_task_breakdown', arguments: { objective: 'Anything' } });
-    expect(result.isError).toBe(true);
-    expect(textOf(result)).toMatch(/timed out/i);
-    expect(await harness.store.recentActivity(1)).toEqual(before);
-  });
+  if (kind === LEGACY_V1)
+    it('times out, writing nothing, when a 2025 client never answers', async () => {
+      const silent = await harness.connect({ capabilities: { sampling: {} }, handlers: { sampling: () => new Promise(() => undefined) } });
+      const before = await harness.store.recentActivity(1);
+      const result: CallToolResult = await silent.callTool({ name: 'generate_task_breakdown', arguments: { objective: 'Anything' } });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(/timed out/i);
+      expect(await harness.store.recentActivity(1)).toEqual(before);
+    });
 
   it('parses fenced, bare and prose-wrapped JSON, and skips malformed items', () => {
     expect(parseSuggestedSubtasks('[{"title":"A"}]')).toEqual([{ title: 'A' }]);

@@ -19,7 +19,17 @@ describe.each(matrix(['memory', 'stdio', 'http']))('project-management tools on 
     const { tools } = await client.listTools();
     const byName = new Map(tools.map((t) => [t.name, t]));
     expect([...byName.keys()].sort()).toEqual(
-      ['assign_task', 'create_project', 'create_task', 'delete_task', 'generate_task_breakdown', 'get_task_details', 'list_projects', 'list_tasks', 'update_task'].sort(),
+      [
+        'assign_task',
+        'create_project',
+        'create_task',
+        'delete_task',
+        'generate_task_breakdown',
+        'get_task_details',
+        'list_projects',
+        'list_tasks',
+        'update_task',
+      ].sort(),
     );
     for (const tool of tools) {
       expect(tool.description?.length, tool.name).toBeGreaterThan(60);
@@ -99,7 +109,9 @@ describe.each(matrix(['memory', 'stdio', 'http']))('project-management tools on 
     const reopened = await call('update_task', { id: 'T-101', status: 'open', assignee: null });
     expect(task(reopened)).toMatchObject({ status: 'open', assignee: null });
 
-    const history = structured<{ activity: Array<{ action: string; details: Record<string, unknown> }> }>(await call('get_task_details', { id: 'T-101' })).activity;
+    const history = structured<{ activity: Array<{ action: string; details: Record<string, unknown> }> }>(
+      await call('get_task_details', { id: 'T-101' }),
+    ).activity;
     expect(history.map((a) => a.action)).toEqual(['task.updated', 'task.updated', 'task.updated', 'task.created']);
     expect(history[0]?.details).toMatchObject({ status: { from: 'done', to: 'open' }, assignee: { from: 'grace@example.com', to: null } });
   });
@@ -145,7 +157,7 @@ describe.each(matrix(['memory', 'stdio', 'http']))('project-management tools on 
     const nasty = "Robert'); DROP TABLE tasks;-- %_\\";
     const t = task(await call('create_task', { title: nasty, description: "' OR '1'='1" }));
     expect(t.title).toBe(nasty);
-    const found = structured<{ tasks: TaskOut[] }>(await call('list_tasks', { text: "drop table tasks;-- %_\\" })).tasks;
+    const found = structured<{ tasks: TaskOut[] }>(await call('list_tasks', { text: 'drop table tasks;-- %_\\' })).tasks;
     expect(found.map((x) => x.id)).toEqual([t.id]);
     // A wildcard in the filter matches only the literal character.
     const percent = structured<{ tasks: TaskOut[] }>(await call('list_tasks', { text: '%' })).tasks;

@@ -108,7 +108,11 @@ export interface EraClient {
   readResource(params: { uri: string }): Promise<ReadResourceResult>;
   listPrompts(params?: { cursor?: string }): Promise<ListPromptsResult>;
   getPrompt(params: { name: string; arguments?: Record<string, string> }): Promise<GetPromptResult>;
-  complete(params: { ref: { type: 'ref/prompt'; name: string } | { type: 'ref/resource'; uri: string }; argument: { name: string; value: string }; context?: { arguments?: Record<string, string> } }): Promise<CompleteResult>;
+  complete(params: {
+    ref: { type: 'ref/prompt'; name: string } | { type: 'ref/resource'; uri: string };
+    argument: { name: string; value: string };
+    context?: { arguments?: Record<string, string> };
+  }): Promise<CompleteResult>;
   /**
    * Hear `notifications/resources/updated` for these URIs: `resources/subscribe` on a 2025
    * connection, a `subscriptions/listen` stream on a 2026 one. Resolves once the server has
@@ -196,7 +200,8 @@ async function connectV1(target: ServerTarget, options: ConnectOptions): Promise
   const client = new V1Client(CLIENT_INFO, { capabilities: (options.capabilities ?? {}) as never });
   const notifications = listenerRegistry(options.onNotification);
   const { sampling, elicitation, roots } = options.handlers ?? {};
-  if (sampling) client.setRequestHandler(CreateMessageRequestSchema, async (request) => (await sampling(request.params as CreateMessageRequestParams)) as never);
+  if (sampling)
+    client.setRequestHandler(CreateMessageRequestSchema, async (request) => (await sampling(request.params as CreateMessageRequestParams)) as never);
   if (elicitation) client.setRequestHandler(ElicitRequestSchema, async (request) => (await elicitation(request.params as ElicitRequestParams)) as never);
   if (roots) client.setRequestHandler(ListRootsRequestSchema, async () => (await roots()) as never);
   client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => notifications.dispatch(n.method, n.params));

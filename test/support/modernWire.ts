@@ -35,7 +35,12 @@ export function envelope(clientCapabilities: Record<string, unknown> = {}): Reco
 }
 
 /** POST one request; `target` is a URL or an in-process fetch handler. */
-export async function postModern(target: string | FetchLike, method: string, params: Record<string, unknown> = {}, options: ModernRequestOptions = {}): Promise<WireAnswer> {
+export async function postModern(
+  target: string | FetchLike,
+  method: string,
+  params: Record<string, unknown> = {},
+  options: ModernRequestOptions = {},
+): Promise<WireAnswer> {
   const url = typeof target === 'string' ? target : 'http://in-process.test/mcp';
   const headers: Record<string, string> = {
     'Content-Type': 'application/json',

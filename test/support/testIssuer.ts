@@ -50,7 +50,10 @@ export class TestIssuer {
       }
       if (url.pathname === '/token' && req.method === 'POST') {
         const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
-        const [id = '', secret] = Buffer.from(basic, 'base64').toString().split(':').map((part) => decodeURIComponent(part.replace(/\+/g, ' ')));
+        const [id = '', secret] = Buffer.from(basic, 'base64')
+          .toString()
+          .split(':')
+          .map((part) => decodeURIComponent(part.replace(/\+/g, ' ')));
         let body = '';
         req.on('data', (c: Buffer) => (body += c.toString()));
         req.on('end', () => {
@@ -66,7 +69,10 @@ export class TestIssuer {
       if (url.pathname === '/introspect' && req.method === 'POST') {
         // RFC 6749 §2.3.1: client id and secret are form-url-encoded before Basic encoding.
         const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
-        const [id, secret] = Buffer.from(basic, 'base64').toString().split(':').map((part) => decodeURIComponent(part.replace(/\+/g, ' ')));
+        const [id, secret] = Buffer.from(basic, 'base64')
+          .toString()
+          .split(':')
+          .map((part) => decodeURIComponent(part.replace(/\+/g, ' ')));
         if (id !== this.introspectionClient.id || secret !== this.introspectionClient.secret) return json(401, { error: 'invalid_client' });
         let body = '';
         req.on('data', (c: Buffer) => (body += c.toString()));

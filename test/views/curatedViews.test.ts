@@ -50,7 +50,11 @@ describe('curated views', () => {
   });
 
   it('answers 404 for a view that does not exist', async () => {
-    const response = await fetch(`${gateway.base}/views/nope/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+    const response = await fetch(`${gateway.base}/views/nope/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: '{}',
+    });
     expect(response.status).toBe(404);
     expect(((await response.json()) as { error: { message: string } }).error.message).toContain('No view named "nope". Known: mini');
   });
@@ -95,7 +99,11 @@ describe('curated views with their own scopes', () => {
   let gateway: RunningGateway;
   beforeAll(async () => {
     issuer = await new TestIssuer().start();
-    gateway = await startGateway({ auth: { mode: 'oauth', issuer: issuer.issuer }, upstreams: [fixtureUpstream('fx')], views: [{ ...MINI, scopes: ['view:mini'] }] });
+    gateway = await startGateway({
+      auth: { mode: 'oauth', issuer: issuer.issuer },
+      upstreams: [fixtureUpstream('fx')],
+      views: [{ ...MINI, scopes: ['view:mini'] }],
+    });
     await waitReady(gateway);
   });
   afterAll(async () => {
@@ -103,12 +111,21 @@ describe('curated views with their own scopes', () => {
     await issuer?.stop();
   });
 
-  it('requires the view\'s scope, then each tool\'s own', async () => {
+  it("requires the view's scope, then each tool's own", async () => {
     const viewUrl = `${gateway.base}/views/mini/mcp`;
     const without = await fetch(viewUrl, {
       method: 'POST',
-      headers: { authorization: `Bearer ${await issuer.accessToken(gateway.url, { scope: 'fx:admin' })}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
+      headers: {
+        authorization: `Bearer ${await issuer.accessToken(gateway.url, { scope: 'fx:admin' })}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+      }),
     });
     expect(without.status).toBe(403);
     // Step-up asks for what the token holds plus what the view needs.
@@ -123,7 +140,11 @@ describe('curated views with their own scopes', () => {
     await full.close();
 
     // A token for this view opens nothing else.
-    const elsewhere = await fetch(gateway.url, { method: 'POST', headers: { authorization: `Bearer ${await issuer.accessToken(viewUrl, { scope: 'view:mini fx:admin' })}`, 'content-type': 'application/json' }, body: '{}' });
+    const elsewhere = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await issuer.accessToken(viewUrl, { scope: 'view:mini fx:admin' })}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(elsewhere.status).toBe(401);
   });
 });

@@ -7,7 +7,10 @@ import { invalidInput } from '../../../shared/errors.js';
  * refused instead of silently returning a mismatched page.
  */
 function fingerprint(filter: unknown): string {
-  return createHash('sha256').update(JSON.stringify(filter ?? {})).digest('base64url').slice(0, 12);
+  return createHash('sha256')
+    .update(JSON.stringify(filter ?? {}))
+    .digest('base64url')
+    .slice(0, 12);
 }
 
 export function encodeCursor(lastId: number, filter: unknown): string {
@@ -27,7 +30,11 @@ export function decodeCursor(cursor: string, filter: unknown): number {
     throw invalidInput('cursor', 'the cursor is not one this server issued.', restart);
   }
   if (value.f !== fingerprint(filter)) {
-    throw invalidInput('cursor', 'the cursor belongs to a list with different filters.', 'Use the same filters as the request that returned it, or start without a cursor.');
+    throw invalidInput(
+      'cursor',
+      'the cursor belongs to a list with different filters.',
+      'Use the same filters as the request that returned it, or start without a cursor.',
+    );
   }
   return value.before;
 }

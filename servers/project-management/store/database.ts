@@ -78,7 +78,12 @@ function openPostgres(url: string, logger: Logger | undefined): OpenedDatabase {
   const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true });
   // An idle connection the server closed (a restart, a failover) is dropped by the pool and
   // reported here; without a listener, pg's 'error' event would end the process.
-  pool.on('error', (error) => logger?.warn({ database: location, err: { message: error.message, code: (error as { code?: unknown }).code } }, 'database connection lost; the pool opens a new one on the next call'));
+  pool.on('error', (error) =>
+    logger?.warn(
+      { database: location, err: { message: error.message, code: (error as { code?: unknown }).code } },
+      'database connection lost; the pool opens a new one on the next call',
+    ),
+  );
   const availability = logger ? loggedAvailability(logger, location) : { unavailable: () => undefined, available: () => undefined };
   const db = new Kysely<Database>({ dialect: new ConnectionFailureDialect({ pool }, availability) });
   return { db, dialect: 'postgres', location, close: () => db.destroy() };

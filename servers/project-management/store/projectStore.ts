@@ -2,13 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { DomainError, invalidInput, notFound } from '../../../shared/errors.js';
-import {
-  assertTransition,
-  formatTaskId,
-  LIMITS,
-  type TaskPriority,
-  type TaskStatus,
-} from '../domain.js';
+import { assertTransition, formatTaskId, LIMITS, type TaskPriority, type TaskStatus } from '../domain.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { Database, ProjectsTable, TasksTable } from './schema.js';
 
@@ -352,7 +346,7 @@ export class ProjectStore {
       );
     }
     if (parent.project_id !== projectId) {
-      throw invalidInput('parent', `${formatTaskId(parentId)} belongs to another project.`, 'Sub-tasks must be in their parent task\'s project.');
+      throw invalidInput('parent', `${formatTaskId(parentId)} belongs to another project.`, "Sub-tasks must be in their parent task's project.");
     }
   }
 
@@ -456,12 +450,13 @@ export class ProjectStore {
     if (filter.text) {
       const pattern = likePattern(filter.text);
       // SQLite has no default LIKE escape character, so declare it for both databases.
-      query = query.where(
-        sql<boolean>`(lower(tasks.title) like ${pattern} escape '\\' or lower(tasks.description) like ${pattern} escape '\\')`,
-      );
+      query = query.where(sql<boolean>`(lower(tasks.title) like ${pattern} escape '\\' or lower(tasks.description) like ${pattern} escape '\\')`);
     }
     if (before !== undefined) query = query.where('tasks.id', '<', before);
-    const rows = await query.orderBy('tasks.id', 'desc').limit(size + 1).execute();
+    const rows = await query
+      .orderBy('tasks.id', 'desc')
+      .limit(size + 1)
+      .execute();
     const page = rows.slice(0, size).map(toTask);
     const last = rows.length > size ? rows[size - 1] : undefined;
     return { tasks: page, nextCursor: last ? encodeCursor(last.id, filter) : null };

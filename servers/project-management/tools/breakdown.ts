@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { inputRequired, inputResponse, type CreateMessageRequestParams, type CreateMessageResult, type CreateMessageResultWithTools } from '@modelcontextprotocol/server';
+import {
+  inputRequired,
+  inputResponse,
+  type CreateMessageRequestParams,
+  type CreateMessageResult,
+  type CreateMessageResultWithTools,
+} from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { clientCapabilitiesOf } from '../../../shared/clientCapabilities.js';
 import { DomainError } from '../../../shared/errors.js';
@@ -29,13 +35,13 @@ export function parseSuggestedSubtasks(text: string): Array<z.infer<typeof sugge
   try {
     parsed = JSON.parse(candidate);
   } catch {
-    throw new DomainError('unavailable', 'The client\'s model did not answer with a JSON array of sub-tasks.', {
+    throw new DomainError('unavailable', "The client's model did not answer with a JSON array of sub-tasks.", {
       action: 'Try again, or use the task_breakdown prompt and create the tasks with create_task.',
     });
   }
   const list = z.array(z.unknown()).safeParse(parsed);
   if (!list.success) {
-    throw new DomainError('unavailable', 'The client\'s model answered with JSON that is not a list of sub-tasks.', {
+    throw new DomainError('unavailable', "The client's model answered with JSON that is not a list of sub-tasks.", {
       action: 'Try again, or create the tasks with create_task.',
     });
   }
@@ -56,7 +62,9 @@ const SAMPLING_KEY = 'breakdown';
 
 /** A digest of the arguments, so a state minted for one call cannot finish another. */
 function argumentsDigest(args: Record<string, unknown>): string {
-  return createHash('sha256').update(JSON.stringify(Object.entries(args).sort(([a], [b]) => a.localeCompare(b)))).digest('base64url');
+  return createHash('sha256')
+    .update(JSON.stringify(Object.entries(args).sort(([a], [b]) => a.localeCompare(b))))
+    .digest('base64url');
 }
 
 /** The text of a sampling answer (a single content block, or the first text block of several). */
@@ -74,15 +82,26 @@ export function registerBreakdownTool(ctx: ServerContext): void {
     {
       title: 'Generate task breakdown',
       description:
-        'Break an objective into concrete sub-tasks using the client\'s model (MCP sampling; the user may be asked to approve) and store them. ' +
+        "Break an objective into concrete sub-tasks using the client's model (MCP sampling; the user may be asked to approve) and store them. " +
         'Required: objective (1-2,000 characters). Optional: project key, parent (an existing top-level task id to attach the sub-tasks to; otherwise a parent task is created from the objective), ' +
         `max_subtasks (1-${MAX_SUBTASKS}, default 5). One level of nesting only. Returns the parent and the created sub-tasks. ` +
         'If the client cannot sample, it fails with a clear message: then use the task_breakdown prompt and create_task instead.',
       inputSchema: z.strictObject({
-        objective: z.string().trim().min(1, 'objective must not be empty').max(2000, 'objective must be at most 2,000 characters').describe('What should be achieved.'),
+        objective: z
+          .string()
+          .trim()
+          .min(1, 'objective must not be empty')
+          .max(2000, 'objective must be at most 2,000 characters')
+          .describe('What should be achieved.'),
         project: schemas.projectKey.optional().describe(`Project key; defaults to "${ctx.defaultProject}" or the parent's project.`),
         parent: schemas.taskId.optional().describe('Existing top-level task to put the sub-tasks under.'),
-        max_subtasks: z.number().int().min(1).max(MAX_SUBTASKS, `max_subtasks must be at most ${MAX_SUBTASKS}`).optional().describe('Most sub-tasks to create, default 5.'),
+        max_subtasks: z
+          .number()
+          .int()
+          .min(1)
+          .max(MAX_SUBTASKS, `max_subtasks must be at most ${MAX_SUBTASKS}`)
+          .optional()
+          .describe('Most sub-tasks to create, default 5.'),
       }),
       outputSchema: z.object({ parent: taskView, subtasks: z.array(taskView) }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
@@ -107,7 +126,7 @@ export function registerBreakdownTool(ctx: ServerContext): void {
       if (answer === undefined || answer.kind === 'missing') {
         if (!clientCapabilitiesOf(extra, caller).sampling) {
           throw new DomainError('unsupported', 'This client does not support sampling, so the server cannot ask its model for a breakdown.', {
-            action: 'Use the task_breakdown prompt to plan the sub-tasks, then create each with create_task (parent set to the objective\'s task).',
+            action: "Use the task_breakdown prompt to plan the sub-tasks, then create each with create_task (parent set to the objective's task).",
           });
         }
         const request: CreateMessageRequestParams = {
@@ -131,22 +150,26 @@ export function registerBreakdownTool(ctx: ServerContext): void {
         });
       }
       if (answer.kind !== 'sampling') {
-        throw new DomainError('unavailable', `The client answered the sampling request with ${answer.kind === 'elicit' ? 'an elicitation' : 'roots'}, so nothing was created.`, {
-          action: 'Approve the sampling request in the client, or use the task_breakdown prompt and create_task instead.',
-        });
+        throw new DomainError(
+          'unavailable',
+          `The client answered the sampling request with ${answer.kind === 'elicit' ? 'an elicitation' : 'roots'}, so nothing was created.`,
+          {
+            action: 'Approve the sampling request in the client, or use the task_breakdown prompt and create_task instead.',
+          },
+        );
       }
       const suggestions = parseSuggestedSubtasks(samplingText(answer.result))
         .map((s) => ({ ...s, title: clip(s.title, LIMITS.titleMax) }))
         .filter((s) => s.title.length > 0)
         .slice(0, max);
       if (suggestions.length === 0) {
-        throw new DomainError('unavailable', 'The client\'s model suggested no usable sub-tasks.', { action: 'Rephrase the objective more concretely and try again.' });
+        throw new DomainError('unavailable', "The client's model suggested no usable sub-tasks.", {
+          action: 'Rephrase the objective more concretely and try again.',
+        });
       }
 
       const { parent, subtasks } = await store.createBreakdown(
-        parentTask
-          ? { existingId: parseTaskId(parentTask.id) }
-          : { project, title: clip(args.objective, LIMITS.titleMax), description: args.objective },
+        parentTask ? { existingId: parseTaskId(parentTask.id) } : { project, title: clip(args.objective, LIMITS.titleMax), description: args.objective },
         suggestions.map((s) => ({ title: s.title, description: clip(s.description ?? '', SUBTASK_DESCRIPTION_MAX), priority: s.priority })),
         caller.user,
       );

@@ -1,4 +1,10 @@
-import { inputRequired, inputResponse, type CallToolResult, type InputRequiredResult, type ServerContext as RequestContext } from '@modelcontextprotocol/server';
+import {
+  inputRequired,
+  inputResponse,
+  type CallToolResult,
+  type InputRequiredResult,
+  type ServerContext as RequestContext,
+} from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { CallerContext } from '../../../shared/callerContext.js';
 import { clientCapabilitiesOf } from '../../../shared/clientCapabilities.js';
@@ -140,7 +146,12 @@ export function registerTaskTools(ctx: ServerContext): void {
           .optional()
           .describe('Only tasks of this email, or "unassigned".'),
         project: schemas.projectKey.optional().describe('Only tasks of this project key.'),
-        text: z.string().min(1).max(LIMITS.textFilterMax, `text must be at most ${LIMITS.textFilterMax} characters`).optional().describe('Words to find in title or description.'),
+        text: z
+          .string()
+          .min(1)
+          .max(LIMITS.textFilterMax, `text must be at most ${LIMITS.textFilterMax} characters`)
+          .optional()
+          .describe('Words to find in title or description.'),
         external_ref: z.string().max(LIMITS.externalRefMax).optional().describe('Exact external reference URL.'),
         limit: z
           .number()
@@ -263,7 +274,12 @@ const confirmationSchema = {
  * retry with the user's answer deletes, or leaves everything as it was. Same store checks as
  * the two-step token: the deletion is refused if the task changed in between.
  */
-async function confirmByElicitation(ctx: ServerContext, taskId: string, extra: RequestContext, caller: CallerContext): Promise<CallToolResult | InputRequiredResult> {
+async function confirmByElicitation(
+  ctx: ServerContext,
+  taskId: string,
+  extra: RequestContext,
+  caller: CallerContext,
+): Promise<CallToolResult | InputRequiredResult> {
   const { store } = ctx;
   const id = parseTaskId(taskId);
   const pending = extra.mcpReq.requestState<PendingInput>();
