@@ -49,13 +49,25 @@ export const docsOutput = z
   .describe('null when no section scores at least workflows.docsMinScore.');
 
 export const ownersOutput = z.array(
-  z.object({ owner: z.string().describe('As CODEOWNERS names it: @login, @org/team or an email.'), kind: z.enum(['user', 'team', 'email']), people: z.array(z.string()).describe('Emails from the team directory.') }),
+  z.object({
+    owner: z.string().describe('As CODEOWNERS names it: @login, @org/team or an email.'),
+    kind: z.enum(['user', 'team', 'email']),
+    people: z.array(z.string()).describe('Emails from the team directory.'),
+  }),
 );
 
 export const pullRequestsOutput = z.array(z.object({ number: z.number(), title: z.string(), state: z.string(), merged: z.boolean(), url: z.string() }));
 
 export function toTaskOutput(task: TaskFacts): z.infer<typeof taskOutput> {
-  return { id: task.id, project: task.project, title: task.title, status: task.status, priority: task.priority, assignee: task.assignee, external_ref: task.external_ref };
+  return {
+    id: task.id,
+    project: task.project,
+    title: task.title,
+    status: task.status,
+    priority: task.priority,
+    assignee: task.assignee,
+    external_ref: task.external_ref,
+  };
 }
 
 export function toIssueOutput(issue: IssueFacts): z.infer<typeof issueOutput> {
@@ -82,7 +94,9 @@ function clip(text: string, max: number): string {
 
 export function taskDescription(issue: IssueFacts, code: CodeFacts, owners: OwnerFacts, docs: DocsFacts | null): string {
   const lines = [`Tracks GitHub issue ${issue.repository}#${issue.number}: ${issue.url}`, ''];
-  lines.push(docs ? `Documentation: ${docs.heading} — ${docs.link ?? docs.uri}${docs.link ? ` (${docs.uri})` : ''}` : 'Documentation: no matching section found.');
+  lines.push(
+    docs ? `Documentation: ${docs.heading} — ${docs.link ?? docs.uri}${docs.link ? ` (${docs.uri})` : ''}` : 'Documentation: no matching section found.',
+  );
   if (code.pullRequests.length > 0) lines.push(`Pull requests: ${code.pullRequests.map((pr) => `#${pr.number} ${pr.url}`).join(', ')}`);
   if (code.paths.length > 0) lines.push(`Code: ${code.paths.join(', ')}`);
   if (owners.owners.length > 0) {
@@ -182,7 +196,7 @@ export const createTaskFromIssue = defineWorkflow({
   title: 'Create a task from a GitHub issue',
   description:
     'Turn a GitHub issue into a tracked task in one call. It reads the issue (labels, linked pull requests and their files), finds the code it concerns ' +
-    '(paths in the issue, files of linked pull requests, configured label paths), resolves that code\'s owners from CODEOWNERS and the team directory, ' +
+    "(paths in the issue, files of linked pull requests, configured label paths), resolves that code's owners from CODEOWNERS and the team directory, " +
     'finds the most relevant documentation section, and creates a task whose description links the issue and that section, assigned to the owner ' +
     '(or to `assignee`), with a priority from the labels and the issue URL as external reference. With comment true it also comments the task id on the issue; ' +
     'if that comment fails the task is deleted again, so nothing is left half done. Idempotent: when a task already tracks the issue it returns that task ' +
@@ -244,7 +258,11 @@ export const createTaskFromIssue = defineWorkflow({
     if (comment && created) {
       try {
         commentUrl = await run.step('comment_on_issue', `Commenting ${task.id} on the issue`, () =>
-          commentOnIssue(run, issue.url, `Tracked as task **${task.id}** in project \`${task.project}\`${task.assignee ? `, assigned to ${task.assignee}` : ''}.`),
+          commentOnIssue(
+            run,
+            issue.url,
+            `Tracked as task **${task.id}** in project \`${task.project}\`${task.assignee ? `, assigned to ${task.assignee}` : ''}.`,
+          ),
         );
       } catch (error) {
         const failure = error as StepFailure;
@@ -264,10 +282,17 @@ export const createTaskFromIssue = defineWorkflow({
       priority: task.priority,
       docs_section: docs,
       comment: commentUrl ? { url: commentUrl } : null,
-      links: { issue: issue.url, docs_section: docs ? (docs.link ?? docs.uri) : null, pull_requests: code.pullRequests.map((pr) => pr.url), comment: commentUrl },
+      links: {
+        issue: issue.url,
+        docs_section: docs ? (docs.link ?? docs.uri) : null,
+        pull_requests: code.pullRequests.map((pr) => pr.url),
+        comment: commentUrl,
+      },
     };
     const summary = [
-      created ? `Created task ${task.id} in project ${task.project} for ${issue.repository}#${issue.number}: ${task.title}` : `Nothing created: task ${task.id} already tracks ${issue.url}.`,
+      created
+        ? `Created task ${task.id} in project ${task.project} for ${issue.repository}#${issue.number}: ${task.title}`
+        : `Nothing created: task ${task.id} already tracks ${issue.url}.`,
       `Priority ${task.priority}; ${task.assignee ? `assigned to ${task.assignee} (${assignee.source.replace('_', ' ')})` : 'unassigned: no owner found for the code it concerns'}.`,
       `Issue: ${issue.url}`,
       docs ? `Docs: ${docs.heading} — ${docs.link ?? docs.uri}` : 'Docs: no matching section.',

@@ -34,7 +34,6 @@ export interface DocsFacts {
   score: number;
 }
 
-
 /** Arguments that name the issue for the GitHub server's get_issue, comment_on_issue and update_issue. */
 export function issueArgs(ref: number | string, defaultRepository: string | undefined): Record<string, unknown> {
   const bare = typeof ref === 'number' || /^#?\d+$/.test(ref);
@@ -56,11 +55,23 @@ export async function readIssue(run: WorkflowRun, ref: number | string, options:
   const answer = await run.tool(DOMAIN_TOOLS.getIssue, { ...issueArgs(ref, run.settings.defaultRepository), comments_per_page: 1 }, options);
   const repository = String(answer.structured.repository ?? '');
   const issue = answer.structured.issue as
-    | { number: number; title: string; body: string; state: string; labels: string[]; assignees: string[]; html_url: string; is_pull_request: boolean; updated_at: string }
+    | {
+        number: number;
+        title: string;
+        body: string;
+        state: string;
+        labels: string[];
+        assignees: string[];
+        html_url: string;
+        is_pull_request: boolean;
+        updated_at: string;
+      }
     | undefined;
   if (!issue) throw new DomainError('unavailable', 'get_issue answered without an issue.');
   if (issue.is_pull_request) {
-    throw new DomainError('invalid_input', `${repository}#${issue.number} is a pull request, not an issue.`, { action: 'Pass the number of the issue the pull request fixes.' });
+    throw new DomainError('invalid_input', `${repository}#${issue.number} is a pull request, not an issue.`, {
+      action: 'Pass the number of the issue the pull request fixes.',
+    });
   }
   return {
     repository,

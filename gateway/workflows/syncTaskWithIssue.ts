@@ -50,7 +50,9 @@ const output = z.object({
   status: z.enum(['in_sync', 'confirmation_required', 'applied']),
   action: z
     .enum(ACTIONS)
-    .describe('close_task: mark the task done; reopen_task: set it open again; close_issue: comment on the issue and close it as completed; none: already in step.'),
+    .describe(
+      'close_task: mark the task done; reopen_task: set it open again; close_issue: comment on the issue and close it as completed; none: already in step.',
+    ),
   reason: z.string(),
   task: taskOutput,
   issue: issueOutput,
@@ -76,7 +78,7 @@ async function closeCompletedIssue(run: WorkflowRun, task: TaskFacts, issue: Iss
   } catch (error) {
     throw (error as StepFailure).withAftermath(
       `The comment naming ${task.id} was posted (${commentUrl || issue.url}), but ${issue.repository}#${issue.number} is still open. ` +
-        'Close it on GitHub, or let the GitHub server\'s token close issues and call again (that posts the comment once more).',
+        "Close it on GitHub, or let the GitHub server's token close issues and call again (that posts the comment once more).",
     );
   }
 }
@@ -131,7 +133,12 @@ export const syncTaskWithIssue = defineWorkflow({
       const stale = args.confirm ? 'The confirm token is expired or no longer matches (the task or issue changed). ' : '';
       return {
         summary: `${stale}Would ${describe}: ${plan.reason}. Nothing changed yet. Ask the user; if they agree, call again with confirm "${confirmToken(task, issue, plan.action, expires)}".`,
-        structured: { status: 'confirmation_required', ...base, confirm_token: confirmToken(task, issue, plan.action, expires), expires_at: new Date(expires).toISOString() },
+        structured: {
+          status: 'confirmation_required',
+          ...base,
+          confirm_token: confirmToken(task, issue, plan.action, expires),
+          expires_at: new Date(expires).toISOString(),
+        },
       };
     }
     if (plan.action === 'close_issue') {
@@ -153,4 +160,3 @@ export const syncTaskWithIssue = defineWorkflow({
     };
   },
 });
-

@@ -6,7 +6,10 @@ import { findDocs, readIssue, type DocsFacts, type IssueFacts, type TaskFacts } 
 import { resolveOwnership, type CodeFacts, type OwnerFacts } from './ownerResolution.js';
 import { defineWorkflow, type WorkflowRun } from './workflowRun.js';
 
-export const taskIdInput = z.string().regex(/^T-\d{1,12}$/, 'must be a task id such as "T-101"').describe('Task id, e.g. "T-101".');
+export const taskIdInput = z
+  .string()
+  .regex(/^T-\d{1,12}$/, 'must be a task id such as "T-101"')
+  .describe('Task id, e.g. "T-101".');
 
 /** A GitHub issue URL a task tracks, or undefined when its external reference is something else. */
 export function trackedIssueUrl(task: TaskFacts): string | undefined {
@@ -44,7 +47,7 @@ export const taskContext = defineWorkflow({
   name: 'task_context',
   title: 'Everything about a task',
   description:
-    'Bring a task\'s full context together in one read-only call: the task, the GitHub issue it tracks (from its external reference), the pull requests ' +
+    "Bring a task's full context together in one read-only call: the task, the GitHub issue it tracks (from its external reference), the pull requests " +
     'linked to that issue and the files they change, the owners of that code (CODEOWNERS mapped to people through the team directory), and the most ' +
     'relevant documentation section. Input: task (id, e.g. "T-101"). Use it before working on, reviewing or discussing a task; it changes nothing. ' +
     'A task that tracks no GitHub issue gets its docs section from its title only.',
@@ -52,7 +55,14 @@ export const taskContext = defineWorkflow({
   output,
   annotations: { title: 'Everything about a task', readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   manifest: {
-    tools: [DOMAIN_TOOLS.getTaskDetails, DOMAIN_TOOLS.getIssue, DOMAIN_TOOLS.searchIssues, DOMAIN_TOOLS.getPullRequest, DOMAIN_TOOLS.getCodeOwners, DOMAIN_TOOLS.searchDocs],
+    tools: [
+      DOMAIN_TOOLS.getTaskDetails,
+      DOMAIN_TOOLS.getIssue,
+      DOMAIN_TOOLS.searchIssues,
+      DOMAIN_TOOLS.getPullRequest,
+      DOMAIN_TOOLS.getCodeOwners,
+      DOMAIN_TOOLS.searchDocs,
+    ],
   },
   run: async (run, args) => {
     run.totalSteps = 5;
@@ -70,15 +80,28 @@ export const taskContext = defineWorkflow({
     const lines = [
       `${task.id} [${task.status}, ${task.priority}] ${task.title} — ${task.assignee ?? 'unassigned'} (project ${task.project})`,
       issue ? `Issue: ${issue.repository}#${issue.number} (${issue.state}) ${issue.title} — ${issue.url}` : 'Issue: none tracked.',
-      code.pullRequests.length ? `Pull requests: ${code.pullRequests.map((pr) => `#${pr.number} ${pr.merged ? 'merged' : pr.state} ${pr.url}`).join(', ')}` : 'Pull requests: none linked.',
+      code.pullRequests.length
+        ? `Pull requests: ${code.pullRequests.map((pr) => `#${pr.number} ${pr.merged ? 'merged' : pr.state} ${pr.url}`).join(', ')}`
+        : 'Pull requests: none linked.',
       code.paths.length ? `Code: ${code.paths.join(', ')}` : 'Code: none identified.',
-      owners.owners.length ? `Owners: ${owners.owners.map((o) => `${o.owner}${o.people.length ? ` (${o.people.map((p) => p.email).join(', ')})` : ''}`).join('; ')}` : 'Owners: none found.',
+      owners.owners.length
+        ? `Owners: ${owners.owners.map((o) => `${o.owner}${o.people.length ? ` (${o.people.map((p) => p.email).join(', ')})` : ''}`).join('; ')}`
+        : 'Owners: none found.',
       docs ? `Docs: ${docs.heading} — ${docs.link ?? docs.uri}` : 'Docs: no matching section.',
     ];
     return {
       summary: lines.join('\n'),
       structured: {
-        task: { id: task.id, project: task.project, title: task.title, status: task.status, priority: task.priority, assignee: task.assignee, external_ref: task.external_ref, description: task.description },
+        task: {
+          id: task.id,
+          project: task.project,
+          title: task.title,
+          status: task.status,
+          priority: task.priority,
+          assignee: task.assignee,
+          external_ref: task.external_ref,
+          description: task.description,
+        },
         issue: issue ? { ...toIssueOutput(issue), body: issue.body } : null,
         pull_requests: code.pullRequests.map((pr) => ({ number: pr.number, title: pr.title, state: pr.state, merged: pr.merged, url: pr.url })),
         code_paths: code.paths,

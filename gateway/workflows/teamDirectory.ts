@@ -13,9 +13,7 @@ const login = z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'must be a
 
 export const teamDirectorySchema = z
   .object({
-    people: z
-      .array(z.object({ email, name: z.string().min(1).max(200).optional(), github: login.optional() }).strict())
-      .default([]),
+    people: z.array(z.object({ email, name: z.string().min(1).max(200).optional(), github: login.optional() }).strict()).default([]),
     teams: z
       .array(
         z
@@ -84,7 +82,9 @@ export class TeamDirectory {
     const parsed = teamDirectorySchema.safeParse(document);
     if (!parsed.success) {
       const problems = parsed.error.issues.map((issue) => `${formatJsonPath(issue.path)}: ${issue.message}`).join('; ');
-      throw new DomainError('unavailable', `The team directory ${file} is invalid: ${problems}.`, { action: 'Fix the file; it is read again on the next call.' });
+      throw new DomainError('unavailable', `The team directory ${file} is invalid: ${problems}.`, {
+        action: 'Fix the file; it is read again on the next call.',
+      });
     }
     return new TeamDirectory(parsed.data, file);
   }

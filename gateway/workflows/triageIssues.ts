@@ -6,7 +6,11 @@ import { defineWorkflow, type StepFailure } from './workflowRun.js';
 
 const input = z.strictObject({
   label: z.string().trim().min(1).max(100).describe('Issues carrying this label are triaged, e.g. "bug".'),
-  repository: z.string().regex(/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/, 'must be "owner/repo"').optional().describe('Repository as "owner/repo"; default: the default repository.'),
+  repository: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/, 'must be "owner/repo"')
+    .optional()
+    .describe('Repository as "owner/repo"; default: the default repository.'),
   project: projectInput,
   dry_run: z.boolean().default(true).describe('true (default): only show what would be created; false: create the tasks.'),
 });
@@ -77,7 +81,11 @@ export const triageIssues = defineWorkflow({
         { fresh: !args.dry_run },
       );
       const issues = (answer.structured.issues as Array<{ number: number; html_url: string }> | undefined) ?? [];
-      return { repository: String(answer.structured.repository ?? slug ?? ''), issues, more: Boolean((answer.structured.page as { has_more?: boolean } | undefined)?.has_more) };
+      return {
+        repository: String(answer.structured.repository ?? slug ?? ''),
+        issues,
+        more: Boolean((answer.structured.page as { has_more?: boolean } | undefined)?.has_more),
+      };
     });
     run.totalSteps = 1 + listed.issues.length * (args.dry_run ? 5 : 6);
     const items: Array<z.infer<typeof planned>> = [];
@@ -107,7 +115,12 @@ export const triageIssues = defineWorkflow({
         }
         const result = await run.step(`create_task (${label})`, `Creating the task for ${label}`, () => createTask(run, issue, prepared.input));
         if (result.created) created.push(result.task.id);
-        items.push({ issue: brief, action: result.created ? 'created' : 'already_tracked', task: toTaskOutput(result.task), would_create: result.created ? plan : null });
+        items.push({
+          issue: brief,
+          action: result.created ? 'created' : 'already_tracked',
+          task: toTaskOutput(result.task),
+          would_create: result.created ? plan : null,
+        });
       }
     } catch (error) {
       const failure = error as StepFailure;
@@ -133,7 +146,14 @@ export const triageIssues = defineWorkflow({
     ].filter(Boolean);
     return {
       summary: lines.join('\n'),
-      structured: { label: args.label, repository: listed.repository || null, dry_run: args.dry_run, issues_found: items.length, more_issues: listed.more, items },
+      structured: {
+        label: args.label,
+        repository: listed.repository || null,
+        dry_run: args.dry_run,
+        issues_found: items.length,
+        more_issues: listed.more,
+        items,
+      },
     };
   },
 });

@@ -63,7 +63,8 @@ export class WorkflowRegistry implements VirtualToolSource, VirtualToolScopes, C
       if (problem) now.set(workflow.name, problem);
     }
     for (const [name, problem] of now) {
-      if (this.unavailable.get(name) !== problem) this.deps.logger.warn({ composite: this.exposed(name), problem }, `composite tool ${this.exposed(name)} is unavailable: ${problem}`);
+      if (this.unavailable.get(name) !== problem)
+        this.deps.logger.warn({ composite: this.exposed(name), problem }, `composite tool ${this.exposed(name)} is unavailable: ${problem}`);
     }
     for (const name of this.unavailable.keys()) {
       if (!now.has(name)) this.deps.logger.info({ composite: this.exposed(name) }, `composite tool ${this.exposed(name)} is available again`);
@@ -124,7 +125,10 @@ export class WorkflowRegistry implements VirtualToolSource, VirtualToolScopes, C
     const definition = WORKFLOW_PROMPTS.find((p) => this.exposed(p.name) === exposedName);
     if (!entry || !definition) return undefined;
     const missing = (definition.definition.arguments ?? []).filter((a) => a.required && !args[a.name]?.trim()).map((a) => a.name);
-    if (missing.length > 0) throw new DomainError('invalid_input', `Prompt ${exposedName} needs ${missing.map((m) => `"${m}"`).join(', ')}.`, { action: 'Pass the missing arguments.' });
+    if (missing.length > 0)
+      throw new DomainError('invalid_input', `Prompt ${exposedName} needs ${missing.map((m) => `"${m}"`).join(', ')}.`, {
+        action: 'Pass the missing arguments.',
+      });
     return { result: definition.build(args, entry.tool), tool: entry.tool };
   }
 
@@ -156,13 +160,17 @@ export class WorkflowRegistry implements VirtualToolSource, VirtualToolScopes, C
     const unavailable = this.unavailable.get(workflow.name);
     if (unavailable) {
       return toolFailure(
-        new DomainError('unavailable', `${origin.exposedName} is unavailable: ${unavailable}.`, { action: 'Nothing was done. An operator can fix the gateway configuration; the other tools work.' }),
+        new DomainError('unavailable', `${origin.exposedName} is unavailable: ${unavailable}.`, {
+          action: 'Nothing was done. An operator can fix the gateway configuration; the other tools work.',
+        }),
       );
     }
     const parsed = workflow.input.safeParse(origin.arguments ?? {});
     if (!parsed.success) {
       const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(arguments)'}: ${issue.message}`).join('; ');
-      return toolFailure(new DomainError('invalid_input', `Invalid arguments for ${origin.exposedName}: ${problems}.`, { action: 'Fix them and call again; nothing was done.' }));
+      return toolFailure(
+        new DomainError('invalid_input', `Invalid arguments for ${origin.exposedName}: ${problems}.`, { action: 'Fix them and call again; nothing was done.' }),
+      );
     }
     const run = new WorkflowRun(this.deps, origin, workflow.manifest, 1);
     const started = Date.now();
@@ -173,7 +181,10 @@ export class WorkflowRegistry implements VirtualToolSource, VirtualToolScopes, C
     } catch (error) {
       const failure = error instanceof DomainError ? error : new StepFailure('unknown', 'internal', 'an unexpected error');
       if (!(error instanceof DomainError)) this.deps.logger.error({ err: error, composite: origin.exposedName }, 'composite tool failed unexpectedly');
-      this.deps.logger.warn({ composite: origin.exposedName, user: origin.session.caller.user, step: (failure as StepFailure).step, code: failure.code }, 'composite tool failed');
+      this.deps.logger.warn(
+        { composite: origin.exposedName, user: origin.session.caller.user, step: (failure as StepFailure).step, code: failure.code },
+        'composite tool failed',
+      );
       const result = toolFailure(failure);
       if (failure instanceof StepFailure) {
         const meta = result._meta as Record<string, Record<string, unknown>>;

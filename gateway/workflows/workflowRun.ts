@@ -167,7 +167,10 @@ export class WorkflowRun {
     if (!this.manifest.tools.some((t) => t.domain === step.domain && t.tool === step.tool)) {
       throw new DomainError('internal', `${this.origin.exposedName} called ${name}, which its manifest does not name.`);
     }
-    if (!upstream) throw new DomainError('unavailable', `No upstream "${namespace}" is configured for ${name}.`, { action: 'Set workflows.upstreams in the gateway configuration.' });
+    if (!upstream)
+      throw new DomainError('unavailable', `No upstream "${namespace}" is configured for ${name}.`, {
+        action: 'Set workflows.upstreams in the gateway configuration.',
+      });
     const listed = upstream.tools.find((tool) => tool.name === step.tool);
     if (!upstream.isToolAllowed(step.tool) || (!listed && upstream.state === 'ready')) {
       throw new DomainError('unavailable', `Tool ${name} is not available on upstream "${namespace}".`);
@@ -202,7 +205,9 @@ export class WorkflowRun {
       throw new DomainError('internal', `${name}: ${describeFailure(error).message}`);
     }
     const text = Array.isArray(result.content)
-      ? (result.content as Array<{ type?: unknown; text?: unknown }>).map((block) => (block.type === 'text' && typeof block.text === 'string' ? block.text : '')).join('\n')
+      ? (result.content as Array<{ type?: unknown; text?: unknown }>)
+          .map((block) => (block.type === 'text' && typeof block.text === 'string' ? block.text : ''))
+          .join('\n')
       : '';
     if (result.isError === true) {
       const failure = (result._meta as Record<string, unknown> | undefined)?.[FAILURE_META_KEY] as { code?: FailureCode; message?: string } | undefined;

@@ -45,9 +45,15 @@ export const workflowsSchema = z
       .strict()
       .prefault({}),
     /** Project for new tasks when a call names none; default: the project-management server's own default. */
-    defaultProject: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'must be a project key (lowercase letters, digits, dashes)').optional(),
+    defaultProject: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'must be a project key (lowercase letters, digits, dashes)')
+      .optional(),
     /** Repository for bare issue numbers ("owner/repo"); default: the GitHub server's own default. */
-    defaultRepository: z.string().regex(/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/, 'must be "owner/repo"').optional(),
+    defaultRepository: z
+      .string()
+      .regex(/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/, 'must be "owner/repo"')
+      .optional(),
     /** JSON file mapping GitHub users and teams to people (see config/team-directory.json); relative to this file. */
     teamDirectory: z.string().min(1).optional(),
     /** Code paths an issue concerns when it carries a label: { "rendering": ["src/render/"] }. */

@@ -88,7 +88,10 @@ export function createGithubClient(options: GithubClientOptions): GithubClient {
           warnedForReset = String(reset);
           log.warn({ remaining, limit, resetsAt: resetTimeIso(reset) }, 'GitHub rate limit running low');
         }
-        log.debug({ method: requestOptions.method, url: requestOptions.url, status: response.status, ms: Math.round(performance.now() - started) }, 'GitHub request');
+        log.debug(
+          { method: requestOptions.method, url: requestOptions.url, status: response.status, ms: Math.round(performance.now() - started) },
+          'GitHub request',
+        );
         return response;
       } catch (error) {
         const status = (error as { status?: unknown }).status;

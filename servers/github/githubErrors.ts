@@ -39,11 +39,7 @@ interface HttpFailure {
 }
 
 export function isHttpFailure(error: unknown): error is HttpFailure {
-  return (
-    error instanceof Error &&
-    (error.name === 'HttpError' || error.name === 'RequestError') &&
-    typeof (error as { status?: unknown }).status === 'number'
-  );
+  return error instanceof Error && (error.name === 'HttpError' || error.name === 'RequestError') && typeof (error as { status?: unknown }).status === 'number';
 }
 
 /** Run one GitHub call and translate its failure. */
@@ -112,9 +108,13 @@ export function toGithubError(
   switch (error.status) {
     case 401:
       return connection.authenticated
-        ? new DomainError('unauthorized', `GitHub rejected the server's token (401 ${message}) while trying to ${target.action}: GITHUB_TOKEN is invalid, expired or revoked.`, {
-            action: 'Set GITHUB_TOKEN to a valid token and restart the server.',
-          })
+        ? new DomainError(
+            'unauthorized',
+            `GitHub rejected the server's token (401 ${message}) while trying to ${target.action}: GITHUB_TOKEN is invalid, expired or revoked.`,
+            {
+              action: 'Set GITHUB_TOKEN to a valid token and restart the server.',
+            },
+          )
         : new DomainError('unauthorized', `GitHub requires authentication to ${target.action}, and this server runs without a token (public data only).`, {
             action: 'Set GITHUB_TOKEN to a token with access to the repository and restart the server.',
           });
@@ -138,7 +138,7 @@ export function toGithubError(
     default:
       if (error.status >= 500) {
         return new DomainError('unavailable', `GitHub answered ${error.status} (${message}) while trying to ${target.action}.`, {
-          action: 'This is on GitHub\'s side; retry in a minute.',
+          action: "This is on GitHub's side; retry in a minute.",
         });
       }
       return new DomainError('invalid_input', `GitHub answered ${error.status} (${message}) while trying to ${target.action}.`, {
@@ -157,7 +157,8 @@ function networkError(error: HttpFailure, target: GithubTarget, apiUrl: string):
   const code = cause?.cause?.code ?? cause?.code;
   const reason = typeof code === 'string' ? `${code}: ${error.message}` : error.message;
   return new DomainError('unavailable', `Could not reach the GitHub API at ${apiUrl} to ${target.action} (${reason}).`, {
-    action: 'Check that GITHUB_API_URL is right (https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server) and that this machine can reach it; then retry.',
+    action:
+      'Check that GITHUB_API_URL is right (https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server) and that this machine can reach it; then retry.',
     cause: error,
   });
 }
@@ -167,7 +168,8 @@ function rateLimitError(error: HttpFailure, target: GithubTarget, connection: Pi
   const retryAfter = header(error, 'retry-after');
   if (/secondary rate limit/i.test(message) || (retryAfter !== undefined && header(error, 'x-ratelimit-remaining') !== '0')) {
     const seconds = Number(retryAfter);
-    const when = Number.isFinite(seconds) && seconds > 0 ? `after ${seconds} seconds (at ${new Date(Date.now() + seconds * 1000).toISOString()})` : 'in a few minutes';
+    const when =
+      Number.isFinite(seconds) && seconds > 0 ? `after ${seconds} seconds (at ${new Date(Date.now() + seconds * 1000).toISOString()})` : 'in a few minutes';
     return new DomainError('rate_limited', `GitHub's secondary rate limit stopped the request to ${target.action}.`, {
       action: `Retry ${when}, and make fewer calls in quick succession.`,
     });
@@ -206,15 +208,21 @@ function permissionError(error: HttpFailure, target: GithubTarget, repo: string 
   const acceptedPermissions = splitList(header(error, 'x-accepted-github-permissions'), ';');
   if (acceptedPermissions.length > 0) {
     // Alternatives are separated by ";", permissions needed together by ",".
-    const needed = acceptedPermissions.map((set) => set.split(',').map((p) => p.trim()).join(' and ')).join(' or ');
-    return new DomainError(
-      'forbidden',
-      `GitHub refused to ${target.action}${where}: the token lacks the fine-grained permission ${needed} (${message}).`,
-      { action: `Grant GITHUB_TOKEN the ${needed} permission on the repository and restart the server.` },
-    );
+    const needed = acceptedPermissions
+      .map((set) =>
+        set
+          .split(',')
+          .map((p) => p.trim())
+          .join(' and '),
+      )
+      .join(' or ');
+    return new DomainError('forbidden', `GitHub refused to ${target.action}${where}: the token lacks the fine-grained permission ${needed} (${message}).`, {
+      action: `Grant GITHUB_TOKEN the ${needed} permission on the repository and restart the server.`,
+    });
   }
   return new DomainError('forbidden', `GitHub refused to ${target.action}${where}: ${message}.`, {
-    action: 'Check that GITHUB_TOKEN can access this repository with the needed permission (organization SSO authorization and IP allow lists also cause this).',
+    action:
+      'Check that GITHUB_TOKEN can access this repository with the needed permission (organization SSO authorization and IP allow lists also cause this).',
   });
 }
 

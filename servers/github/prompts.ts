@@ -20,14 +20,15 @@ function repositoryInput(slug: string | undefined): RepositoryInput {
  */
 export function registerGithubPrompts(server: SurfaceRegistrar, context: GithubToolContext): void {
   const referenceArgs = {
-    repository: z.string().max(200).optional().describe('owner/name; defaults to the server\'s repository.'),
+    repository: z.string().max(200).optional().describe("owner/name; defaults to the server's repository."),
   };
 
   server.registerPrompt(
     'triage_issue',
     {
       title: 'Triage an issue',
-      description: 'Triage one issue: summarise it, propose labels and priority, find the code owners of the paths it mentions, and draft a reply. The issue and its comments are embedded.',
+      description:
+        'Triage one issue: summarise it, propose labels and priority, find the code owners of the paths it mentions, and draft a reply. The issue and its comments are embedded.',
       argsSchema: { issue: z.string().min(1).max(300).describe('Issue number or URL, e.g. 42 or https://github.com/acme/api/issues/42.'), ...referenceArgs },
     },
     asMcpErrors(async (args): Promise<GetPromptResult> => {
@@ -43,12 +44,19 @@ export function registerGithubPrompts(server: SurfaceRegistrar, context: GithubT
               type: 'text',
               text:
                 `Triage issue ${slug}#${number}, embedded below. 1) Summarise the problem in two sentences. 2) Classify it (bug, feature, question, chore) and propose labels and a priority (low, medium, high, urgent) with a reason. ` +
-                '3) List the files or directories it concerns and call get_code_owners for them. 4) Draft a short, friendly reply. Do not post anything without the user\'s approval (comment_on_issue writes to GitHub).',
+                "3) List the files or directories it concerns and call get_code_owners for them. 4) Draft a short, friendly reply. Do not post anything without the user's approval (comment_on_issue writes to GitHub).",
             },
           },
           {
             role: 'user',
-            content: { type: 'resource', resource: { uri: `github://${slug}/issues/${number}`, mimeType: 'text/markdown', text: issueMarkdown(slug, result.issue, result.comments, undefined) } },
+            content: {
+              type: 'resource',
+              resource: {
+                uri: `github://${slug}/issues/${number}`,
+                mimeType: 'text/markdown',
+                text: issueMarkdown(slug, result.issue, result.comments, undefined),
+              },
+            },
           },
         ],
       };

@@ -36,7 +36,9 @@ export const repositoryInputShape = {
     .string()
     .regex(new RegExp(`^(?:${OWNER_SOURCE}/)?${REPO_SOURCE}$`), 'must be a repository name such as "hello-world", or "owner/name"')
     .optional()
-    .describe('Repository name, or "owner/name". Optional when the server has a default repository (GITHUB_REPOSITORY); with only repo given, the owner defaults to the default repository\'s owner.'),
+    .describe(
+      'Repository name, or "owner/name". Optional when the server has a default repository (GITHUB_REPOSITORY); with only repo given, the owner defaults to the default repository\'s owner.',
+    ),
 };
 
 export interface RepositoryInput {
@@ -44,8 +46,7 @@ export interface RepositoryInput {
   repo?: string | undefined;
 }
 
-const MISSING_REPOSITORY_ACTION =
-  'Pass "owner" and "repo" (e.g. owner "octocat", repo "hello-world"), or start the server with GITHUB_REPOSITORY=owner/name.';
+const MISSING_REPOSITORY_ACTION = 'Pass "owner" and "repo" (e.g. owner "octocat", repo "hello-world"), or start the server with GITHUB_REPOSITORY=owner/name.';
 
 /** Resolve the repository a call is about from its inputs and the server default. */
 export function resolveRepository(input: RepositoryInput, defaultRepository: RepositoryRef | undefined): RepositoryRef {

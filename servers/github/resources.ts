@@ -58,7 +58,16 @@ export function registerGithubResources(server: SurfaceRegistrar, context: Githu
       const slug = formatRepository(repository);
       return {
         contents: [
-          { uri: uri.href, mimeType: 'text/markdown', text: issueMarkdown(slug, result.issue, result.comments, commentsNote(result)?.replace('call get_issue with comments_page', 'use the get_issue tool with comments_page')) },
+          {
+            uri: uri.href,
+            mimeType: 'text/markdown',
+            text: issueMarkdown(
+              slug,
+              result.issue,
+              result.comments,
+              commentsNote(result)?.replace('call get_issue with comments_page', 'use the get_issue tool with comments_page'),
+            ),
+          },
           { uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ repository: slug, ...result }, null, 2) },
         ],
       };
@@ -85,7 +94,7 @@ export function registerGithubResources(server: SurfaceRegistrar, context: Githu
     {
       title: 'GitHub repository summary',
       description:
-        'A repository\'s description, default branch, visibility, open issue count, topics, language, license and activity, as Markdown and JSON. ' +
+        "A repository's description, default branch, visibility, open issue count, topics, language, license and activity, as Markdown and JSON. " +
         'Example: github://octocat/hello-world.',
       mimeType: 'text/markdown',
     },
@@ -145,7 +154,11 @@ const REPOSITORY_URI = /^github:\/\/[^/]+\/[^/]+$/;
 export const subscribableGithubResources: SubscribableResources = {
   subscriptionKey: (uri) => {
     if (!ISSUE_URI.test(uri) && !REPOSITORY_URI.test(uri)) {
-      throw invalidInput('uri', `"${uri}" is not a resource of this server.`, 'Subscribe to an issue (github://OWNER/REPO/issues/NUMBER) or a repository (github://OWNER/REPO).');
+      throw invalidInput(
+        'uri',
+        `"${uri}" is not a resource of this server.`,
+        'Subscribe to an issue (github://OWNER/REPO/issues/NUMBER) or a repository (github://OWNER/REPO).',
+      );
     }
     return uri.toLowerCase();
   },
@@ -168,7 +181,12 @@ function completionSources(context: GithubToolContext) {
   const startsWith = (value: string) => (candidate: string) => candidate.toLowerCase().startsWith(value.toLowerCase());
   const unique = (values: string[]): string[] => [...new Set(values)].slice(0, MAX_COMPLETIONS);
 
-  const owners = (value: string): string[] => unique(repositories().map((r) => r.owner).filter(startsWith(value)));
+  const owners = (value: string): string[] =>
+    unique(
+      repositories()
+        .map((r) => r.owner)
+        .filter(startsWith(value)),
+    );
 
   const repos = (value: string, completion?: CompletionContext): string[] => {
     const owner = completion?.arguments?.owner?.toLowerCase();

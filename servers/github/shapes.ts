@@ -146,7 +146,9 @@ export function issueLine(issue: IssueSummary): string {
 }
 
 export function pageLine(page: { page: number; has_more: boolean; next_page: number | null }): string {
-  return page.has_more ? `Page ${page.page}; more results exist: call again with page ${page.next_page ?? page.page + 1}.` : `Page ${page.page}; no further pages.`;
+  return page.has_more
+    ? `Page ${page.page}; more results exist: call again with page ${page.next_page ?? page.page + 1}.`
+    : `Page ${page.page}; no further pages.`;
 }
 
 /** An issue and its comments as Markdown, for resources and readable tool output. */

@@ -96,7 +96,7 @@ describe('CODEOWNERS precedence and parsing', () => {
     expect(ownersOf(file, '/apps/github/x.ts').owners).toEqual(['@doctocat']);
   });
 
-  it('searches GitHub\'s locations in GitHub\'s order', () => {
+  it("searches GitHub's locations in GitHub's order", () => {
     expect(CODEOWNERS_LOCATIONS).toEqual(['.github/CODEOWNERS', 'CODEOWNERS', 'docs/CODEOWNERS']);
   });
 });

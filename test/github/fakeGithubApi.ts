@@ -14,13 +14,7 @@ const FIXTURES = new URL('../fixtures/github/', import.meta.url);
 const DOCS = 'https://docs.github.com/rest';
 
 type FileSpec =
-  | string
-  | { base64: string }
-  | { repeat: string; times: number }
-  | { size: number }
-  | { symlink: string }
-  | { submodule: string }
-  | { fixture: string };
+  string | { base64: string } | { repeat: string; times: number } | { size: number } | { symlink: string } | { submodule: string } | { fixture: string };
 
 interface IssueFixture {
   number: number;
@@ -89,8 +83,7 @@ interface RepositoryFixture {
 }
 
 type TokenFixture =
-  | { login: string; kind: 'classic'; scopes: string[] }
-  | { login: string; kind: 'fine-grained'; permissions: Record<string, 'read' | 'write'> };
+  { login: string; kind: 'classic'; scopes: string[] } | { login: string; kind: 'fine-grained'; permissions: Record<string, 'read' | 'write'> };
 
 export interface RecordedRequest {
   method: string;
@@ -216,7 +209,10 @@ export class FakeGithubApi {
     this.requests.push(recorded);
 
     const fault = this.faults.find(
-      (f) => f.remaining > 0 && (f.method === undefined || f.method === recorded.method) && (typeof f.path === 'string' ? f.path === url.pathname : f.path.test(url.pathname)),
+      (f) =>
+        f.remaining > 0 &&
+        (f.method === undefined || f.method === recorded.method) &&
+        (typeof f.path === 'string' ? f.path === url.pathname : f.path.test(url.pathname)),
     );
     if (fault) {
       fault.remaining--;
@@ -359,14 +355,20 @@ export class FakeGithubApi {
     const key = (i: IssueFixture): number =>
       sort === 'updated' ? Date.parse(i.updated_at) : sort === 'comments' ? (fixture.comments[String(i.number)]?.length ?? 0) : Date.parse(i.created_at);
     issues = [...issues].sort((a, b) => (direction === 'asc' ? key(a) - key(b) : key(b) - key(a)));
-    return this.paginate(issues.map((i) => this.renderIssue(fixture, i)), url);
+    return this.paginate(
+      issues.map((i) => this.renderIssue(fixture, i)),
+      url,
+    );
   }
 
   private listComments(fixture: RepositoryFixture, number: number, url: URL): Answer {
     const issue = fixture.issues.find((i) => i.number === number);
     if (!issue) return notFound('issues/comments#list-issue-comments');
     const comments = fixture.comments[String(number)] ?? [];
-    return this.paginate(comments.map((c) => this.renderComment(fixture, number, c)), url);
+    return this.paginate(
+      comments.map((c) => this.renderComment(fixture, number, c)),
+      url,
+    );
   }
 
   private createIssue(fixture: RepositoryFixture, body: unknown, token: TokenFixture): Answer {
@@ -374,7 +376,12 @@ export class FakeGithubApi {
     if (typeof input.title !== 'string' || input.title === '') {
       return {
         status: 422,
-        body: { message: 'Validation Failed', errors: [{ resource: 'Issue', code: 'missing_field', field: 'title' }], documentation_url: `${DOCS}/issues/issues#create-an-issue`, status: '422' },
+        body: {
+          message: 'Validation Failed',
+          errors: [{ resource: 'Issue', code: 'missing_field', field: 'title' }],
+          documentation_url: `${DOCS}/issues/issues#create-an-issue`,
+          status: '422',
+        },
       };
     }
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -402,7 +409,12 @@ export class FakeGithubApi {
     const input = (body ?? {}) as { state?: unknown; state_reason?: unknown; title?: unknown; body?: unknown; labels?: unknown; assignees?: unknown };
     const invalid = (field: string, value: unknown): Answer => ({
       status: 422,
-      body: { message: 'Validation Failed', errors: [{ value, resource: 'Issue', field, code: 'invalid' }], documentation_url: `${DOCS}/issues/issues#update-an-issue`, status: '422' },
+      body: {
+        message: 'Validation Failed',
+        errors: [{ value, resource: 'Issue', field, code: 'invalid' }],
+        documentation_url: `${DOCS}/issues/issues#update-an-issue`,
+        status: '422',
+      },
     });
     if (input.state !== undefined && input.state !== 'open' && input.state !== 'closed') return invalid('state', input.state);
     if (input.state_reason !== undefined && input.state_reason !== null && !['completed', 'not_planned', 'reopened'].includes(String(input.state_reason))) {
@@ -437,11 +449,25 @@ export class FakeGithubApi {
     if (!issue) return notFound('issues/comments#create-an-issue-comment');
     const text = (body as { body?: unknown } | undefined)?.body;
     if (typeof text !== 'string' || text === '') {
-      return { status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'IssueComment', code: 'missing_field', field: 'body' }], documentation_url: DOCS, status: '422' } };
+      return {
+        status: 422,
+        body: {
+          message: 'Validation Failed',
+          errors: [{ resource: 'IssueComment', code: 'missing_field', field: 'body' }],
+          documentation_url: DOCS,
+          status: '422',
+        },
+      };
     }
     const comments = (fixture.comments[String(number)] ??= []);
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const comment: CommentFixture = { id: 100_000 + comments.length + number * 1000, user: token.login, body: text, created_at: now, author_association: 'MEMBER' };
+    const comment: CommentFixture = {
+      id: 100_000 + comments.length + number * 1000,
+      user: token.login,
+      body: text,
+      created_at: now,
+      author_association: 'MEMBER',
+    };
     comments.push(comment);
     return { status: 201, body: this.renderComment(fixture, number, comment) };
   }
@@ -476,14 +502,39 @@ export class FakeGithubApi {
         created_at: issue.created_at,
         updated_at: issue.updated_at,
         closed_at: issue.closed_at ?? null,
-        merged_at: pull.merged ? issue.closed_at ?? issue.updated_at : null,
+        merged_at: pull.merged ? (issue.closed_at ?? issue.updated_at) : null,
         merge_commit_sha: null,
         assignee: base.assignee,
         assignees: base.assignees,
         requested_reviewers: pull.requested_reviewers.map((login) => this.renderUser(login)),
-        requested_teams: pull.requested_teams.map((slug, i) => ({ id: 300 + i, node_id: `T_${slug}`, name: slug, slug, description: null, privacy: 'closed', permission: 'push', url: `${this.origin}/orgs/${fixture.repository.owner}/teams/${slug}`, html_url: `https://github.com/orgs/${fixture.repository.owner}/teams/${slug}`, members_url: '', repositories_url: '', parent: null })),
-        head: { label: `${fixture.repository.owner}:${pull.head.ref}`, ref: pull.head.ref, sha: pull.head.sha, user: this.renderUser(fixture.repository.owner), repo },
-        base: { label: `${fixture.repository.owner}:${pull.base.ref}`, ref: pull.base.ref, sha: pull.base.sha, user: this.renderUser(fixture.repository.owner), repo },
+        requested_teams: pull.requested_teams.map((slug, i) => ({
+          id: 300 + i,
+          node_id: `T_${slug}`,
+          name: slug,
+          slug,
+          description: null,
+          privacy: 'closed',
+          permission: 'push',
+          url: `${this.origin}/orgs/${fixture.repository.owner}/teams/${slug}`,
+          html_url: `https://github.com/orgs/${fixture.repository.owner}/teams/${slug}`,
+          members_url: '',
+          repositories_url: '',
+          parent: null,
+        })),
+        head: {
+          label: `${fixture.repository.owner}:${pull.head.ref}`,
+          ref: pull.head.ref,
+          sha: pull.head.sha,
+          user: this.renderUser(fixture.repository.owner),
+          repo,
+        },
+        base: {
+          label: `${fixture.repository.owner}:${pull.base.ref}`,
+          ref: pull.base.ref,
+          sha: pull.base.sha,
+          user: this.renderUser(fixture.repository.owner),
+          repo,
+        },
         author_association: 'MEMBER',
         draft: pull.draft,
         merged: pull.merged,
@@ -549,7 +600,18 @@ export class FakeGithubApi {
       .map(([name, child]) => {
         const childPath = `${prefix}${name}`;
         if (child.type === 'dir' || child.spec === undefined) {
-          return { type: 'dir', size: 0, name, path: childPath, sha: sha1(`${ref}:${childPath}/`), url: '', git_url: '', html_url: `https://github.com/${fullName(fixture)}/tree/${ref}/${childPath}`, download_url: null, _links: {} };
+          return {
+            type: 'dir',
+            size: 0,
+            name,
+            path: childPath,
+            sha: sha1(`${ref}:${childPath}/`),
+            url: '',
+            git_url: '',
+            html_url: `https://github.com/${fullName(fixture)}/tree/${ref}/${childPath}`,
+            download_url: null,
+            _links: {},
+          };
         }
         return this.renderContent(fixture, ref, childPath, child.spec, false);
       });
@@ -594,7 +656,15 @@ export class FakeGithubApi {
   private searchIssues(url: URL, token: TokenFixture | undefined): Answer {
     const q = url.searchParams.get('q');
     if (!q) {
-      return { status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'Search', field: 'q', code: 'missing' }], documentation_url: `${DOCS}/search/search#search-issues-and-pull-requests`, status: '422' } };
+      return {
+        status: 422,
+        body: {
+          message: 'Validation Failed',
+          errors: [{ resource: 'Search', field: 'q', code: 'missing' }],
+          documentation_url: `${DOCS}/search/search#search-issues-and-pull-requests`,
+          status: '422',
+        },
+      };
     }
     const terms = q.match(/(?:[^\s"]+|"[^"]*")+/g) ?? [];
     let repos = [...this.repositories.values()].filter((r) => canSee(r, token));
@@ -615,7 +685,15 @@ export class FakeGithubApi {
               status: 422,
               body: {
                 message: 'Validation Failed',
-                errors: [{ message: 'The listed users and repositories cannot be searched either because the resources do not exist or you do not have permission to view them.', resource: 'Search', field: 'q', code: 'invalid' }],
+                errors: [
+                  {
+                    message:
+                      'The listed users and repositories cannot be searched either because the resources do not exist or you do not have permission to view them.',
+                    resource: 'Search',
+                    field: 'q',
+                    code: 'invalid',
+                  },
+                ],
                 documentation_url: `${DOCS}/search/search#search-issues-and-pull-requests`,
                 status: '422',
               },
@@ -733,7 +811,10 @@ export class FakeGithubApi {
     };
   }
 
-  private renderIssue(fixture: RepositoryFixture, issue: IssueFixture): Record<string, unknown> & { user: unknown; labels: unknown; assignee: unknown; assignees: unknown; milestone: unknown } {
+  private renderIssue(
+    fixture: RepositoryFixture,
+    issue: IssueFixture,
+  ): Record<string, unknown> & { user: unknown; labels: unknown; assignee: unknown; assignees: unknown; milestone: unknown } {
     const name = fullName(fixture);
     const milestone = issue.milestone !== undefined ? fixture.milestones[String(issue.milestone)] : undefined;
     const assignees = issue.assignees.map((login) => this.renderUser(login));
@@ -764,7 +845,21 @@ export class FakeGithubApi {
       assignees,
       milestone:
         milestone && issue.milestone !== undefined
-          ? { url: `${this.origin}/repos/${name}/milestones/${issue.milestone}`, id: 600 + issue.milestone, number: issue.milestone, state: 'open', title: milestone.title, description: null, creator: this.renderUser(fixture.repository.owner), open_issues: 1, closed_issues: 0, created_at: issue.created_at, updated_at: issue.updated_at, closed_at: null, due_on: null }
+          ? {
+              url: `${this.origin}/repos/${name}/milestones/${issue.milestone}`,
+              id: 600 + issue.milestone,
+              number: issue.milestone,
+              state: 'open',
+              title: milestone.title,
+              description: null,
+              creator: this.renderUser(fixture.repository.owner),
+              open_issues: 1,
+              closed_issues: 0,
+              created_at: issue.created_at,
+              updated_at: issue.updated_at,
+              closed_at: null,
+              due_on: null,
+            }
           : null,
       comments: fixture.comments[String(issue.number)]?.length ?? 0,
       created_at: issue.created_at,

@@ -20,7 +20,11 @@ interface RunningGithub {
 
 async function startGithub(transport: Transport, apiUrl: string): Promise<RunningGithub> {
   const clients: EraClient[] = [];
-  const tracked = (connect: (kind: ClientKind, options?: ConnectOptions) => Promise<EraClient>, shared: boolean, stop: () => Promise<unknown>): RunningGithub => ({
+  const tracked = (
+    connect: (kind: ClientKind, options?: ConnectOptions) => Promise<EraClient>,
+    shared: boolean,
+    stop: () => Promise<unknown>,
+  ): RunningGithub => ({
     shared,
     connect: async (kind, options) => {
       const client = await connect(kind, options);
@@ -34,14 +38,26 @@ async function startGithub(transport: Transport, apiUrl: string): Promise<Runnin
   });
   if (transport === 'memory') {
     const target = inProcessTarget(apiUrl);
-    return tracked((kind, options) => connectClient(kind, target, options), true, async () => undefined);
+    return tracked(
+      (kind, options) => connectClient(kind, target, options),
+      true,
+      async () => undefined,
+    );
   }
   const env = { GITHUB_API_URL: apiUrl, GITHUB_TOKEN: FIXTURE_TOKENS.write, GITHUB_REPOSITORY: 'acme/widgets' };
   if (transport === 'stdio') {
-    return tracked((kind, options) => connectClient(kind, { kind: 'stdio', entry: GITHUB_ENTRY, env }, options), false, async () => undefined);
+    return tracked(
+      (kind, options) => connectClient(kind, { kind: 'stdio', entry: GITHUB_ENTRY, env }, options),
+      false,
+      async () => undefined,
+    );
   }
   const server = await startHttpServer(GITHUB_ENTRY, env);
-  return tracked((kind, options) => connectClient(kind, { kind: 'http', url: server.url }, options), true, () => server.stop());
+  return tracked(
+    (kind, options) => connectClient(kind, { kind: 'http', url: server.url }, options),
+    true,
+    () => server.stop(),
+  );
 }
 
 /**
@@ -84,7 +100,7 @@ describe.each(TRANSPORTS.flatMap((transport) => CLIENT_KINDS.map((kind) => ({ tr
       stops.push(await subscriber.watchResources(uris, () => undefined));
     };
 
-    it('comment_on_issue: the issue\'s subscriber hears notifications/resources/updated', async () => {
+    it("comment_on_issue: the issue's subscriber hears notifications/resources/updated", async () => {
       await watch(issueUri(2));
       const result = await callTool(writer, 'comment_on_issue', { issue_number: 2, body: 'Heard by subscribers.' });
       expect(structured<{ issue_number: number }>(result).issue_number).toBe(2);
@@ -92,7 +108,7 @@ describe.each(TRANSPORTS.flatMap((transport) => CLIENT_KINDS.map((kind) => ({ tr
       expect(api.comments('acme/widgets', 2).at(-1)?.body).toBe('Heard by subscribers.');
     });
 
-    it('update_issue: the issue\'s and the repository\'s subscribers hear of it, and a re-read shows the change', async () => {
+    it("update_issue: the issue's and the repository's subscribers hear of it, and a re-read shows the change", async () => {
       await watch(issueUri(6), REPOSITORY_URI);
       await callTool(writer, 'update_issue', { issue_number: 6, state: 'closed', state_reason: 'not_planned' });
       await waitFor('resources/updated for issue 6 and its repository', () => heard.includes(issueUri(6)) && heard.includes(REPOSITORY_URI));
@@ -100,7 +116,7 @@ describe.each(TRANSPORTS.flatMap((transport) => CLIENT_KINDS.map((kind) => ({ tr
       expect(JSON.stringify(reread.contents)).toContain('not_planned');
     });
 
-    it('create_issue: a subscriber of the new issue\'s URI and of the repository hears of it', async () => {
+    it("create_issue: a subscriber of the new issue's URI and of the repository hears of it", async () => {
       let next = 1;
       while (api.issue('acme/widgets', next)) next += 1;
       await watch(issueUri(next), REPOSITORY_URI);

@@ -64,7 +64,10 @@ describe.each(CLIENT_KINDS)('GitHub server authentication and configuration, cli
     it('does not trust caller metadata unless told to: the local user acts', async () => {
       await callTool(server.client, 'comment_on_issue', { issue_number: 2, body: 'hello' }, { 'io.manifold/caller': { user: 'mallory', scopes: [] } });
       const logged = await waitFor('the comment_on_issue log line', () => {
-        const callers = server.logs().filter((line) => line.tool === 'comment_on_issue').map((line) => line.caller);
+        const callers = server
+          .logs()
+          .filter((line) => line.tool === 'comment_on_issue')
+          .map((line) => line.caller);
         return callers.length > 0 && callers;
       });
       expect(logged).toContain('local-user');
@@ -149,7 +152,9 @@ describe.each(CLIENT_KINDS)('GitHub server authentication and configuration, cli
       expect(error.message).toContain(`Could not reach the GitHub API at ${unreachable}`);
       expect(error.message).toContain('ECONNREFUSED');
       expect(error.message).toContain('GITHUB_API_URL');
-      await expect(server.client.readResource({ uri: 'github://acme/widgets' })).rejects.toThrow(new RegExp(`Could not reach the GitHub API at ${unreachable}`));
+      await expect(server.client.readResource({ uri: 'github://acme/widgets' })).rejects.toThrow(
+        new RegExp(`Could not reach the GitHub API at ${unreachable}`),
+      );
     });
   });
 });

@@ -52,7 +52,9 @@ describe.each(CLIENT_KINDS)('GitHub server process over stdio, client %s', (kind
   describe('startup and catalogue', () => {
     it('logs that it runs authenticated, without ever logging the token', async () => {
       // stderr and stdout are separate pipes: the log line may arrive after the first answer.
-      const startup = await waitFor('the startup log line', () => server.logs().find((line) => line.msg === 'GitHub server running authenticated with GITHUB_TOKEN'));
+      const startup = await waitFor('the startup log line', () =>
+        server.logs().find((line) => line.msg === 'GitHub server running authenticated with GITHUB_TOKEN'),
+      );
       expect(startup).toMatchObject({ auth: 'token', defaultRepository: 'acme/widgets' });
       expect(server.stderr()).not.toContain(FIXTURE_TOKENS.write);
     });
@@ -61,7 +63,17 @@ describe.each(CLIENT_KINDS)('GitHub server process over stdio, client %s', (kind
       const { tools } = await server.client.listTools();
       const byName = new Map(tools.map((t) => [t.name, t]));
       expect([...byName.keys()].sort()).toEqual(
-        ['comment_on_issue', 'create_issue', 'get_code_owners', 'get_file_contents', 'get_issue', 'get_pull_request', 'list_issues', 'search_issues', 'update_issue'].sort(),
+        [
+          'comment_on_issue',
+          'create_issue',
+          'get_code_owners',
+          'get_file_contents',
+          'get_issue',
+          'get_pull_request',
+          'list_issues',
+          'search_issues',
+          'update_issue',
+        ].sort(),
       );
       for (const tool of tools) {
         expect(tool.title, tool.name).toBeTruthy();
@@ -88,7 +100,15 @@ describe.each(CLIENT_KINDS)('GitHub server process over stdio, client %s', (kind
       const result = await callTool(server.client, 'get_issue', { issue_number: 'https://github.com/acme/widgets/issues/3' });
       const data = structured<{ repository: string; issue: Issue; comments: Array<{ author: string; body: string }>; comments_page: Page }>(result);
       expect(data.repository).toBe('acme/widgets');
-      expect(data.issue).toMatchObject({ number: 3, title: 'Crash when a widget has no name', state: 'open', labels: ['bug', 'good first issue'], assignees: ['alice'], milestone: 'v1.1', author: 'bob' });
+      expect(data.issue).toMatchObject({
+        number: 3,
+        title: 'Crash when a widget has no name',
+        state: 'open',
+        labels: ['bug', 'good first issue'],
+        assignees: ['alice'],
+        milestone: 'v1.1',
+        author: 'bob',
+      });
       expect(data.comments.map((c) => c.author)).toEqual(['alice', 'bob', 'carol', 'alice']);
       expect(data.comments_page.has_more).toBe(false);
       expect(textOf(result)).toContain('# Crash when a widget has no name (acme/widgets#3)');
@@ -135,7 +155,14 @@ describe.each(CLIENT_KINDS)('GitHub server process over stdio, client %s', (kind
       );
       expect(page1.issues.map((i) => i.number)).toEqual([1, 2, 3]);
       expect(page1.page).toMatchObject({ page: 1, has_more: true, next_page: 2 });
-      const page3 = await callTool(server.client, 'list_issues', { state: 'all', per_page: 3, page: 3, sort: 'created', direction: 'asc', include_pull_requests: true });
+      const page3 = await callTool(server.client, 'list_issues', {
+        state: 'all',
+        per_page: 3,
+        page: 3,
+        sort: 'created',
+        direction: 'asc',
+        include_pull_requests: true,
+      });
       const last = structured<{ issues: Issue[]; page: Page }>(page3);
       expect(last.page).toMatchObject({ page: 3, has_more: false, next_page: null });
       expect(last.issues.length).toBeGreaterThan(0);
@@ -143,7 +170,9 @@ describe.each(CLIENT_KINDS)('GitHub server process over stdio, client %s', (kind
     });
 
     it('leaves pull requests out of issue lists unless asked, and says so', async () => {
-      const data = structured<{ issues: Issue[]; pull_requests_omitted: number }>(await callTool(server.client, 'list_issues', { creator: 'alice', state: 'all' }));
+      const data = structured<{ issues: Issue[]; pull_requests_omitted: number }>(
+        await callTool(server.client, 'list_issues', { creator: 'alice', state: 'all' }),
+      );
       expect(data.issues.map((i) => i.number)).toEqual([4, 1]);
       expect(data.pull_requests_omitted).toBe(1);
     });
@@ -165,7 +194,7 @@ describe.each(CLIENT_KINDS)('GitHub server process over stdio, client %s', (kind
       expect(data.items.map((i) => i.number)).toEqual([7]);
     });
 
-    it('passes GitHub\'s validation message through for a bad search (422)', async () => {
+    it("passes GitHub's validation message through for a bad search (422)", async () => {
       const error = failure(await callTool(server.client, 'search_issues', { query: 'repo:acme/nowhere crash' }));
       expect(error.code).toBe('invalid_input');
       expect(error.message).toContain('cannot be searched either because the resources do not exist');
@@ -180,13 +209,22 @@ describe.each(CLIENT_KINDS)('GitHub server process over stdio, client %s', (kind
         meta,
       );
       const data = structured<{ repository: string; issue: Issue & { html_url: string } }>(result);
-      expect(data.issue).toMatchObject({ number: 9, title: 'Widgets ignore the reduced-motion setting', state: 'open', labels: ['bug'], assignees: ['bob'], author: 'manifold-bot' });
+      expect(data.issue).toMatchObject({
+        number: 9,
+        title: 'Widgets ignore the reduced-motion setting',
+        state: 'open',
+        labels: ['bug'],
+        assignees: ['bob'],
+        author: 'manifold-bot',
+      });
       expect(textOf(result)).toContain('Created issue acme/widgets#9');
       const posts = api.requestsTo('POST', '/repos/acme/widgets/issues');
       expect(posts).toHaveLength(1);
       expect(posts[0]?.body).toEqual({ title: 'Widgets ignore the reduced-motion setting', body: 'They keep spinning.', labels: ['bug'], assignees: ['bob'] });
       expect(posts[0]?.headers['user-agent']).toMatch(/^manifold-github-server/);
-      await waitFor('create_issue logged with the gateway caller', () => server.logs().some((line) => line.tool === 'create_issue' && line.caller === 'ada' && line.gatewaySession === 'gw-session-1'));
+      await waitFor('create_issue logged with the gateway caller', () =>
+        server.logs().some((line) => line.tool === 'create_issue' && line.caller === 'ada' && line.gatewaySession === 'gw-session-1'),
+      );
 
       const reread = structured<{ issue: Issue }>(await callTool(server.client, 'get_issue', { issue_number: 9 }));
       expect(reread.issue.body).toBe('They keep spinning.');
@@ -200,7 +238,9 @@ describe.each(CLIENT_KINDS)('GitHub server process over stdio, client %s', (kind
       expect(api.requestsTo('POST', '/repos/acme/widgets/issues/2/comments').map((r) => r.body)).toEqual([{ body: 'A dark theme is planned for v1.1.' }]);
       expect(api.comments('acme/widgets', 2).at(-1)?.body).toBe('A dark theme is planned for v1.1.');
       // No caller metadata: the local user is the acting user.
-      await waitFor('comment_on_issue logged with the local user', () => server.logs().some((line) => line.tool === 'comment_on_issue' && line.caller === 'local-operator'));
+      await waitFor('comment_on_issue logged with the local user', () =>
+        server.logs().some((line) => line.tool === 'comment_on_issue' && line.caller === 'local-operator'),
+      );
     });
 
     it('refuses a blank title before calling GitHub', async () => {
@@ -211,7 +251,7 @@ describe.each(CLIENT_KINDS)('GitHub server process over stdio, client %s', (kind
       expect(api.requestsTo('POST', '/repos/acme/widgets/issues')).toHaveLength(before);
     });
 
-    it('explains GitHub\'s validation errors on a write (422)', async () => {
+    it("explains GitHub's validation errors on a write (422)", async () => {
       api.inject({
         method: 'POST',
         path: '/repos/acme/widgets/issues',
@@ -232,29 +272,52 @@ describe.each(CLIENT_KINDS)('GitHub server process over stdio, client %s', (kind
       const meta = { 'io.manifold/caller': { user: 'ada', email: 'ada@example.com', scopes: ['github:write'], session: 'gw-session-2' } };
       const result = await callTool(server.client, 'update_issue', { issue_number: 6, state: 'closed', state_reason: 'completed' }, meta);
       const data = structured<{ repository: string; issue: Issue & { state_reason: string | null; closed_at: string | null } }>(result);
-      expect(data).toMatchObject({ repository: 'acme/widgets', issue: { number: 6, state: 'closed', state_reason: 'completed', title: 'Widgets flicker on resize' } });
+      expect(data).toMatchObject({
+        repository: 'acme/widgets',
+        issue: { number: 6, state: 'closed', state_reason: 'completed', title: 'Widgets flicker on resize' },
+      });
       expect(data.issue.closed_at).toMatch(/^\d{4}-\d{2}-\d{2}T/);
       expect(textOf(result)).toContain('Updated acme/widgets#6: state closed (completed). It is now closed (completed)');
       expect(api.requestsTo('PATCH', '/repos/acme/widgets/issues/6').map((r) => r.body)).toEqual([{ state: 'closed', state_reason: 'completed' }]);
       expect(api.issue('acme/widgets', 6)).toMatchObject({ state: 'closed', state_reason: 'completed' });
-      await waitFor('update_issue logged with the gateway caller', () => server.logs().some((line) => line.tool === 'update_issue' && line.caller === 'ada' && line.gatewaySession === 'gw-session-2'));
+      await waitFor('update_issue logged with the gateway caller', () =>
+        server.logs().some((line) => line.tool === 'update_issue' && line.caller === 'ada' && line.gatewaySession === 'gw-session-2'),
+      );
 
-      const again = structured<{ issue: { state: string; closed_at: string | null } }>(await callTool(server.client, 'update_issue', { issue_number: 6, state: 'closed' }));
+      const again = structured<{ issue: { state: string; closed_at: string | null } }>(
+        await callTool(server.client, 'update_issue', { issue_number: 6, state: 'closed' }),
+      );
       expect(again.issue).toMatchObject({ state: 'closed', closed_at: data.issue.closed_at });
     });
 
     it('reopens a closed issue', async () => {
-      const result = await callTool(server.client, 'update_issue', { issue_number: 'https://github.com/acme/widgets/issues/6', state: 'open', state_reason: 'reopened' });
+      const result = await callTool(server.client, 'update_issue', {
+        issue_number: 'https://github.com/acme/widgets/issues/6',
+        state: 'open',
+        state_reason: 'reopened',
+      });
       const data = structured<{ issue: Issue & { state_reason: string | null; closed_at: string | null } }>(result);
       expect(data.issue).toMatchObject({ number: 6, state: 'open', state_reason: 'reopened', closed_at: null });
       expect(api.issue('acme/widgets', 6)?.state).toBe('open');
     });
 
     it('edits the title and replaces the labels, leaving the state and the rest as they were', async () => {
-      const result = await callTool(server.client, 'update_issue', { issue_number: '#4', title: 'Document the widget protocol handshake (v2)', labels: ['docs', 'enhancement'] });
+      const result = await callTool(server.client, 'update_issue', {
+        issue_number: '#4',
+        title: 'Document the widget protocol handshake (v2)',
+        labels: ['docs', 'enhancement'],
+      });
       const data = structured<{ issue: Issue }>(result);
-      expect(data.issue).toMatchObject({ number: 4, state: 'open', title: 'Document the widget protocol handshake (v2)', labels: ['docs', 'enhancement'], assignees: [] });
-      expect(api.requestsTo('PATCH', '/repos/acme/widgets/issues/4').map((r) => r.body)).toEqual([{ title: 'Document the widget protocol handshake (v2)', labels: ['docs', 'enhancement'] }]);
+      expect(data.issue).toMatchObject({
+        number: 4,
+        state: 'open',
+        title: 'Document the widget protocol handshake (v2)',
+        labels: ['docs', 'enhancement'],
+        assignees: [],
+      });
+      expect(api.requestsTo('PATCH', '/repos/acme/widgets/issues/4').map((r) => r.body)).toEqual([
+        { title: 'Document the widget protocol handshake (v2)', labels: ['docs', 'enhancement'] },
+      ]);
       expect(textOf(result)).toContain('title, labels [docs, enhancement]');
     });
 
@@ -270,11 +333,27 @@ describe.each(CLIENT_KINDS)('GitHub server process over stdio, client %s', (kind
     it('gets a pull request with the files it changes', async () => {
       const result = await callTool(server.client, 'get_pull_request', { pull_number: 'https://github.com/acme/widgets/pull/7' });
       const data = structured<{
-        pull_request: { number: number; head: { ref: string }; base: { ref: string }; requested_reviewers: string[]; requested_teams: string[]; changed_files: number; additions: number };
+        pull_request: {
+          number: number;
+          head: { ref: string };
+          base: { ref: string };
+          requested_reviewers: string[];
+          requested_teams: string[];
+          changed_files: number;
+          additions: number;
+        };
         files: Array<{ filename: string; status: string; patch: string | null; previous_filename: string | null }>;
         files_page: Page;
       }>(result);
-      expect(data.pull_request).toMatchObject({ number: 7, head: { ref: 'layout-engine' }, base: { ref: 'main' }, requested_reviewers: ['bob'], requested_teams: ['acme/frontend'], changed_files: 5, additions: 126 });
+      expect(data.pull_request).toMatchObject({
+        number: 7,
+        head: { ref: 'layout-engine' },
+        base: { ref: 'main' },
+        requested_reviewers: ['bob'],
+        requested_teams: ['acme/frontend'],
+        changed_files: 5,
+        additions: 126,
+      });
       expect(data.files.map((f) => `${f.status} ${f.filename}`)).toEqual([
         'added src/render/layout.ts',
         'modified src/render/index.ts',
@@ -319,7 +398,9 @@ describe.each(CLIENT_KINDS)('GitHub server process over stdio, client %s', (kind
       const file = structured<{ content: string }>(await callTool(server.client, 'get_file_contents', { path: 'README.md', ref: 'release-1.0' }));
       expect(file.content).toBe('# Widgets 1.0\n');
       expect(api.requestsTo('GET', '/repos/acme/widgets/contents/README.md').at(-1)?.query).toEqual({ ref: 'release-1.0' });
-      const root = structured<{ kind: string; entries: Array<{ name: string; type: string }> }>(await callTool(server.client, 'get_file_contents', { path: '/' }));
+      const root = structured<{ kind: string; entries: Array<{ name: string; type: string }> }>(
+        await callTool(server.client, 'get_file_contents', { path: '/' }),
+      );
       expect(root.kind).toBe('directory');
       expect(root.entries.map((e) => `${e.type}:${e.name}`)).toEqual(
         expect.arrayContaining(['dir:.github', 'file:CODEOWNERS', 'file:README.md', 'dir:docs', 'dir:src', 'symlink:current', 'dir:vendor']),
@@ -421,8 +502,15 @@ describe.each(CLIENT_KINDS)('GitHub server process over stdio, client %s', (kind
       const docsOnly = await owners(['guide.md', 'src/a.ts'], 'docs-only');
       expect(docsOnly.codeowners_file).toBe('docs/CODEOWNERS');
       expect(docsOnly.results.map((r) => r.owners)).toEqual([['@acme/docs-writers'], []]);
-      const paths = api.requestsTo('GET', /^\/repos\/acme\/widgets\/contents\//).filter((r) => r.query.ref === 'docs-only').map((r) => decodeURIComponent(r.path));
-      expect(paths).toEqual(['/repos/acme/widgets/contents/.github/CODEOWNERS', '/repos/acme/widgets/contents/CODEOWNERS', '/repos/acme/widgets/contents/docs/CODEOWNERS']);
+      const paths = api
+        .requestsTo('GET', /^\/repos\/acme\/widgets\/contents\//)
+        .filter((r) => r.query.ref === 'docs-only')
+        .map((r) => decodeURIComponent(r.path));
+      expect(paths).toEqual([
+        '/repos/acme/widgets/contents/.github/CODEOWNERS',
+        '/repos/acme/widgets/contents/CODEOWNERS',
+        '/repos/acme/widgets/contents/docs/CODEOWNERS',
+      ]);
     });
 
     it('answers "no owners" when the repository has no CODEOWNERS', async () => {
@@ -445,7 +533,8 @@ describe.each(CLIENT_KINDS)('GitHub server process over stdio, client %s', (kind
         status: 403,
         headers: { 'retry-after': '1' },
         body: {
-          message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 0000:1111.',
+          message:
+            'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 0000:1111.',
           documentation_url: 'https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
         },
       });
@@ -453,7 +542,9 @@ describe.each(CLIENT_KINDS)('GitHub server process over stdio, client %s', (kind
       const data = structured<{ issue: Issue }>(await callTool(server.client, 'get_issue', { issue_number: 2 }));
       expect(data.issue.title).toBe('Add a dark theme to the widget gallery');
       expect(api.requestsTo('GET', '/repos/acme/widgets/issues/2')).toHaveLength(before + 2);
-      await waitFor('the secondary rate limit retry logged', () => server.logs().some((line) => line.msg === 'GitHub secondary rate limit: retrying once after the advised delay' && line.retryAfterSeconds === 1));
+      await waitFor('the secondary rate limit retry logged', () =>
+        server.logs().some((line) => line.msg === 'GitHub secondary rate limit: retrying once after the advised delay' && line.retryAfterSeconds === 1),
+      );
     });
 
     it('does not wait when the advised delay is beyond the bound, and says when to retry', async () => {
@@ -478,7 +569,13 @@ describe.each(CLIENT_KINDS)('GitHub server process over stdio, client %s', (kind
         method: 'GET',
         path: '/repos/acme/widgets/issues',
         status: 403,
-        headers: { 'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '0', 'x-ratelimit-used': '5000', 'x-ratelimit-reset': String(reset), 'x-ratelimit-resource': 'core' },
+        headers: {
+          'x-ratelimit-limit': '5000',
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-used': '5000',
+          'x-ratelimit-reset': String(reset),
+          'x-ratelimit-resource': 'core',
+        },
         body: { message: 'API rate limit exceeded for user ID 2001.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api' },
       });
       const before = api.requestsTo('GET', '/repos/acme/widgets/issues').length;

@@ -32,7 +32,10 @@ async function post(url: string, method: string, params: Record<string, unknown>
   const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
   const text = await response.text();
   const messages = (response.headers.get('content-type') ?? '').includes('text/event-stream')
-    ? text.split('\n').filter((line) => line.startsWith('data:')).map((line) => JSON.parse(line.slice(5)) as Record<string, unknown>)
+    ? text
+        .split('\n')
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => JSON.parse(line.slice(5)) as Record<string, unknown>)
     : [JSON.parse(text) as Record<string, unknown>];
   const answer = messages.findLast((message) => message.id === 1);
   if (!answer?.result) throw new Error(`${method}: no result (HTTP ${response.status}): ${text}`);

@@ -103,7 +103,14 @@ export interface InProcessGithubOptions {
 export function inProcessTarget(apiUrl: string, options: InProcessGithubOptions = {}): ServerTarget {
   const logger = createLogger('github-test', 'silent');
   const changes = new InMemoryServerEventBus();
-  const github = createGithubClient({ apiUrl, token: FIXTURE_TOKENS.write, logger, maxRateLimitWaitSeconds: 5, retries: 0, requestTimeoutMs: options.requestTimeoutMs ?? 5000 });
+  const github = createGithubClient({
+    apiUrl,
+    token: FIXTURE_TOKENS.write,
+    logger,
+    maxRateLimitWaitSeconds: 5,
+    retries: 0,
+    requestTimeoutMs: options.requestTimeoutMs ?? 5000,
+  });
   const deps = { github, apiUrl, authenticated: true, defaultRepository: { owner: 'acme', repo: 'widgets' }, logger, changes };
   return { kind: 'memory', createServer: (instance) => createGithubServer(deps, instance), changes };
 }

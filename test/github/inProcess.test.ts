@@ -31,8 +31,16 @@ describe.each(CLIENT_KINDS)('GitHub server in process, client %s', (kind) => {
       ['get_file_contents', { path: 'README.md', ref: 'bad ref' }, /ref/],
       ['comment_on_issue', { issue_number: 2, body: '   ' }, /blank/],
       ['update_issue', { issue_number: 2 }, /Nothing to change on issue #2: .* Pass at least one of them/],
-      ['update_issue', { issue_number: 2, state: 'open', state_reason: 'completed' }, /"completed" contradicts state "open": with state "open" the reason is "reopened"/],
-      ['update_issue', { issue_number: 2, state: 'closed', state_reason: 'reopened' }, /"reopened" contradicts state "closed": .* "completed" or "not_planned"/],
+      [
+        'update_issue',
+        { issue_number: 2, state: 'open', state_reason: 'completed' },
+        /"completed" contradicts state "open": with state "open" the reason is "reopened"/,
+      ],
+      [
+        'update_issue',
+        { issue_number: 2, state: 'closed', state_reason: 'reopened' },
+        /"reopened" contradicts state "closed": .* "completed" or "not_planned"/,
+      ],
       ['update_issue', { issue_number: 2, state_reason: 'not_planned' }, /no state was given\. Pass state "closed"/],
       ['update_issue', { issue_number: 2, state: 'merged' }, /state/],
     ];
@@ -55,7 +63,11 @@ describe.each(CLIENT_KINDS)('GitHub server in process, client %s', (kind) => {
   describe('accepted forms', () => {
     const accepted: Array<[string, Record<string, unknown>, (data: Record<string, unknown>) => void]> = [
       ['get_issue', { repo: 'acme/widgets', issue_number: '#4' }, (d) => expect(d).toMatchObject({ issue: { number: 4 } })],
-      ['get_issue', { repo: 'widgets', issue_number: 'https://api.github.com/repos/acme/widgets/issues/4' }, (d) => expect(d).toMatchObject({ issue: { number: 4 } })],
+      [
+        'get_issue',
+        { repo: 'widgets', issue_number: 'https://api.github.com/repos/acme/widgets/issues/4' },
+        (d) => expect(d).toMatchObject({ issue: { number: 4 } }),
+      ],
       ['list_issues', { since: '2024-05-01', state: 'all' }, (d) => expect((d.issues as Array<{ number: number }>).map((i) => i.number)).toEqual([8, 6, 3, 2])],
       ['list_issues', { assignee: 'none' }, (d) => expect((d.issues as Array<{ number: number }>).map((i) => i.number)).toEqual([6, 4, 2])],
       ['get_file_contents', { path: './docs//setup.md' }, (d) => expect(d).toMatchObject({ path: 'docs/setup.md', kind: 'file' })],

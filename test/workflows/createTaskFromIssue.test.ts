@@ -27,7 +27,10 @@ describe('composite tools through the running gateway', () => {
 
   it('lists the composite tools with schemas, annotations and their steps', async () => {
     const { tools } = await client.listTools();
-    const flow = tools.filter((t) => t.name.startsWith('flow__')).map((t) => t.name).sort();
+    const flow = tools
+      .filter((t) => t.name.startsWith('flow__'))
+      .map((t) => t.name)
+      .sort();
     expect(flow).toEqual(['flow__create_task_from_issue', 'flow__sync_task_with_issue', 'flow__task_context', 'flow__triage_issues']);
     const create = tools.find((t) => t.name === 'flow__create_task_from_issue')!;
     expect(create.inputSchema.required).toEqual(['issue']);
@@ -54,13 +57,25 @@ describe('composite tools through the running gateway', () => {
     expect(s.priority).toBe('high');
     expect(s.docs_section).toMatchObject({ path: 'configuration.md', anchor: 'port-setting', heading: 'Port setting' });
     expect(s.docs_section.uri).toBe('docs+docs://configuration.md#port-setting');
-    expect(s.links).toMatchObject({ issue: issueUrl(1), docs_section: 'docs+docs://configuration.md#port-setting', pull_requests: [`https://github.com/${REPOSITORY}/pull/2`] });
+    expect(s.links).toMatchObject({
+      issue: issueUrl(1),
+      docs_section: 'docs+docs://configuration.md#port-setting',
+      pull_requests: [`https://github.com/${REPOSITORY}/pull/2`],
+    });
     expect(s.comment.url).toMatch(/^https:\/\/github\.com\/acme\/tracker\/issues\/1#issuecomment-/);
 
     // The database holds exactly the task the result describes.
     const [task, ...others] = await env.tasksTracking(issueUrl(1));
     expect(others).toEqual([]);
-    expect(task).toMatchObject({ id: s.task.id, project: 'general', assignee: 'bob@acme.example', priority: 'high', externalRef: issueUrl(1), title: 'Gateway port setting is ignored', createdBy: 'local-dev' });
+    expect(task).toMatchObject({
+      id: s.task.id,
+      project: 'general',
+      assignee: 'bob@acme.example',
+      priority: 'high',
+      externalRef: issueUrl(1),
+      title: 'Gateway port setting is ignored',
+      createdBy: 'local-dev',
+    });
     expect(task!.description).toContain(issueUrl(1));
     expect(task!.description).toContain('Port setting — docs+docs://configuration.md#port-setting');
     expect(task!.description).toContain('https://github.com/acme/tracker/pull/2');
@@ -92,7 +107,16 @@ describe('composite tools through the running gateway', () => {
     const outcome = await callFlow(client, 'create_task_from_issue', { issue: `${REPOSITORY}#3` });
     expect(outcome.result.isError, outcome.text).toBeFalsy();
     const s = outcome.structured as Structured;
-    expect(s).toMatchObject({ status: 'created', owners: [], code_paths: [], pull_requests: [], docs_section: null, assignee: { email: null, source: 'none' }, priority: 'medium', comment: null });
+    expect(s).toMatchObject({
+      status: 'created',
+      owners: [],
+      code_paths: [],
+      pull_requests: [],
+      docs_section: null,
+      assignee: { email: null, source: 'none' },
+      priority: 'medium',
+      comment: null,
+    });
     expect(outcome.text).toContain('unassigned: no owner found');
     expect(outcome.text).toContain('Docs: no matching section.');
     const [task] = await env.tasksTracking(issueUrl(3));
@@ -105,14 +129,36 @@ describe('composite tools through the running gateway', () => {
     await store.createProject({ key: 'platform', name: 'Platform' }, 'test');
     await close();
     const outcome = await callFlow(client, 'create_task_from_issue', { issue: 4, project: 'platform', assignee: 'alice@acme.example' });
-    expect(outcome.structured).toMatchObject({ status: 'created', assignee: { email: 'alice@acme.example', source: 'override' }, task: { project: 'platform' } });
+    expect(outcome.structured).toMatchObject({
+      status: 'created',
+      assignee: { email: 'alice@acme.example', source: 'override' },
+      task: { project: 'platform' },
+    });
   });
 
   describe('a failure at each step leaves nothing behind and names the step', () => {
     const cases: Array<{ step: string; issue: number; inject: (env: WorkflowEnvironment) => void; args?: Record<string, unknown> }> = [
-      { step: 'read_issue', issue: 10, inject: (e) => e.github.inject({ method: 'GET', path: '/repos/acme/tracker/issues/10', status: 502, body: { message: 'Server Error' } }) },
-      { step: 'find_code', issue: 11, inject: (e) => e.github.inject({ method: 'GET', path: '/repos/acme/tracker/pulls/2', status: 502, body: { message: 'Server Error' } }) },
-      { step: 'resolve_owners', issue: 12, inject: (e) => e.github.inject({ method: 'GET', path: /^\/repos\/acme\/tracker\/contents\/\.github(%2F|\/)CODEOWNERS$/i, status: 502, body: { message: 'Server Error' } }) },
+      {
+        step: 'read_issue',
+        issue: 10,
+        inject: (e) => e.github.inject({ method: 'GET', path: '/repos/acme/tracker/issues/10', status: 502, body: { message: 'Server Error' } }),
+      },
+      {
+        step: 'find_code',
+        issue: 11,
+        inject: (e) => e.github.inject({ method: 'GET', path: '/repos/acme/tracker/pulls/2', status: 502, body: { message: 'Server Error' } }),
+      },
+      {
+        step: 'resolve_owners',
+        issue: 12,
+        inject: (e) =>
+          e.github.inject({
+            method: 'GET',
+            path: /^\/repos\/acme\/tracker\/contents\/\.github(%2F|\/)CODEOWNERS$/i,
+            status: 502,
+            body: { message: 'Server Error' },
+          }),
+      },
       { step: 'create_task', issue: 13, inject: () => undefined, args: { project: 'no-such-project' } },
     ];
     for (const c of cases) {
@@ -130,7 +176,12 @@ describe('composite tools through the running gateway', () => {
     }
 
     it('undoes the created task when the comment fails', async () => {
-      env.github.inject({ method: 'POST', path: '/repos/acme/tracker/issues/14/comments', status: 403, body: { message: 'Resource not accessible by integration' } });
+      env.github.inject({
+        method: 'POST',
+        path: '/repos/acme/tracker/issues/14/comments',
+        status: 403,
+        body: { message: 'Resource not accessible by integration' },
+      });
       const outcome = await callFlow(client, 'create_task_from_issue', { issue: 14, comment: true });
       expect(outcome.result.isError).toBe(true);
       expect(outcome.failure).toMatchObject({ step: 'comment_on_issue' });
@@ -146,7 +197,7 @@ describe('composite tools through the running gateway', () => {
     });
   });
 
-  it('brings a task\'s context together (task, issue, pull request, owners, docs)', async () => {
+  it("brings a task's context together (task, issue, pull request, owners, docs)", async () => {
     const [task] = await env.tasksTracking(issueUrl(1));
     const outcome = await callFlow(client, 'task_context', { task: task!.id });
     expect(outcome.result.isError, outcome.text).toBeFalsy();
@@ -212,7 +263,12 @@ describe('composite tools through the running gateway', () => {
 
     const second = await callFlow(client, 'sync_task_with_issue', { task: task.id, confirm: first.structured.confirm_token });
     expect(second.result.isError, second.text).toBeFalsy();
-    expect(second.structured).toMatchObject({ status: 'applied', action: 'close_issue', task: { id: task.id, status: 'done' }, issue: { number: 30, state: 'closed' } });
+    expect(second.structured).toMatchObject({
+      status: 'applied',
+      action: 'close_issue',
+      task: { id: task.id, status: 'done' },
+      issue: { number: 30, state: 'closed' },
+    });
     expect(second.structured.comment_url).toMatch(/^https:\/\/github\.com\/acme\/tracker\/issues\/30#issuecomment-/);
     expect(env.github.issue(REPOSITORY, 30)).toMatchObject({ state: 'closed', state_reason: 'completed' });
     expect(env.github.comments(REPOSITORY, 30).map((c) => c.body)).toEqual([expect.stringContaining(`**${task.id}**`)]);
@@ -233,7 +289,11 @@ describe('composite tools through the running gateway', () => {
     expect(second.failure).toMatchObject({ code: 'forbidden', step: 'close_issue' });
     expect(second.text).toContain('Step "close_issue" failed:');
     expect(second.text).toContain('Resource not accessible by integration');
-    expect(second.failure?.aftermath).toMatch(new RegExp(`^The comment naming ${task.id} was posted \\(https://github\\.com/acme/tracker/issues/31#issuecomment-\\d+\\), but acme/tracker#31 is still open\\. Close it on GitHub`));
+    expect(second.failure?.aftermath).toMatch(
+      new RegExp(
+        `^The comment naming ${task.id} was posted \\(https://github\\.com/acme/tracker/issues/31#issuecomment-\\d+\\), but acme/tracker#31 is still open\\. Close it on GitHub`,
+      ),
+    );
     expect(env.github.issue(REPOSITORY, 31)?.state).toBe('open');
     expect(env.github.comments(REPOSITORY, 31)).toHaveLength(1);
   });
@@ -272,11 +332,18 @@ describe('an undo that fails itself', () => {
 
   it('says which task is left and how to finish, and a second call picks that task up', async () => {
     const client = await connect(env.gateway.url);
-    env.github.inject({ method: 'POST', path: '/repos/acme/tracker/issues/14/comments', status: 403, body: { message: 'Resource not accessible by integration' } });
+    env.github.inject({
+      method: 'POST',
+      path: '/repos/acme/tracker/issues/14/comments',
+      status: 403,
+      body: { message: 'Resource not accessible by integration' },
+    });
     const outcome = await callFlow(client, 'create_task_from_issue', { issue: 14, comment: true });
     expect(outcome.result.isError).toBe(true);
     expect(outcome.failure).toMatchObject({ step: 'comment_on_issue' });
-    expect(outcome.failure?.aftermath).toMatch(/^Task (T-\d+) was created but could not be deleted again \(.*delete_task.*\); delete it with delete_task, or call this tool again to finish\.$/);
+    expect(outcome.failure?.aftermath).toMatch(
+      /^Task (T-\d+) was created but could not be deleted again \(.*delete_task.*\); delete it with delete_task, or call this tool again to finish\.$/,
+    );
     const left = await env.tasksTracking(issueUrl(14));
     expect(left).toHaveLength(1);
     expect(outcome.failure?.aftermath).toContain(left[0]!.id);

@@ -56,7 +56,12 @@ export async function startWorkflowEnvironment(
           { GITHUB_API_URL: github.url, GITHUB_TOKEN: FIXTURE_TOKENS.write, GITHUB_REPOSITORY: REPOSITORY, GITHUB_REQUEST_RETRIES: '0', ...options.githubEnv },
           options.upstreamExtra?.github,
         ),
-        entry('docs', 'docs', { DOCS_ROOT: options.docsRoot ?? join(FIXTURES, 'docs'), DOCS_WATCH: '0' }, { ...(options.docsRoot ? { required: false } : {}), ...options.upstreamExtra?.docs }),
+        entry(
+          'docs',
+          'docs',
+          { DOCS_ROOT: options.docsRoot ?? join(FIXTURES, 'docs'), DOCS_WATCH: '0' },
+          { ...(options.docsRoot ? { required: false } : {}), ...options.upstreamExtra?.docs },
+        ),
       ],
       workflows: { teamDirectory: join(FIXTURES, 'team-directory.json'), defaultRepository: REPOSITORY, ...options.workflows },
       // Every step counts against the caller's rate limits like a direct call; these tests make many.
@@ -101,7 +106,10 @@ export interface CallOutcome {
 
 export async function callFlow(client: Client, name: string, args: Record<string, unknown>): Promise<CallOutcome> {
   const progress: Progress[] = [];
-  const result = (await client.callTool({ name: `flow__${name}`, arguments: args }, undefined, { onprogress: (p) => progress.push(p), timeout: 60_000 })) as CallToolResult;
+  const result = (await client.callTool({ name: `flow__${name}`, arguments: args }, undefined, {
+    onprogress: (p) => progress.push(p),
+    timeout: 60_000,
+  })) as CallToolResult;
   const text = result.content.map((block) => (block.type === 'text' ? block.text : '')).join('\n');
   return {
     result,

@@ -3,7 +3,7 @@ import { TestIssuer } from '../support/testIssuer.js';
 import { rawSession } from '../gateway/harness.js';
 import { issueUrl, startWorkflowEnvironment, type WorkflowEnvironment } from './workflowHarness.js';
 
-describe('composite tools need the union of their steps\' scopes', () => {
+describe("composite tools need the union of their steps' scopes", () => {
   let issuer: TestIssuer;
   let env: WorkflowEnvironment;
 
@@ -19,7 +19,7 @@ describe('composite tools need the union of their steps\' scopes', () => {
   const toolNames = async (call: Awaited<ReturnType<typeof rawSession>>['call']) =>
     ((await call('tools/list', {})).body.result.tools as Array<{ name: string }>).map((t) => t.name).filter((n) => n.startsWith('flow__'));
 
-  it('hides a composite from a token lacking one step\'s scope and refuses the call with 403 before anything is written', async () => {
+  it("hides a composite from a token lacking one step's scope and refuses the call with 403 before anything is written", async () => {
     const token = await issuer.accessToken(env.gateway.url, { scope: 'github:read docs:read pm:read' });
     const { call } = await rawSession(env.gateway.url, token);
     expect((await toolNames(call)).sort()).toEqual(['flow__sync_task_with_issue', 'flow__task_context', 'flow__triage_issues']);
@@ -33,7 +33,7 @@ describe('composite tools need the union of their steps\' scopes', () => {
     expect(await env.tasksTracking(issueUrl(1))).toEqual([]);
   });
 
-  it('asks for the comment step\'s scopes (and the undo\'s) only when the call comments', async () => {
+  it("asks for the comment step's scopes (and the undo's) only when the call comments", async () => {
     const token = await issuer.accessToken(env.gateway.url, { scope: 'github:read docs:read pm:write' });
     const { call } = await rawSession(env.gateway.url, token);
     expect(await toolNames(call)).toContain('flow__create_task_from_issue');

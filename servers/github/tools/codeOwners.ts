@@ -22,7 +22,12 @@ async function findCodeOwnersFile(context: GithubToolContext, repository: Reposi
     // A missing file is expected and means "try the next location"; a missing ref or repository is an error.
     const data = await callGithub(context, { action: `read ${location}${at}`, repository }, async () => {
       try {
-        const response = await context.github.rest.repos.getContent({ owner: repository.owner, repo: repository.repo, path: location, ...(ref ? { ref } : {}) });
+        const response = await context.github.rest.repos.getContent({
+          owner: repository.owner,
+          repo: repository.repo,
+          path: location,
+          ...(ref ? { ref } : {}),
+        });
         return response.data;
       } catch (error) {
         if (isHttpFailure(error) && error.status === 404 && !/No commit found for the ref/i.test(error.message)) return undefined;
@@ -46,10 +51,10 @@ export function registerCodeOwnerTools(server: SurfaceRegistrar, context: Github
     {
       title: 'Find the code owners of paths',
       description:
-        'Resolve who owns one or more file paths according to the repository\'s CODEOWNERS file, the way GitHub does when it requests reviews: ' +
+        "Resolve who owns one or more file paths according to the repository's CODEOWNERS file, the way GitHub does when it requests reviews: " +
         'the file is looked up in .github/CODEOWNERS, then CODEOWNERS, then docs/CODEOWNERS (first found wins) at the given ref, and for each path the ' +
         'last matching rule decides; a matching rule with no owners means the path has no owners. Inputs: paths (1-100 repository-relative file paths), ' +
-        'ref (optional; default branch when omitted), optional owner/repo (default: the server\'s repository). Returns, per path, the owners (@user, ' +
+        "ref (optional; default branch when omitted), optional owner/repo (default: the server's repository). Returns, per path, the owners (@user, " +
         '@org/team or email) and the deciding rule with its line number, plus lines GitHub would skip as invalid. Use it to pick reviewers or to ' +
         'find who to ask about a file.',
       inputSchema: {
@@ -69,10 +74,7 @@ export function registerCodeOwnerTools(server: SurfaceRegistrar, context: Github
           z.object({
             path: z.string(),
             owners: z.array(z.string()).describe('Empty when no rule matches or the deciding rule lists no owners.'),
-            rule: z
-              .object({ pattern: z.string(), line: z.number() })
-              .nullable()
-              .describe('The last matching rule; null when no rule matches.'),
+            rule: z.object({ pattern: z.string(), line: z.number() }).nullable().describe('The last matching rule; null when no rule matches.'),
           }),
         ),
         skipped_lines: z
@@ -90,10 +92,13 @@ export function registerCodeOwnerTools(server: SurfaceRegistrar, context: Github
       if (!found) {
         await confirmRepositoryExists(context, repository);
         const results = args.paths.map((path) => ({ path: normalizeRepositoryPath(path), owners: [], rule: null }));
-        return toolSuccess(
-          `${slug}${at} has no CODEOWNERS file (looked in ${CODEOWNERS_LOCATIONS.join(', ')}), so no path has code owners.`,
-          { repository: slug, ref, codeowners_file: null, results, skipped_lines: [] },
-        );
+        return toolSuccess(`${slug}${at} has no CODEOWNERS file (looked in ${CODEOWNERS_LOCATIONS.join(', ')}), so no path has code owners.`, {
+          repository: slug,
+          ref,
+          codeowners_file: null,
+          results,
+          skipped_lines: [],
+        });
       }
       const file = parseCodeOwners(found.text);
       const results = args.paths.map((input) => {
@@ -107,7 +112,11 @@ export function registerCodeOwnerTools(server: SurfaceRegistrar, context: Github
         return r.owners.length > 0 ? `- ${r.path}: ${r.owners.join(' ')} (${rule})` : `- ${r.path}: no owners (${rule} lists none)`;
       });
       const skipped = file.skipped.map((s) => `- line ${s.line} skipped: ${s.reason}: ${s.text}`);
-      const text = [`Code owners in ${slug}${at} from ${found.location}:`, ...lines, ...(skipped.length > 0 ? ['', 'Invalid lines GitHub skips:', ...skipped] : [])].join('\n');
+      const text = [
+        `Code owners in ${slug}${at} from ${found.location}:`,
+        ...lines,
+        ...(skipped.length > 0 ? ['', 'Invalid lines GitHub skips:', ...skipped] : []),
+      ].join('\n');
       return toolSuccess(text, { repository: slug, ref, codeowners_file: found.location, results, skipped_lines: file.skipped });
     }),
   );

@@ -20,7 +20,7 @@ export const refInput = z
   .max(255)
   .regex(/^[^\s~^:?*[\\]+$/, 'must be a branch, tag or commit SHA')
   .optional()
-  .describe('Branch, tag or commit SHA to read at. Omit for the repository\'s default branch.');
+  .describe("Branch, tag or commit SHA to read at. Omit for the repository's default branch.");
 
 /** One entry of GitHub's contents answer (file, dir, symlink or submodule). */
 export interface ApiContentEntry {
@@ -68,11 +68,9 @@ export function toRepositoryFile(path: string, data: ApiContentEntry | ApiConten
     throw new DomainError('unsupported', `${path} is a ${entry.type}, which this server cannot read.`);
   }
   if (entry.encoding !== 'base64' || entry.content === undefined || (entry.content === '' && entry.size > 0)) {
-    throw new DomainError(
-      'unsupported',
-      `${path} is ${entry.size.toLocaleString('en-US')} bytes, larger than the 1 MB the GitHub contents API returns.`,
-      { action: entry.download_url ? `Download it from ${entry.download_url} instead.` : 'Read it with a git clone instead.' },
-    );
+    throw new DomainError('unsupported', `${path} is ${entry.size.toLocaleString('en-US')} bytes, larger than the 1 MB the GitHub contents API returns.`, {
+      action: entry.download_url ? `Download it from ${entry.download_url} instead.` : 'Read it with a git clone instead.',
+    });
   }
   return { kind: 'file', entry, bytes: Buffer.from(entry.content, 'base64') };
 }
@@ -101,7 +99,7 @@ export function registerContentTools(server: SurfaceRegistrar, context: GithubTo
       title: 'Get a file or directory from a GitHub repository',
       description:
         'Read a text file at a branch, tag or commit, or list a directory. Inputs: path (repository-relative, e.g. "src/index.ts"; empty or "/" for the ' +
-        'root), ref (optional; default branch when omitted), optional owner/repo (default: the server\'s repository), max_bytes (largest file returned, ' +
+        "root), ref (optional; default branch when omitted), optional owner/repo (default: the server's repository), max_bytes (largest file returned, " +
         '1,000-1,000,000, default 200,000). For a file it returns the decoded UTF-8 text with its size and blob SHA; for a directory, its entries ' +
         '(name, path, type, size). Binary files and files over max_bytes are refused with their size and a download URL, not returned. ' +
         'Use get_code_owners for who owns a path.',
@@ -126,7 +124,7 @@ export function registerContentTools(server: SurfaceRegistrar, context: GithubTo
         sha: z.string().optional(),
         content: z.string().optional().describe('The file text (kind "file").'),
         entries: z.array(directoryEntrySchema).optional().describe('The directory listing (kind "directory").'),
-        target: z.string().optional().describe('Where a symlink points, or a submodule\'s git URL.'),
+        target: z.string().optional().describe("Where a symlink points, or a submodule's git URL."),
         html_url: z.string().nullable().optional(),
       }),
       annotations: READ_ONLY_ANNOTATIONS,
@@ -150,23 +148,32 @@ export function registerContentTools(server: SurfaceRegistrar, context: GithubTo
         const entries = result.entries.map((e) => ({ name: e.name, path: e.path, type: e.type, size: e.size }));
         const text = [
           `${path === '' ? 'Root directory' : `Directory ${path}`} of ${slug}${at}: ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}`,
-          ...entries.map((e) => `- ${e.type === 'dir' ? `${e.name}/` : e.name}${e.type === 'file' ? ` (${e.size} bytes)` : e.type === 'dir' ? '' : ` (${e.type})`}`),
+          ...entries.map(
+            (e) => `- ${e.type === 'dir' ? `${e.name}/` : e.name}${e.type === 'file' ? ` (${e.size} bytes)` : e.type === 'dir' ? '' : ` (${e.type})`}`,
+          ),
         ].join('\n');
         return toolSuccess(text, { ...base, kind: 'directory', entries });
       }
       if (result.kind === 'symlink' || result.kind === 'submodule') {
         const target = (result.kind === 'symlink' ? result.entry.target : result.entry.submodule_git_url) ?? '';
-        return toolSuccess(
-          `${path} in ${slug}${at} is a ${result.kind} → ${target}`,
-          { ...base, kind: result.kind, sha: result.entry.sha, target, html_url: result.entry.html_url },
-        );
+        return toolSuccess(`${path} in ${slug}${at} is a ${result.kind} → ${target}`, {
+          ...base,
+          kind: result.kind,
+          sha: result.entry.sha,
+          target,
+          html_url: result.entry.html_url,
+        });
       }
       const { entry, bytes } = result;
       if (bytes.length > args.max_bytes) {
-        throw new DomainError('invalid_input', `${path} is ${bytes.length.toLocaleString('en-US')} bytes, more than max_bytes (${args.max_bytes.toLocaleString('en-US')}).`, {
-          field: 'max_bytes',
-          action: `Call again with a larger max_bytes (up to ${CONTENTS_API_MAX_BYTES.toLocaleString('en-US')})${entry.download_url ? `, or download it from ${entry.download_url}` : ''}.`,
-        });
+        throw new DomainError(
+          'invalid_input',
+          `${path} is ${bytes.length.toLocaleString('en-US')} bytes, more than max_bytes (${args.max_bytes.toLocaleString('en-US')}).`,
+          {
+            field: 'max_bytes',
+            action: `Call again with a larger max_bytes (up to ${CONTENTS_API_MAX_BYTES.toLocaleString('en-US')})${entry.download_url ? `, or download it from ${entry.download_url}` : ''}.`,
+          },
+        );
       }
       const content = decodeText(bytes);
       if (content === undefined) {
@@ -174,10 +181,14 @@ export function registerContentTools(server: SurfaceRegistrar, context: GithubTo
           action: entry.download_url ? `Download it from ${entry.download_url}.` : 'Read it with a git clone.',
         });
       }
-      return toolSuccess(
-        `${path} in ${slug}${at} (${bytes.length} bytes):\n\n${content}`,
-        { ...base, kind: 'file', size: bytes.length, sha: entry.sha, content, html_url: entry.html_url },
-      );
+      return toolSuccess(`${path} in ${slug}${at} (${bytes.length} bytes):\n\n${content}`, {
+        ...base,
+        kind: 'file',
+        size: bytes.length,
+        sha: entry.sha,
+        content,
+        html_url: entry.html_url,
+      });
     }),
   );
 }

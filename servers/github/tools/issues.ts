@@ -27,7 +27,14 @@ import {
   type IssueDetail,
 } from '../shapes.js';
 import { guardTool, toolSuccess } from '../../../shared/toolResult.js';
-import { actingCaller, announceIssueChange, ADDITIVE_WRITE_ANNOTATIONS, IDEMPOTENT_WRITE_ANNOTATIONS, READ_ONLY_ANNOTATIONS, type GithubToolContext } from '../toolContext.js';
+import {
+  actingCaller,
+  announceIssueChange,
+  ADDITIVE_WRITE_ANNOTATIONS,
+  IDEMPOTENT_WRITE_ANNOTATIONS,
+  READ_ONLY_ANNOTATIONS,
+  type GithubToolContext,
+} from '../toolContext.js';
 import type { SurfaceRegistrar } from '../../../shared/serving/serverSurface.js';
 
 const ISSUE_LIST_HINT = 'List valid issue numbers with list_issues or search_issues.';
@@ -36,7 +43,8 @@ const SEARCH_RESULT_CAP = 1000;
 
 const perPageInput = (what: string, fallback: number) =>
   z.number().int().min(1).max(100).default(fallback).describe(`${what} per page, 1-100 (default ${fallback}).`);
-const pageInput = (what: string) => z.number().int().min(1).max(10_000).default(1).describe(`Page of ${what} to return, from 1 (default 1). Use next_page from a previous answer.`);
+const pageInput = (what: string) =>
+  z.number().int().min(1).max(10_000).default(1).describe(`Page of ${what} to return, from 1 (default 1). Use next_page from a previous answer.`);
 const loginInput = z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'must be a GitHub login');
 
 export interface IssueWithComments {
@@ -86,7 +94,10 @@ export function commentsNote(result: IssueWithComments): string | undefined {
   const { comments_page: page, comments, issue } = result;
   if (issue.comments === 0) return undefined;
   const first = (page.page - 1) * page.per_page + 1;
-  const range = comments.length > 0 ? `comments ${first}-${first + comments.length - 1} of ${issue.comments}` : `no comments on page ${page.page} (of ${issue.comments} in total)`;
+  const range =
+    comments.length > 0
+      ? `comments ${first}-${first + comments.length - 1} of ${issue.comments}`
+      : `no comments on page ${page.page} (of ${issue.comments} in total)`;
   return page.has_more ? `Showing ${range}; call get_issue with comments_page ${page.next_page ?? page.page + 1} for more.` : `Showing ${range}.`;
 }
 
@@ -98,7 +109,7 @@ export function registerIssueTools(server: SurfaceRegistrar, context: GithubTool
       description:
         'Get one issue (or pull request conversation) with its comments: title, state, author, labels, assignees, milestone, body ' +
         '(cut at 20,000 characters) and one page of comments, oldest first. Inputs: issue_number (a number, "#42", "owner/repo#42" or an ' +
-        'issue URL), optional owner/repo (default: the server\'s repository), comments_per_page (1-100, default 30) and comments_page. ' +
+        "issue URL), optional owner/repo (default: the server's repository), comments_per_page (1-100, default 30) and comments_page. " +
         'The answer says whether more comment pages exist. Use it when the user names a specific issue; use list_issues or search_issues to find one.',
       inputSchema: {
         ...repositoryInputShape,
@@ -201,22 +212,27 @@ export function registerIssueTools(server: SurfaceRegistrar, context: GithubTool
       title: 'Search GitHub issues',
       description:
         'Search issues with GitHub\'s search syntax, e.g. "crash in:title label:bug is:open author:octocat created:>2024-01-01". ' +
-        'By default the search is limited to the repository (owner/repo, or the server\'s default) unless the query already has a repo:, org: or user: ' +
+        "By default the search is limited to the repository (owner/repo, or the server's default) unless the query already has a repo:, org: or user: " +
         'qualifier; set scope_to_repository to false to search all of GitHub. type picks issues (default), pull requests or both. ' +
         'Returns total_count, one page of matches (per_page 1-100, default 30; GitHub serves only the first 1,000 results) and whether more pages exist. ' +
         'Search has a lower rate limit (30 requests per minute when authenticated) than other calls.',
       inputSchema: {
         ...repositoryInputShape,
-        query: z.string().trim().min(1).max(1000).describe('GitHub search query: keywords and qualifiers (is:open, label:bug, author:LOGIN, in:title, created:>DATE …).'),
+        query: z
+          .string()
+          .trim()
+          .min(1)
+          .max(1000)
+          .describe('GitHub search query: keywords and qualifiers (is:open, label:bug, author:LOGIN, in:title, created:>DATE …).'),
         scope_to_repository: z
           .boolean()
           .default(true)
           .describe('Add repo:OWNER/NAME to the query when it has no repo:, org: or user: qualifier (default true).'),
-        type: z.enum(['issue', 'pull_request', 'both']).default('issue').describe('What to search for (default issue), unless the query has an is:/type: qualifier.'),
-        sort: z
-          .enum(['comments', 'reactions', 'interactions', 'created', 'updated'])
-          .optional()
-          .describe('Sort field; omitted means best match.'),
+        type: z
+          .enum(['issue', 'pull_request', 'both'])
+          .default('issue')
+          .describe('What to search for (default issue), unless the query has an is:/type: qualifier.'),
+        sort: z.enum(['comments', 'reactions', 'interactions', 'created', 'updated']).optional().describe('Sort field; omitted means best match.'),
         order: z.enum(['asc', 'desc']).default('desc').describe('Sort order when sort is given (default desc).'),
         per_page: perPageInput('Results', 30),
         page: pageInput('results'),
@@ -268,14 +284,18 @@ export function registerIssueTools(server: SurfaceRegistrar, context: GithubTool
       title: 'Create a GitHub issue',
       description:
         'Open a new issue. Inputs: title (1-256 characters, required), body (Markdown, up to 65,536 characters), labels (names; up to 20), ' +
-        'assignees (logins; up to 10), milestone (its number), and optional owner/repo (default: the server\'s repository). Labels, assignees and ' +
-        'milestone are applied only if the token may triage the repository (GitHub drops them silently otherwise). Returns the new issue\'s number ' +
+        "assignees (logins; up to 10), milestone (its number), and optional owner/repo (default: the server's repository). Labels, assignees and " +
+        "milestone are applied only if the token may triage the repository (GitHub drops them silently otherwise). Returns the new issue's number " +
         'and URL. Each call creates another issue: do not repeat it to retry unless the previous call failed. Needs a token with write access to issues.',
       inputSchema: {
         ...repositoryInputShape,
         title: z.string().trim().min(1).max(256).describe('Issue title, 1-256 characters.'),
         body: z.string().max(65_536).optional().describe('Issue description in GitHub-flavoured Markdown, up to 65,536 characters.'),
-        labels: z.array(z.string().min(1).max(100)).max(20).optional().describe('Label names to apply (they must exist in the repository to keep their colour).'),
+        labels: z
+          .array(z.string().min(1).max(100))
+          .max(20)
+          .optional()
+          .describe('Label names to apply (they must exist in the repository to keep their colour).'),
         assignees: z.array(loginInput).max(10).optional().describe('Logins to assign (must have access to the repository).'),
         milestone: z.number().int().min(1).optional().describe('Milestone number to attach.'),
       },
@@ -289,7 +309,10 @@ export function registerIssueTools(server: SurfaceRegistrar, context: GithubTool
       const repository = resolveRepository(args, context.defaultRepository);
       const slug = formatRepository(repository);
       const caller = actingCaller(context, extra.mcpReq._meta);
-      context.logger.info({ tool: 'create_issue', repository: slug, caller: caller.user, gatewaySession: caller.session }, 'creating issue on behalf of caller');
+      context.logger.info(
+        { tool: 'create_issue', repository: slug, caller: caller.user, gatewaySession: caller.session },
+        'creating issue on behalf of caller',
+      );
       const { data } = await callGithub(context, { action: 'create an issue', repository }, () =>
         context.github.rest.issues.create({
           owner: repository.owner,
@@ -315,12 +338,17 @@ export function registerIssueTools(server: SurfaceRegistrar, context: GithubTool
       title: 'Comment on a GitHub issue or pull request',
       description:
         'Add a comment to an issue or to a pull request\'s conversation. Inputs: issue_number (a number, "#42", "owner/repo#42" or an issue/PR URL), ' +
-        'body (Markdown, 1-65,536 characters), optional owner/repo (default: the server\'s repository). Returns the comment\'s id and URL. ' +
+        "body (Markdown, 1-65,536 characters), optional owner/repo (default: the server's repository). Returns the comment's id and URL. " +
         'Each call posts another comment: do not repeat it to retry unless the previous call failed. Needs a token with write access to issues.',
       inputSchema: {
         ...repositoryInputShape,
         issue_number: issueNumberInput('issue'),
-        body: z.string().min(1).max(65_536).refine((value) => value.trim() !== '', 'must not be blank').describe('Comment text in GitHub-flavoured Markdown.'),
+        body: z
+          .string()
+          .min(1)
+          .max(65_536)
+          .refine((value) => value.trim() !== '', 'must not be blank')
+          .describe('Comment text in GitHub-flavoured Markdown.'),
       },
       outputSchema: z.object({
         repository: z.string(),
@@ -333,11 +361,12 @@ export function registerIssueTools(server: SurfaceRegistrar, context: GithubTool
       const { repository, number } = resolveIssueTarget(args, args.issue_number, 'issue_number', context.defaultRepository);
       const slug = formatRepository(repository);
       const caller = actingCaller(context, extra.mcpReq._meta);
-      context.logger.info({ tool: 'comment_on_issue', repository: slug, issue: number, caller: caller.user, gatewaySession: caller.session }, 'commenting on behalf of caller');
-      const { data } = await callGithub(
-        context,
-        { action: `comment on issue #${number}`, repository, subject: issueSubject(number) },
-        () => context.github.rest.issues.createComment({ owner: repository.owner, repo: repository.repo, issue_number: number, body: args.body }),
+      context.logger.info(
+        { tool: 'comment_on_issue', repository: slug, issue: number, caller: caller.user, gatewaySession: caller.session },
+        'commenting on behalf of caller',
+      );
+      const { data } = await callGithub(context, { action: `comment on issue #${number}`, repository, subject: issueSubject(number) }, () =>
+        context.github.rest.issues.createComment({ owner: repository.owner, repo: repository.repo, issue_number: number, body: args.body }),
       );
       context.knownRepositories.remember(repository);
       const comment = toComment(data);
@@ -353,10 +382,10 @@ export function registerIssueTools(server: SurfaceRegistrar, context: GithubTool
       description:
         'Change an existing issue: close it (state "closed", with state_reason "completed" or "not_planned"), reopen it (state "open", state_reason ' +
         '"reopened" or omitted), or edit its title, body, labels or assignees. Inputs: issue_number (a number, "#42", "owner/repo#42" or an issue URL), ' +
-        'optional owner/repo (default: the server\'s repository), and at least one change. labels and assignees replace the current ones ([] clears them); ' +
+        "optional owner/repo (default: the server's repository), and at least one change. labels and assignees replace the current ones ([] clears them); " +
         'GitHub drops label and assignee changes silently unless the token may triage the repository. Returns the issue as it is afterwards. ' +
         'Setting the same values again changes nothing, so a call may be repeated. Use it to close an issue whose work is done or to correct one; ' +
-        'use comment_on_issue to say why. Needs a token with write access to issues (closing others\' issues needs triage access).',
+        "use comment_on_issue to say why. Needs a token with write access to issues (closing others' issues needs triage access).",
       inputSchema: {
         ...repositoryInputShape,
         issue_number: issueNumberInput('issue'),
@@ -382,7 +411,10 @@ export function registerIssueTools(server: SurfaceRegistrar, context: GithubTool
       const slug = formatRepository(repository);
       const caller = actingCaller(context, extra.mcpReq._meta);
       const asked = describeIssueChanges(changes);
-      context.logger.info({ tool: 'update_issue', repository: slug, issue: number, changes: asked, caller: caller.user, gatewaySession: caller.session }, 'updating issue on behalf of caller');
+      context.logger.info(
+        { tool: 'update_issue', repository: slug, issue: number, changes: asked, caller: caller.user, gatewaySession: caller.session },
+        'updating issue on behalf of caller',
+      );
       const { data } = await callGithub(context, { action, repository, subject: issueSubject(number) }, () =>
         context.github.rest.issues.update({ owner: repository.owner, repo: repository.repo, issue_number: number, ...changes }),
       );

@@ -13,7 +13,7 @@ const MAX_LISTED_FILES = 3000;
 const branchSchema = z.object({
   ref: z.string(),
   sha: z.string(),
-  repository: z.string().nullable().describe('owner/name of the branch\'s repository (differs from the base for forks); null if deleted.'),
+  repository: z.string().nullable().describe("owner/name of the branch's repository (differs from the base for forks); null if deleted."),
 });
 
 const pullRequestSchema = z.object({
@@ -54,7 +54,10 @@ const changedFileSchema = z.object({
   additions: z.number(),
   deletions: z.number(),
   changes: z.number(),
-  patch: z.string().nullable().describe('Unified diff for the file (cut at 6,000 characters); null for binary or very large diffs, or when include_patches is false.'),
+  patch: z
+    .string()
+    .nullable()
+    .describe('Unified diff for the file (cut at 6,000 characters); null for binary or very large diffs, or when include_patches is false.'),
   patch_truncated: z.boolean(),
 });
 
@@ -72,7 +75,7 @@ export function registerPullRequestTools(server: SurfaceRegistrar, context: Gith
       inputSchema: {
         ...repositoryInputShape,
         pull_number: issueNumberInput('pull request'),
-        include_patches: z.boolean().default(true).describe('Include each file\'s diff (default true).'),
+        include_patches: z.boolean().default(true).describe("Include each file's diff (default true)."),
         files_per_page: z.number().int().min(1).max(100).default(30).describe('Changed files per page, 1-100 (default 30).'),
         files_page: z.number().int().min(1).max(MAX_LISTED_FILES).default(1).describe('Page of changed files, from 1 (default 1).'),
       },
@@ -166,7 +169,9 @@ export function registerPullRequestTools(server: SurfaceRegistrar, context: Gith
         pullRequest.body.trim() === '' ? '_No description._' : pullRequest.body,
         '',
         `## Files (page ${filesPage.page})`,
-        ...files.map((file) => `- ${file.status} ${file.previous_filename ? `${file.previous_filename} → ` : ''}${file.filename} (+${file.additions} −${file.deletions})`),
+        ...files.map(
+          (file) => `- ${file.status} ${file.previous_filename ? `${file.previous_filename} → ` : ''}${file.filename} (+${file.additions} −${file.deletions})`,
+        ),
         pageLine(filesPage).replace('call again with page', 'call again with files_page'),
       ]
         .filter((line, index, lines) => line !== '' || lines[index - 1] !== '')
