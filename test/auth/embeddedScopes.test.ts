@@ -30,7 +30,7 @@ async function register(scope?: string): Promise<OAuthClientInformationFull> {
 async function authorize(
   client: OAuthClientInformationFull,
   scope: string | undefined,
-  choices: { tick?: string[]; untick?: string[]; browser?: Browser } = {},
+  choices: { tick?: string[]; untick?: string[]; browser?: Browser; prompt?: string } = {},
 ) {
   const { authorizationUrl, codeVerifier } = await startAuthorization(harness.issuer, {
     metadata,
@@ -40,6 +40,7 @@ async function authorize(
     resource: new URL(harness.resource),
   });
   if (scope === undefined) expect(authorizationUrl.searchParams.has('scope')).toBe(false);
+  if (choices.prompt) authorizationUrl.searchParams.set('prompt', choices.prompt);
   const browser = choices.browser ?? new Browser(harness.baseUrl);
   const result = await authorizeInBrowser(browser, authorizationUrl, { login: 'ada', passwords: [PASSWORDS.ada], ...choices });
   const tokens = await exchangeAuthorization(harness.issuer, {
@@ -53,6 +54,7 @@ async function authorize(
   return {
     tokens,
     consentPages: result.consentPages,
+    loginPages: result.loginPages,
     scopes: String(decodeJwt(tokens.access_token).payload.scope ?? '')
       .split(' ')
       .filter(Boolean)
@@ -105,5 +107,15 @@ describe('least-privilege grants at the embedded authorization server', () => {
     const again = await authorize(client, 'pm:read pm:admin', { browser });
     expect(again.consentPages).toHaveLength(0);
     expect(again.scopes).toEqual(['pm:admin', 'pm:read']);
+  });
+
+  it('asks again for a declined scope when the step-up also asks the user to sign in again', async () => {
+    const client = await register();
+    const browser = new Browser(harness.baseUrl);
+    expect((await authorize(client, 'pm:read pm:admin', { browser })).scopes).toEqual(['pm:read']);
+    const stepUp = await authorize(client, 'pm:read pm:admin', { browser, prompt: 'login', tick: ['pm:admin'] });
+    expect(stepUp.loginPages).toHaveLength(1);
+    expect(stepUp.consentPages).toHaveLength(1);
+    expect(stepUp.scopes).toEqual(['pm:admin', 'pm:read']);
   });
 });

@@ -209,10 +209,13 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
     // A scope the user unticked is recorded as rejected, so oidc-provider would not ask for it
     // again; when a new request asks for one the user could grant (a step-up), ask again.
     loadExistingGrant: async (ctx) => {
-      const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session?.grantIdFor(ctx.oidc.client!.clientId);
+      // Just consented: that grant, declined scopes and all (asking again would loop).
+      const consented = ctx.oidc.result?.consent?.grantId;
+      if (consented) return ctx.oidc.provider.Grant.find(consented);
+      const grantId = ctx.oidc.session?.grantIdFor(ctx.oidc.client!.clientId);
       if (!grantId) return undefined;
       const grant = await ctx.oidc.provider.Grant.find(grantId);
-      if (!grant || ctx.oidc.result) return grant;
+      if (!grant) return undefined;
       const user = ctx.oidc.session?.accountId ? users.byId(ctx.oidc.session.accountId) : undefined;
       const grantable = user ? users.grantableScopes(user) : new Set<string>();
       const requested = ctx.oidc.requestParamScopes;
