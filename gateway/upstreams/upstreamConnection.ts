@@ -1,9 +1,8 @@
 import type { Client } from '@modelcontextprotocol/client';
-import { ErrorCode, McpError, type Implementation, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError, type Implementation } from '@modelcontextprotocol/sdk/types.js';
 import { DomainError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { askableCapabilities, forwardedMeta, mayBeAsked } from './callMeta.js';
-import type { Cancellation } from './cancellation.js';
 import { ChildProcessTransport } from './childProcessTransport.js';
 import { ConcurrencyLimit } from './concurrencyLimit.js';
 import { IsolatedWorkers, workerConfig, workerListener } from './isolatedWorkers.js';

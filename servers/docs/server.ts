@@ -1,10 +1,8 @@
-import { McpServer, type CacheHint, type ServerEventBus } from '@modelcontextprotocol/server';
-import { resolveCaller, type CallerContext } from '../../shared/callerContext.js';
-import type { Logger } from '../../shared/logger.js';
+import { McpServer, type CacheHint } from '@modelcontextprotocol/server';
+import { resolveCaller } from '../../shared/callerContext.js';
 import { deliverResourceChanges } from '../../shared/serving/resourceChanges.js';
-import { ServerSurface, type SurfaceRegistrar } from '../../shared/serving/serverSurface.js';
+import { ServerSurface } from '../../shared/serving/serverSurface.js';
 import { LEGACY_CONNECTION, type ServingInstance } from '../../shared/serving/servingInstance.js';
-import type { DocsIndex } from './docsIndex.js';
 import { registerDocsPrompts } from './prompts.js';
 import { registerDocsResources, subscribableDocuments } from './resources.js';
 import { registerDocsTools } from './tools.js';
