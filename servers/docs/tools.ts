@@ -96,7 +96,7 @@ export function registerDocsTools(ctx: DocsServerContext): void {
       },
       outputSchema: z.object({
         query: z.string(),
-        total: z.number().int().describe('Matching sections before the limit was applied.'),
+        total: z.number().int().describe('Matching sections before the limit was applied, counted up to 1,000.'),
         results: z.array(searchHitView),
         indexing: indexingView.optional(),
       }),
