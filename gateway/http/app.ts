@@ -10,7 +10,7 @@ import type { CatalogView } from '../catalog/upstreamCatalog.js';
 import type { ManifoldGateway } from '../session/gatewayCore.js';
 import { requestIdOf, sendJson, sendRpcError } from './jsonRpcMessages.js';
 import { LegacySseRoutes } from './legacySseRoutes.js';
-import { authenticate, catchErrors, checkOrigin, limitedJsonBody, type GatewayState } from './middlewares.js';
+import { authenticate, catchErrors, checkOrigin, limitedJsonBody, statusOnlyAsRpcError, unpublishedMetadata, type GatewayState } from './middlewares.js';
 import { ModernRoutes } from './modernRoutes.js';
 import { classifyPost } from './modernRequest.js';
 import { sendModernError } from './modernExchange.js';
@@ -31,7 +31,8 @@ export interface HttpAppOptions {
 
 /**
  * The gateway's HTTP side. Every request passes, in this order:
- *   errors → origin/host check → public auth routes → [public /metrics] → authenticate
+ *   errors → status-only answers as JSON-RPC → origin/host check → public auth routes
+ *   → well-known URLs nothing published → [public /metrics] → authenticate
  *   → [operator routes: /metrics, status page] → body limit → route
  * Rate limiting slots in after `authenticate`.
  */
@@ -41,6 +42,7 @@ export function createHttpApp({ gateway, auth, publicUrl, logger, operatorRoutes
   app.silent = true;
 
   app.use(catchErrors(logger));
+  app.use(statusOnlyAsRpcError());
   app.use(
     checkOrigin({
       allowedOrigins: publicUrl ? [...config.http.allowedOrigins, new URL(publicUrl).origin] : config.http.allowedOrigins,
@@ -50,6 +52,7 @@ export function createHttpApp({ gateway, auth, publicUrl, logger, operatorRoutes
   );
   // Public: protected resource metadata (RFC 9728) and the embedded authorization server.
   app.use(auth.publicRoutes);
+  app.use(unpublishedMetadata);
   if (operatorRoutes) app.use(operatorRoutes.public);
   app.use(authenticate(auth.authenticator));
   if (operatorRoutes) app.use(operatorRoutes.authenticated);
@@ -118,7 +121,14 @@ export function createHttpApp({ gateway, auth, publicUrl, logger, operatorRoutes
     const view = gateway.view(namespace);
     if (!view) {
       ctx.respond = false;
-      return sendRpcError(ctx.res, 404, -32000, `No upstream with namespace "${namespace}". Known: ${gateway.upstreams.map((u) => u.namespace).join(', ')}.`, {}, requestIdOf(ctx.state.body));
+      return sendRpcError(
+        ctx.res,
+        404,
+        -32000,
+        `No upstream with namespace "${namespace}". Known: ${gateway.upstreams.map((u) => u.namespace).join(', ')}.`,
+        {},
+        requestIdOf(ctx.state.body),
+      );
     }
     return handler(view);
   };
@@ -136,7 +146,14 @@ export function createHttpApp({ gateway, auth, publicUrl, logger, operatorRoutes
     const view = gateway.curatedView(name);
     if (!view) {
       ctx.respond = false;
-      return sendRpcError(ctx.res, 404, -32000, `No view named "${name}". Known: ${gateway.curatedViewNames().join(', ') || '(none configured)'}.`, {}, requestIdOf(ctx.state.body));
+      return sendRpcError(
+        ctx.res,
+        404,
+        -32000,
+        `No view named "${name}". Known: ${gateway.curatedViewNames().join(', ') || '(none configured)'}.`,
+        {},
+        requestIdOf(ctx.state.body),
+      );
     }
     const granted = new Set(ctx.state.identity?.scopes ?? []);
     const missing = view.settings.scopes.filter((scope) => !grants(granted, scope));
@@ -144,7 +161,14 @@ export function createHttpApp({ gateway, auth, publicUrl, logger, operatorRoutes
       ctx.respond = false;
       const description = `the view "${name}" needs scope ${missing.join(' ')}`;
       const resource = auth.resourceFor?.(ctx.path).resource;
-      return sendRpcError(ctx.res, 403, INSUFFICIENT_SCOPE, `Forbidden: ${description}. Authorize again asking for ${missing.join(' ')}.`, resource ? { 'WWW-Authenticate': insufficientScopeChallenge(resource, [...granted], missing, description) } : {}, requestIdOf(ctx.state.body));
+      return sendRpcError(
+        ctx.res,
+        403,
+        INSUFFICIENT_SCOPE,
+        `Forbidden: ${description}. Authorize again asking for ${missing.join(' ')}.`,
+        resource ? { 'WWW-Authenticate': insufficientScopeChallenge(resource, [...granted], missing, description) } : {},
+        requestIdOf(ctx.state.body),
+      );
     }
     return handler(view);
   };

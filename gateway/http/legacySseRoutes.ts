@@ -2,7 +2,8 @@ import type { ParameterizedContext } from 'koa';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
 import type { ScopeGate } from '../auth/scopeGate.js';
 import type { ManifoldGateway } from '../session/gatewayCore.js';
-import { parseMessages, sendRpcError } from './jsonRpcMessages.js';
+import { parseMessages, requestIdOf, sendRpcError } from './jsonRpcMessages.js';
+import { paramsProblemOf } from './sessionParams.js';
 import type { GatewayState } from './middlewares.js';
 
 type Ctx = ParameterizedContext<GatewayState>;
@@ -30,13 +31,17 @@ export class LegacySseRoutes {
 
   post = (ctx: Ctx, view: CatalogView): void => {
     ctx.respond = false;
+    const rpcId = requestIdOf(ctx.state.body);
     const sessionId = typeof ctx.query.sessionId === 'string' ? ctx.query.sessionId : undefined;
     const session = sessionId ? this.gateway.sessions.get(sessionId) : undefined;
     if (!session || session.view !== view || session.transport.mode !== 'legacy-sse' || session.identity.user !== ctx.state.identity?.user) {
-      return sendRpcError(ctx.res, 404, -32001, 'Session not found. Open a new stream with GET on the SSE endpoint.');
+      return sendRpcError(ctx.res, 404, -32001, 'Session not found. Open a new stream with GET on the SSE endpoint.', {}, rpcId);
     }
     const parsed = parseMessages(ctx.state.body);
-    if (!parsed.ok) return sendRpcError(ctx.res, 400, -32600, parsed.message);
+    if (!parsed.ok) return sendRpcError(ctx.res, 400, -32600, parsed.message, {}, rpcId);
+    // Refused on the POST, as the SDK's own SSE transport refuses a message it cannot handle.
+    const problem = paramsProblemOf(parsed.messages);
+    if (problem) return sendRpcError(ctx.res, 400, -32602, problem, {}, rpcId);
     session.updateIdentity(ctx.state.identity!);
     if (!this.admit(ctx.res, ctx.path, view, ctx.state.identity!, parsed.messages)) return;
     ctx.res.writeHead(202, { 'Content-Type': 'text/plain' }).end('Accepted');

@@ -3,7 +3,8 @@ import type { Middleware } from 'koa';
 import { isLoopbackHost } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Authenticator, CallerIdentity } from '../auth/authenticate.js';
-import { sendRpcError } from './jsonRpcMessages.js';
+import { requestIdOf, sendJson, sendRpcError } from './jsonRpcMessages.js';
+import { isJsonContentType } from './mediaTypes.js';
 
 /** What the middlewares leave for the route handlers. */
 export interface GatewayState {
@@ -31,6 +32,29 @@ export function catchErrors(logger: Logger): GatewayMiddleware {
 }
 
 /**
+ * What Koa and the router answer on their own (404 for a path nothing serves, 405 with `Allow`
+ * for a method a path does not take, 501 for an HTTP method nobody knows) as a JSON-RPC error
+ * like every other refusal, instead of a bare status text.
+ */
+export function statusOnlyAsRpcError(): GatewayMiddleware {
+  return async (ctx, next) => {
+    await next();
+    if (ctx.respond === false || ctx.body != null || ctx.status < 400) return;
+    const status = ctx.status;
+    const allow = ctx.response.get('Allow');
+    const message =
+      status === 404
+        ? `Not found: nothing is served at ${ctx.path}. The MCP endpoints are /mcp, /servers/{namespace}/mcp and /views/{name}/mcp.`
+        : status === 405
+          ? `Method not allowed: ${ctx.method} ${ctx.path}; use ${allow || 'another method'}.`
+          : `${ctx.method} ${ctx.path} failed with HTTP ${status}: ${ctx.message}.`;
+    ctx.body = { jsonrpc: '2.0', error: { code: -32000, message }, id: requestIdOf(ctx.state.body) };
+    // Setting a body resets a status Koa chose itself (its default 404): keep the one decided.
+    ctx.status = status;
+  };
+}
+
+/**
  * DNS-rebinding defence (MCP spec, transports: security warning). A browser page on another
  * origin must not reach a local gateway: `Origin`, when sent, must be a loopback origin or a
  * configured one; and on a loopback listener `Host` must name this machine, since a rebound
@@ -49,7 +73,12 @@ export function checkOrigin(options: { allowedOrigins: readonly string[]; allowe
       const host = hostName(ctx.req.headers.host);
       if (host !== undefined && !isLoopbackHost(host) && !hosts.has(host)) {
         ctx.respond = false;
-        return sendRpcError(ctx.res, 403, -32000, `Host "${host}" is not allowed on a loopback listener. Use localhost or 127.0.0.1, or add it to http.allowedHosts.`);
+        return sendRpcError(
+          ctx.res,
+          403,
+          -32000,
+          `Host "${host}" is not allowed on a loopback listener. Use localhost or 127.0.0.1, or add it to http.allowedHosts.`,
+        );
       }
     }
     await next();
@@ -70,6 +99,28 @@ function hostName(header: string | undefined): string | undefined {
   const match = /^(\[[^\]]+\]|[^:]+)(?::\d+)?$/.exec(header.trim());
   return match?.[1]?.toLowerCase();
 }
+
+/**
+ * A well-known URL (RFC 8615) the public routes did not answer: metadata documents are public,
+ * so what is not published there is a 404 (405 for a method other than GET) in the OAuth error
+ * shape metadata clients read (RFC 6749 §5.2), never an authentication challenge.
+ */
+export const unpublishedMetadata: GatewayMiddleware = async (ctx, next) => {
+  if (!ctx.path.startsWith('/.well-known/')) return next();
+  ctx.respond = false;
+  if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+    return sendJson(
+      ctx.res,
+      405,
+      { error: 'invalid_request', error_description: `${ctx.path} is a metadata document: read it with GET.` },
+      { Allow: 'GET, HEAD' },
+    );
+  }
+  sendJson(ctx.res, 404, {
+    error: 'not_found',
+    error_description: `Nothing is published at ${ctx.path}. Protected resource metadata is at /.well-known/oauth-protected-resource/mcp, and under /servers/{namespace}/mcp and /views/{name}/mcp.`,
+  });
+};
 
 /** Establish who is calling (the pluggable authenticator) and refuse anonymous requests. */
 export function authenticate(authenticator: Authenticator): GatewayMiddleware {
@@ -108,6 +159,9 @@ export function limitedJsonBody(maxBytes: number): GatewayMiddleware {
       ctx.state.body = JSON.parse(text);
     } catch {
       ctx.respond = false;
+      // A body that was never meant as JSON is a media type problem, not a JSON syntax error.
+      if (!isJsonContentType(ctx.req.headers['content-type']))
+        return sendRpcError(ctx.res, 415, -32000, 'Unsupported Media Type: send a JSON-RPC message as Content-Type: application/json.');
       return sendRpcError(ctx.res, 400, -32700, 'Parse error: the request body is not valid JSON.');
     }
     await next();

@@ -48,7 +48,14 @@ export function operatorRoutes(options: {
     authenticated: async (ctx, next) => {
       const isPage = settings.statusPage.enabled && ctx.method === 'GET' && ctx.path === '/';
       const isApproval = settings.statusPage.enabled && ctx.method === 'POST' && ctx.path === '/integrity/approve';
-      if (!isMetrics(ctx) && !isPage && !isApproval) return next();
+      if (!isMetrics(ctx) && !isPage && !isApproval) {
+        // Another method on a page's path: 405 with Allow (the JSON-RPC error is written by statusOnlyAsRpcError).
+        const readOnlyPath = (metrics !== undefined && ctx.path === '/metrics') || (settings.statusPage.enabled && ctx.path === '/');
+        if (!readOnlyPath || ctx.method === 'GET') return next();
+        ctx.set('Allow', 'GET');
+        ctx.status = 405;
+        return;
+      }
       const identity = ctx.state.identity;
       if (!identity || !mayOperate(identity.scopes)) {
         ctx.respond = false;

@@ -7,6 +7,7 @@ import type { ClientSession } from '../session/clientSession.js';
 import { parseMessages, requestIdOf, sendRpcError } from './jsonRpcMessages.js';
 import type { GatewayState } from './middlewares.js';
 import { acceptsAll, isJsonContentType } from './mediaTypes.js';
+import { paramsProblemOf } from './sessionParams.js';
 
 type Ctx = ParameterizedContext<GatewayState>;
 
@@ -27,13 +28,13 @@ export class StreamableHttpRoutes {
   post = async (ctx: Ctx, view: CatalogView): Promise<void> => {
     ctx.respond = false;
     const { req, res } = ctx;
+    const rpcId = requestIdOf(ctx.state.body);
     if (!isJsonContentType(req.headers['content-type'])) {
-      return sendRpcError(res, 415, -32000, 'Unsupported Media Type: send Content-Type: application/json.');
+      return sendRpcError(res, 415, -32000, 'Unsupported Media Type: send Content-Type: application/json.', {}, rpcId);
     }
     if (!acceptsAll(req.headers.accept, ['application/json', 'text/event-stream'])) {
-      return sendRpcError(res, 406, -32000, 'Not Acceptable: send Accept: application/json, text/event-stream.');
+      return sendRpcError(res, 406, -32000, 'Not Acceptable: send Accept: application/json, text/event-stream.', {}, rpcId);
     }
-    const rpcId = requestIdOf(ctx.state.body);
     const parsed = parseMessages(ctx.state.body);
     if (!parsed.ok) return sendRpcError(res, 400, -32600, parsed.message, {}, rpcId);
     const { messages, batch } = parsed;
@@ -42,7 +43,8 @@ export class StreamableHttpRoutes {
 
     if (hasInitialize) {
       if (batch || messages.length > 1) return sendRpcError(res, 400, -32600, 'initialize must be sent alone, not in a batch.');
-      if (sessionId) return sendRpcError(res, 400, -32600, 'This session is already initialized; send initialize without Mcp-Session-Id to start a new one.', {}, rpcId);
+      if (sessionId)
+        return sendRpcError(res, 400, -32600, 'This session is already initialized; send initialize without Mcp-Session-Id to start a new one.', {}, rpcId);
       const handshake = initializeHandshake((messages[0] as { params?: unknown }).params);
       if (typeof handshake === 'string') return sendRpcError(res, 400, -32602, `Invalid initialize request: ${handshake}. No session was opened.`, {}, rpcId);
       if (!this.gateway.isAccepting) return sendRpcError(res, 503, -32000, 'The gateway is shutting down. Reconnect shortly.', { 'Retry-After': '5' }, rpcId);
@@ -80,6 +82,8 @@ export class StreamableHttpRoutes {
       const refusal = batchRefusal(session.transport.protocolVersion, messages.length);
       if (refusal) return sendRpcError(res, 400, -32600, refusal);
     }
+    const problem = paramsProblemOf(messages);
+    if (problem) return sendRpcError(res, batch ? 400 : 200, -32602, problem, {}, rpcId);
     if (!this.admit(res, ctx.path, view, ctx.state.identity!, messages)) return;
     if (!this.gateway.isAccepting && messages.some((m) => 'method' in m && 'id' in m)) {
       // Responses and notifications (answers to sampling, cancellations) still go through while draining.
@@ -169,10 +173,12 @@ function batchRefusal(protocolVersion: string | undefined, size: number): string
  * on: checked before a session exists, so a malformed initialize opens none.
  */
 function initializeHandshake(params: unknown): NonNullable<ClientSession['handshake']> | string {
-  if (typeof params !== 'object' || params === null || Array.isArray(params)) return 'params must be an object with protocolVersion, capabilities and clientInfo';
+  if (typeof params !== 'object' || params === null || Array.isArray(params))
+    return 'params must be an object with protocolVersion, capabilities and clientInfo';
   const { protocolVersion, capabilities, clientInfo } = params as Record<string, unknown>;
   if (typeof protocolVersion !== 'string' || protocolVersion === '') return 'params.protocolVersion must be a protocol revision such as "2025-11-25"';
-  if (typeof capabilities !== 'object' || capabilities === null || Array.isArray(capabilities)) return 'params.capabilities must be an object (it may be empty)';
+  if (typeof capabilities !== 'object' || capabilities === null || Array.isArray(capabilities))
+    return 'params.capabilities must be an object (it may be empty)';
   if (typeof clientInfo !== 'object' || clientInfo === null || Array.isArray(clientInfo)) return 'params.clientInfo must be an object with name and version';
   const { name, version } = clientInfo as Record<string, unknown>;
   if (typeof name !== 'string' || name === '') return 'params.clientInfo.name must be a non-empty string';
