@@ -11,7 +11,7 @@ import { privateDataDir } from '../shared/privateData.js';
 import { loadRequestStateKey } from '../shared/requestStateKey.js';
 import { runMain } from '../shared/runtimeEnv.js';
 import { SignInThrottle } from './auth/embedded/signInThrottle.js';
-import { publicUrlFor, setUpGatewayAuth } from './auth/gatewayAuth.js';
+import { publicUrlFor, setUpGatewayAuth } from './compose/gatewayAuth.js';
 import { loadGatewayConfig } from './config/load.js';
 import { ManifoldGateway, RELAYED_INPUT_TTL_SECONDS } from './session/gatewayCore.js';
 import { createHttpApp } from './http/app.js';

@@ -6,7 +6,7 @@ import { createLogger } from '../shared/logger.js';
 import { packageRoot } from '../shared/packageRoot.js';
 import { readBootstrapAdmin } from './auth/bootstrapAdmin.js';
 import { createEmbeddedAuthServer } from './auth/embedded/embeddedAuthServer.js';
-import { embeddedAuthOptions, GatewayResources } from './auth/gatewayAuth.js';
+import { embeddedAuthOptions, GatewayResources } from './compose/gatewayAuth.js';
 import { loadGatewayConfig } from './config/load.js';
 
 /**

@@ -68,7 +68,9 @@ export class AccessPolicy {
     switch (method) {
       case 'tools/call': {
         const args = params?.arguments;
-        const composite = name ? this.virtualTools?.scopesOf(view, name, typeof args === 'object' && args !== null ? (args as Record<string, unknown>) : undefined) : undefined;
+        const composite = name
+          ? this.virtualTools?.scopesOf(view, name, typeof args === 'object' && args !== null ? (args as Record<string, unknown>) : undefined)
+          : undefined;
         if (composite) return { scopes: composite, what: `calling ${name}` };
         const target = name ? this.toolTarget(view, name) : undefined;
         return target ? { scopes: [this.toolScope(target.namespace, target.tool)], what: `calling ${name}` } : undefined;

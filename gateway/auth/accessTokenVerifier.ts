@@ -154,7 +154,7 @@ export function jwtAccessTokenVerifier(options: JwtVerifierOptions): AccessToken
         }
       }
       if (lastError instanceof oauth.ResponseBodyError || isNetworkFailure(lastError)) {
-        throw new VerifierUnavailable('could not fetch the issuer\'s signing keys', { cause: lastError });
+        throw new VerifierUnavailable("could not fetch the issuer's signing keys", { cause: lastError });
       }
       throw new TokenRejected(rejectionReason(lastError));
     },
@@ -188,7 +188,8 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): Ac
         throw new VerifierUnavailable('token introspection failed', { cause: error });
       }
       if (!claims.active) throw new TokenRejected('the access token is not active (expired, revoked or unknown)');
-      if (claims.iss !== undefined && claims.iss !== options.authorizationServer.issuer) throw new TokenRejected('the access token was issued by another authorization server');
+      if (claims.iss !== undefined && claims.iss !== options.authorizationServer.issuer)
+        throw new TokenRejected('the access token was issued by another authorization server');
       const tokenAudiences = claims.aud === undefined ? [] : Array.isArray(claims.aud) ? claims.aud : [claims.aud];
       const audience = audiences.find((a) => tokenAudiences.includes(a));
       if (!audience) throw new TokenRejected('the access token was issued for another resource');

@@ -67,7 +67,8 @@ export function oauthAuthenticator(options: OAuthAuthenticatorOptions): Authenti
             method: `oauth:${access.clientId || 'unknown-client'}`,
           },
         };
-        if (access.recheckAt !== undefined) lastOnConnection.set(req.socket, { token: bearer.token, resource: resource.resource, recheckAt: access.recheckAt, outcome });
+        if (access.recheckAt !== undefined)
+          lastOnConnection.set(req.socket, { token: bearer.token, resource: resource.resource, recheckAt: access.recheckAt, outcome });
         return outcome;
       } catch (error) {
         if (error instanceof TokenRejected) {

@@ -1,7 +1,5 @@
-import type { ServerResponse } from 'node:http';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
-import { sendRpcError } from '../http/jsonRpcMessages.js';
 import type { AccessPolicy } from './accessPolicy.js';
 import type { CallerIdentity } from './authenticate.js';
 import { insufficientScopeChallenge, type ProtectedResource } from './protectedResource.js';
@@ -19,9 +17,12 @@ export interface ScopeRefusal {
 }
 
 /** The refusal for the first request in `messages` that needs a scope the token lacks, if any. */
-export type ScopeCheck = (path: string, view: CatalogView, identity: CallerIdentity, messages: ReadonlyArray<JSONRPCMessage | { id: unknown; method: string; params?: Record<string, unknown> }>) => ScopeRefusal | undefined;
-
-export type ScopeGate = (res: ServerResponse, path: string, view: CatalogView, identity: CallerIdentity, messages: readonly JSONRPCMessage[]) => boolean;
+export type ScopeCheck = (
+  path: string,
+  view: CatalogView,
+  identity: CallerIdentity,
+  messages: ReadonlyArray<JSONRPCMessage | { id: unknown; method: string; params?: Record<string, unknown> }>,
+) => ScopeRefusal | undefined;
 
 /**
  * Which scopes a step-up challenge names. The revisions differ (MCP authorization, scope
@@ -37,7 +38,11 @@ export type StepUpChallenge = 'held-and-needed' | 'needed';
  * 403 with `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"` so that a client can
  * step up, and a JSON-RPC error naming the scope for clients and models that read the body.
  */
-export function createScopeCheck(policy: AccessPolicy, resourceFor: (path: string) => { resource: ProtectedResource }, challenge: StepUpChallenge = 'held-and-needed'): ScopeCheck {
+export function createScopeCheck(
+  policy: AccessPolicy,
+  resourceFor: (path: string) => { resource: ProtectedResource },
+  challenge: StepUpChallenge = 'held-and-needed',
+): ScopeCheck {
   return (path, view, identity, messages) => {
     const granted = new Set(identity.scopes);
     for (const message of messages) {
@@ -56,17 +61,5 @@ export function createScopeCheck(policy: AccessPolicy, resourceFor: (path: strin
       };
     }
     return undefined;
-  };
-}
-
-/** A scope check that writes its refusal, for 2025-era POSTs (echoing the id of a single request). */
-export function scopeGateOf(check: ScopeCheck): ScopeGate {
-  return (res, path, view, identity, messages) => {
-    const refusal = check(path, view, identity, messages);
-    if (!refusal) return true;
-    const only = messages.length === 1 ? messages[0] : undefined;
-    const id = only && 'id' in only && (typeof only.id === 'string' || typeof only.id === 'number') ? only.id : null;
-    sendRpcError(res, refusal.status, refusal.code, refusal.message, refusal.headers, id);
-    return false;
   };
 }

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import { isLoopbackHost } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
-import type { GatewayAuth } from '../auth/gatewayAuth.js';
+import type { GatewayAuth } from '../auth/gatewayAuthSurface.js';
 import { insufficientScopeChallenge } from '../auth/protectedResource.js';
 import { INSUFFICIENT_SCOPE } from '../auth/scopeGate.js';
 import { grants } from '../auth/scopePolicy.js';
@@ -14,6 +14,7 @@ import { authenticate, catchErrors, checkOrigin, limitedJsonBody, statusOnlyAsRp
 import { ModernRoutes } from './modernRoutes.js';
 import { classifyPost } from './modernRequest.js';
 import { sendModernError } from './modernExchange.js';
+import { scopeGateOf } from './scopeGate.js';
 import { StreamableHttpRoutes } from './streamableHttpRoutes.js';
 import type { OperatorRoutes } from '../http/operatorRoutes.js';
 
@@ -51,7 +52,13 @@ export function createHttpApp({ gateway, auth, publicUrl, logger, operatorRoutes
     }),
   );
   // Public: protected resource metadata (RFC 9728) and the embedded authorization server.
-  app.use(auth.publicRoutes);
+  app.use(async (ctx, next) => {
+    const answer = auth.metadataAt(ctx.method, ctx.path);
+    if (!answer) return next();
+    ctx.respond = false;
+    sendJson(ctx.res, answer.status, answer.body);
+  });
+  if (auth.authorizationServerRoutes) app.use(auth.authorizationServerRoutes);
   app.use(unpublishedMetadata);
   if (operatorRoutes) app.use(operatorRoutes.public);
   app.use(authenticate(auth.authenticator));
@@ -59,9 +66,10 @@ export function createHttpApp({ gateway, auth, publicUrl, logger, operatorRoutes
   app.use(limitedJsonBody(config.http.maxBodyBytes));
 
   const router = new Router<GatewayState>();
-  const streamable = new StreamableHttpRoutes(gateway, auth.scopeGate);
+  const sessionScopeGate = scopeGateOf(auth.sessionScopeCheck);
+  const streamable = new StreamableHttpRoutes(gateway, sessionScopeGate);
   const modern = new ModernRoutes(gateway, auth.scopeCheck, { perCaller: config.auth.mode === 'oauth' });
-  const legacy = new LegacySseRoutes(gateway, auth.scopeGate);
+  const legacy = new LegacySseRoutes(gateway, sessionScopeGate);
 
   /**
    * One POST to an MCP endpoint: a 2026-07-28 request (the `_meta` envelope) is answered on its

@@ -1,6 +1,6 @@
 import type { ParameterizedContext } from 'koa';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
-import type { ScopeGate } from '../auth/scopeGate.js';
+import type { ScopeGate } from './scopeGate.js';
 import type { ManifoldGateway } from '../session/gatewayCore.js';
 import { parseMessages, requestIdOf, sendRpcError } from './jsonRpcMessages.js';
 import { paramsProblemOf } from './sessionParams.js';

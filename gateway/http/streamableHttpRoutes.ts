@@ -2,7 +2,7 @@ import type { ParameterizedContext } from 'koa';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import type { CatalogView } from '../catalog/upstreamCatalog.js';
 import type { ManifoldGateway } from '../session/gatewayCore.js';
-import type { ScopeGate } from '../auth/scopeGate.js';
+import type { ScopeGate } from './scopeGate.js';
 import type { ClientSession } from '../session/clientSession.js';
 import { parseMessages, requestIdOf, sendRpcError } from './jsonRpcMessages.js';
 import type { GatewayState } from './middlewares.js';

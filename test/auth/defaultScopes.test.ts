@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultScopesOf, GatewayResources } from '../../gateway/auth/gatewayAuth.js';
+import { defaultScopesOf, GatewayResources } from '../../gateway/compose/gatewayAuth.js';
 import { parseGatewayConfig } from '../../gateway/config/load.js';
 import { ConfigError } from '../../shared/config.js';
 

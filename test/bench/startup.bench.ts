@@ -86,7 +86,7 @@ async function startOnce(): Promise<Start> {
 
 /** Importing the gateway's static module graph (its core and HTTP app), in a fresh process. */
 async function importTimeMs(): Promise<number> {
-  const modules = ['session/gatewayCore.js', 'http/app.js', 'auth/gatewayAuth.js', 'compose/policyStack.js'].map((m) =>
+  const modules = ['session/gatewayCore.js', 'http/app.js', 'compose/gatewayAuth.js', 'compose/policyStack.js'].map((m) =>
     JSON.stringify(join(ROOT, 'dist', 'gateway', m)),
   );
   const script = `const t = performance.now(); await Promise.all([${modules.join(', ')}].map((m) => import(m))); console.log(performance.now() - t);`;
