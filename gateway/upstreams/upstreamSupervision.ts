@@ -20,7 +20,7 @@ import type { ServerRequest } from './serverRequestRouting.js';
 import type { ListKind, UpstreamListener, UpstreamStateName } from './types.js';
 import { listAll, ToolFilter } from './upstreamLists.js';
 import type { UpstreamConfig } from './upstreamSettings.js';
-import { createUpstreamTransport, UpstreamStartError } from './upstreamTransports.js';
+import { createUpstreamTransport, describeExit, describeStartFailure } from './upstreamTransports.js';
 
 export const GATEWAY_CLIENT_INFO: Implementation = { name: 'manifold-gateway', version: '0.1.0' };
 /** What the gateway can be asked for by an upstream: it passes each request on to the client whose call caused it. */
@@ -130,22 +130,11 @@ export abstract class SupervisedUpstream {
     try {
       await this.connect();
     } catch (error) {
-      this.lastError = this.describeStartFailure(error);
+      this.lastError = describeStartFailure(this.config, this.transport, error);
       this.log.error({ err: error }, `failed to start: ${this.lastError}`);
       await this.discardConnection();
       this.scheduleRestart();
     }
-  }
-
-  private describeStartFailure(error: unknown): string {
-    const exit = this.transport instanceof ChildProcessTransport ? this.transport.exit : undefined;
-    const stdio = this.config.stdio;
-    const launched = stdio ? `"${[stdio.command, ...stdio.args].join(' ')}" in ${stdio.cwd ?? '.'}` : this.config.remote?.url;
-    const message = error instanceof Error ? error.message : String(error);
-    if (exit) return `the child ${launched} exited during startup (${describeExit(exit)}); see its log lines above`;
-    if (error instanceof UpstreamStartError) return error.code === 'entry_missing' ? `cannot start ${launched}: ${message}` : message;
-    if (isSystemError(error) && error.code === 'ENOENT') return `cannot run ${launched}: command not found`;
-    return `${launched} failed to initialize: ${message}`;
   }
 
   private async connect(): Promise<void> {
@@ -392,12 +381,4 @@ export abstract class SupervisedUpstream {
   isToolAllowed(name: string): boolean {
     return this.toolFilter.allows(name);
   }
-}
-
-function describeExit(exit: { code: number | null; signal: NodeJS.Signals | null }): string {
-  return exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
-}
-
-function isSystemError(error: unknown): error is NodeJS.ErrnoException {
-  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string';
 }

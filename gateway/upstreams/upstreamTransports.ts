@@ -147,3 +147,23 @@ export class FallbackHttpTransport implements Transport {
     return this.active.close();
   }
 }
+
+/** A failed connection attempt, said plainly: what was started, and why it did not come up. */
+export function describeStartFailure(config: UpstreamConfig, transport: Transport | undefined, error: unknown): string {
+  const exit = transport instanceof ChildProcessTransport ? transport.exit : undefined;
+  const stdio = config.stdio;
+  const launched = stdio ? `"${[stdio.command, ...stdio.args].join(' ')}" in ${stdio.cwd ?? '.'}` : config.remote?.url;
+  const message = error instanceof Error ? error.message : String(error);
+  if (exit) return `the child ${launched} exited during startup (${describeExit(exit)}); see its log lines above`;
+  if (error instanceof UpstreamStartError) return error.code === 'entry_missing' ? `cannot start ${launched}: ${message}` : message;
+  if (isSystemError(error) && error.code === 'ENOENT') return `cannot run ${launched}: command not found`;
+  return `${launched} failed to initialize: ${message}`;
+}
+
+export function describeExit(exit: { code: number | null; signal: NodeJS.Signals | null }): string {
+  return exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
+}
+
+function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string';
+}

@@ -244,6 +244,9 @@ function medianOverRounds(all: Result[]): Result[] {
 
 // --- main ------------------------------------------------------------------------------------
 
+/** The benchmark is one user: caps meant to keep users from starving each other would refuse its load. */
+const BENCH_PER_USER = { sessions: 100_000, listenStreams: 100_000, inFlight: 100_000 };
+
 const results: Result[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'manifold-bench-'));
 const configFile = join(dir, 'gateway.json');
@@ -252,6 +255,8 @@ writeFileSync(
   JSON.stringify({
     listen: { host: '127.0.0.1', port: 0 },
     auth: { mode: 'none-loopback-dev' },
+    // One benchmark user opens every session and call: per-user caps are raised so the load is not refused.
+    limits: { perUser: BENCH_PER_USER },
     upstreams: [{ namespace: 'fx', stdio: { command: process.execPath, args: [FIXTURE] }, maxConcurrency: 256 }],
   }),
 );
@@ -279,7 +284,7 @@ writeFileSync(
     listen: { host: '127.0.0.1', port: 0 },
     auth: { mode: 'oauth', issuer: issuer.issuer },
     // Production policies stay on (logs, audit, validation, cache); limits are raised so the load is not refused.
-    limits: { rate: { perUser: 10_000_000, writesPerUser: 10_000_000 } },
+    limits: { rate: { perUser: 10_000_000, writesPerUser: 10_000_000, requestsPerUser: 10_000_000 }, perUser: BENCH_PER_USER },
     upstreams: [{ namespace: 'fx', stdio: { command: process.execPath, args: [FIXTURE], env: { FIXTURE_POLICY: '1' } }, maxConcurrency: 256 }],
   }),
 );

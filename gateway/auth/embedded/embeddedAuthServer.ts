@@ -1,3 +1,4 @@
+// Over 400 lines: the whole oidc-provider configuration is one object built in one function, so every setting of the authorization server reads in one place.
 import { join } from 'node:path';
 import type Koa from 'koa';
 import mount from 'koa-mount';
