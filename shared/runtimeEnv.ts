@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, envSchemas, readEnvironment } from './config.js';
 import { createLogger, type Logger, type LoggerOptions } from './logger.js';
+import { routeStrayOutputToLog } from './strayOutput.js';
 
 /** Environment variables every Manifold server reads. */
 export const commonServerEnv = {
@@ -17,7 +18,8 @@ export type CommonServerEnv = z.infer<z.ZodObject<typeof commonServerEnv>>;
 
 /**
  * Run a server entry point: configuration errors print one clear message and exit
- * with status 2; anything else is logged and exits with status 1.
+ * with status 2; anything else is logged and exits with status 1. Once the logger exists,
+ * Node's warnings and what libraries print with `console.*` are JSON lines of it too.
  */
 export function runMain(name: string, main: (logger: Logger) => Promise<void>, loggerOptions: LoggerOptions = {}): void {
   // Whatever the process writes (databases, keys, logs, pins) is the service user's alone.
@@ -30,6 +32,7 @@ export function runMain(name: string, main: (logger: Logger) => Promise<void>, l
     process.stderr.write(`${name}: ${(error as Error).message}\n`);
     process.exit(2);
   }
+  routeStrayOutputToLog(logger);
   main(logger).catch((error: unknown) => {
     if (error instanceof ConfigError) {
       process.stderr.write(`${name}: ${error.message}\n`);

@@ -32,6 +32,8 @@ export interface RunningGateway {
   base: string;
   process: ChildProcess;
   logs: LogLine[];
+  /** Every line it wrote to stderr, as written. */
+  stderrLines: string[];
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
@@ -68,12 +70,14 @@ export async function startGateway(
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const logs: LogLine[] = [];
+  const stderrLines: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
     child.once('exit', (code, signal) => resolveExit({ code, signal })),
   );
   const url = await new Promise<string>((resolveUrl, reject) => {
     const lines = createInterface({ input: child.stderr! });
     lines.on('line', (line) => {
+      stderrLines.push(line);
       try {
         const entry = JSON.parse(line) as LogLine;
         logs.push(entry);
@@ -92,6 +96,7 @@ export async function startGateway(
     base: url.replace(/\/mcp$/, ''),
     process: child,
     logs,
+    stderrLines,
     exited,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
