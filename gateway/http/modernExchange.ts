@@ -80,7 +80,15 @@ export class ModernExchange {
 }
 
 /** A refusal before any exchange began (the ladder): the request id when the body had one. */
-export function sendModernError(res: ServerResponse, status: number, id: JsonRpcId, code: number, message: string, data?: unknown, headers: Record<string, string> = {}): void {
+export function sendModernError(
+  res: ServerResponse,
+  status: number,
+  id: JsonRpcId,
+  code: number,
+  message: string,
+  data?: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.end();
     return;

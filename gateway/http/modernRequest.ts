@@ -151,7 +151,10 @@ function slowPath(headers: IncomingHttpHeaders, body: unknown): ModernRequest | 
   const id = isObject(body) && isId(body.id) ? body.id : null;
   if (outcome.kind === 'legacy') return { kind: 'legacy' };
   if (outcome.kind === 'reject') {
-    return { kind: 'refused', refusal: { status: outcome.httpStatus, code: outcome.code, message: outcome.message, ...(outcome.data === undefined ? {} : { data: outcome.data }), id } };
+    return {
+      kind: 'refused',
+      refusal: { status: outcome.httpStatus, code: outcome.code, message: outcome.message, ...(outcome.data === undefined ? {} : { data: outcome.data }), id },
+    };
   }
   if (outcome.messageKind === 'notification') return { kind: 'notification' };
   const requested = outcome.classification.revision ?? 'unknown';
@@ -187,28 +190,47 @@ function checkRequest(headers: IncomingHttpHeaders, request: ModernRequest): Cla
   });
   const versionHeader = header(headers, 'mcp-protocol-version');
   if (versionHeader !== MODERN_REVISION) {
-    return refuse(400, HEADER_MISMATCH, `The MCP-Protocol-Version header must be sent and equal the _meta protocol version (${MODERN_REVISION}); got ${versionHeader === undefined ? 'none' : `"${versionHeader}"`}.`, {
-      mismatch: { header: versionHeader ?? null, body: MODERN_REVISION },
-    });
+    return refuse(
+      400,
+      HEADER_MISMATCH,
+      `The MCP-Protocol-Version header must be sent and equal the _meta protocol version (${MODERN_REVISION}); got ${versionHeader === undefined ? 'none' : `"${versionHeader}"`}.`,
+      {
+        mismatch: { header: versionHeader ?? null, body: MODERN_REVISION },
+      },
+    );
   }
   const methodHeader = header(headers, 'mcp-method');
   if (methodHeader !== request.method) {
-    return refuse(400, HEADER_MISMATCH, `The Mcp-Method header must be sent and equal the request method "${request.method}"; got ${methodHeader === undefined ? 'none' : `"${methodHeader}"`}.`, {
-      mismatch: { header: methodHeader ?? null, body: request.method },
-    });
+    return refuse(
+      400,
+      HEADER_MISMATCH,
+      `The Mcp-Method header must be sent and equal the request method "${request.method}"; got ${methodHeader === undefined ? 'none' : `"${methodHeader}"`}.`,
+      {
+        mismatch: { header: methodHeader ?? null, body: request.method },
+      },
+    );
   }
   // Extension methods pass the ladder; the endpoint decides whether it relays them (modernRoutes.ts).
   if (!MODERN_METHODS.has(request.method) && !RELAYED_EXTENSION_METHODS.has(request.method)) {
-    return refuse(404, -32601, `Method not found: "${request.method}" is not a method of protocol revision ${MODERN_REVISION}${REMOVED_HINT[request.method] ?? ''}.`);
+    return refuse(
+      404,
+      -32601,
+      `Method not found: "${request.method}" is not a method of protocol revision ${MODERN_REVISION}${REMOVED_HINT[request.method] ?? ''}.`,
+    );
   }
   const nameParam = NAME_PARAMS[request.method];
   if (nameParam !== undefined) {
     const value = request.params[nameParam];
     const nameHeader = header(headers, 'mcp-name');
     if (typeof value === 'string' && nameHeader !== value) {
-      return refuse(400, HEADER_MISMATCH, `The Mcp-Name header must be sent and equal params.${nameParam} ("${value}"); got ${nameHeader === undefined ? 'none' : `"${nameHeader}"`}.`, {
-        mismatch: { header: nameHeader ?? null, body: value },
-      });
+      return refuse(
+        400,
+        HEADER_MISMATCH,
+        `The Mcp-Name header must be sent and equal params.${nameParam} ("${value}"); got ${nameHeader === undefined ? 'none' : `"${nameHeader}"`}.`,
+        {
+          mismatch: { header: nameHeader ?? null, body: value },
+        },
+      );
     }
   }
   return { kind: 'request', request };
@@ -217,7 +239,7 @@ function checkRequest(headers: IncomingHttpHeaders, request: ModernRequest): Cla
 const REMOVED_HINT: Readonly<Record<string, string>> = {
   initialize: ' (no handshake: send server/discover, and the _meta envelope on every request)',
   ping: ' (removed: any request shows the server is alive)',
-  'logging/setLevel': ' (removed: put io.modelcontextprotocol/logLevel in a request\'s _meta)',
+  'logging/setLevel': " (removed: put io.modelcontextprotocol/logLevel in a request's _meta)",
   'resources/subscribe': ' (removed: use subscriptions/listen with resourceSubscriptions)',
   'resources/unsubscribe': ' (removed: close the subscriptions/listen stream)',
 };

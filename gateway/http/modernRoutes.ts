@@ -62,11 +62,13 @@ export class ModernRoutes {
   async handle(ctx: Ctx, view: CatalogView, request: ModernRequest): Promise<void> {
     const { res } = ctx;
     const { id, method } = request;
-    if (!isJsonContentType(ctx.req.headers['content-type'])) return sendModernError(res, 415, id, -32000, 'Unsupported Media Type: send Content-Type: application/json.');
+    if (!isJsonContentType(ctx.req.headers['content-type']))
+      return sendModernError(res, 415, id, -32000, 'Unsupported Media Type: send Content-Type: application/json.');
     if (!acceptsAll(ctx.req.headers.accept, ['application/json', 'text/event-stream'])) {
       return sendModernError(res, 406, id, -32000, 'Not Acceptable: send Accept: application/json, text/event-stream.');
     }
-    if (!this.gateway.isAccepting) return sendModernError(res, 503, id, -32000, 'The gateway is shutting down. Retry shortly.', undefined, { 'Retry-After': '5' });
+    if (!this.gateway.isAccepting)
+      return sendModernError(res, 503, id, -32000, 'The gateway is shutting down. Retry shortly.', undefined, { 'Retry-After': '5' });
     const identity = ctx.state.identity!;
     const params = withoutEnvelope(request.params);
     const refusal = this.scopeCheck(ctx.path, view, identity, [{ id, method, params }]);
@@ -94,12 +96,23 @@ export class ModernRoutes {
     if (method === 'subscriptions/listen') return this.listen(ctx, client, id, params);
     const relayed = relayTarget(view, method);
     if (RELAYED_EXTENSION_METHODS.has(method) && !relayed) {
-      return sendModernError(res, 404, id, ErrorCode.MethodNotFound, `Method not found: ${method} (extension ${RELAYED_EXTENSION_METHODS.get(method)}) is served only at /servers/{namespace}/mcp of an upstream that declares the extension.`);
+      return sendModernError(
+        res,
+        404,
+        id,
+        ErrorCode.MethodNotFound,
+        `Method not found: ${method} (extension ${RELAYED_EXTENSION_METHODS.get(method)}) is served only at /servers/{namespace}/mcp of an upstream that declares the extension.`,
+      );
     }
 
     const exchange = new ModernExchange(res, id);
     const paramHeaders = method === 'tools/call' ? undeclaredParamHeaders(ctx.req.headers, tool?.inputSchema) : undefined;
-    const call: MethodRequest = { requestId: id, cancellation: exchange.cancellation, sendNotification: (n) => exchange.notify(n), ...(paramHeaders ? { paramHeaders } : {}) };
+    const call: MethodRequest = {
+      requestId: id,
+      cancellation: exchange.cancellation,
+      sendNotification: (n) => exchange.notify(n),
+      ...(paramHeaders ? { paramHeaders } : {}),
+    };
     const { methods } = this.gateway;
     try {
       let result: Result;
@@ -150,7 +163,11 @@ export class ModernRoutes {
     // One upstream alone: the extensions the gateway relays to it, as it declared them (relayedExtensions.ts).
     const extensions = view.namespace === undefined ? undefined : relayedExtensionsOf(readable[0]?.capabilities?.extensions);
     const instructions = composeInstructions(view, this.gateway.config.separator, readable);
-    return { supportedVersions: [...SUPPORTED_MODERN_REVISIONS], capabilities: extensions ? { ...capabilities, extensions } : capabilities, ...(instructions ? { instructions } : {}) };
+    return {
+      supportedVersions: [...SUPPORTED_MODERN_REVISIONS],
+      capabilities: extensions ? { ...capabilities, extensions } : capabilities,
+      ...(instructions ? { instructions } : {}),
+    };
   }
 
   private async listen(ctx: Ctx, client: ModernRequestClient, id: string | number, params: Result): Promise<void> {
@@ -199,7 +216,10 @@ export class ModernRoutes {
         return { ttlMs: LIVE_TTL_MS, cacheScope: scope('public') };
       case 'resources/read':
         // An upstream's own hint holds, made private when answers depend on the caller; none means do not cache.
-        return { ttlMs: typeof upstreamTtl === 'number' && Number.isSafeInteger(upstreamTtl) && upstreamTtl > 0 ? upstreamTtl : 0, cacheScope: scope(upstreamScope) };
+        return {
+          ttlMs: typeof upstreamTtl === 'number' && Number.isSafeInteger(upstreamTtl) && upstreamTtl > 0 ? upstreamTtl : 0,
+          cacheScope: scope(upstreamScope),
+        };
       default:
         // A relayed extension method keeps its upstream's hint (SEP-2640 skills/list and skills/get carry one), made private likewise.
         return RELAYED_EXTENSION_METHODS.has(method) && typeof upstreamTtl === 'number' && Number.isSafeInteger(upstreamTtl) && upstreamTtl >= 0
@@ -245,8 +265,10 @@ function paramsProblem(method: string, params: Result): string | undefined {
     case 'completion/complete': {
       const ref = params.ref as Result | undefined;
       const argument = params.argument as Result | undefined;
-      if (typeof ref !== 'object' || ref === null || (ref.type !== 'ref/prompt' && ref.type !== 'ref/resource')) return 'params.ref must be {type: "ref/prompt", name} or {type: "ref/resource", uri}';
-      if (typeof argument !== 'object' || argument === null || typeof argument.name !== 'string' || typeof argument.value !== 'string') return 'params.argument must be {name, value}';
+      if (typeof ref !== 'object' || ref === null || (ref.type !== 'ref/prompt' && ref.type !== 'ref/resource'))
+        return 'params.ref must be {type: "ref/prompt", name} or {type: "ref/resource", uri}';
+      if (typeof argument !== 'object' || argument === null || typeof argument.name !== 'string' || typeof argument.value !== 'string')
+        return 'params.argument must be {name, value}';
       return undefined;
     }
     default:

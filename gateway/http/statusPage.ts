@@ -24,13 +24,17 @@ export function renderStatusPage(data: StatusPageData): string {
   const readiness = gateway.readiness();
   const upstreamRows = readiness.upstreams
     .map(
-      (u) => `<tr data-upstream="${escape(u.namespace)}"><td>${escape(u.namespace)}</td><td class="${u.state === 'ready' ? 'ready' : 'down'}">${escape(u.state)}</td>` +
+      (u) =>
+        `<tr data-upstream="${escape(u.namespace)}"><td>${escape(u.namespace)}</td><td class="${u.state === 'ready' ? 'ready' : 'down'}">${escape(u.state)}</td>` +
         `<td>${escape(u.transport)}${u.pid ? ` (pid ${u.pid})` : ''}</td><td>${u.restarts}</td><td>${u.inFlight}</td><td>${u.queued}</td><td>${u.tools}</td>` +
         `<td class="muted">${escape(u.lastError ?? '')}${u.nextRestartInMs !== undefined ? ` — restart in ${u.nextRestartInMs} ms` : ''}</td></tr>`,
     )
     .join('');
   const toolSections = gateway.upstreams
-    .map((u) => `<h3>${escape(u.namespace)} <span class="muted">(${u.tools.length})</span></h3><ul class="tools">${u.tools.map((t) => `<li><code>${escape(t.name)}</code>${t.annotations?.readOnlyHint ? '' : ' <span class="muted">write</span>'}</li>`).join('')}</ul>`)
+    .map(
+      (u) =>
+        `<h3>${escape(u.namespace)} <span class="muted">(${u.tools.length})</span></h3><ul class="tools">${u.tools.map((t) => `<li><code>${escape(t.name)}</code>${t.annotations?.readOnlyHint ? '' : ' <span class="muted">write</span>'}</li>`).join('')}</ul>`,
+    )
     .join('');
   const callRows = (records: readonly CallRecord[]): string =>
     records.length === 0
@@ -38,7 +42,8 @@ export function renderStatusPage(data: StatusPageData): string {
       : [...records]
           .reverse()
           .map(
-            (r) => `<tr><td>${escape(r.time)}</td><td>${escape(r.user)}</td><td>${escape(r.method)}</td><td><code>${escape(r.name)}</code></td><td>${escape(r.upstream)}</td>` +
+            (r) =>
+              `<tr><td>${escape(r.time)}</td><td>${escape(r.user)}</td><td>${escape(r.method)}</td><td><code>${escape(r.name)}</code></td><td>${escape(r.upstream)}</td>` +
               `<td class="${r.outcome === 'ok' ? 'ready' : 'down'}">${escape(r.outcome)}</td><td>${r.durationMs} ms${r.cache === 'hit' ? ' (cached)' : ''}</td><td class="muted">${escape(r.message ?? '')}</td></tr>`,
           )
           .join('');
@@ -46,7 +51,8 @@ export function renderStatusPage(data: StatusPageData): string {
   const pendingSection = pending.length
     ? `<h2>Tool changes awaiting approval</h2><table id="tool-changes"><tr><th>upstream</th><th>tool</th><th>what changed</th><th></th></tr>${pending
         .map(
-          (p) => `<tr data-tool="${escape(p.namespace)}/${escape(p.tool)}"><td>${escape(p.namespace)}</td><td><code>${escape(p.tool)}</code></td><td><pre>${escape(p.changes.join('\n'))}</pre></td>` +
+          (p) =>
+            `<tr data-tool="${escape(p.namespace)}/${escape(p.tool)}"><td>${escape(p.namespace)}</td><td><code>${escape(p.tool)}</code></td><td><pre>${escape(p.changes.join('\n'))}</pre></td>` +
             `<td><form method="post" action="/integrity/approve"><input type="hidden" name="namespace" value="${escape(p.namespace)}"><input type="hidden" name="tool" value="${escape(p.tool)}"><button type="submit">Approve</button></form></td></tr>`,
         )
         .join('')}</table>`

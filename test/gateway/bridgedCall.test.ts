@@ -30,7 +30,10 @@ describe('a bridged call', () => {
     const call = new BridgedCall('c1', 'ada');
     askingUpstream(call, [[{ method: 'sampling/createMessage', params: { maxTokens: 5 } }, { method: 'roots/list' }]]);
     const first = await round(call);
-    expect(first).toEqual({ kind: 'input', inputRequests: { 'sampling-1': { method: 'sampling/createMessage', params: { maxTokens: 5 } }, 'roots-2': { method: 'roots/list' } } });
+    expect(first).toEqual({
+      kind: 'input',
+      inputRequests: { 'sampling-1': { method: 'sampling/createMessage', params: { maxTokens: 5 } }, 'roots-2': { method: 'roots/list' } },
+    });
     call.answer({ 'sampling-1': { text: 'hi' }, 'roots-2': { roots: [] }, unknown: 'ignored' });
     const done = await round(call);
     expect(done).toEqual({ kind: 'done', result: { content: [{ type: 'text', text: JSON.stringify([{ text: 'hi' }, { roots: [] }]) }] } });
@@ -45,7 +48,7 @@ describe('a bridged call', () => {
     expect(call.rounds).toBe(2);
   });
 
-  it('is cancelled upstream when the round\'s client cancels, and its held requests fail', async () => {
+  it("is cancelled upstream when the round's client cancels, and its held requests fail", async () => {
     const call = new BridgedCall('c3', 'ada');
     const upstream = askingUpstream(call, [[{ method: 'sampling/createMessage', params: {} }]]);
     expect((await round(call)).kind).toBe('input');
@@ -112,7 +115,9 @@ describe('parked calls', () => {
     const third = parked.open('alan', upstream);
     const cancelled = askingUpstream(third, [[{ method: 'roots/list' }]]);
     const refused = await parked.drive(third, { cancellation: new CallCancellation() });
-    expect(String((refused as { error: Error }).error.message)).toContain('Upstream "fx" already has 2 calls waiting for their clients\' input on this gateway instance, its limit (2, half its concurrency)');
+    expect(String((refused as { error: Error }).error.message)).toContain(
+      'Upstream "fx" already has 2 calls waiting for their clients\' input on this gateway instance, its limit (2, half its concurrency)',
+    );
     expect(cancelled.cancelled()).toBe(true);
     // Another upstream is not affected.
     const elsewhere = parked.open('alan', { namespace: 'other', maxParked: 2 });
@@ -134,14 +139,22 @@ describe('parked calls', () => {
 
 describe("a remote upstream's requests, by the stream they arrive on", () => {
   const sse = (...messages: Result[]): Response =>
-    new Response(messages.map((message) => `event: message\ndata: ${JSON.stringify(message)}\n\n`).join(''), { headers: { 'content-type': 'text/event-stream' } });
+    new Response(messages.map((message) => `event: message\ndata: ${JSON.stringify(message)}\n\n`).join(''), {
+      headers: { 'content-type': 'text/event-stream' },
+    });
 
   it("notes the requests in a forwarded call's SSE answer as its own, and passes the stream on unchanged", async () => {
     const owners = new StreamOwners();
     const request = { jsonrpc: '2.0', id: 7, method: 'elicitation/create', params: { message: 'ok?' } };
     const result = { jsonrpc: '2.0', id: 2 ** 40 + 3, result: { content: [] } };
-    const wrapped = owners.wrapFetch(() => Promise.resolve(sse(request, result)), () => true);
-    const response = await wrapped('http://upstream.test/mcp', { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 2 ** 40 + 3, method: 'tools/call', params: {} }) });
+    const wrapped = owners.wrapFetch(
+      () => Promise.resolve(sse(request, result)),
+      () => true,
+    );
+    const response = await wrapped('http://upstream.test/mcp', {
+      method: 'POST',
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2 ** 40 + 3, method: 'tools/call', params: {} }),
+    });
     const text = await response.text();
     expect(text).toBe(`event: message\ndata: ${JSON.stringify(request)}\n\nevent: message\ndata: ${JSON.stringify(result)}\n\n`);
     expect(owners.take(7)).toBe(2 ** 40 + 3);
@@ -150,7 +163,10 @@ describe("a remote upstream's requests, by the stream they arrive on", () => {
 
   it("leaves the SDK's own requests (initialize, lists) and JSON answers alone", async () => {
     const owners = new StreamOwners();
-    const wrapped = owners.wrapFetch(() => Promise.resolve(sse({ jsonrpc: '2.0', id: 1, method: 'roots/list' })), () => true);
+    const wrapped = owners.wrapFetch(
+      () => Promise.resolve(sse({ jsonrpc: '2.0', id: 1, method: 'roots/list' })),
+      () => true,
+    );
     await (await wrapped('http://upstream.test/mcp', { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/list' }) })).text();
     expect(owners.take(1)).toBeUndefined();
   });

@@ -43,7 +43,11 @@ describe.runIf(runnable)('a 2026-07-28 client and a 2025 upstream that asks for 
       limits: { rate: { perUser: 10_000, writesPerUser: 10_000 }, bridgedCalls: { perUser: PER_USER, total: 100 } },
       upstreams: [fixtureUpstream('fx', { callTimeoutMs: 2_000 })],
     };
-    const env = { REDIS_URL: REDIS_URL, MANIFOLD_REQUEST_STATE_KEY: randomBytes(36).toString('base64'), MANIFOLD_RELAYED_INPUT_TTL_SECONDS: String(TTL_SECONDS) };
+    const env = {
+      REDIS_URL: REDIS_URL,
+      MANIFOLD_REQUEST_STATE_KEY: randomBytes(36).toString('base64'),
+      MANIFOLD_RELAYED_INPUT_TTL_SECONDS: String(TTL_SECONDS),
+    };
     [a, b] = await Promise.all([startGateway(config, { env }), startGateway(config, { env })]);
     await Promise.all([a, b].map((gateway) => waitReady({ ...gateway!, base: gateway!.direct })));
     const audience = 'http://gateway.test/mcp';
@@ -56,8 +60,10 @@ describe.runIf(runnable)('a 2026-07-28 client and a 2025 upstream that asks for 
     await issuer?.stop();
   });
 
-  const on = (instance: RunningGateway, token = alice) => (method: string, params: Params): Promise<WireAnswer> =>
-    postModern(`${instance.direct}/mcp`, method, params, { ...ASKS, headers: { authorization: `Bearer ${token}` } });
+  const on =
+    (instance: RunningGateway, token = alice) =>
+    (method: string, params: Params): Promise<WireAnswer> =>
+      postModern(`${instance.direct}/mcp`, method, params, { ...ASKS, headers: { authorization: `Bearer ${token}` } });
 
   const resultOf = (answer: WireAnswer): Params => {
     expect(answer.message.error, JSON.stringify(answer.message.error)).toBeUndefined();
@@ -71,7 +77,12 @@ describe.runIf(runnable)('a 2026-07-28 client and a 2025 upstream that asks for 
     (await readiness({ ...instance, base: instance.direct }, alice)).upstreams.find((upstream) => upstream.namespace === 'fx')?.inFlight ?? -1;
 
   /** The first round of `name`: the upstream's request as an input_required round. */
-  async function firstRound(instance: RunningGateway, name: string, args: Params, token = alice): Promise<{ key: string; request: { method: string; params: Params }; state: string }> {
+  async function firstRound(
+    instance: RunningGateway,
+    name: string,
+    args: Params,
+    token = alice,
+  ): Promise<{ key: string; request: { method: string; params: Params }; state: string }> {
     const answer = resultOf(await on(instance, token)('tools/call', { name, arguments: args }));
     expect(answer.resultType).toBe('input_required');
     const entries = Object.entries(answer.inputRequests as Record<string, { method: string; params: Params }>);
@@ -90,7 +101,12 @@ describe.runIf(runnable)('a 2026-07-28 client and a 2025 upstream that asks for 
     expect(JSON.stringify(request.params)).not.toContain('io.manifold');
     expect(await inFlight(a)).toBe(1);
     const done = resultOf(
-      await on(b)('tools/call', { name: 'fx__ask_llm', arguments: { prompt: 'Name a colour' }, requestState: state, inputResponses: { [key]: { role: 'assistant', model: 'm', content: { type: 'text', text: 'teal' } } } }),
+      await on(b)('tools/call', {
+        name: 'fx__ask_llm',
+        arguments: { prompt: 'Name a colour' },
+        requestState: state,
+        inputResponses: { [key]: { role: 'assistant', model: 'm', content: { type: 'text', text: 'teal' } } },
+      }),
     );
     expect(done.resultType).toBe('complete');
     expect(textOf(done)).toBe('sampled: teal');
@@ -102,16 +118,23 @@ describe.runIf(runnable)('a 2026-07-28 client and a 2025 upstream that asks for 
     const { key, request, state } = await firstRound(b, 'fx__ask_user', { question: 'Deploy now?' });
     expect(request).toMatchObject({ method: 'elicitation/create', params: { message: 'Deploy now?', requestedSchema: { type: 'object' } } });
     // No answer for the key: the same request comes back, under a new state.
-    const again = resultOf(await on(a)('tools/call', { name: 'fx__ask_user', arguments: { question: 'Deploy now?' }, requestState: state, inputResponses: {} }));
+    const again = resultOf(
+      await on(a)('tools/call', { name: 'fx__ask_user', arguments: { question: 'Deploy now?' }, requestState: state, inputResponses: {} }),
+    );
     expect(again.resultType).toBe('input_required');
     expect(Object.keys(again.inputRequests as Params)).toEqual([key]);
     const done = resultOf(
-      await on(a)('tools/call', { name: 'fx__ask_user', arguments: { question: 'Deploy now?' }, requestState: again.requestState, inputResponses: { [key]: { action: 'accept', content: { confirm: true } } } }),
+      await on(a)('tools/call', {
+        name: 'fx__ask_user',
+        arguments: { question: 'Deploy now?' },
+        requestState: again.requestState,
+        inputResponses: { [key]: { action: 'accept', content: { confirm: true } } },
+      }),
     );
     expect(textOf(done)).toBe('elicited: accept {"confirm":true}');
   });
 
-  it('relays the upstream\'s progress to the retry on the other instance, and its cancellation back to the upstream', async () => {
+  it("relays the upstream's progress to the retry on the other instance, and its cancellation back to the upstream", async () => {
     const { key, state } = await firstRound(a, 'fx__ask_then_work', { ms: 20_000 });
     const abort = new AbortController();
     const body = JSON.stringify({
@@ -153,10 +176,14 @@ describe.runIf(runnable)('a 2026-07-28 client and a 2025 upstream that asks for 
     const cancelledBefore = a.logs.filter((line) => line.msg === 'fixture: slow call cancelled').length;
     abort.abort();
     await waitFor('the call on A to end', async () => (await inFlight(a)) === 0, 5000);
-    await waitFor('the fixture to log the cancellation', () => a.logs.filter((line) => line.msg === 'fixture: slow call cancelled').length > cancelledBefore, 5000);
+    await waitFor(
+      'the fixture to log the cancellation',
+      () => a.logs.filter((line) => line.msg === 'fixture: slow call cancelled').length > cancelledBefore,
+      5000,
+    );
   });
 
-  it('refuses a requestState used twice, another user\'s, and a forged one, and runs nothing for them', async () => {
+  it("refuses a requestState used twice, another user's, and a forged one, and runs nothing for them", async () => {
     const { key, state } = await firstRound(a, 'fx__ask_llm', { prompt: 'Once' });
     const answers = { [key]: { role: 'assistant', model: 'm', content: { type: 'text', text: 'only once' } } };
     const retry = { name: 'fx__ask_llm', arguments: { prompt: 'Once' }, requestState: state, inputResponses: answers };
@@ -185,7 +212,9 @@ describe.runIf(runnable)('a 2026-07-28 client and a 2025 upstream that asks for 
     for (let i = 0; i < PER_USER; i++) parked.push(await firstRound(a, 'fx__ask_then_work', { ms: 10 }));
     const refused = resultOf(await on(a)('tools/call', { name: 'fx__ask_then_work', arguments: { ms: 10 } }));
     expect(refused.isError).toBe(true);
-    expect(textOf(refused)).toContain(`You already have ${PER_USER} calls waiting for your input on this gateway instance, the most one user may have (${PER_USER})`);
+    expect(textOf(refused)).toContain(
+      `You already have ${PER_USER} calls waiting for your input on this gateway instance, the most one user may have (${PER_USER})`,
+    );
     // The refused call was cancelled upstream; another user is not affected.
     await waitFor('the refused call to end upstream', async () => (await inFlight(a)) === PER_USER, 5000);
     const bobs = await firstRound(a, 'fx__ask_then_work', { ms: 10 }, bob);
@@ -193,7 +222,12 @@ describe.runIf(runnable)('a 2026-07-28 client and a 2025 upstream that asks for 
 
     // Nobody answers: after the TTL every parked call is cancelled upstream, and a late retry is told.
     await waitFor('the parked calls to expire and end upstream', async () => (await inFlight(a)) === 0, (TTL_SECONDS + 5) * 1000);
-    const late = await on(b)('tools/call', { name: 'fx__ask_then_work', arguments: { ms: 10 }, requestState: parked[0]!.state, inputResponses: { [parked[0]!.key]: { action: 'accept', content: { confirm: true } } } });
+    const late = await on(b)('tools/call', {
+      name: 'fx__ask_then_work',
+      arguments: { ms: 10 },
+      requestState: parked[0]!.state,
+      inputResponses: { [parked[0]!.key]: { action: 'accept', content: { confirm: true } } },
+    });
     expect(late.message.error).toMatchObject({ code: -32602, data: { reason: 'invalid_request_state' } });
   });
 
@@ -202,13 +236,25 @@ describe.runIf(runnable)('a 2026-07-28 client and a 2025 upstream that asks for 
     a.process.kill('SIGKILL');
     await a.exited;
     const started = Date.now();
-    const orphan = await on(b)('tools/call', { name: 'fx__ask_llm', arguments: { prompt: 'Orphaned' }, requestState: state, inputResponses: { [key]: { role: 'assistant', model: 'm', content: { type: 'text', text: 'x' } } } });
+    const orphan = await on(b)('tools/call', {
+      name: 'fx__ask_llm',
+      arguments: { prompt: 'Orphaned' },
+      requestState: state,
+      inputResponses: { [key]: { role: 'assistant', model: 'm', content: { type: 'text', text: 'x' } } },
+    });
     expect(orphan.message.error).toMatchObject({ code: -32602, data: { reason: 'invalid_request_state' } });
     expect(orphan.message.error!.message).toContain('the gateway instance holding it has stopped');
     expect(Date.now() - started).toBeLessThan(10_000);
     // B itself goes on serving bridged calls.
     const fresh = await firstRound(b, 'fx__ask_llm', { prompt: 'Still here' });
-    const done = resultOf(await on(b)('tools/call', { name: 'fx__ask_llm', arguments: { prompt: 'Still here' }, requestState: fresh.state, inputResponses: { [fresh.key]: { role: 'assistant', model: 'm', content: { type: 'text', text: 'yes' } } } }));
+    const done = resultOf(
+      await on(b)('tools/call', {
+        name: 'fx__ask_llm',
+        arguments: { prompt: 'Still here' },
+        requestState: fresh.state,
+        inputResponses: { [fresh.key]: { role: 'assistant', model: 'm', content: { type: 'text', text: 'yes' } } },
+      }),
+    );
     expect(textOf(done)).toBe('sampled: yes');
   });
 });

@@ -79,8 +79,12 @@ describe('a 2026-07-28 client on one upstream alone (/servers/{namespace}/mcp), 
     const pm = await connectClient(MODERN_V2, { kind: 'http', url: `${gateway.base}/servers/pm/mcp` }, options);
     const fx = await connectClient(MODERN_V2, { kind: 'http', url: `${gateway.base}/servers/fx/mcp` }, options);
     try {
-      const { task } = ok(await pm.callTool({ name: 'create_task', arguments: { title: 'Deleted on its own endpoint', project: PROJECT } })).structuredContent as { task: { id: string } };
-      expect(ok(await pm.callTool({ name: 'delete_task', arguments: { id: task.id } })).structuredContent).toMatchObject({ status: 'deleted', deleted_ids: [task.id] });
+      const { task } = ok(await pm.callTool({ name: 'create_task', arguments: { title: 'Deleted on its own endpoint', project: PROJECT } }))
+        .structuredContent as { task: { id: string } };
+      expect(ok(await pm.callTool({ name: 'delete_task', arguments: { id: task.id } })).structuredContent).toMatchObject({
+        status: 'deleted',
+        deleted_ids: [task.id],
+      });
       expect(asked.elicitation).toEqual([expect.stringMatching(new RegExp(`^Delete ${task.id} `))]);
       // fx speaks 2025-11-25 and sends sampling/createMessage mid-call: bridged as an input_required round.
       expect(JSON.stringify(ok(await fx.callTool({ name: 'ask_llm', arguments: { prompt: 'Say hi' } })).content)).toContain('sampled: answer to Say hi');

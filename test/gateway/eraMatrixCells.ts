@@ -46,7 +46,11 @@ export const SUBTASKS = ['Write the plan', 'Review the plan'];
 export function conformanceUpstream(): Record<string, unknown> {
   return {
     namespace: 'cf',
-    stdio: { command: process.execPath, args: [join(ROOT, 'dist', 'test', 'fixtures', 'conformance', 'conformanceServer.js')], env: { LOG_LEVEL: 'warn', CONFORMANCE_FIXTURE_EXTRAS: '1' } },
+    stdio: {
+      command: process.execPath,
+      args: [join(ROOT, 'dist', 'test', 'fixtures', 'conformance', 'conformanceServer.js')],
+      env: { LOG_LEVEL: 'warn', CONFORMANCE_FIXTURE_EXTRAS: '1' },
+    },
   };
 }
 
@@ -157,7 +161,10 @@ async function inFlight(deployment: Deployment, namespace: string): Promise<numb
 }
 
 const cancelledLines = (deployment: Deployment): number =>
-  deployment.instances.reduce((sum, instance) => sum + instance.logs.filter((line) => line.upstream === 'fx' && line.msg === 'fixture: slow call cancelled').length, 0);
+  deployment.instances.reduce(
+    (sum, instance) => sum + instance.logs.filter((line) => line.upstream === 'fx' && line.msg === 'fixture: slow call cancelled').length,
+    0,
+  );
 
 /**
  * Make a change until it is heard. One gateway hears its child at once; behind a balancer the
@@ -264,7 +271,9 @@ export const MATRIX: Record<Feature, Record<Upstream, (cell: Cell) => Promise<vo
 
   elicitation: {
     modern: async ({ client, kind, asked }) => {
-      const { task } = structured<{ task: { id: string } }>(await client.callTool({ name: 'pm__create_task', arguments: { title: `Doomed (${kind})`, project: PROJECT } }));
+      const { task } = structured<{ task: { id: string } }>(
+        await client.callTool({ name: 'pm__create_task', arguments: { title: `Doomed (${kind})`, project: PROJECT } }),
+      );
       const deleted = structured<{ status: string; deleted_ids: string[] }>(await client.callTool({ name: 'pm__delete_task', arguments: { id: task.id } }));
       expect(deleted).toMatchObject({ status: 'deleted', deleted_ids: [task.id] });
       expect(asked.elicitation.some((message) => message.startsWith(`Delete ${task.id} `))).toBe(true);
@@ -336,7 +345,9 @@ export const MATRIX: Record<Feature, Record<Upstream, (cell: Cell) => Promise<vo
     },
     legacy: async ({ client }) => {
       const seen: Array<{ progress: number; total?: number }> = [];
-      const result = ok(await client.callTool({ name: 'fx__progress', arguments: { steps: 3 } }, { onprogress: (p) => seen.push({ progress: p.progress, total: p.total }) }));
+      const result = ok(
+        await client.callTool({ name: 'fx__progress', arguments: { steps: 3 } }, { onprogress: (p) => seen.push({ progress: p.progress, total: p.total }) }),
+      );
       expect(textOf(result)).toBe('done 3');
       expect(seen).toEqual([1, 2, 3].map((progress) => ({ progress, total: 3 })));
     },

@@ -83,11 +83,17 @@ describe.runIf(runnable)('2026-07-28 clients on two gateway instances behind a b
   });
 
   const connect = (asked: Cell['asked'], kind: ClientKind = MODERN_V2): Promise<EraClient> =>
-    connectClient(kind, { kind: 'http', url: deployment.url }, { headers: { authorization: `Bearer ${token}` }, capabilities: ASKABLE, handlers: answeringHandlers(asked) });
+    connectClient(
+      kind,
+      { kind: 'http', url: deployment.url },
+      { headers: { authorization: `Bearer ${token}` }, capabilities: ASKABLE, handlers: answeringHandlers(asked) },
+    );
 
   /** Raw 2026 requests straight to one instance. */
-  const on = (instance: RunningGateway) => (method: string, params: Params, options: ModernRequestOptions = {}): Promise<WireAnswer> =>
-    postModern(`${instance.direct}/mcp`, method, params, { ...options, headers: { authorization: `Bearer ${token}` } });
+  const on =
+    (instance: RunningGateway) =>
+    (method: string, params: Params, options: ModernRequestOptions = {}): Promise<WireAnswer> =>
+      postModern(`${instance.direct}/mcp`, method, params, { ...options, headers: { authorization: `Bearer ${token}` } });
 
   const resultOf = (answer: WireAnswer): Params => {
     expect(answer.message.error, JSON.stringify(answer.message.error)).toBeUndefined();
@@ -107,7 +113,16 @@ describe.runIf(runnable)('2026-07-28 clients on two gateway instances behind a b
     const asked = resultOf(await onA('tools/call', { name: 'pm__delete_task', arguments: { id } }, elicits));
     expect(asked).toMatchObject({ resultType: 'input_required', inputRequests: { confirm: { method: 'elicitation/create' } } });
     const confirmed = resultOf(
-      await onB('tools/call', { name: 'pm__delete_task', arguments: { id }, inputResponses: { confirm: { action: 'accept', content: { confirm: true } } }, requestState: asked.requestState }, elicits),
+      await onB(
+        'tools/call',
+        {
+          name: 'pm__delete_task',
+          arguments: { id },
+          inputResponses: { confirm: { action: 'accept', content: { confirm: true } } },
+          requestState: asked.requestState,
+        },
+        elicits,
+      ),
     );
     expect(confirmed.structuredContent).toMatchObject({ status: 'deleted', deleted_ids: [id] });
     expect(resultOf(await onA('tools/call', { name: 'pm__get_task_details', arguments: { id } })).isError).toBe(true);
@@ -123,26 +138,39 @@ describe.runIf(runnable)('2026-07-28 clients on two gateway instances behind a b
     const stored = resultOf(await onA('tools/call', { ...breakdown, inputResponses: { [key]: answer }, requestState: sampling.requestState }, samples));
     expect((stored.structuredContent as { subtasks: Array<{ title: string }> }).subtasks.map((s) => s.title)).toEqual(SUBTASKS);
     const listed = resultOf(await onB('tools/call', { name: 'pm__list_tasks', arguments: {} }));
-    expect((listed.structuredContent as { tasks: Array<{ title: string }> }).tasks.map((t) => t.title)).toEqual(expect.arrayContaining([objective.slice(0, 200), ...SUBTASKS]));
+    expect((listed.structuredContent as { tasks: Array<{ title: string }> }).tasks.map((t) => t.title)).toEqual(
+      expect.arrayContaining([objective.slice(0, 200), ...SUBTASKS]),
+    );
   });
 
   it("answers the SDK v2 client's multi round-trip calls through the balancer, each round on another instance", async () => {
     const asked: Cell['asked'] = { sampling: [], elicitation: [], roots: [] };
     const client = await connect(asked);
-    const logged = (instance: RunningGateway, tool: string): number => instance.logs.filter((line) => line.msg === 'tool call' && (line.call as { name?: string } | undefined)?.name === tool).length;
+    const logged = (instance: RunningGateway, tool: string): number =>
+      instance.logs.filter((line) => line.msg === 'tool call' && (line.call as { name?: string } | undefined)?.name === tool).length;
     try {
       const before = instances.map((instance) => [logged(instance, 'pm__generate_task_breakdown'), logged(instance, 'pm__delete_task')]);
-      const { subtasks } = ok(await client.callTool({ name: 'pm__generate_task_breakdown', arguments: { objective: 'Planned behind the balancer', max_subtasks: 2 } })).structuredContent as {
+      const { subtasks } = ok(
+        await client.callTool({ name: 'pm__generate_task_breakdown', arguments: { objective: 'Planned behind the balancer', max_subtasks: 2 } }),
+      ).structuredContent as {
         subtasks: Array<{ title: string }>;
       };
       expect(subtasks.map((s) => s.title)).toEqual(SUBTASKS);
-      const { task } = ok(await client.callTool({ name: 'pm__create_task', arguments: { title: 'Confirmed behind the balancer' } })).structuredContent as { task: { id: string } };
+      const { task } = ok(await client.callTool({ name: 'pm__create_task', arguments: { title: 'Confirmed behind the balancer' } })).structuredContent as {
+        task: { id: string };
+      };
       expect(ok(await client.callTool({ name: 'pm__delete_task', arguments: { id: task.id } })).structuredContent).toMatchObject({ status: 'deleted' });
       expect(asked.sampling).toHaveLength(1);
       expect(asked.elicitation).toEqual([expect.stringMatching(new RegExp(`^Delete ${task.id} `))]);
       // Each call took two rounds, and each instance answered one of them.
-      await waitFor('both rounds of both calls in the instances\' logs', () =>
-        instances.every((instance, i) => logged(instance, 'pm__generate_task_breakdown') > before[i]![0]! && logged(instance, 'pm__delete_task') > before[i]![1]!), 5000);
+      await waitFor(
+        "both rounds of both calls in the instances' logs",
+        () =>
+          instances.every(
+            (instance, i) => logged(instance, 'pm__generate_task_breakdown') > before[i]![0]! && logged(instance, 'pm__delete_task') > before[i]![1]!,
+          ),
+        5000,
+      );
     } finally {
       await client.close();
     }

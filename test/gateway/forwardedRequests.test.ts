@@ -84,7 +84,11 @@ describe('requests forwarded to an upstream', () => {
   it('reports progress under the token it chose, and each progress notification restarts the timeout', async () => {
     const l = await link();
     const seen: unknown[] = [];
-    const call = l.requests.request('tools/call', { name: 'slow', _meta: { 'io.example/keep': 1 } }, { timeoutMs: 80, maxTotalTimeoutMs: 5000, onprogress: (p) => seen.push(p) });
+    const call = l.requests.request(
+      'tools/call',
+      { name: 'slow', _meta: { 'io.example/keep': 1 } },
+      { timeoutMs: 80, maxTotalTimeoutMs: 5000, onprogress: (p) => seen.push(p) },
+    );
     await tick();
     const sent = l.upstreamGot[0] as { id: number; params: { _meta: Record<string, unknown> } };
     expect(sent.params._meta).toEqual({ 'io.example/keep': 1, progressToken: sent.id });
@@ -102,7 +106,10 @@ describe('requests forwarded to an upstream', () => {
     const l = await link();
     const silent = l.requests.request('tools/call', { name: 'hang' }, { timeoutMs: 40, maxTotalTimeoutMs: 40 });
     await expect(silent).rejects.toMatchObject({ code: ErrorCode.RequestTimeout, data: { timeout: 40 } });
-    expect(l.upstreamGot[1]).toMatchObject({ method: 'notifications/cancelled', params: { requestId: sentId(l), reason: expect.stringMatching(/Request timed out/) } });
+    expect(l.upstreamGot[1]).toMatchObject({
+      method: 'notifications/cancelled',
+      params: { requestId: sentId(l), reason: expect.stringMatching(/Request timed out/) },
+    });
 
     const chatty = l.requests.request('tools/call', { name: 'slow' }, { timeoutMs: 1000, maxTotalTimeoutMs: 60, onprogress: () => undefined });
     await new Promise((resolve) => setTimeout(resolve, 80));
@@ -131,20 +138,24 @@ describe('requests forwarded to an upstream', () => {
     expect(l.requests.size).toBe(1);
     await expect(slowToTimeOut).rejects.toMatchObject({ code: ErrorCode.RequestTimeout, data: { timeout: 400 } });
     expect(Date.now() - started).toBeGreaterThanOrEqual(399);
-    expect(l.upstreamGot.filter((m) => 'method' in m && m.method === 'notifications/cancelled').map((m) => (m as unknown as { params: { requestId: number } }).params.requestId)).toEqual([
-      sentId(l, 1),
-      sentId(l, 0),
-    ]);
+    expect(
+      l.upstreamGot
+        .filter((m) => 'method' in m && m.method === 'notifications/cancelled')
+        .map((m) => (m as unknown as { params: { requestId: number } }).params.requestId),
+    ).toEqual([sentId(l, 1), sentId(l, 0)]);
   });
 
-  it('cancels upstream when the caller aborts, with the caller\'s reason', async () => {
+  it("cancels upstream when the caller aborts, with the caller's reason", async () => {
     const l = await link();
     const cancellation = new CallCancellation();
     const call = l.requests.request('tools/call', { name: 'slow' }, { timeoutMs: 1000, maxTotalTimeoutMs: 1000, cancellation });
     await tick();
     cancellation.abort(new McpError(ErrorCode.InvalidRequest, 'the client cancelled'));
     await expect(call).rejects.toMatchObject({ code: ErrorCode.InvalidRequest });
-    expect(l.upstreamGot[1]).toMatchObject({ method: 'notifications/cancelled', params: { requestId: sentId(l), reason: expect.stringMatching(/the client cancelled/) } });
+    expect(l.upstreamGot[1]).toMatchObject({
+      method: 'notifications/cancelled',
+      params: { requestId: sentId(l), reason: expect.stringMatching(/the client cancelled/) },
+    });
     await expect(l.requests.request('tools/call', { name: 'x' }, { timeoutMs: 1000, maxTotalTimeoutMs: 1000, cancellation })).rejects.toMatchObject({
       code: ErrorCode.InvalidRequest,
     });
@@ -158,7 +169,9 @@ describe('requests forwarded to an upstream', () => {
     await l.upstream.close();
     await expect(first).rejects.toMatchObject({ code: ErrorCode.ConnectionClosed });
     await expect(second).rejects.toMatchObject({ code: ErrorCode.ConnectionClosed });
-    await expect(l.requests.request('tools/call', { name: 'b' }, { timeoutMs: 1000, maxTotalTimeoutMs: 1000 })).rejects.toMatchObject({ code: ErrorCode.ConnectionClosed });
+    await expect(l.requests.request('tools/call', { name: 'b' }, { timeoutMs: 1000, maxTotalTimeoutMs: 1000 })).rejects.toMatchObject({
+      code: ErrorCode.ConnectionClosed,
+    });
     expect(l.requests.size).toBe(0);
   });
   it('does not time a request out while the upstream waits on the end client, and times it again once answered', async () => {

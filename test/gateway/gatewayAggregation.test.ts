@@ -1,6 +1,11 @@
 import { request } from 'node:http';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { CallToolResultSchema, ResourceUpdatedNotificationSchema, LoggingMessageNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolResultSchema,
+  ResourceUpdatedNotificationSchema,
+  LoggingMessageNotificationSchema,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, everythingUpstream, fixtureUpstream, readiness, startGateway, textOf, waitReady, type RunningGateway } from './harness.js';
 import { waitFor } from '../support/waitFor.js';
@@ -59,7 +64,9 @@ describe('aggregation and naming', () => {
     expect(new Set(names).size).toBe(names.length);
     for (const name of names) expect(name).toMatch(/^[a-zA-Z0-9_-]{1,64}$/);
     const state = await readiness(gateway);
-    expect(state.catalogProblems.join('\n')).toMatch(/"a_tool_name_that_is_far_too_long.*" of upstream "fy" is not exposed: its gateway name .* is \d+ characters long/);
+    expect(state.catalogProblems.join('\n')).toMatch(
+      /"a_tool_name_that_is_far_too_long.*" of upstream "fy" is not exposed: its gateway name .* is \d+ characters long/,
+    );
     expect(gateway.logs.some((l) => typeof l.msg === 'string' && l.msg.includes('catalog: tool "a_tool_name_that_is_far_too_long'))).toBe(true);
   });
 
@@ -109,12 +116,18 @@ describe('aggregation and naming', () => {
   it('answers a tools/call the fast path leaves to the SDK (related-task metadata) with the same handler', async () => {
     const c = await client();
     const viaSdk = await c.request(
-      { method: 'tools/call', params: { name: 'fx__echo', arguments: { text: 'via the SDK' }, _meta: { 'io.modelcontextprotocol/related-task': { taskId: 't-1' } } } },
+      {
+        method: 'tools/call',
+        params: { name: 'fx__echo', arguments: { text: 'via the SDK' }, _meta: { 'io.modelcontextprotocol/related-task': { taskId: 't-1' } } },
+      },
       CallToolResultSchema,
     );
     expect(textOf(viaSdk)).toBe('via the SDK');
     await expect(
-      c.request({ method: 'tools/call', params: { arguments: {}, _meta: { 'io.modelcontextprotocol/related-task': { taskId: 't-2' } } } } as never, CallToolResultSchema),
+      c.request(
+        { method: 'tools/call', params: { arguments: {}, _meta: { 'io.modelcontextprotocol/related-task': { taskId: 't-2' } } } } as never,
+        CallToolResultSchema,
+      ),
     ).rejects.toMatchObject({ code: -32602, message: expect.stringMatching(/params\.name must be the name of a tool/) });
   });
 
@@ -155,7 +168,10 @@ describe('aggregation and naming', () => {
     expect(prompts.prompts.map((p) => p.name)).toContain('fx__greet');
     const got = await c.getPrompt({ name: 'fy__greet', arguments: { who: 'Ada' } });
     expect(got.messages[0]?.content).toMatchObject({ type: 'text', text: 'Hello Ada from fy' });
-    const completion = await c.complete({ ref: { type: 'ref/resource', uri: 'everything+demo://resource/dynamic/text/{resourceId}' }, argument: { name: 'resourceId', value: '3' } });
+    const completion = await c.complete({
+      ref: { type: 'ref/resource', uri: 'everything+demo://resource/dynamic/text/{resourceId}' },
+      argument: { name: 'resourceId', value: '3' },
+    });
     expect(completion.completion.values).toContain('3');
   });
 
@@ -167,7 +183,11 @@ describe('aggregation and naming', () => {
     expect(textOf(await c.callTool({ name: 'echo', arguments: { text: 'alone' } }))).toBe('alone');
     const read = await c.readResource({ uri: 'fixture://items/2' });
     expect(read.contents[0]).toMatchObject({ uri: 'fixture://items/2', text: 'item 2 of fx' });
-    const missing = await fetch(`${gateway.base}/servers/nope/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+    const missing = await fetch(`${gateway.base}/servers/nope/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: '{}',
+    });
     expect(missing.status).toBe(404);
   });
 });
@@ -204,12 +224,15 @@ describe('notifications and server→client requests', () => {
     expect(textOf(await bystander.callTool({ name: 'fx__touch', arguments: { uri: 'fixture://items/5' } }))).toBe('nobody subscribed');
   });
 
-  it('forwards upstream log messages at each session\'s level', async () => {
+  it("forwards upstream log messages at each session's level", async () => {
     const verbose = await client();
     const quiet = await client();
     const verboseSeen: string[] = [];
     const quietSeen: string[] = [];
-    verbose.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void verboseSeen.push(`${n.params.level}:${String(n.params.data)}:${n.params.logger}`));
+    verbose.setNotificationHandler(
+      LoggingMessageNotificationSchema,
+      (n) => void verboseSeen.push(`${n.params.level}:${String(n.params.data)}:${n.params.logger}`),
+    );
     quiet.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void quietSeen.push(`${n.params.level}:${String(n.params.data)}`));
     await verbose.setLoggingLevel('debug');
     await quiet.setLoggingLevel('error');
@@ -233,14 +256,15 @@ describe('notifications and server→client requests', () => {
 
   it('sends sampling to the right one of two concurrent sessions sharing one child', async () => {
     const alice = await client({ name: 'alice', onSampling: (prompt) => `alice answers ${prompt}` });
-    const bob = await client({ name: 'bob', onSampling: async (prompt) => {
-      await new Promise((r) => setTimeout(r, 20));
-      return `bob answers ${prompt}`;
-    } });
+    const bob = await client({
+      name: 'bob',
+      onSampling: async (prompt) => {
+        await new Promise((r) => setTimeout(r, 20));
+        return `bob answers ${prompt}`;
+      },
+    });
     const rounds = await Promise.all(
-      Array.from({ length: 6 }, (_, i) =>
-        (i % 2 === 0 ? alice : bob).callTool({ name: 'fx__ask_llm', arguments: { prompt: `q${i}` } }).then((r) => textOf(r)),
-      ),
+      Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? alice : bob).callTool({ name: 'fx__ask_llm', arguments: { prompt: `q${i}` } }).then((r) => textOf(r))),
     );
     rounds.forEach((text, i) => expect(text).toBe(`sampled: ${i % 2 === 0 ? 'alice' : 'bob'} answers q${i}`));
   });
@@ -252,10 +276,13 @@ describe('notifications and server→client requests', () => {
     const ev = await carol.callTool({ name: 'everything__trigger-sampling-request', arguments: { prompt: 'from everything' } });
     expect(textOf(ev)).toContain('carol answers');
     // Two non-echoing calls in flight to the same child: the gateway refuses rather than guess.
-    const dave = await client({ name: 'dave', onSampling: async (prompt) => {
-      await new Promise((r) => setTimeout(r, 300));
-      return `dave answers ${prompt}`;
-    } });
+    const dave = await client({
+      name: 'dave',
+      onSampling: async (prompt) => {
+        await new Promise((r) => setTimeout(r, 300));
+        return `dave answers ${prompt}`;
+      },
+    });
     const slow = dave.callTool({ name: 'fy__slow', arguments: { ms: 1500 } });
     await new Promise((r) => setTimeout(r, 200));
     const ambiguous = await carol.callTool({ name: 'fy__ask_llm', arguments: { prompt: 'which?', echoMeta: false } });
@@ -301,7 +328,12 @@ describe('transport', () => {
   });
 
   it('rejects foreign origins and hosts, unknown sessions, bad versions, oversized bodies', async () => {
-    const init = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    const init = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    });
     const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
     const foreign = await fetch(gateway.url, { method: 'POST', headers: { ...headers, origin: 'https://evil.example' }, body: init });
     expect(foreign.status).toBe(403);
@@ -323,7 +355,11 @@ describe('transport', () => {
     const put = await fetch(gateway.url, { method: 'PUT', headers, body: init });
     expect(put.status).toBe(405);
     expect(put.headers.get('allow')).toBe('GET, POST, DELETE');
-    const unknown = await fetch(gateway.url, { method: 'POST', headers: { ...headers, 'mcp-session-id': 'not-a-session' }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) });
+    const unknown = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { ...headers, 'mcp-session-id': 'not-a-session' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+    });
     expect(unknown.status).toBe(404);
     const badVersion = await fetch(gateway.url, {
       method: 'POST',
@@ -331,7 +367,11 @@ describe('transport', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }),
     });
     expect(badVersion.status).toBe(400);
-    const huge = await fetch(gateway.url, { method: 'POST', headers: { ...headers, 'mcp-session-id': sessionId! }, body: JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'fx__echo', arguments: { text: 'x'.repeat(2 * 1024 * 1024) } } }) });
+    const huge = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { ...headers, 'mcp-session-id': sessionId! },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'fx__echo', arguments: { text: 'x'.repeat(2 * 1024 * 1024) } } }),
+    });
     expect(huge.status).toBe(413);
     expect(((await huge.json()) as { error: { message: string } }).error.message).toMatch(/exceeds the limit of \d+ bytes/);
     // Without Content-Length (chunked), still sending after the limit: the 413 is read, not a broken pipe.
@@ -353,7 +393,11 @@ describe('transport', () => {
     expect(noSession.status).toBe(400);
     const deleted = await fetch(gateway.url, { method: 'DELETE', headers: { 'mcp-session-id': sessionId! } });
     expect(deleted.status).toBe(200);
-    const afterDelete = await fetch(gateway.url, { method: 'POST', headers: { ...headers, 'mcp-session-id': sessionId! }, body: JSON.stringify({ jsonrpc: '2.0', id: 6, method: 'tools/list' }) });
+    const afterDelete = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { ...headers, 'mcp-session-id': sessionId! },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 6, method: 'tools/list' }),
+    });
     expect(afterDelete.status).toBe(404);
     const health = await fetch(`${gateway.base}/healthz`);
     expect(health.status).toBe(200);
@@ -364,7 +408,12 @@ describe('transport', () => {
     const init = await fetch(gateway.url, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      }),
     });
     const session = init.headers.get('mcp-session-id')!;
     await init.text();
@@ -376,7 +425,12 @@ describe('transport', () => {
       method: 'POST',
       headers: sessionHeaders,
       signal: controller.signal,
-      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'fx__progress', arguments: { steps: 8 }, _meta: { progressToken: 'tok' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'tools/call',
+        params: { name: 'fx__progress', arguments: { steps: 8 }, _meta: { progressToken: 'tok' } },
+      }),
     });
     expect(call.headers.get('content-type')).toContain('text/event-stream');
     const reader = call.body!.getReader();

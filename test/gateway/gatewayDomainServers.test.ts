@@ -33,7 +33,7 @@ describe.skipIf(missing.length > 0)('the three domain servers behind the gateway
     await gateway?.stop();
   });
 
-  it('lists every namespace\'s tools under model-safe names and reports no naming problem', async () => {
+  it("lists every namespace's tools under model-safe names and reports no naming problem", async () => {
     const client = await connect(gateway.url);
     const names: string[] = [];
     let cursor: string | undefined;
@@ -43,7 +43,10 @@ describe.skipIf(missing.length > 0)('the three domain servers behind the gateway
       cursor = page.nextCursor;
     } while (cursor);
     for (const namespace of ['pm', 'github', 'docs', 'everything']) {
-      expect(names.some((name) => name.startsWith(`${namespace}__`)), `tools of ${namespace}`).toBe(true);
+      expect(
+        names.some((name) => name.startsWith(`${namespace}__`)),
+        `tools of ${namespace}`,
+      ).toBe(true);
     }
     for (const name of names) expect(name).toMatch(/^[a-zA-Z0-9_-]{1,64}$/);
     const ready = (await (await fetch(`${gateway.base}/readyz`)).json()) as { catalogProblems: string[] };

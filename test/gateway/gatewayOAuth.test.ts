@@ -111,7 +111,9 @@ describe('gateway with the embedded authorization server', () => {
     expect(anonymous.status).toBe(401);
     const challenge = anonymous.headers.get('www-authenticate') ?? '';
     // The least-privilege default to ask for: read and write of each namespace, never admin.
-    expect(challenge).toBe(`Bearer resource_metadata="${gateway.base}/.well-known/oauth-protected-resource/mcp", scope="pm:read pm:write docs:read docs:write"`);
+    expect(challenge).toBe(
+      `Bearer resource_metadata="${gateway.base}/.well-known/oauth-protected-resource/mcp", scope="pm:read pm:write docs:read docs:write"`,
+    );
     const metadata = (await (await fetch(`${gateway.base}/.well-known/oauth-protected-resource/mcp`)).json()) as Record<string, unknown>;
     expect(metadata).toMatchObject({ resource: gateway.url, authorization_servers: [`${gateway.base}/oauth`], bearer_methods_supported: ['header'] });
     expect(metadata.scopes_supported).toEqual(['pm:read', 'pm:write', 'pm:admin', 'docs:read', 'docs:write', 'docs:admin']);
@@ -178,7 +180,17 @@ describe('gateway with the embedded authorization server', () => {
     const token = await new Promise<string>((resolve, reject) =>
       execFile(
         process.execPath,
-        [join(ROOT, 'dist', 'gateway', 'tokenCommand.js'), '--config', gateway.configFile, '--user', 'grace', '--scope', 'docs:read', '--public-url', gateway.base],
+        [
+          join(ROOT, 'dist', 'gateway', 'tokenCommand.js'),
+          '--config',
+          gateway.configFile,
+          '--user',
+          'grace',
+          '--scope',
+          'docs:read',
+          '--public-url',
+          gateway.base,
+        ],
         { env: { ...process.env, MANIFOLD_DATA_DIR: dataDir } },
         (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout.trim())),
       ),
@@ -217,17 +229,31 @@ describe('gateway against an external issuer: the hostile battery', () => {
   it('refuses every bad token with 401 and an RFC 6750 challenge', async () => {
     const now = Math.floor(Date.now() / 1000);
     const [header, payload, signature] = (await issuer.accessToken(gateway.url, { scope: 'pm:read' })).split('.');
-    const escalated = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), scope: 'pm:admin pm:write' })).toString('base64url');
+    const escalated = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), scope: 'pm:admin pm:write' })).toString(
+      'base64url',
+    );
     const cases: Array<[string, string | undefined, RegExp]> = [
       ['no token', undefined, /^Bearer resource_metadata="/],
       ['a malformed header', 'Bearer', /invalid_request/],
       ['another scheme', 'Basic YWRhOnB3', /invalid_request/],
-      ['an expired token', `Bearer ${await issuer.accessToken(gateway.url, { scope: 'pm:write' }, { issuedAt: now - 7200, expiresInSeconds: 600 })}`, /invalid_token/],
+      [
+        'an expired token',
+        `Bearer ${await issuer.accessToken(gateway.url, { scope: 'pm:write' }, { issuedAt: now - 7200, expiresInSeconds: 600 })}`,
+        /invalid_token/,
+      ],
       ['a token not yet valid', `Bearer ${await issuer.accessToken(gateway.url, { scope: 'pm:write', nbf: now + 3600 })}`, /invalid_token/],
       ['a token from another issuer', `Bearer ${await issuer.accessToken(gateway.url, { scope: 'pm:write', iss: 'https://evil.example' })}`, /invalid_token/],
       ['a token for another audience', `Bearer ${await issuer.accessToken('https://other.example/mcp', { scope: 'pm:write' })}`, /invalid_token/],
-      ['a token for one upstream\'s endpoint used on the whole gateway', `Bearer ${await issuer.accessToken(`${gateway.base}/servers/docs/mcp`, { scope: 'pm:write' })}`, /invalid_token/],
-      ['alg none', `Bearer ${unsignedToken({ iss: issuer.issuer, aud: gateway.url, sub: 'mallory', scope: 'pm:write', exp: now + 600, iat: now, jti: 'x', client_id: 'c' })}`, /invalid_token/],
+      [
+        "a token for one upstream's endpoint used on the whole gateway",
+        `Bearer ${await issuer.accessToken(`${gateway.base}/servers/docs/mcp`, { scope: 'pm:write' })}`,
+        /invalid_token/,
+      ],
+      [
+        'alg none',
+        `Bearer ${unsignedToken({ iss: issuer.issuer, aud: gateway.url, sub: 'mallory', scope: 'pm:write', exp: now + 600, iat: now, jti: 'x', client_id: 'c' })}`,
+        /invalid_token/,
+      ],
       ['a tampered signature (scope escalation)', `Bearer ${header}.${escalated}.${signature}`, /invalid_token/],
       ['an unknown key id', `Bearer ${await issuer.accessToken(gateway.url, { scope: 'pm:write' }, { key: await issuer.strangerKey() })}`, /invalid_token/],
       ['a plain JWT (typ not at+jwt)', `Bearer ${await issuer.accessToken(gateway.url, { scope: 'pm:write' }, { typ: 'JWT' })}`, /invalid_token/],
@@ -242,7 +268,7 @@ describe('gateway against an external issuer: the hostile battery', () => {
     }
   });
 
-  it('refuses scope escalation and a namespace\'s token on another namespace with 403, executing nothing', async () => {
+  it("refuses scope escalation and a namespace's token on another namespace with 403, executing nothing", async () => {
     const reader = await rawSession(gateway.url, await issuer.accessToken(gateway.url, { sub: 'ada', scope: 'pm:read' }));
     expect(reader.initStatus).toBe(200);
     const create = await reader.call('tools/call', { name: 'pm__create_task', arguments: { title: 'hostile' } });
@@ -270,7 +296,7 @@ describe('gateway against an external issuer: the hostile battery', () => {
     expect((listed.body as { result: { structuredContent: { tasks: unknown[] } } }).result.structuredContent.tasks).toEqual([]);
   });
 
-  it('never passes the client\'s token to an upstream', async () => {
+  it("never passes the client's token to an upstream", async () => {
     const token = await issuer.accessToken(gateway.url, { sub: 'grace', scope: 'pm:write' });
     const session = await rawSession(gateway.url, token);
     const created = await session.call('tools/call', { name: 'pm__create_task', arguments: { title: 'Who am I?' } });
@@ -288,7 +314,12 @@ describe('gateway with opaque tokens checked by introspection', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'manifold-oauth-introspect-'));
     const gateway = await startGateway(
       {
-        auth: { mode: 'oauth', issuer: issuer.issuer, tokenFormat: 'introspection', introspection: { clientId: issuer.introspectionClient.id, clientSecretEnv: 'TEST_INTROSPECTION_SECRET' } },
+        auth: {
+          mode: 'oauth',
+          issuer: issuer.issuer,
+          tokenFormat: 'introspection',
+          introspection: { clientId: issuer.introspectionClient.id, clientSecretEnv: 'TEST_INTROSPECTION_SECRET' },
+        },
         upstreams: domainUpstreams(dataDir),
       },
       { env: { TEST_INTROSPECTION_SECRET: issuer.introspectionClient.secret } },
@@ -302,7 +333,11 @@ describe('gateway with opaque tokens checked by introspection', () => {
       const listed = await session.call('tools/list', {});
       expect((listed.body as { result: { tools: Array<{ name: string }> } }).result.tools.every((t) => t.name.startsWith('docs__'))).toBe(true);
       const inactive = issuer.opaqueToken({ active: false });
-      const refused = await fetch(gateway.url, { method: 'POST', headers: { authorization: `Bearer ${inactive}`, 'content-type': 'application/json' }, body: '{}' });
+      const refused = await fetch(gateway.url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${inactive}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
       expect(refused.status).toBe(401);
       expect(refused.headers.get('www-authenticate')).toContain('error="invalid_token"');
       expect(JSON.stringify(gateway.logs)).not.toContain(issuer.introspectionClient.secret);

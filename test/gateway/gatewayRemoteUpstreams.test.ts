@@ -28,7 +28,15 @@ describe('remote upstreams', () => {
     const port = await freePort();
     legacy = spawn(EVERYTHING_BIN, ['sse'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
     legacyUrl = `http://127.0.0.1:${port}/sse`;
-    await waitFor('legacy SSE server', async () => (await fetch(legacyUrl, { signal: AbortSignal.timeout(500) }).then((r) => (r.body?.cancel(), r.ok), () => false)) || undefined, 20_000);
+    await waitFor(
+      'legacy SSE server',
+      async () =>
+        (await fetch(legacyUrl, { signal: AbortSignal.timeout(500) }).then(
+          (r) => (r.body?.cancel(), r.ok),
+          () => false,
+        )) || undefined,
+      20_000,
+    );
     gateway = await startGateway({
       upstreams: [
         { namespace: 'pm', remote: { url: pmServer.url, transport: 'streamable-http' } },
@@ -69,7 +77,7 @@ describe('remote upstreams', () => {
 });
 
 describe('a remote upstream that requires its own credentials', () => {
-  it('gets the gateway\'s own token by the client credentials grant, and never a client\'s', async () => {
+  it("gets the gateway's own token by the client credentials grant, and never a client's", async () => {
     const { TestIssuer } = await import('../support/testIssuer.js');
     const issuer = await new TestIssuer().start();
     const upstreamToken = 'upstream-access-token-for-the-gateway-0123456789';

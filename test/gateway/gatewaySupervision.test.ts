@@ -38,17 +38,23 @@ describe('supervision of children', () => {
     const before = Number(textOf(await client.callTool({ name: 'fx__pid', arguments: {} })));
     const crashed = await client.callTool({ name: 'fx__crash', arguments: {} });
     expect(crashed.isError).toBe(true);
-    expect(textOf(crashed)).toMatch(/Upstream "fx" stopped while handling this tools\/call request \(the child exited \(exit code 3\)\); the outcome is unknown/);
+    expect(textOf(crashed)).toMatch(
+      /Upstream "fx" stopped while handling this tools\/call request \(the child exited \(exit code 3\)\); the outcome is unknown/,
+    );
     // The other upstream is unaffected.
     expect(textOf(await client.callTool({ name: 'fy__echo', arguments: { text: 'still here' } }))).toBe('still here');
     // While fx is down, calls fail fast with a clear error (or succeed if it is already back).
     const during = await client.callTool({ name: 'fx__echo', arguments: { text: 'x' } });
     if (during.isError) expect(textOf(during)).toMatch(/Upstream "fx" is unavailable: the child exited \(exit code 3\); restart attempt 1/);
-    const state = await waitFor('fx restarted', async () => {
-      const r = await readiness(gateway);
-      const fx = r.upstreams.find((u) => u.namespace === 'fx')!;
-      return fx.state === 'ready' && fx.restarts >= 1 ? r : undefined;
-    }, 10_000);
+    const state = await waitFor(
+      'fx restarted',
+      async () => {
+        const r = await readiness(gateway);
+        const fx = r.upstreams.find((u) => u.namespace === 'fx')!;
+        return fx.state === 'ready' && fx.restarts >= 1 ? r : undefined;
+      },
+      10_000,
+    );
     expect(state.ready).toBe(true);
     const after = Number(textOf(await client.callTool({ name: 'fx__pid', arguments: {} })));
     expect(after).not.toBe(before);
@@ -61,11 +67,17 @@ describe('supervision of children', () => {
     const restartsBefore = (await readiness(gateway)).upstreams.find((u) => u.namespace === 'fx')!.restarts;
     const hung = await client.callTool({ name: 'fx__hang', arguments: {} });
     expect(hung.isError).toBe(true);
-    expect(textOf(hung)).toMatch(/Upstream "fx" (did not answer this tools\/call request within 1\.5 s|stopped while handling this tools\/call request \(it did not answer ping)/);
-    await waitFor('fx restarted after hang', async () => {
-      const fx = (await readiness(gateway)).upstreams.find((u) => u.namespace === 'fx')!;
-      return fx.state === 'ready' && fx.restarts > restartsBefore;
-    }, 10_000);
+    expect(textOf(hung)).toMatch(
+      /Upstream "fx" (did not answer this tools\/call request within 1\.5 s|stopped while handling this tools\/call request \(it did not answer ping)/,
+    );
+    await waitFor(
+      'fx restarted after hang',
+      async () => {
+        const fx = (await readiness(gateway)).upstreams.find((u) => u.namespace === 'fx')!;
+        return fx.state === 'ready' && fx.restarts > restartsBefore;
+      },
+      10_000,
+    );
     expect(gateway.logs.some((l) => l.upstream === 'fx' && /did not answer ping within 250 ms \(hung\)/.test(String(l.msg)))).toBe(true);
     expect(textOf(await client.callTool({ name: 'fx__echo', arguments: { text: 'back' } }))).toBe('back');
     await waitFor('hung child killed', () => !isAlive(before), 5000);
@@ -124,14 +136,21 @@ describe('configuration', () => {
 
   it('names a missing required child entry file in /readyz', async () => {
     const gateway = await startGateway({
-      upstreams: [fixtureUpstream('fx'), { namespace: 'pm', stdio: { command: process.execPath, args: ['dist/servers/nope/main.js'] }, restart: { initialDelayMs: 5000 } }],
+      upstreams: [
+        fixtureUpstream('fx'),
+        { namespace: 'pm', stdio: { command: process.execPath, args: ['dist/servers/nope/main.js'] }, restart: { initialDelayMs: 5000 } },
+      ],
     });
     try {
-      const state = await waitFor('pm failure reported', async () => {
-        const r = await readiness(gateway);
-        const fx = r.upstreams.find((u) => u.namespace === 'fx');
-        return fx?.state === 'ready' && r.upstreams.find((u) => u.namespace === 'pm')?.lastError ? r : undefined;
-      }, 10_000);
+      const state = await waitFor(
+        'pm failure reported',
+        async () => {
+          const r = await readiness(gateway);
+          const fx = r.upstreams.find((u) => u.namespace === 'fx');
+          return fx?.state === 'ready' && r.upstreams.find((u) => u.namespace === 'pm')?.lastError ? r : undefined;
+        },
+        10_000,
+      );
       expect(state.ready).toBe(false);
       expect(state.upstreams.find((u) => u.namespace === 'pm')!.lastError).toMatch(/entry file .*dist\/servers\/nope\/main\.js does not exist/);
       const response = await fetch(`${gateway.base}/readyz`);

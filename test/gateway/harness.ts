@@ -66,7 +66,13 @@ export async function startGateway(
   const file = options.configFile ?? writeConfig(config);
   const child = spawn(process.execPath, [GATEWAY_MAIN, '--config', file], {
     // Each gateway keeps its state (tool pins, audit log, auth) in a folder of its own unless a test names one.
-    env: { ...process.env, LOG_LEVEL: 'debug', MANIFOLD_DATA_DIR: mkdtempSync(join(tmpdir(), 'manifold-gw-data-')), ...(options.configFile ? { MANIFOLD_GATEWAY_PORT: '0' } : {}), ...options.env },
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'debug',
+      MANIFOLD_DATA_DIR: mkdtempSync(join(tmpdir(), 'manifold-gw-data-')),
+      ...(options.configFile ? { MANIFOLD_GATEWAY_PORT: '0' } : {}),
+      ...options.env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const logs: LogLine[] = [];
@@ -119,10 +125,14 @@ export async function readiness(gateway: RunningGateway, token?: string): Promis
 }
 
 export async function waitReady(gateway: RunningGateway, timeoutMs = 20_000): Promise<Readiness> {
-  return waitFor('gateway /readyz', async () => {
-    const state = await readiness(gateway);
-    return state.ready ? state : undefined;
-  }, timeoutMs);
+  return waitFor(
+    'gateway /readyz',
+    async () => {
+      const state = await readiness(gateway);
+      return state.ready ? state : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 export interface ConnectOptions {
@@ -178,12 +188,20 @@ export interface RawResponse {
 }
 
 /** A hand-driven Streamable HTTP session with a fixed bearer token (no OAuth client logic). */
-export async function rawSession(url: string, token: string): Promise<{ initStatus: number; sessionId: string | null; call: (method: string, params: Record<string, unknown>) => Promise<RawResponse> }> {
+export async function rawSession(
+  url: string,
+  token: string,
+): Promise<{ initStatus: number; sessionId: string | null; call: (method: string, params: Record<string, unknown>) => Promise<RawResponse> }> {
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
   const init = await fetch(url, {
     method: 'POST',
     headers,
-    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    }),
   });
   const sessionId = init.headers.get('mcp-session-id');
   await init.text();

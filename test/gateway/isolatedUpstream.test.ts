@@ -28,7 +28,10 @@ describe('two sessions and an upstream that elicits without echoing _meta', () =
 
   beforeAll(async () => {
     // The gateway fixture as a remote 2025 upstream answering with SSE streams.
-    remote = spawn(process.execPath, [FIXTURE_SERVER, '--http', '0'], { env: { ...process.env, FIXTURE_NAME: 'rx', FIXTURE_SSE: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    remote = spawn(process.execPath, [FIXTURE_SERVER, '--http', '0'], {
+      env: { ...process.env, FIXTURE_NAME: 'rx', FIXTURE_SSE: '1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const remoteUrl = await new Promise<string>((resolve, reject) => {
       createInterface({ input: remote.stderr! }).on('line', (line) => {
         const url = (JSON.parse(line) as { url?: string }).url;
@@ -78,7 +81,9 @@ describe('two sessions and an upstream that elicits without echoing _meta', () =
       }),
     );
     try {
-      const results = await Promise.all(clients.map(({ client }) => client.callTool({ name: `${namespace}__${TOOL}`, arguments: {} }).then(textOf, (error: Error) => error.message)));
+      const results = await Promise.all(
+        clients.map(({ client }) => client.callTool({ name: `${namespace}__${TOOL}`, arguments: {} }).then(textOf, (error: Error) => error.message)),
+      );
       return { results, asked };
     } finally {
       await Promise.all(clients.map(({ client }) => client.close()));
@@ -94,7 +99,11 @@ describe('two sessions and an upstream that elicits without echoing _meta', () =
     expect(results[1]).not.toContain('Ada');
     // Two connections of the user's own were started; idle, they are closed again.
     expect(gateway.logs.filter((line) => line.msg === 'isolated upstream connection starting' && line.upstream === 'iso')).toHaveLength(2);
-    await waitFor('the idle isolated connections to close', () => gateway.logs.filter((line) => line.msg === 'isolated upstream connection closed' && line.upstream === 'iso').length === 2, 10_000);
+    await waitFor(
+      'the idle isolated connections to close',
+      () => gateway.logs.filter((line) => line.msg === 'isolated upstream connection closed' && line.upstream === 'iso').length === 2,
+      10_000,
+    );
     // The shared connection carried none of those calls.
     expect((await readiness(gateway)).upstreams.find((u) => u.namespace === 'iso')).toMatchObject({ state: 'ready', inFlight: 0 });
   });
@@ -117,13 +126,18 @@ describe('two sessions and an upstream that elicits without echoing _meta', () =
    */
   async function overlappingSampling(namespace: string, calls: number): Promise<void> {
     const alice = await connect(gateway.url, { name: 'alice', onSampling: (prompt) => `alice answers ${prompt}` });
-    const bob = await connect(gateway.url, { name: 'bob', onSampling: async (prompt) => {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      return `bob answers ${prompt}`;
-    } });
+    const bob = await connect(gateway.url, {
+      name: 'bob',
+      onSampling: async (prompt) => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return `bob answers ${prompt}`;
+      },
+    });
     try {
       const answers = await Promise.all(
-        Array.from({ length: calls }, (_, i) => (i % 2 === 0 ? alice : bob).callTool({ name: `${namespace}__ask_llm`, arguments: { prompt: `q${i}`, echoMeta: false } }).then(textOf)),
+        Array.from({ length: calls }, (_, i) =>
+          (i % 2 === 0 ? alice : bob).callTool({ name: `${namespace}__ask_llm`, arguments: { prompt: `q${i}`, echoMeta: false } }).then(textOf),
+        ),
       );
       answers.forEach((answer, i) => expect(answer).toBe(`sampled: ${i % 2 === 0 ? 'alice' : 'bob'} answers q${i}`));
     } finally {
@@ -131,7 +145,8 @@ describe('two sessions and an upstream that elicits without echoing _meta', () =
     }
   }
 
-  const pooledStarts = (namespace: string): number => gateway.logs.filter((line) => line.msg === 'isolated upstream connection starting' && line.upstream === namespace).length;
+  const pooledStarts = (namespace: string): number =>
+    gateway.logs.filter((line) => line.msg === 'isolated upstream connection starting' && line.upstream === namespace).length;
 
   it('with isolation "auto" and a full pool, has overlapping calls wait for a connection, and answers each session its own', async () => {
     // The fixture is told not to echo _meta: nothing but isolation can tell these calls apart.
@@ -162,7 +177,12 @@ describe('two sessions and an upstream that elicits without echoing _meta', () =
     expect(round.resultType).toBe('input_required');
     const [key, request] = Object.entries(round.inputRequests as Record<string, { method: string; params: { message: string } }>)[0]!;
     expect(request).toMatchObject({ method: 'elicitation/create', params: { message: 'Please provide inputs for the following fields:' } });
-    const done = await postModern(gateway.url, 'tools/call', { ...call, requestState: round.requestState, inputResponses: { [key]: { action: 'accept', content: { name: 'Modern Ada' } } } }, options);
+    const done = await postModern(
+      gateway.url,
+      'tools/call',
+      { ...call, requestState: round.requestState, inputResponses: { [key]: { action: 'accept', content: { name: 'Modern Ada' } } } },
+      options,
+    );
     expect(done.message.result?.resultType).toBe('complete');
     expect(textOf(done.message.result)).toContain('"name": "Modern Ada"');
   });

@@ -1,7 +1,13 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { isJSONRPCErrorResponse, isJSONRPCNotification, isJSONRPCRequest, isJSONRPCResultResponse, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import {
+  isJSONRPCErrorResponse,
+  isJSONRPCNotification,
+  isJSONRPCRequest,
+  isJSONRPCResultResponse,
+  type JSONRPCMessage,
+} from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { JSONRPCErrorResponseSchema, JSONRPCNotificationSchema, JSONRPCRequestSchema, JSONRPCResultResponseSchema } from '@modelcontextprotocol/core/internal';
@@ -87,7 +93,9 @@ describe('telling JSON-RPC messages apart without the schema pass', () => {
     expect(dispatchWithoutSchemaPass(client, clientSide)).toBe(SDK_FAST_PATHS);
 
     const progress: number[] = [];
-    const result = await client.callTool({ name: 'slow_echo', arguments: { text: 'through the fast path' } }, undefined, { onprogress: (p) => progress.push(p.progress) });
+    const result = await client.callTool({ name: 'slow_echo', arguments: { text: 'through the fast path' } }, undefined, {
+      onprogress: (p) => progress.push(p.progress),
+    });
     expect(result.content).toEqual([{ type: 'text', text: 'through the fast path' }]);
     expect(progress).toEqual([1]);
 

@@ -49,7 +49,11 @@ function pmUpstream(): Record<string, unknown> {
 beforeAll(async () => {
   issuer = await new TestIssuer().start();
   // Rate limits out of the way: these tests count what reaches the upstreams themselves.
-  const config = { auth: { mode: 'oauth', issuer: issuer.issuer }, limits: { rate: { perUser: 10_000, writesPerUser: 10_000 } }, upstreams: [pmUpstream(), fixtureUpstream('fx')] };
+  const config = {
+    auth: { mode: 'oauth', issuer: issuer.issuer },
+    limits: { rate: { perUser: 10_000, writesPerUser: 10_000 } },
+    upstreams: [pmUpstream(), fixtureUpstream('fx')],
+  };
   [gateway, expiring] = await Promise.all([
     startGateway(config),
     startGateway({ ...config, upstreams: [pmUpstream()] }, { env: { MANIFOLD_RELAYED_INPUT_TTL_SECONDS: '1' } }),
@@ -64,7 +68,8 @@ afterAll(async () => {
 
 async function as(user: string, scope: string, target: RunningGateway = gateway): Promise<Wire> {
   const token = await issuer.accessToken(target.url, { sub: user, scope });
-  return (method, params = {}, options = {}) => postModern(target.url, method, params, { ...options, headers: { Authorization: `Bearer ${token}`, ...options.headers } });
+  return (method, params = {}, options = {}) =>
+    postModern(target.url, method, params, { ...options, headers: { Authorization: `Bearer ${token}`, ...options.headers } });
 }
 
 function resultOf(answer: WireAnswer): Params {
@@ -118,7 +123,9 @@ describe('requestState sealed by the gateway', () => {
     const alice = await as(users.alice, 'pm:admin fx:admin');
     const before = await loggedCalls(gateway, alice, 'pm__delete_task');
     const { id, requestState } = await pendingDeletion(alice, 'Deleted on confirmation');
-    const retry = resultOf(await alice('tools/call', { name: 'pm__delete_task', arguments: { id }, inputResponses: ACCEPT, requestState }, { clientCapabilities: ELICITATION }));
+    const retry = resultOf(
+      await alice('tools/call', { name: 'pm__delete_task', arguments: { id }, inputResponses: ACCEPT, requestState }, { clientCapabilities: ELICITATION }),
+    );
     expect(retry.structuredContent).toMatchObject({ status: 'deleted', deleted_ids: [id] });
     expect(await taskExists(alice, id)).toBe(false);
     // Each round forwarded is logged: what the other tests count to show nothing was forwarded.
@@ -143,7 +150,11 @@ describe('requestState sealed by the gateway', () => {
     ];
     const before = await loggedCalls(gateway, alice, 'pm__delete_task');
     for (const [what, forged] of forgeries) {
-      const answer = await alice('tools/call', { name: 'pm__delete_task', arguments: { id }, inputResponses: ACCEPT, requestState: forged }, { clientCapabilities: ELICITATION });
+      const answer = await alice(
+        'tools/call',
+        { name: 'pm__delete_task', arguments: { id }, inputResponses: ACCEPT, requestState: forged },
+        { clientCapabilities: ELICITATION },
+      );
       expectRefusedState(answer, /not one this gateway issued, or it was altered/);
       expect(answer.message.error!.message, what).toContain('Call again without requestState to start over');
     }
@@ -156,12 +167,18 @@ describe('requestState sealed by the gateway', () => {
     const bob = await as(users.bob, 'pm:admin fx:admin');
     const { id, requestState } = await pendingDeletion(alice, 'Alice keeps this one');
     const before = await loggedCalls(gateway, alice, 'pm__delete_task');
-    const stolen = await bob('tools/call', { name: 'pm__delete_task', arguments: { id }, inputResponses: ACCEPT, requestState }, { clientCapabilities: ELICITATION });
+    const stolen = await bob(
+      'tools/call',
+      { name: 'pm__delete_task', arguments: { id }, inputResponses: ACCEPT, requestState },
+      { clientCapabilities: ELICITATION },
+    );
     expectRefusedState(stolen, /issued for another call, upstream or user/);
     expect(await loggedCalls(gateway, alice, 'pm__delete_task')).toBe(before);
     expect(await taskExists(alice, id)).toBe(true);
     // Still good for its owner.
-    const retry = resultOf(await alice('tools/call', { name: 'pm__delete_task', arguments: { id }, inputResponses: ACCEPT, requestState }, { clientCapabilities: ELICITATION }));
+    const retry = resultOf(
+      await alice('tools/call', { name: 'pm__delete_task', arguments: { id }, inputResponses: ACCEPT, requestState }, { clientCapabilities: ELICITATION }),
+    );
     expect(retry.structuredContent).toMatchObject({ status: 'deleted' });
   });
 
@@ -191,7 +208,13 @@ describe('requestState sealed by the gateway', () => {
     const { id, requestState } = await pendingDeletion(alice, 'The one confirmed');
     const other = await createTask(alice, 'The one aimed at');
     // The gateway's seal holds (same user, upstream and tool); the state inside is pm's, bound to task `id`.
-    const retargeted = resultOf(await alice('tools/call', { name: 'pm__delete_task', arguments: { id: other }, inputResponses: ACCEPT, requestState }, { clientCapabilities: ELICITATION }));
+    const retargeted = resultOf(
+      await alice(
+        'tools/call',
+        { name: 'pm__delete_task', arguments: { id: other }, inputResponses: ACCEPT, requestState },
+        { clientCapabilities: ELICITATION },
+      ),
+    );
     expect(retargeted.isError).toBe(true);
     expect(JSON.stringify(retargeted.content)).toContain('issued for another call, so nothing was deleted');
     expect(await taskExists(alice, id)).toBe(true);
@@ -203,7 +226,11 @@ describe('requestState sealed by the gateway', () => {
     const { id, requestState } = await pendingDeletion(alice, 'Outlived its confirmation');
     await new Promise((resolve) => setTimeout(resolve, 2100));
     const before = await loggedCalls(expiring, alice, 'pm__delete_task');
-    const late = await alice('tools/call', { name: 'pm__delete_task', arguments: { id }, inputResponses: ACCEPT, requestState }, { clientCapabilities: ELICITATION });
+    const late = await alice(
+      'tools/call',
+      { name: 'pm__delete_task', arguments: { id }, inputResponses: ACCEPT, requestState },
+      { clientCapabilities: ELICITATION },
+    );
     expectRefusedState(late, /it has expired/);
     expect(await loggedCalls(expiring, alice, 'pm__delete_task')).toBe(before);
     expect(await taskExists(alice, id)).toBe(true);
@@ -245,7 +272,11 @@ describe('the request ladder', () => {
 
   it('refuses an envelope naming an unsupported revision (400, -32022 with supported and requested)', async () => {
     const alice = await as(users.alice, 'pm:admin');
-    const answer = await alice('tools/list', {}, { meta: { ...envelope(), 'io.modelcontextprotocol/protocolVersion': '2099-01-01' }, headers: { 'MCP-Protocol-Version': '2099-01-01' } });
+    const answer = await alice(
+      'tools/list',
+      {},
+      { meta: { ...envelope(), 'io.modelcontextprotocol/protocolVersion': '2099-01-01' }, headers: { 'MCP-Protocol-Version': '2099-01-01' } },
+    );
     expect(answer.status).toBe(400);
     expect(answer.message.error).toMatchObject({ code: -32022, data: { supported: [MODERN_REVISION], requested: '2099-01-01' } });
   });
@@ -349,16 +380,26 @@ describe('a listen filter naming resources the caller may not read', () => {
       expect(ack.params?.notifications).toEqual({ resourceSubscriptions: ['pm+project://status'] });
 
       // Nothing was subscribed upstream for fixture://items/2 (only Alice watches items/1)…
-      expect(resultOf(await alice('tools/call', { name: 'fx__touch', arguments: { uri: 'fixture://items/2' } })).content).toEqual([{ type: 'text', text: 'nobody subscribed' }]);
+      expect(resultOf(await alice('tools/call', { name: 'fx__touch', arguments: { uri: 'fixture://items/2' } })).content).toEqual([
+        { type: 'text', text: 'nobody subscribed' },
+      ]);
       // …and an update of items/1 reaches the user who may read it, not the reader.
       await waitFor("the watcher's acknowledgement", () => watcher.messages.some((m) => m.method === 'notifications/subscriptions/acknowledged'), 5000);
-      expect(resultOf(await alice('tools/call', { name: 'fx__touch', arguments: { uri: 'fixture://items/1' } })).content).toEqual([{ type: 'text', text: 'notified subscribers' }]);
+      expect(resultOf(await alice('tools/call', { name: 'fx__touch', arguments: { uri: 'fixture://items/1' } })).content).toEqual([
+        { type: 'text', text: 'notified subscribers' },
+      ]);
       await waitFor('the update on the watcher stream', () => watcher.messages.some((m) => m.params?.uri === 'fx+fixture://items/1'), 5000);
       // The reader's stream is live: a change it may hear of arrives.
       await createTask(alice, 'Heard by the reader');
       await waitFor('the pm update on the reader stream', () => reader.messages.some((m) => m.params?.uri === 'pm+project://status'), 5000);
       expect(JSON.stringify(reader.messages)).not.toContain('fx+');
-      expect(reader.messages.every((m) => m.method === 'notifications/subscriptions/acknowledged' || (m.method === 'notifications/resources/updated' && m.params?.uri === 'pm+project://status'))).toBe(true);
+      expect(
+        reader.messages.every(
+          (m) =>
+            m.method === 'notifications/subscriptions/acknowledged' ||
+            (m.method === 'notifications/resources/updated' && m.params?.uri === 'pm+project://status'),
+        ),
+      ).toBe(true);
     } finally {
       reader.close();
       watcher.close();

@@ -22,7 +22,9 @@ import { connect, startGateway, waitReady, type RunningGateway } from './harness
 const TOOL = 'cf__test_custom_header_tool';
 
 /** A loopback proxy that records the headers of every tools/call it passes to `target`. */
-async function recordingProxy(target: string): Promise<{ url: string; toolCalls: Array<{ name: string; headers: IncomingHttpHeaders }>; close: () => Promise<void> }> {
+async function recordingProxy(
+  target: string,
+): Promise<{ url: string; toolCalls: Array<{ name: string; headers: IncomingHttpHeaders }>; close: () => Promise<void> }> {
   const upstream = new URL(target);
   const toolCalls: Array<{ name: string; headers: IncomingHttpHeaders }> = [];
   const server: Server = createServer((req, res) => {
@@ -83,9 +85,14 @@ function textOf(result: { content?: unknown }): string {
 describe('Mcp-Param-* headers to a remote 2026-07-28 upstream', () => {
   it("sends a 2026 client's call with the declared header and the undeclared ones it sent", async () => {
     const before = proxy.toolCalls.length;
-    const answer = await postModern(gateway.url, 'tools/call', { name: TOOL, arguments: { region: 'eu-west-1' } }, {
-      headers: { 'Mcp-Param-Region': 'eu-west-1', 'Mcp-Param-Tenant': 'acme' },
-    });
+    const answer = await postModern(
+      gateway.url,
+      'tools/call',
+      { name: TOOL, arguments: { region: 'eu-west-1' } },
+      {
+        headers: { 'Mcp-Param-Region': 'eu-west-1', 'Mcp-Param-Tenant': 'acme' },
+      },
+    );
     expect(answer.message.error, JSON.stringify(answer.message.error)).toBeUndefined();
     expect(textOf(answer.message.result!)).toBe('Region: eu-west-1');
     const sent = proxy.toolCalls.slice(before);
@@ -116,7 +123,12 @@ describe('Mcp-Param-* headers to a remote 2026-07-28 upstream', () => {
 
   it('refuses a header that disagrees with the body, and forwards nothing', async () => {
     const before = proxy.toolCalls.length;
-    const answer = await postModern(gateway.url, 'tools/call', { name: TOOL, arguments: { region: 'eu-west-1' } }, { headers: { 'Mcp-Param-Region': 'ap-south-1' } });
+    const answer = await postModern(
+      gateway.url,
+      'tools/call',
+      { name: TOOL, arguments: { region: 'eu-west-1' } },
+      { headers: { 'Mcp-Param-Region': 'ap-south-1' } },
+    );
     expect(answer.status).toBe(400);
     expect(answer.message.error?.code).toBe(-32020);
     expect(answer.message.error?.message).toMatch(/Mcp-Param-Region/);

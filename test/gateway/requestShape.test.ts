@@ -38,11 +38,20 @@ describe('the gateway refuses a body that only mentions JSON', () => {
     await gateway?.stop();
   });
 
-  const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } };
+  const initialize = {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+  };
 
   it('answers 415 to a 2025 initialize sent as text/plain; a=application/json, and 200 to application/json; charset=utf-8', async () => {
     const post = (contentType: string) =>
-      fetch(gateway.url, { method: 'POST', headers: { 'content-type': contentType, accept: 'application/json, text/event-stream' }, body: JSON.stringify(initialize) });
+      fetch(gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': contentType, accept: 'application/json, text/event-stream' },
+        body: JSON.stringify(initialize),
+      });
     const refused = await post('text/plain; a=application/json');
     expect(refused.status).toBe(415);
     expect(refused.headers.get('mcp-session-id')).toBeNull();
@@ -59,14 +68,28 @@ describe('the gateway refuses a body that only mentions JSON', () => {
   });
 
   /** A 2025 session on `protocolVersion`: its id, and a POST of `body` on it. */
-  async function sessionOn(protocolVersion: string): Promise<(body: unknown) => Promise<{ status: number; body: { error?: { code: number; message: string } } | unknown[] }>> {
+  async function sessionOn(
+    protocolVersion: string,
+  ): Promise<(body: unknown) => Promise<{ status: number; body: { error?: { code: number; message: string } } | unknown[] }>> {
     const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-    const init = await fetch(gateway.url, { method: 'POST', headers, body: JSON.stringify({ ...initialize, params: { ...initialize.params, protocolVersion } }) });
+    const init = await fetch(gateway.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ ...initialize, params: { ...initialize.params, protocolVersion } }),
+    });
     const sessionId = init.headers.get('mcp-session-id')!;
     await init.text();
-    await fetch(gateway.url, { method: 'POST', headers: { ...headers, 'mcp-session-id': sessionId }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+    await fetch(gateway.url, {
+      method: 'POST',
+      headers: { ...headers, 'mcp-session-id': sessionId },
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    });
     return async (body) => {
-      const response = await fetch(gateway.url, { method: 'POST', headers: { ...headers, 'mcp-session-id': sessionId, 'mcp-protocol-version': protocolVersion }, body: JSON.stringify(body) });
+      const response = await fetch(gateway.url, {
+        method: 'POST',
+        headers: { ...headers, 'mcp-session-id': sessionId, 'mcp-protocol-version': protocolVersion },
+        body: JSON.stringify(body),
+      });
       return { status: response.status, body: (await response.json()) as { error?: { code: number; message: string } } | unknown[] };
     };
   }
@@ -77,7 +100,9 @@ describe('the gateway refuses a body that only mentions JSON', () => {
     const post = await sessionOn('2025-11-25');
     const refused = await post([ping(1), ping(2)]);
     expect(refused.status).toBe(400);
-    expect(refused.body).toMatchObject({ error: { code: -32600, message: 'JSON-RPC batches were removed in MCP 2025-06-18, and this session speaks 2025-11-25: send one message per POST.' } });
+    expect(refused.body).toMatchObject({
+      error: { code: -32600, message: 'JSON-RPC batches were removed in MCP 2025-06-18, and this session speaks 2025-11-25: send one message per POST.' },
+    });
   });
 
   it('answers a batch on a 2025-03-26 session, and refuses one larger than 64 messages', async () => {

@@ -13,7 +13,7 @@ describe('shipped configuration', () => {
     expect(config.upstreams.map((u) => u.namespace)).toEqual(['pm', 'github', 'docs']);
   });
 
-  it('the compose stack\'s configuration is valid and is the one docker-compose.yml runs', async () => {
+  it("the compose stack's configuration is valid and is the one docker-compose.yml runs", async () => {
     const config = await loadGatewayConfig(join(ROOT, 'config', 'gateway.compose.json'));
     expect(config.auth).toMatchObject({ mode: 'oauth', publicUrl: 'http://localhost:8080' });
     expect(config.cluster.redis).toBe(true);
@@ -25,7 +25,7 @@ describe('shipped configuration', () => {
     expect(readFileSync(join(ROOT, 'config', 'nginx.conf'), 'utf8')).toContain('proxy_buffering off');
   });
 
-  it("the image runs the compose configuration as a non-root user, on the port it exposes, and its health check answers from /readyz", async () => {
+  it('the image runs the compose configuration as a non-root user, on the port it exposes, and its health check answers from /readyz', async () => {
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
     const config = await loadGatewayConfig(join(ROOT, 'config', 'gateway.compose.json'));
     const runtime = dockerfile.slice(dockerfile.lastIndexOf('FROM '));
