@@ -12,12 +12,13 @@ const RESERVED = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'v'
  * Copy a child's stderr into the gateway log, one entry per line, under the child's namespace.
  * Lines that are pino JSON keep their level, message and fields; anything else is logged as text.
  */
-export function pipeChildStderr(stderr: Readable, logger: Logger, pid: number | undefined): void {
+export function pipeChildStderr(stderr: Readable, logger: Logger, pid: number | undefined, onMessage?: (message: string) => void): void {
   const lines = createInterface({ input: stderr, crlfDelay: Infinity });
   lines.on('line', (line) => {
     if (line.trim() === '') return;
     const entry = parseJsonLine(line);
     if (!entry) {
+      onMessage?.(line.slice(0, 200));
       logger.info({ childPid: pid, stream: 'stderr' }, line.length > 4000 ? `${line.slice(0, 4000)}…` : line);
       return;
     }
@@ -26,7 +27,9 @@ export function pipeChildStderr(stderr: Readable, logger: Logger, pid: number | 
     if (typeof entry.name === 'string') fields.childName = entry.name;
     if (typeof entry.time === 'string' || typeof entry.time === 'number') fields.childTime = entry.time;
     for (const [key, value] of Object.entries(entry)) if (!RESERVED.has(key)) fields[key] = value;
-    logger[level](fields, typeof entry.msg === 'string' ? entry.msg : '(child log entry)');
+    const message = typeof entry.msg === 'string' ? entry.msg : '(child log entry)';
+    onMessage?.(message.slice(0, 200));
+    logger[level](fields, message);
   });
   lines.on('error', () => undefined);
 }

@@ -36,6 +36,8 @@ export interface UpstreamStatus {
   pid?: number | undefined;
   serverInfo?: Implementation | undefined;
   lastError?: string | undefined;
+  /** A stdio child's last log line and its age: what it is doing (say, "indexing 1,200 of 2,625 files"). */
+  lastLog?: { message: string; ageMs: number } | undefined;
   nextRestartInMs?: number | undefined;
   restarts: number;
   inFlight: number;
@@ -108,6 +110,7 @@ export class UpstreamConnection extends SupervisedUpstream implements Upstream {
       pid: this.transport instanceof ChildProcessTransport ? this.transport.pid : undefined,
       serverInfo: this.serverInfo,
       lastError: this.lastError,
+      lastLog: this.childActivity?.last(),
       nextRestartInMs: this.state === 'restarting' && this.nextRestartAt > 0 ? Math.max(0, this.nextRestartAt - Date.now()) : undefined,
       restarts: this.restarts,
       inFlight: this.inFlight.size,

@@ -21,6 +21,7 @@ import type { ListKind, UpstreamListener, UpstreamStateName } from './types.js';
 import { listAll, ToolFilter } from './upstreamLists.js';
 import type { UpstreamConfig } from './upstreamSettings.js';
 import { createUpstreamTransport, describeExit, describeStartFailure } from './upstreamTransports.js';
+import { ChildActivity, lastLineNote, START_PATIENCE, watchStart } from './startWatch.js';
 
 export const GATEWAY_CLIENT_INFO: Implementation = { name: 'manifold-gateway', version: '0.1.0' };
 /** What the gateway can be asked for by an upstream: it passes each request on to the client whose call caused it. */
@@ -74,6 +75,10 @@ export abstract class SupervisedUpstream {
   /** The last failure was a missed ping (the child hung), not an exit. */
   private hung = false;
   private firstAttempt: Promise<void> | undefined;
+  /** The current child's log lines (what it was last seen doing). */
+  protected childActivity: ChildActivity | undefined;
+  /** Set when the start watch stopped a silent child. */
+  private startStall: { silentMs: number; note: string } | undefined;
   /** The gateway's own token for a remote upstream (remote.clientCredentials), kept across reconnects. */
   private readonly credentials: { current?: ClientCredentialsToken | undefined } = {};
 
@@ -130,7 +135,10 @@ export abstract class SupervisedUpstream {
     try {
       await this.connect();
     } catch (error) {
-      this.lastError = describeStartFailure(this.config, this.transport, error);
+      this.lastError = this.startStall
+        ? `it answered no handshake and logged nothing for ${Math.round(this.startStall.silentMs / 100) / 10} s${this.startStall.note}; it was stopped`
+        : describeStartFailure(this.config, this.transport, error) +
+          (this.childActivity && this.transport instanceof ChildProcessTransport ? lastLineNote(this.childActivity) : '');
       this.log.error({ err: error }, `failed to start: ${this.lastError}`);
       await this.discardConnection();
       this.scheduleRestart();
@@ -150,7 +158,10 @@ export abstract class SupervisedUpstream {
     this.transport = transport;
     const client = new Client(GATEWAY_CLIENT_INFO, {
       capabilities: GATEWAY_CAPABILITIES,
-      versionNegotiation: { mode: this.negotiationMode(), probe: { timeoutMs: this.config.health.startTimeoutMs } },
+      versionNegotiation: {
+        mode: this.negotiationMode(),
+        probe: { timeoutMs: this.config.stdio ? this.config.health.startTimeoutMs * START_PATIENCE : this.config.health.startTimeoutMs },
+      },
     });
     this.installHandlers(client);
     let connected = false;
@@ -158,16 +169,27 @@ export abstract class SupervisedUpstream {
       if (connected) this.onConnectionLost(client);
     };
     const startTimeout = this.config.health.startTimeoutMs;
+    let endWatch: (() => void) | undefined;
+    this.startStall = undefined;
     if (transport instanceof ChildProcessTransport) {
+      const activity = new ChildActivity();
+      this.childActivity = activity;
       await transport.start();
       const stderr = transport.stderr;
-      if (stderr) pipeChildStderr(stderr, this.log, transport.pid);
+      if (stderr) pipeChildStderr(stderr, this.log, transport.pid, (message) => activity.note(message));
       // Client.connect calls start() again; the transport is already running.
       transport.start = () => Promise.resolve();
+      // Alive and logging: it may take longer; silent for a whole start timeout: stopped (startWatch.ts).
+      endWatch = watchStart(activity, startTimeout, (silentMs) => {
+        this.startStall = { silentMs, note: lastLineNote(activity) };
+        transport.kill();
+      });
     }
+    const handshakeTimeout = endWatch ? startTimeout * START_PATIENCE : startTimeout;
     try {
-      await client.connect(transport, { timeout: startTimeout, ...(this.probeEndsChild ? { prior: { kind: 'legacy' as const } } : {}) });
+      await client.connect(transport, { timeout: handshakeTimeout, ...(this.probeEndsChild ? { prior: { kind: 'legacy' as const } } : {}) });
     } catch (error) {
+      endWatch?.();
       // A 2025 server that exits on a request it does not know before initialize: ask with initialize next time.
       if (this.config.protocol === 'auto' && !this.probeEndsChild && transport instanceof ChildProcessTransport && transport.exit) {
         this.probeEndsChild = true;
@@ -175,6 +197,7 @@ export abstract class SupervisedUpstream {
       }
       throw error;
     }
+    endWatch?.();
     const requests = new ForwardedRequests(transport);
     connected = true;
     this.client = client;

@@ -116,6 +116,9 @@ type FileOutcome =
   | { kind: 'touched'; path: string; sizeBytes: number; mtimeMs: number }
   | { kind: 'changed'; path: string; doc: Omit<StoredDocument, 'sections'>; sections: SectionRecord[] };
 
+/** How often a running build logs how far it is. */
+const PROGRESS_LOG_MS = 2_000;
+
 /** Files read at once while indexing. */
 const READ_BATCH = 32;
 /** Longest stretch of synchronous index writing before the event loop gets a turn (each commit flushes FTS5 segments: much shorter slices cost a third more CPU). */
@@ -251,6 +254,21 @@ export class DocsIndex {
 
   // ---- loading -------------------------------------------------------------
 
+  private progressLoggedAt = 0;
+
+  /**
+   * A log line at most every PROGRESS_LOG_MS while a build runs ("indexing 1,200 of 2,625
+   * files"): supervisors (the gateway's readiness) show it, and it tells them the process is
+   * alive and making progress.
+   */
+  private logProgress(): void {
+    const now = Date.now();
+    if (now - this.progressLoggedAt < PROGRESS_LOG_MS || this.progressNow.state !== 'indexing') return;
+    this.progressLoggedAt = now;
+    const { done, total } = this.progressNow;
+    this.logger.info({ done, total }, `indexing ${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} files`);
+  }
+
   /**
    * Bring the whole index in line with the tree: walk it, re-read files whose size or mtime
    * changed, re-index those whose content changed, drop documents that are gone. Listeners hear
@@ -275,6 +293,7 @@ export class DocsIndex {
         unchanged += outcomes.filter((o) => o.kind === 'unchanged').length;
         sameContent += outcomes.filter((o) => o.kind === 'touched').length;
         this.progressNow = { state: 'indexing', done: Math.min(files.length, at + batch.length), total: files.length };
+        this.logProgress();
       }
       const present = new Set(files);
       const gone = [...this.known.keys()].filter((known) => !present.has(known));

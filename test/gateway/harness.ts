@@ -113,7 +113,16 @@ export async function startGateway(
 
 export interface Readiness {
   ready: boolean;
-  upstreams: Array<{ namespace: string; state: string; pid?: number; restarts: number; lastError?: string; tools: number; inFlight: number }>;
+  upstreams: Array<{
+    namespace: string;
+    state: string;
+    pid?: number;
+    restarts: number;
+    lastError?: string;
+    lastLog?: { message: string; ageMs: number };
+    tools: number;
+    inFlight: number;
+  }>;
   catalogProblems: string[];
   sessions: number;
 }
