@@ -1,6 +1,6 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import SQLite from 'better-sqlite3';
+import SQLite from '../../shared/sqlite.js';
 import { privateFile } from '../../shared/privateData.js';
 
 /**

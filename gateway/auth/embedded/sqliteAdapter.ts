@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import Database from '../../../shared/sqlite.js';
 import type { Adapter, AdapterFactory, AdapterPayload } from 'oidc-provider';
 
 /**

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { privateFile } from '../../../shared/privateData.js';
 import { dirname } from 'node:path';
-import SQLite from 'better-sqlite3';
+import SQLite from '../../../shared/sqlite.js';
 import { Kysely, Migrator, SqliteDialect, type SqliteDatabase } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import pg from 'pg';
