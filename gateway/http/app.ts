@@ -26,7 +26,7 @@ export interface HttpAppOptions {
   /** The gateway's external origin: its own pages (login, consent) post from there. */
   publicUrl?: string;
   logger: Logger;
-  /** `/metrics` and the status page at `/` (gateway/observability/operatorRoutes.ts). */
+  /** `/metrics` and the status page at `/` (http/operatorRoutes.ts). */
   operatorRoutes?: OperatorRoutes;
 }
 
