@@ -54,7 +54,7 @@ describe.skipIf(!existsSync(DOCS_MAIN))('a docs upstream over a large tree, thro
         {
           namespace: 'docs',
           // A start timeout shorter than a full build: the child answers its handshake at once anyway.
-          health: { pingIntervalMs: 15_000, pingTimeoutMs: 5_000, startTimeoutMs: 3_000 },
+          health: { pingIntervalMs: 15_000, pingTimeoutMs: 5_000, startTimeoutMs: 10_000 },
           stdio: {
             command: process.execPath,
             args: [DOCS_MAIN],
