@@ -19,9 +19,6 @@ import { RpcError, toRpcError } from '../calls/rpcError.js';
 import { toolResultProblem } from './toolCallHandler.js';
 import { listResourcesLive, resolveUriOrThrow, rewriteBlock, rewriteContent } from './aggregatedResources.js';
 
-export { composeInstructions, unionCapabilities } from './aggregateDescription.js';
-export { resolveUriOrThrow } from './aggregatedResources.js';
-
 export interface McpMethodDeps {
   pageSize: number;
   /** Which scopes tools, prompts and resources need: lists show only what the client may use. */

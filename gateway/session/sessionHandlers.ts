@@ -14,13 +14,12 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { cancellationOf } from '../upstreams/cancellation.js';
 import type { ClientSession } from './clientSession.js';
-import { resolveUriOrThrow, type McpMethods, type MethodRequest } from './mcpMethods.js';
+import { resolveUriOrThrow } from './aggregatedResources.js';
+import type { McpMethods, MethodRequest } from './mcpMethods.js';
 import type { ResourceSubscriptions } from './resourceSubscriptions.js';
 import { RpcError, toRpcError } from '../calls/rpcError.js';
 import { setToolCallHandler, type SessionToolCallHandler } from './toolCallHandler.js';
 import type { RequestLimiter } from '../policy/requestLimiter.js';
-
-export { composeInstructions, unionCapabilities } from './mcpMethods.js';
 
 export interface SessionHandlerDeps {
   methods: McpMethods;

@@ -14,8 +14,6 @@ import type { UpstreamConfig } from './upstreamSettings.js';
 import { GATEWAY_CLIENT_INFO, MODERN_REVISION, SupervisedUpstream } from './upstreamSupervision.js';
 import type { UserCallLimit } from './userCallLimit.js';
 
-export { askableCapabilities } from './callMeta.js';
-
 /** What a connection is built with besides its settings. */
 export interface UpstreamConnectionOptions {
   /** Extra environment for a stdio child (tracing variables while the gateway traces). */
@@ -23,8 +21,6 @@ export interface UpstreamConnectionOptions {
   /** For a pooled connection (isolatedWorkers.ts): the upstream's shared connection. */
   parent?: UpstreamConnection;
 }
-
-export type { ForwardOptions } from './types.js';
 
 export interface UpstreamStatus {
   namespace: string;

@@ -6,35 +6,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect, readiness, ROOT, startGateway, waitReady, type RunningGateway } from '../gateway/harness.js';
 import { waitFor } from '../support/waitFor.js';
-import { DOCS_MAIN } from './helpers.js';
-
-/** A generated tree large enough that indexing takes a while: `files` documents of three sections. */
-async function largeTree(root: string, files: number): Promise<void> {
-  const filler = 'The gateway forwards each request to the upstream that owns the tool, and keeps the session. '.repeat(12);
-  for (let folder = 0; folder < files / 100; folder++) {
-    const dir = path.join(root, `area-${String(folder).padStart(2, '0')}`);
-    await fs.mkdir(dir, { recursive: true });
-    await Promise.all(
-      Array.from({ length: 100 }, (_, i) => {
-        const n = folder * 100 + i;
-        const body = [
-          `# Document ${n}`,
-          '',
-          filler,
-          '',
-          `## Setting ${n}`,
-          '',
-          `Set \`OPTION_${n}\` to change behaviour ${n}. ${filler}`,
-          '',
-          '## Notes',
-          '',
-          filler,
-        ];
-        return fs.writeFile(path.join(dir, `doc-${n}.md`), body.join('\n'));
-      }),
-    );
-  }
-}
+import { DOCS_MAIN, writeLargeTree } from './helpers.js';
 
 describe.skipIf(!existsSync(DOCS_MAIN))('a docs upstream over a large tree, through the gateway', () => {
   let gateway: RunningGateway | undefined;
@@ -47,7 +19,7 @@ describe.skipIf(!existsSync(DOCS_MAIN))('a docs upstream over a large tree, thro
   it('is ready at once, serves while indexing, and /readyz says how far indexing is', async () => {
     parent = await fs.mkdtemp(path.join(os.tmpdir(), 'manifold-docs-gateway-large-'));
     const root = path.join(parent, 'docs');
-    await largeTree(root, 6000);
+    await writeLargeTree(root, 6000);
     gateway = await startGateway({
       cache: { enabled: false },
       upstreams: [

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectClient, LEGACY_V1 } from '../support/eraClients.js';
 import { waitFor } from '../support/waitFor.js';
-import { assertBuilt, copyFixtureTree, DOCS_ENTRY, resourceText, startStdioProcess, structured, textOf, untilIndexed } from './helpers.js';
+import { assertBuilt, copyFixtureTree, DOCS_ENTRY, resourceText, startStdioProcess, structured, textOf, untilIndexed, writeLargeTree } from './helpers.js';
 
 /**
  * The persistent index, through the real server process over stdio: a restart re-indexes only
@@ -116,30 +116,7 @@ describe('persistent docs index (server process over stdio)', () => {
     cleanups.push(() => fs.rm(parent, { recursive: true, force: true }));
     const root = path.join(parent, 'docs');
     const files = 4000;
-    const filler = 'The gateway forwards each request to the upstream that owns the tool, and keeps the session. '.repeat(12);
-    for (let folder = 0; folder < files / 100; folder++) {
-      const dir = path.join(root, `area-${String(folder).padStart(2, '0')}`);
-      await fs.mkdir(dir, { recursive: true });
-      await Promise.all(
-        Array.from({ length: 100 }, (_, i) => {
-          const n = folder * 100 + i;
-          const body = [
-            `# Document ${n}`,
-            '',
-            filler,
-            '',
-            `## Setting ${n}`,
-            '',
-            `Set \`OPTION_${n}\` to change behaviour ${n}. ${filler}`,
-            '',
-            '## Notes',
-            '',
-            filler,
-          ].join('\n');
-          return fs.writeFile(path.join(dir, `doc-${n}.md`), body);
-        }),
-      );
-    }
+    await writeLargeTree(root, files);
     let stderr = '';
     const client = await connectClient(LEGACY_V1, {
       kind: 'stdio',

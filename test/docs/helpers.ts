@@ -248,3 +248,34 @@ export async function startDocs(transport: DocsTransport, root: string): Promise
     await server.stop();
   });
 }
+
+/**
+ * A generated tree large enough that indexing takes a while: `files` documents (a multiple of
+ * 100, in folders of 100), each of three sections, `OPTION_<n>` naming document n.
+ */
+export async function writeLargeTree(root: string, files: number): Promise<void> {
+  const filler = 'The gateway forwards each request to the upstream that owns the tool, and keeps the session. '.repeat(12);
+  for (let folder = 0; folder < files / 100; folder++) {
+    const dir = path.join(root, `area-${String(folder).padStart(2, '0')}`);
+    await fs.mkdir(dir, { recursive: true });
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) => {
+        const n = folder * 100 + i;
+        const body = [
+          `# Document ${n}`,
+          '',
+          filler,
+          '',
+          `## Setting ${n}`,
+          '',
+          `Set \`OPTION_${n}\` to change behaviour ${n}. ${filler}`,
+          '',
+          '## Notes',
+          '',
+          filler,
+        ];
+        return fs.writeFile(path.join(dir, `doc-${n}.md`), body.join('\n'));
+      }),
+    );
+  }
+}
