@@ -208,9 +208,14 @@ export class SectionStore {
     };
   }
 
-  /** Run `work` in one transaction (a batch of writes commits together, or not at all). */
+  /**
+   * Run `work` in one transaction (a batch of writes commits together, or not at all). It takes
+   * the write lock first (BEGIN IMMEDIATE): another process on the same index file (two stdio
+   * servers on one tree) is then waited for (busy_timeout), where a transaction that began as a
+   * reader would fail with "database is locked" when it tried to write.
+   */
   transaction<T>(work: () => T): T {
-    return this.db.transaction(work)();
+    return this.db.transaction(work).immediate();
   }
 
   allDocuments(): StoredDocument[] {
