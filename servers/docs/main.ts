@@ -32,6 +32,10 @@ const environment = {
   DOCS_WATCH: envSchemas.boolean.default(true),
   /** Quiet period before a batch of file changes is re-indexed. */
   DOCS_WATCH_DEBOUNCE_MS: z.coerce.number().int('must be a whole number').min(0, 'must be 0-10000').max(10_000, 'must be 0-10000').default(150),
+  /** Poll the tree instead of listening to file events (network filesystems); the watcher also falls back to polling when the system's file watches run out. */
+  DOCS_WATCH_POLL: envSchemas.boolean.default(false),
+  /** How often a polled file is checked. */
+  DOCS_WATCH_POLL_INTERVAL_MS: z.coerce.number().int('must be a whole number').min(50, 'must be 50-60000').max(60_000, 'must be 50-60000').default(1000),
   DOCS_HTTP_PORT: envSchemas.port.default(3103),
   /** Where the persistent index lives (a SQLite file per docs root, under docs-index/). */
   MANIFOLD_DATA_DIR: z.string().optional(),
@@ -71,7 +75,13 @@ runMain('docs', async (logger) => {
   // far, and says how far indexing is. Refreshes from the watcher queue behind it.
   // The watcher's own first scan of a large tree takes a while too: it is not waited for.
   const watcher: Promise<DocsWatcher | undefined> = env.DOCS_WATCH
-    ? watchDocs({ docsIndex, logger, debounceMs: env.DOCS_WATCH_DEBOUNCE_MS }).catch((error: unknown) => {
+    ? watchDocs({
+        docsIndex,
+        logger,
+        debounceMs: env.DOCS_WATCH_DEBOUNCE_MS,
+        poll: env.DOCS_WATCH_POLL,
+        pollIntervalMs: env.DOCS_WATCH_POLL_INTERVAL_MS,
+      }).catch((error: unknown) => {
         logger.warn({ err: error }, 'cannot watch the docs tree; changes show up after a restart');
         return undefined;
       })

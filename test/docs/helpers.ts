@@ -221,9 +221,9 @@ export async function startStdioProcess(env: Record<string, string>, kind: Clien
 }
 
 /** The real server process over Streamable HTTP on an ephemeral port (its URL read from the startup log). */
-export async function startHttpProcess(env: Record<string, string>): Promise<HttpServerProcess> {
+export async function startHttpProcess(env: Record<string, string>, user?: { uid: number; gid: number }): Promise<HttpServerProcess> {
   assertBuilt();
-  return startHttpServer(DOCS_ENTRY, { DOCS_WATCH_DEBOUNCE_MS: String(WATCH_DEBOUNCE_MS), MANIFOLD_DATA_DIR: dataDirFor(env), ...env });
+  return startHttpServer(DOCS_ENTRY, { DOCS_WATCH_DEBOUNCE_MS: String(WATCH_DEBOUNCE_MS), MANIFOLD_DATA_DIR: dataDirFor(env), ...env }, [], user);
 }
 
 /** A client of `kind` over Streamable HTTP. */

@@ -58,10 +58,17 @@ export interface HttpServerProcess {
 }
 
 /** Spawn a built server with --http on an ephemeral port and wait for the URL it logs. */
-export async function startHttpServer(entry: string, env: Record<string, string | undefined>, args: string[] = []): Promise<HttpServerProcess> {
+export async function startHttpServer(
+  entry: string,
+  env: Record<string, string | undefined>,
+  args: string[] = [],
+  /** Run the server as another user (the test runs as root). */
+  user?: { uid: number; gid: number },
+): Promise<HttpServerProcess> {
   const child = spawn(process.execPath, [distEntry(entry), '--http', '--port', '0', ...args], {
     env: childEnv({ LOG_LEVEL: 'info', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(user ?? {}),
   });
   let stderr = '';
   const url = await new Promise<string>((resolveUrl, reject) => {
