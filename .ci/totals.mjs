@@ -11,7 +11,10 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const failures = [];
-const firstLine = (text) => String(text ?? 'failed').split('\n').find((line) => line.trim() !== '') ?? 'failed';
+const firstLine = (text) =>
+  String(text ?? 'failed')
+    .split('\n')
+    .find((line) => line.trim() !== '') ?? 'failed';
 for (const file of files) {
   let report;
   try {
