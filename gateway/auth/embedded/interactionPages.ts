@@ -28,7 +28,7 @@ export const PAGE_CSP = `default-src 'none'; style-src 'sha256-${createHash('sha
 function page(title: string, body: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="same-origin">
 <title>${escapeHtml(title)} · Manifold</title><style>${STYLE}</style></head>
 <body><main>
 ${body}

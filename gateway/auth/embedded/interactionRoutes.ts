@@ -31,6 +31,8 @@ export interface InteractionRoutesOptions {
   supportedScopes: ReadonlySet<string>;
   /** Resource used when an authorization request names none. */
   defaultResource: string;
+  /** The gateway's own client (the operator page): granted what it asks and the user may grant, without a consent page. */
+  firstPartyClientId?: string;
   /** Sign-in attempts allowed per account and per address. */
   throttle: SignInThrottle;
   logger: Logger;
@@ -66,7 +68,8 @@ export function interactionRoutes(options: InteractionRoutesOptions): Koa.Middle
       'Content-Security-Policy': PAGE_CSP,
       'X-Frame-Options': 'DENY',
       'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
+      // same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" on the form posts, which are refused.
+      'Referrer-Policy': 'same-origin',
     });
     ctx.type = 'text/html; charset=utf-8';
     ctx.body = body;
@@ -104,6 +107,7 @@ export function interactionRoutes(options: InteractionRoutesOptions): Koa.Middle
     if (interaction.prompt.name === 'consent') {
       const user = interaction.session ? users.byId(interaction.session.accountId) : undefined;
       if (!user) return html(ctx, 400, messagePage('Sign-in expired', 'Your account is no longer configured. Go back to the application and start again.'));
+      if (options.firstPartyClientId !== undefined && clientId === options.firstPartyClientId) return grantAndFinish(ctx, interaction, null);
       const grantable = users.grantableScopes(user);
       const requested = scopesOf(interaction).filter((s) => options.supportedScopes.has(s));
       const undecided = undecidedScopes(interaction);
@@ -176,7 +180,11 @@ export function interactionRoutes(options: InteractionRoutesOptions): Koa.Middle
   const confirm = async (ctx: Koa.Context, interaction: Interaction): Promise<void> => {
     if (interaction.prompt.name !== 'consent') return renderPrompt(ctx, interaction);
     const form = await readForm(ctx.req);
-    const ticked = new Set(form.getAll('scope'));
+    return grantAndFinish(ctx, interaction, new Set(form.getAll('scope')));
+  };
+
+  /** Record the grant: the scopes ticked on the consent page, or (`ticked` null, the gateway's own client) every one the user may grant. */
+  const grantAndFinish = async (ctx: Koa.Context, interaction: Interaction, ticked: ReadonlySet<string> | null): Promise<void> => {
     const accountId = interaction.session?.accountId;
     const user = accountId ? users.byId(accountId) : undefined;
     const clientId = String(interaction.params.client_id ?? '');
@@ -197,13 +205,16 @@ export function interactionRoutes(options: InteractionRoutesOptions): Koa.Middle
     if (oidcRejected.length) grant.rejectOIDCScope(oidcRejected.join(' '));
     if (details.missingOIDCClaims?.length) grant.addOIDCClaims(details.missingOIDCClaims);
     for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) {
-      const granted = scopes.filter((s) => grantable.has(s) && ticked.has(s));
+      const granted = scopes.filter((s) => grantable.has(s) && (ticked === null || ticked.has(s)));
       const rejected = scopes.filter((s) => !granted.includes(s));
       if (granted.length) grant.addResourceScope(indicator, granted.join(' '));
       if (rejected.length) grant.rejectResourceScope(indicator, rejected.join(' '));
     }
     const grantId = await grant.save();
-    logger.info({ user: user.id, client: clientId, ticked: [...ticked].join(' ') }, 'embedded authorization server: consent given');
+    logger.info(
+      { user: user.id, client: clientId, ticked: ticked ? [...ticked].join(' ') : '(first-party client)' },
+      'embedded authorization server: consent given',
+    );
     return finish(ctx, { consent: { grantId } }, true);
   };
 
