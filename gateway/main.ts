@@ -5,7 +5,7 @@ import nodeModule from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
-import { ConfigError } from '../shared/config.js';
+import { ConfigError, isLoopbackHost } from '../shared/config.js';
 import { packageRoot } from '../shared/packageRoot.js';
 import { privateDataDir } from '../shared/privateData.js';
 import { loadRequestStateKey } from '../shared/requestStateKey.js';
@@ -150,8 +150,10 @@ runMain(
         { urgent: true },
       );
     });
-    const auth = await setUpGatewayAuth(config, { publicUrl: base, dataDir, access: gateway.access, logger, signInThrottle });
-    handle = createHttpApp({ gateway, auth, publicUrl: base, logger, operatorRoutes: policies.routes(gateway) }).callback();
+    const localHost = isLoopbackHost(address.address) ? host : address.family === 'IPv6' ? '[::1]' : '127.0.0.1';
+    const localUrl = `http://${localHost}:${address.port}`;
+    const auth = await setUpGatewayAuth(config, { publicUrl: base, dataDir, access: gateway.access, logger, signInThrottle, localUrl });
+    handle = createHttpApp({ gateway, auth, publicUrl: base, logger, operatorRoutes: policies.routes(gateway, auth.operator) }).callback();
     logger.info(
       {
         url: `${base}/mcp`,

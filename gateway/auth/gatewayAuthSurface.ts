@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
 import type { Authenticator } from './authenticate.js';
+import type { OperatorAuth } from './operatorSignIn.js';
 import type { ProtectedResource } from './protectedResource.js';
 import type { ScopeCheck } from './scopeGate.js';
 
@@ -24,5 +25,7 @@ export interface GatewayAuth {
   issuer?: string;
   /** The protected resource a request path belongs to (for challenges). */
   resourceFor?: (path: string) => { resource: ProtectedResource; audiences: readonly string[]; defaultScopes: readonly string[] };
+  /** How the operator page signs browsers in (OAuth mode). */
+  operator?: OperatorAuth;
   close(): Promise<void>;
 }

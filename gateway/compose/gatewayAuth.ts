@@ -5,7 +5,10 @@ import type { Logger } from '../../shared/logger.js';
 import type { GatewayConfig, OAuthConfig } from '../config/schema.js';
 import type { AccessPolicy } from '../auth/accessPolicy.js';
 import { cachedVerifier, introspectionVerifier, jwtAccessTokenVerifier, type AccessTokenVerifier } from '../auth/accessTokenVerifier.js';
-import { loopbackDevAuthenticator } from '../auth/authenticate.js';
+import { loopbackDevAuthenticator, type Authenticator } from '../auth/authenticate.js';
+import type * as oauth from 'oauth4webapi';
+import { OPERATOR_CLIENT_ID, OperatorSignIn, type OperatorAuth } from '../auth/operatorSignIn.js';
+import { CALLBACK_PATH as OPERATOR_CALLBACK_PATH } from '../http/operatorCookies.js';
 import { bootstrapAdmin } from '../auth/bootstrapAdmin.js';
 import type { EmbeddedAuthServer, EmbeddedAuthServerOptions } from '../auth/embedded/embeddedAuthServer.js';
 import { discoverIssuer, insecureAllowedFor } from '../oauth/issuerDiscovery.js';
@@ -29,6 +32,8 @@ export interface GatewayAuthOptions {
   logger: Logger;
   /** Sign-in and registration throttling for the embedded authorization server (counted in memory when absent). */
   signInThrottle?: SignInThrottle;
+  /** Where this process listens, reachable from itself (the operator page calls the embedded token endpoint there). */
+  localUrl?: string;
 }
 
 /** Well-known URLs at the origin's root, where this gateway publishes nothing. */
@@ -63,7 +68,7 @@ export async function setUpGatewayAuth(config: GatewayConfig, options: GatewayAu
   } else {
     // The embedded authorization server (oidc-provider) is loaded only when no external issuer is configured.
     const { createEmbeddedAuthServer } = await import('../auth/embedded/embeddedAuthServer.js');
-    embedded = await createEmbeddedAuthServer(await embeddedAuthOptions(config, auth, options));
+    embedded = await createEmbeddedAuthServer({ ...(await embeddedAuthOptions(config, auth, options)), ...operatorConsoleOf(config, options.publicUrl) });
     issuer = embedded.issuer;
     const keys = embedded.publicJwks;
     verifier = jwtAccessTokenVerifier({
@@ -104,10 +109,13 @@ export async function setUpGatewayAuth(config: GatewayConfig, options: GatewayAu
     };
   };
   const mount = embedded?.mount;
+  const authenticator = oauthAuthenticator({ verifier: cachedVerifier(verifier), resourceFor: resources.resourceFor, logger: options.logger });
+  const operator = operatorAuthOf(config, { ...options, authenticator, resource: resources.main.resource, embeddedIssuer: embedded?.issuer });
   // scopeCheck answers 2026-07-28 requests, sessionScopeCheck 2025 sessions: see StepUpChallenge.
   const scopeCheck = createScopeCheck(options.access, resources.resourceFor, 'needed');
   return {
-    authenticator: oauthAuthenticator({ verifier: cachedVerifier(verifier), resourceFor: resources.resourceFor, logger: options.logger }),
+    authenticator,
+    operator,
     sessionScopeCheck: createScopeCheck(options.access, resources.resourceFor, 'held-and-needed'),
     scopeCheck,
     metadataAt,
@@ -115,6 +123,89 @@ export async function setUpGatewayAuth(config: GatewayConfig, options: GatewayAu
     issuer,
     resourceFor: resources.resourceFor,
     close: async () => embedded?.close(),
+  };
+}
+
+/** The built-in operator client of the embedded server, when the page's browser sign-in is on. */
+function operatorConsoleOf(config: GatewayConfig, publicUrl: string): Pick<EmbeddedAuthServerOptions, 'operatorConsole'> {
+  const page = config.observability.statusPage;
+  if (!page.enabled || !page.signIn.enabled) return {};
+  return { operatorConsole: { redirectUri: `${publicUrl}${OPERATOR_CALLBACK_PATH}`, tokenTtlSeconds: page.signIn.sessionMinutes * 60 } };
+}
+
+/**
+ * The operator page's browser sign-in: a client of the embedded server (built in), or of the
+ * external issuer when `observability.statusPage.signIn.clientId` names one registered there.
+ */
+function operatorAuthOf(
+  config: GatewayConfig,
+  options: GatewayAuthOptions & { authenticator: Authenticator; resource: string; embeddedIssuer: string | undefined },
+): OperatorAuth {
+  const page = config.observability.statusPage;
+  const base = { authenticator: options.authenticator, publicUrl: options.publicUrl, sessionSeconds: page.signIn.sessionMinutes * 60 };
+  if (!page.enabled || !page.signIn.enabled) {
+    return { ...base, signInUnavailable: "Browser sign-in is off (observability.statusPage.signIn.enabled). Send an operator's bearer token instead." };
+  }
+  const redirectUri = `${options.publicUrl}${OPERATOR_CALLBACK_PATH}`;
+  const scopes = page.scopes.length > 0 ? page.scopes : config.upstreams.map((u) => `${u.namespace}:admin`);
+  const issuer = options.embeddedIssuer;
+  if (issuer !== undefined) {
+    // The embedded server's endpoints are on this process's own listener.
+    const local = options.localUrl;
+    const toLocal: typeof fetch = (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      if (local && url.origin === new URL(options.publicUrl).origin) return fetch(new URL(`${url.pathname}${url.search}`, local), init);
+      return fetch(input, init);
+    };
+    return {
+      ...base,
+      signIn: new OperatorSignIn({
+        authorizationServer: async () => ({
+          issuer,
+          authorization_endpoint: `${issuer}/auth`,
+          token_endpoint: `${issuer}/token`,
+          authorization_response_iss_parameter_supported: true,
+        }),
+        clientId: OPERATOR_CLIENT_ID,
+        redirectUri,
+        resource: options.resource,
+        scopes,
+        allowInsecureRequests: true,
+        fetch: toLocal,
+      }),
+    };
+  }
+  const external = config.auth.mode === 'oauth' ? config.auth.issuer : undefined;
+  const { clientId, clientSecretEnv } = page.signIn;
+  if (!external || !clientId) {
+    return {
+      ...base,
+      signInUnavailable:
+        `Browser sign-in needs a client at ${external ?? 'the authorization server'}: register one with redirect URI ${redirectUri} and set observability.statusPage.signIn.clientId. ` +
+        "Scripts send an operator's bearer token instead.",
+    };
+  }
+  const clientSecret = clientSecretEnv ? process.env[clientSecretEnv] : undefined;
+  if (clientSecretEnv && !clientSecret)
+    throw new ConfigError([`${clientSecretEnv}: must hold the operator page's client secret (observability.statusPage.signIn.clientSecretEnv).`]);
+  let discovered: Promise<oauth.AuthorizationServer> | undefined;
+  return {
+    ...base,
+    signIn: new OperatorSignIn({
+      authorizationServer: () => {
+        discovered ??= discoverIssuer(external).catch((error: unknown) => {
+          discovered = undefined;
+          throw error;
+        });
+        return discovered;
+      },
+      clientId,
+      ...(clientSecret ? { clientSecret } : {}),
+      redirectUri,
+      resource: options.resource,
+      scopes,
+      allowInsecureRequests: insecureAllowedFor(external),
+    }),
   };
 }
 

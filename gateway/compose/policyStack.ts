@@ -9,7 +9,9 @@ import { AuditLog } from '../observability/auditLog.js';
 import { CallRecorder } from '../observability/callRecorder.js';
 import { createCallTracing } from '../observability/callTracing.js';
 import { GatewayMetrics } from '../observability/gatewayMetrics.js';
+import type { OperatorAuth } from '../auth/operatorSignIn.js';
 import { operatorRoutes, type OperatorRoutes } from '../http/operatorRoutes.js';
+import { RefusalLog } from '../observability/refusalLog.js';
 import { createRedactor } from '../observability/redaction.js';
 import type { UpstreamListener } from '../upstreams/types.js';
 import { ToolArgumentValidator } from '../policy/argumentValidation.js';
@@ -34,8 +36,10 @@ export interface PolicyStack {
   counters: RateLimitStore;
   /** Rate limits on requests other than tools/call, when rate limits apply. */
   requestLimiter: RequestLimiter | undefined;
-  /** The HTTP routes for operators, once the gateway exists. */
-  routes(gateway: ManifoldGateway): OperatorRoutes;
+  /** Refused requests (401, 403, 429): the status page's list and their metric. */
+  refusals: RefusalLog;
+  /** The HTTP routes for operators, once the gateway and its authentication exist. */
+  routes(gateway: ManifoldGateway, auth: OperatorAuth | undefined): OperatorRoutes;
   close(): Promise<void>;
 }
 
@@ -62,6 +66,7 @@ export function createPolicyStack(
       )
     : undefined;
   const recorder = new CallRecorder(observability, options.logger, metrics, audit, createRedactor(observability.redactFields));
+  const refusals = new RefusalLog(observability.statusPage.recentRefusals, metrics);
   // In a cluster, counters are shared so that limits are global.
   const store = options.rateLimitStore ?? rateLimitStoreFor(config.cluster.redis ? 'redis' : (config.limits.rate?.store ?? 'memory'), options.redis);
   // One local developer (none-loopback-dev) is limited only when limits are configured.
@@ -76,7 +81,20 @@ export function createPolicyStack(
     recorder.toolCalls,
     refusalsAsResults,
     ...(limiter
-      ? [rateLimit(limiter, (limit, call) => metrics?.rateLimited.inc({ upstream: call.target.upstream.namespace, tool: call.exposedName, limit }))]
+      ? [
+          rateLimit(limiter, (limit, call) => {
+            metrics?.rateLimited.inc({ upstream: call.target.upstream.namespace, tool: call.exposedName, limit });
+            // Answered as a tool result, not an HTTP 429, but a refusal all the same.
+            refusals.record({
+              status: 429,
+              reason: limit,
+              namespace: call.target.upstream.namespace,
+              user: call.caller.user,
+              request: `tools/call ${call.exposedName}`,
+              detail: `Rate limit "${limit}" reached; the call was not forwarded.`,
+            });
+          }),
+        ]
       : []),
     ...(limits.validateArguments ? [validateArguments(new ToolArgumentValidator())] : []),
     cacheToolResults(cache, (hit, call) => metrics?.cacheLookups.inc({ kind: 'tool', upstream: call.target.upstream.namespace, result: hit ? 'hit' : 'miss' })),
@@ -105,13 +123,17 @@ export function createPolicyStack(
     metrics,
     recorder,
     audit,
-    routes(gateway) {
+    refusals,
+    routes(gateway, auth) {
       attached = gateway;
       return operatorRoutes({
         gateway,
         settings: observability,
         metrics,
         recorder,
+        refusals,
+        auth,
+        logger: options.logger,
         cacheEntries: () => (cacheSettings.enabled ? cache.size : undefined),
         onApproval: (approval) =>
           audit?.append(

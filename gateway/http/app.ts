@@ -43,6 +43,7 @@ export function createHttpApp({ gateway, auth, publicUrl, logger, operatorRoutes
   app.silent = true;
 
   app.use(catchErrors(logger));
+  if (operatorRoutes) app.use(operatorRoutes.observeRefusals);
   app.use(statusOnlyAsRpcError());
   app.use(
     checkOrigin({

@@ -41,6 +41,17 @@ function envelopeProblem(value: unknown): string | undefined {
   return 'a response needs "result" or "error" with a numeric code and a message';
 }
 
+/** The JSON-RPC error each refused response carried, for the refusal log (observability/refusalLog.ts). */
+const sentErrors = new WeakMap<ServerResponse, { code: number; message: string; data?: unknown }>();
+
+export function noteSentError(res: ServerResponse, error: { code: number; message: string; data?: unknown }): void {
+  sentErrors.set(res, error);
+}
+
+export function sentErrorOf(res: ServerResponse): { code: number; message: string; data?: unknown } | undefined {
+  return sentErrors.get(res);
+}
+
 /** A JSON-RPC error as an HTTP response (transport-level failures carry no request id). */
 export function sendRpcError(
   res: ServerResponse,
@@ -55,6 +66,7 @@ export function sendRpcError(
     return;
   }
   const body = JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id });
+  if (status >= 400) sentErrors.set(res, { code, message });
   res.writeHead(status, { ...headers, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }

@@ -11,6 +11,8 @@ export interface GatewayState {
   identity?: CallerIdentity;
   /** The parsed JSON body of a POST. */
   body?: unknown;
+  /** The operator page's session token, when the request authenticated with its cookie (http/operatorCookies.ts). */
+  operatorSession?: string;
 }
 
 export type GatewayMiddleware = Middleware<GatewayState>;

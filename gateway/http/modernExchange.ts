@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { CallCancellation } from '../upstreams/cancellation.js';
+import { noteSentError } from './jsonRpcMessages.js';
 
 type JsonRpcId = string | number | null;
 
@@ -94,6 +95,7 @@ export function sendModernError(
     return;
   }
   const body = JSON.stringify({ jsonrpc: '2.0', id, error: { code, message, ...(data === undefined ? {} : { data }) } });
+  if (status >= 400) noteSentError(res, { code, message, data });
   res.writeHead(status, { ...headers, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }

@@ -17,6 +17,7 @@ export class GatewayMetrics {
   readonly cacheLookups: Counter<'kind' | 'upstream' | 'result'>;
   readonly cacheInvalidations: Counter<'upstream' | 'reason'>;
   readonly rateLimited: Counter<'upstream' | 'tool' | 'limit'>;
+  readonly refusals: Counter<'status' | 'reason' | 'namespace'>;
   private readonly restartsSeen = new Map<string, number>();
 
   constructor(sources: { upstreams: () => readonly UpstreamGaugeSource[]; openSessions: () => number }) {
@@ -64,6 +65,12 @@ export class GatewayMetrics {
       name: 'manifold_rate_limit_refusals_total',
       help: 'Calls refused by a rate limit',
       labelNames: ['upstream', 'tool', 'limit'],
+      registers,
+    });
+    this.refusals = new Counter({
+      name: 'manifold_refusals_total',
+      help: 'Requests refused: 401 (no or bad token), 403 (not allowed), 429 (over a limit), by reason and namespace',
+      labelNames: ['status', 'reason', 'namespace'],
       registers,
     });
     const restartsSeen = this.restartsSeen;

@@ -34,6 +34,25 @@ export const observabilitySchema = z
         scopes: z.array(z.string().min(1)).default([]),
         /** Calls and errors kept for the page. */
         recentCalls: z.number().int().min(0).max(10_000).default(100),
+        /** Refusals (401, 403, 429) kept for the page. */
+        recentRefusals: z.number().int().min(0).max(10_000).default(100),
+        /**
+         * Browser sign-in to the page and /metrics (OAuth mode): through the embedded
+         * authorization server with its built-in client, or through the external issuer with
+         * `clientId` (registered there with redirect URI <publicUrl>/operator/callback).
+         */
+        signIn: z
+          .object({
+            enabled: z.boolean().default(true),
+            /** The page's client at an external issuer; the embedded server needs none. */
+            clientId: z.string().min(1).max(512).optional(),
+            /** Environment variable holding that client's secret, for a confidential client. */
+            clientSecretEnv: z.string().min(1).max(128).optional(),
+            /** The longest a browser stays signed in (and no longer than its token). */
+            sessionMinutes: z.number().int().min(1).max(720).default(30),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -132,7 +132,8 @@ export class WorkflowRegistry implements VirtualToolSource, VirtualToolScopes, C
     return { result: definition.build(args, entry.tool), tool: entry.tool };
   }
 
-  private exposed(name: string): string {
+  /** The name a workflow is listed under (`flow__create_task_from_issue`). */
+  exposed(name: string): string {
     return `${this.namespace}${this.deps.separator}${name}`;
   }
 

@@ -5,6 +5,7 @@ import mount from 'koa-mount';
 import Provider, { errors, type Account, type ClientMetadata, type Configuration, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
 import { DomainError } from '../../../shared/errors.js';
 import { isAdminScope } from '../scopePolicy.js';
+import { OPERATOR_CLIENT_ID } from '../operatorSignIn.js';
 import type { Logger } from '../../../shared/logger.js';
 import { EXTRA_CLIENT_METADATA, isMetadataDocumentClientId, registrationPolicy } from './clientPolicy.js';
 import {
@@ -67,6 +68,13 @@ export interface EmbeddedAuthServerOptions {
   refreshTokenTtlSeconds?: number;
   /** Sign-in attempts and client registrations allowed (per account, per address); default DEFAULT_SIGN_IN_LIMITS, counted in memory. */
   signInThrottle?: SignInThrottle;
+  /**
+   * The operator page's own sign-in (http/operatorRoutes.ts): a built-in public client
+   * (OPERATOR_CLIENT_ID) redirecting to `redirectUri`, whose tokens live `tokenTtlSeconds` at
+   * most. As the gateway's own page, it is not shown a consent page: it gets what it asks for
+   * and the user may grant.
+   */
+  operatorConsole?: { redirectUri: string; tokenTtlSeconds: number };
   logger: Logger;
 }
 
@@ -92,6 +100,7 @@ export interface EmbeddedAuthServer {
 export const AUTH_BASE_PATH = '/oauth';
 /** A built-in client that only ever appears in tokens minted by `mintAccessToken`; it cannot use any endpoint. */
 export const TOKEN_COMMAND_CLIENT_ID = 'manifold-token-command';
+
 export const STATE_DATABASE_FILE = 'oauth-state.sqlite';
 
 const DEFAULT_ACCESS_TOKEN_TTL = 3600;
@@ -134,7 +143,11 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
   const configuration: Configuration = {
     adapter: store.adapter,
     jwks: signingKeys,
-    clients: [tokenCommandClient(), ...(options.clients ?? []).map(scriptClient)],
+    clients: [
+      tokenCommandClient(),
+      ...(options.operatorConsole ? [operatorClient(options.operatorConsole.redirectUri)] : []),
+      ...(options.clients ?? []).map(scriptClient),
+    ],
     clientDefaults: {
       grant_types: ['authorization_code'],
       response_types: ['code'],
@@ -173,7 +186,11 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
           if (!resources.has(indicator)) {
             throw new errors.InvalidTarget(`unknown resource; this server issues tokens for ${[...resources].join(', ')}`);
           }
-          return resourceServer(indicator, scopesFor(ctx, client.scope));
+          const info = resourceServer(indicator, scopesFor(ctx, client.scope));
+          // The operator page's tokens live no longer than its sign-in does.
+          if (client.clientId === OPERATOR_CLIENT_ID && options.operatorConsole)
+            info.accessTokenTTL = Math.min(accessTokenTtl, options.operatorConsole.tokenTtlSeconds);
+          return info;
         },
       },
       // draft-ietf-oauth-client-id-metadata-document, the registration MCP 2026-07-28 prefers:
@@ -331,6 +348,7 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
     users,
     supportedScopes,
     defaultResource: options.resource,
+    ...(options.operatorConsole ? { firstPartyClientId: OPERATOR_CLIENT_ID } : {}),
     throttle,
     logger,
   });
@@ -503,6 +521,17 @@ function tokenCommandClient(): ClientMetadata {
     grant_types: [],
     response_types: [],
     redirect_uris: [],
+  };
+}
+
+function operatorClient(redirectUri: string): ClientMetadata {
+  return {
+    client_id: OPERATOR_CLIENT_ID,
+    client_name: 'Manifold operator page',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    redirect_uris: [redirectUri],
   };
 }
 

@@ -1,0 +1,54 @@
+import type { IncomingMessage } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import {
+  csrfTokenFor,
+  csrfTokenMatches,
+  readCookie,
+  readPendingSignIn,
+  safeReturnPath,
+  sessionCookie,
+  signInCookie,
+} from '../../../../gateway/http/operatorCookies.js';
+import { refusalReason } from '../../../../gateway/http/refusalObserver.js';
+
+const request = (cookie: string): IncomingMessage => ({ headers: { cookie } }) as IncomingMessage;
+
+describe('the operator page cookies', () => {
+  it('sets the session cookie HttpOnly, SameSite=Strict, on /, Secure only behind https', () => {
+    expect(sessionCookie('tok', 1800, false)).toBe('manifold_operator=tok; Path=/; Max-Age=1800; HttpOnly; SameSite=Strict');
+    expect(sessionCookie('tok', 60, true)).toMatch(/; Secure$/);
+  });
+
+  it('reads a cookie among others, and the pending sign-in back, sending only to operator pages', () => {
+    const pending = { state: 's', codeVerifier: 'v', returnTo: '/metrics' };
+    const value = signInCookie(pending, false).split(';')[0]!;
+    expect(readCookie(request(`a=1; ${value}; b=2`), 'manifold_operator_signin')).toBe(value.split('=')[1]);
+    expect(readPendingSignIn(request(value))).toEqual(pending);
+    const elsewhere = signInCookie({ ...pending, returnTo: 'https://evil.example/' }, false).split(';')[0]!;
+    expect(readPendingSignIn(request(elsewhere))?.returnTo).toBe('/');
+    expect(readPendingSignIn(request('manifold_operator_signin=not-json'))).toBeUndefined();
+    expect(safeReturnPath('//evil.example')).toBe('/');
+  });
+
+  it('accepts only the CSRF token derived from the session it belongs to', () => {
+    const token = csrfTokenFor('session-a');
+    expect(csrfTokenMatches('session-a', token)).toBe(true);
+    expect(csrfTokenMatches('session-b', token)).toBe(false);
+    expect(csrfTokenMatches('session-a', null)).toBe(false);
+    expect(csrfTokenMatches('session-a', token.slice(1))).toBe(false);
+  });
+});
+
+describe('refusal reasons', () => {
+  it('names 401s by their challenge, 403s by their cause and 429s by their limit', () => {
+    expect(refusalReason(401, 'Bearer resource_metadata="x"', undefined)).toBe('missing_token');
+    expect(refusalReason(401, 'Bearer error="invalid_token"', undefined)).toBe('invalid_token');
+    expect(refusalReason(403, 'Bearer error="insufficient_scope", scope="pm:write"', undefined)).toBe('insufficient_scope');
+    expect(refusalReason(403, '', { message: 'Origin "https://x" is not allowed.' })).toBe('origin_not_allowed');
+    expect(refusalReason(403, '', { message: 'Forbidden: / is for operators and needs …' })).toBe('not_an_operator');
+    expect(refusalReason(429, '', { message: 'Rate limit', data: { limit: 'user_requests' } })).toBe('user_requests');
+    expect(refusalReason(429, '', { message: 'Too many open sessions: you have 100' })).toBe('sessions_per_user');
+    // A label is never taken from a client's text.
+    expect(refusalReason(429, '', { message: 'x', data: { limit: 'Robert"); DROP' } })).toBe('rate_limited');
+  });
+});
