@@ -7,6 +7,8 @@ export interface CallerIdentity {
   scopes: string[];
   /** How the identity was established, for logs and audit. */
   method: string;
+  /** The OAuth client the token was issued to. */
+  clientId?: string;
 }
 
 export type AuthOutcome =

@@ -65,6 +65,7 @@ export function oauthAuthenticator(options: OAuthAuthenticatorOptions): Authenti
             ...(access.email ? { email: access.email } : {}),
             scopes: access.scopes,
             method: `oauth:${access.clientId || 'unknown-client'}`,
+            ...(access.clientId ? { clientId: access.clientId } : {}),
           },
         };
         if (access.recheckAt !== undefined)

@@ -14,6 +14,8 @@ export interface ScopeRefusal {
   code: number;
   message: string;
   headers: Record<string, string>;
+  /** The scopes the request needs that the token lacks. */
+  missing: string[];
 }
 
 /** The refusal for the first request in `messages` that needs a scope the token lacks, if any. */
@@ -58,6 +60,7 @@ export function createScopeCheck(
         code: INSUFFICIENT_SCOPE,
         message: `Forbidden: ${description}. Authorize again asking for ${missing.join(' ')}.`,
         headers: { 'WWW-Authenticate': insufficientScopeChallenge(resourceFor(path).resource, held, missing, description) },
+        missing,
       };
     }
     return undefined;

@@ -116,7 +116,7 @@ export async function setUpGatewayAuth(config: GatewayConfig, options: GatewayAu
   return {
     authenticator,
     operator,
-    sessionScopeCheck: createScopeCheck(options.access, resources.resourceFor, 'held-and-needed'),
+    sessionScopeCheck: owingStepUps(createScopeCheck(options.access, resources.resourceFor, 'held-and-needed'), embedded),
     scopeCheck,
     metadataAt,
     ...(mount ? { authorizationServerRoutes: mount as Middleware } : {}),
@@ -206,6 +206,19 @@ function operatorAuthOf(
       scopes,
       allowInsecureRequests: insecureAllowedFor(external),
     }),
+  };
+}
+
+/**
+ * 2025-era clients (SDK v1) step up by refreshing first, which cannot add a scope: the embedded
+ * server is told of each refusal, so that refresh fails and the client authorizes again.
+ */
+function owingStepUps(check: ScopeCheck, embedded: EmbeddedAuthServer | undefined): ScopeCheck {
+  if (!embedded) return check;
+  return (path, view, identity, messages) => {
+    const refusal = check(path, view, identity, messages);
+    if (refusal && identity.clientId) embedded.stepUpWanted(identity.user, identity.clientId, refusal.missing);
+    return refusal;
   };
 }
 

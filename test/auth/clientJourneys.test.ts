@@ -209,7 +209,65 @@ class RegisteredClient implements V1OAuthClientProvider {
   }
 }
 
+/** A v1 client that also holds refresh tokens, and drops what the SDK says is no longer valid (as hosts do). */
+class RefreshingClient extends RegisteredClient {
+  override readonly clientMetadata = {
+    ...new RegisteredClient().clientMetadata,
+    client_name: 'Journey v1 client (refresh)',
+    grant_types: ['authorization_code', 'refresh_token'],
+  };
+  invalidateCredentials(scope: 'all' | 'client' | 'tokens' | 'verifier' | 'discovery') {
+    if (scope === 'all' || scope === 'tokens') this.stored = undefined;
+    if (scope === 'all' || scope === 'client') this.information = undefined;
+  }
+}
+
 describe('the SDK v1 client with dynamic registration', () => {
+  it('holding a refresh token, steps up through the browser: the refresh after a refused call answers invalid_grant', async () => {
+    const provider = new RefreshingClient();
+    const first = new V1StreamableHTTPClientTransport(new URL(gateway.url), { authProvider: provider });
+    await expect(new V1Client({ name: 'journey-v1-refresh', version: '1.0.0' }).connect(first)).rejects.toBeInstanceOf(V1UnauthorizedError);
+    const browser = new Browser(gateway.base);
+    const signIn = await authorizeInBrowser(browser, provider.authorizationUrl!, { login: 'grace', passwords: [PASSWORD], redirectUri: REDIRECT_URI });
+    await first.finishAuth(signIn.callback.searchParams.get('code') ?? '');
+    expect(provider.stored?.refresh_token).toBeTruthy();
+    const held = tokenScopes(provider.stored?.access_token);
+    expect(held).toEqual(DEFAULT_SCOPES);
+
+    const transport = new V1StreamableHTTPClientTransport(new URL(gateway.url), { authProvider: provider });
+    const client = new V1Client({ name: 'journey-v1-refresh', version: '1.0.0' });
+    await client.connect(transport);
+    const created = await client.callTool({ name: 'pm__create_task', arguments: { title: 'Delete me after a refresh-free step-up' } });
+    const id = (created.structuredContent as { task: { id: string } }).task.id;
+
+    // Refused for pm:admin: the client refreshes, is told invalid_grant, drops its tokens and
+    // goes to the browser asking for what it holds and the missing scope.
+    provider.forgetAuthorizationUrl();
+    await expect(client.callTool({ name: 'pm__delete_task', arguments: { id } })).rejects.toBeInstanceOf(V1UnauthorizedError);
+    expect(provider.stored).toBeUndefined();
+    expect(gatewayScopes(sorted(provider.authorizationUrl?.searchParams.get('scope')))).toEqual([...held, 'pm:admin'].sort());
+    const stepUp = await authorizeInBrowser(browser, provider.authorizationUrl!, {
+      login: 'grace',
+      passwords: [PASSWORD],
+      redirectUri: REDIRECT_URI,
+      tick: ['pm:admin'],
+    });
+    await transport.finishAuth(stepUp.callback.searchParams.get('code') ?? '');
+    expect(tokenScopes(provider.stored?.access_token)).toEqual([...held, 'pm:admin'].sort());
+    const asksToConfirm = await client.callTool({ name: 'pm__delete_task', arguments: { id } });
+    expect((asksToConfirm.structuredContent as { status: string }).status).toBe('confirmation_required');
+
+    // Once stepped up, refreshing works again and keeps the wider grant.
+    const refreshed = await fetch(`${gateway.base}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: provider.stored!.refresh_token!, client_id: provider.information!.client_id }),
+    });
+    expect(refreshed.status).toBe(200);
+    expect(sorted(((await refreshed.json()) as { scope: string }).scope)).toContain('pm:admin');
+    await client.close();
+  });
+
   it('gets the least-privilege default, no admin, and steps up to exactly the scope a call needs', async () => {
     const provider = new RegisteredClient();
     const first = new V1StreamableHTTPClientTransport(new URL(gateway.url), { authProvider: provider });

@@ -93,6 +93,12 @@ export interface EmbeddedAuthServer {
   mount: Koa.Middleware;
   /** Issue an access token for a configured user (the token command). */
   mintAccessToken(user: string, scopes: string[], resource?: string): Promise<string>;
+  /**
+   * A call by `clientId` for `user` was refused for lack of `scopes` the user may grant: the
+   * client's next refresh (which cannot add scopes) answers invalid_grant, so that the client
+   * authorizes again asking for them (what 2025-era SDK clients do once a refresh fails).
+   */
+  stepUpWanted(user: string, clientId: string, scopes: readonly string[]): void;
   close(): Promise<void>;
 }
 
@@ -110,6 +116,9 @@ const GRANT_TTL = 365 * 24 * 3600;
 const SESSION_TTL = 24 * 3600;
 const INTERACTION_TTL = 10 * 60;
 const PURGE_INTERVAL_MS = 15 * 60_000;
+/** How long a refused call's step-up is waited for, and how many are kept. */
+const STEP_UP_TTL_MS = 10 * 60_000;
+const MAX_STEP_UPS = 10_000;
 
 export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOptions): Promise<EmbeddedAuthServer> {
   const { logger } = options;
@@ -125,6 +134,9 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
   const accessTokenTtl = options.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL;
   const refreshTokenTtl = options.refreshTokenTtlSeconds ?? DEFAULT_REFRESH_TOKEN_TTL;
   const users = userDirectory(options.users, supportedScopes);
+  /** Step-ups owed, by user and client (stepUpWanted); kept STEP_UP_TTL_MS at most. */
+  const stepUps = new Map<string, { scopes: string[]; expiresAt: number }>();
+  const stepUpKey = (user: string, clientId: string): string => `${user}\0${clientId}`;
   const cimd = options.clientMetadataDocuments ?? {};
 
   const dataDir = ensureDataDir(options.dataDir);
@@ -256,7 +268,20 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
     // Refresh tokens outlive the browser session at this server: signing out here must not
     // disconnect MCP clients, and a restart keeps them working.
     expiresWithSession: () => false,
-    rotateRefreshToken: () => true,
+    // A refresh after a refusal for a scope the user may grant: refused, so the client steps up (stepUpWanted).
+    rotateRefreshToken: (ctx) => {
+      const token = ctx.oidc.entities.RefreshToken;
+      if (!token?.accountId || !token.clientId) return true;
+      const key = stepUpKey(token.accountId, token.clientId);
+      const wanted = stepUps.get(key);
+      if (!wanted) return true;
+      const missing = wanted.scopes.filter((scope) => !token.scopes.has(scope));
+      if (wanted.expiresAt < Date.now() || missing.length === 0) {
+        stepUps.delete(key);
+        return true;
+      }
+      throw new errors.InvalidGrant(`a call needed scope ${missing.join(' ')}, which a refresh cannot add; authorize again asking for it`);
+    },
     ttl: {
       AccessToken: accessTokenTtl,
       ClientCredentials: accessTokenTtl,
@@ -455,6 +480,14 @@ export async function createEmbeddedAuthServer(options: EmbeddedAuthServerOption
     publicJwks: publicJwks(signingKeys),
     mount: mountMiddleware,
     mintAccessToken,
+    stepUpWanted: (userId, clientId, scopes) => {
+      const user = users.byId(userId);
+      const grantable = user ? users.grantableScopes(user) : new Set<string>();
+      const wanted = scopes.filter((scope) => grantable.has(scope));
+      if (wanted.length === 0 || clientId === OPERATOR_CLIENT_ID) return;
+      if (stepUps.size >= MAX_STEP_UPS) stepUps.delete(stepUps.keys().next().value!);
+      stepUps.set(stepUpKey(userId, clientId), { scopes: wanted, expiresAt: Date.now() + STEP_UP_TTL_MS });
+    },
     close: async () => {
       clearInterval(purgeTimer);
       store.close();
