@@ -12,13 +12,15 @@ const VIEW_PATH = /^\/views\/([a-z][a-z0-9-]{0,31})\//;
 export class GatewayResources {
   readonly main: ProtectedResource;
   private readonly byNamespace: Map<string, ProtectedResource>;
-  /** The least-privilege scopes a 401 names: all of them for the gateway and views, a namespace's own for its endpoint. */
+  /** The least-privilege scopes a 401 names: all of them for the gateway, a namespace's own for its endpoint, a view's own for it. */
   private readonly defaultScopes: readonly string[];
 
   constructor(
     readonly publicUrl: string,
     namespaces: readonly string[],
     defaultScopes: readonly string[] = defaultScopesForNamespaces(namespaces),
+    /** Per curated view, what its 401 names (viewDefaultScopes); a view not listed gets the gateway's. */
+    private readonly viewDefaults: ReadonlyMap<string, readonly string[]> = new Map(),
   ) {
     this.main = protectedResourceFor(`${publicUrl}/mcp`);
     this.byNamespace = new Map(namespaces.map((ns) => [ns, protectedResourceFor(`${publicUrl}/servers/${ns}/mcp`)]));
@@ -38,7 +40,7 @@ export class GatewayResources {
     const view = VIEW_PATH.exec(path)?.[1];
     if (view !== undefined) {
       const own = protectedResourceFor(`${this.publicUrl}/views/${view}/mcp`);
-      return { resource: own, audiences: [own.resource, this.main.resource], defaultScopes: this.defaultScopes };
+      return { resource: own, audiences: [own.resource, this.main.resource], defaultScopes: this.viewDefaults.get(view) ?? this.defaultScopes };
     }
     const namespace = this.namespaceOf(path);
     const own = namespace === undefined ? undefined : this.byNamespace.get(namespace);
@@ -61,4 +63,24 @@ export class GatewayResources {
     if (view !== undefined) return { resource: protectedResourceFor(`${this.publicUrl}/views/${view}/mcp`), namespace: undefined };
     return undefined;
   }
+}
+
+/**
+ * The least-privilege scopes a view's 401 names: the scopes that open it, and of the gateway's
+ * defaults those of the namespaces the view draws on (its tools, prompts and resources; a
+ * composite tool draws on every namespace the workflows use).
+ */
+export function viewDefaultScopes(
+  view: { tools: ReadonlyArray<string | { tool: string }>; prompts: readonly string[]; resources: readonly string[]; scopes: readonly string[] },
+  options: { separator: string; defaultScopes: readonly string[]; workflowNamespace?: string; workflowUpstreams: readonly string[] },
+): string[] {
+  const namespaces = new Set<string>(view.resources);
+  const namespaceOf = (name: string): string => name.slice(0, Math.max(0, name.indexOf(options.separator)));
+  for (const reference of [...view.tools.map((t) => (typeof t === 'string' ? t : t.tool)), ...view.prompts]) {
+    const namespace = namespaceOf(reference);
+    if (namespace !== '' && namespace === options.workflowNamespace) for (const used of options.workflowUpstreams) namespaces.add(used);
+    else if (namespace !== '') namespaces.add(namespace);
+  }
+  const drawn = options.defaultScopes.filter((scope) => namespaces.has(scope.slice(0, scope.lastIndexOf(':'))));
+  return [...new Set([...view.scopes, ...drawn])];
 }

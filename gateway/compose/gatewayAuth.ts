@@ -16,7 +16,7 @@ import { oauthAuthenticator } from '../auth/oauthAuthenticator.js';
 import { protectedResourceMetadata } from '../auth/protectedResource.js';
 import { createScopeCheck, type ScopeCheck } from '../auth/scopeGate.js';
 import type { GatewayAuth, MetadataAnswer } from '../auth/gatewayAuthSurface.js';
-import { GatewayResources } from '../auth/gatewayResources.js';
+import { GatewayResources, viewDefaultScopes } from '../auth/gatewayResources.js';
 
 export type { GatewayAuth, MetadataAnswer } from '../auth/gatewayAuthSurface.js';
 export { GatewayResources } from '../auth/gatewayResources.js';
@@ -56,7 +56,23 @@ export async function setUpGatewayAuth(config: GatewayConfig, options: GatewayAu
   }
   const auth = config.auth;
   const namespaces = config.upstreams.map((u) => u.namespace);
-  const resources = new GatewayResources(options.publicUrl, namespaces, defaultScopesOf(config));
+  const defaults = defaultScopesOf(config);
+  const resources = new GatewayResources(
+    options.publicUrl,
+    namespaces,
+    defaults,
+    new Map(
+      config.views.map((view) => [
+        view.name,
+        viewDefaultScopes(view, {
+          separator: config.separator,
+          defaultScopes: defaults,
+          ...(config.workflows ? { workflowNamespace: config.workflows.namespace } : {}),
+          workflowUpstreams: config.workflows ? Object.values(config.workflows.upstreams) : [],
+        }),
+      ]),
+    ),
+  );
   const scopes = scopesForNamespaces(namespaces);
 
   let embedded: EmbeddedAuthServer | undefined;

@@ -146,5 +146,10 @@ describe('curated views with their own scopes', () => {
       body: '{}',
     });
     expect(elsewhere.status).toBe(401);
+
+    // Without a token: the view's own least-privilege set, what opens it and its namespaces' read and write.
+    const anonymous = await fetch(viewUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toContain('scope="view:mini fx:read fx:write"');
   });
 });
