@@ -1,6 +1,12 @@
 /**
  * Redaction for call logs and the audit log: values under secret-looking names (and the
  * configured ones) are replaced, and bearer/basic credentials inside strings are cut out.
+ *
+ * Why not pino's `redact` alone (which the logger uses for its own fixed paths, shared/logger.ts):
+ * tool arguments are arbitrary JSON from clients, and a secret may sit under any key at any
+ * depth (`{"config":{"db":{"password":…}}}`) or inside a string; pino's paths (fast-redact)
+ * name fixed positions with one-level wildcards, and do not look inside values. Arguments pass
+ * here once, and the call line that carries them skips pino's pass (callRecorder.ts).
  */
 const SECRET_NAME = /(authorization|token|secret|password|passwd|api[-_]?key|cookie|credential|private[-_]?key)/i;
 const CREDENTIAL_IN_TEXT = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;

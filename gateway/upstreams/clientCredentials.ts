@@ -19,6 +19,11 @@ const RENEW_BEFORE_MS = 30_000;
  * The gateway's own access token for a remote upstream, from the client credentials grant
  * (OAuth 2.1 §4.2) through oauth4webapi: fetched on first use, cached until shortly before it
  * expires, fetched again after the upstream refuses it. A client's token is never used here.
+ *
+ * Why not the SDK's `ClientCredentialsProvider`: it finds the authorization server through the
+ * upstream's protected resource metadata (RFC 9728) after a 401, while an upstream entry here
+ * names its issuer in the configuration — many remote MCP servers publish no metadata — and
+ * the token is wanted before the first request, not after a refusal.
  */
 export class ClientCredentialsToken {
   private authorizationServer: oauth.AuthorizationServer | undefined;

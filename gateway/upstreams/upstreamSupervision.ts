@@ -1,3 +1,4 @@
+// Over 400 lines: one upstream's whole life (start, handshake, lists, restart with back-off, stop) is one state machine; transports, request routing and list paging have modules of their own.
 import { Client, type ClientCapabilities, type Transport } from '@modelcontextprotocol/client';
 import type {
   Implementation,

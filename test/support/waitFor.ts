@@ -1,4 +1,7 @@
 /**
+ * Why not `vi.waitFor`: the benchmarks (test/bench) use the same harness outside vitest, where
+ * `vi` is not available; and the timeout error here names what was awaited and the last failure.
+ *
  * Poll `check` every 25 ms until it returns a value other than undefined or false, and return that value.
  * A throw from `check` counts as "not yet"; the last one is named in the timeout error, which also says `what` was awaited.
  */
