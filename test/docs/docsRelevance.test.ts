@@ -47,10 +47,12 @@ describe('search relevance over docs/ (evaluation set)', () => {
     let top1 = 0;
     let top3 = 0;
     const misses: string[] = [];
+    const notFirst: string[] = [];
     for (const { question, answers } of evaluation.questions) {
       const { results } = structured<{ results: Hit[] }>(await docs.client.callTool({ name: 'search_docs', arguments: { query: question, limit: 3 } }));
       const found = results.map((hit) => `${hit.path}#${hit.anchor}`);
       if (answers.includes(found[0] ?? '')) top1++;
+      else notFirst.push(`"${question}": first ${found[0] ?? 'nothing'}, expected ${answers.join(' or ')}`);
       if (found.some((ref) => answers.includes(ref))) top3++;
       else misses.push(`"${question}": expected ${answers.join(' or ')}, got ${found.join(', ') || 'nothing'}`);
       // Every result's uri is the section URI the workflows link.
@@ -59,6 +61,7 @@ describe('search relevance over docs/ (evaluation set)', () => {
     const total = evaluation.questions.length;
     const percent = (n: number): string => `${((100 * n) / total).toFixed(1)}%`;
     process.stdout.write(`docs relevance: top-1 ${top1}/${total} (${percent(top1)}), top-3 ${top3}/${total} (${percent(top3)})\n`);
+    for (const miss of notFirst) process.stdout.write(`  not first: ${miss}\n`);
     expect(top1 / total, `top-1 ${percent(top1)}`).toBeGreaterThanOrEqual(0.85);
     expect(top3 / total, `top-3 ${percent(top3)}; not in the top three:\n${misses.join('\n')}`).toBeGreaterThanOrEqual(0.95);
   });
