@@ -52,6 +52,17 @@ export function sentErrorOf(res: ServerResponse): { code: number; message: strin
   return sentErrors.get(res);
 }
 
+/** Why a request was refused, as a stable label the sender names (the refusal log reads it; never the message text). */
+const refusalReasons = new WeakMap<ServerResponse, string>();
+
+export function noteRefusalReason(res: ServerResponse, reason: string): void {
+  refusalReasons.set(res, reason);
+}
+
+export function refusalReasonOf(res: ServerResponse): string | undefined {
+  return refusalReasons.get(res);
+}
+
 /** A JSON-RPC error as an HTTP response (transport-level failures carry no request id). */
 export function sendRpcError(
   res: ServerResponse,

@@ -3,7 +3,7 @@ import type { Middleware } from 'koa';
 import { isLoopbackHost } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Authenticator, CallerIdentity } from '../auth/authenticate.js';
-import { requestIdOf, sendJson, sendRpcError } from './jsonRpcMessages.js';
+import { noteRefusalReason, requestIdOf, sendJson, sendRpcError } from './jsonRpcMessages.js';
 import { isJsonContentType } from './mediaTypes.js';
 
 /** What the middlewares leave for the route handlers. */
@@ -69,12 +69,14 @@ export function checkOrigin(options: { allowedOrigins: readonly string[]; allowe
     const origin = ctx.req.headers.origin;
     if (origin !== undefined && !isAllowedOrigin(origin, origins)) {
       ctx.respond = false;
+      noteRefusalReason(ctx.res, 'origin_not_allowed');
       return sendRpcError(ctx.res, 403, -32000, `Origin "${origin}" is not allowed. Call from a loopback origin or add it to http.allowedOrigins.`);
     }
     if (options.loopbackListener) {
       const host = hostName(ctx.req.headers.host);
       if (host !== undefined && !isLoopbackHost(host) && !hosts.has(host)) {
         ctx.respond = false;
+        noteRefusalReason(ctx.res, 'host_not_allowed');
         return sendRpcError(
           ctx.res,
           403,

@@ -16,6 +16,7 @@ import { toolDefinition } from '../policy/callPolicies.js';
 import { paramHeaderMismatch, undeclaredParamHeaders } from '../upstreams/mcpParamHeaders.js';
 import { acceptsAll, isJsonContentType } from './mediaTypes.js';
 import { ModernExchange, sendModernError } from './modernExchange.js';
+import { noteRefusalReason } from './jsonRpcMessages.js';
 import {
   CLIENT_CAPABILITIES_KEY,
   CLIENT_INFO_KEY,
@@ -178,6 +179,7 @@ export class ModernRoutes {
     if (streams.isFull) return sendModernError(ctx.res, 200, id, ErrorCode.InternalError, 'Subscription limit reached on this gateway instance. Retry later.');
     const open = streams.openFor(client.caller.user);
     if (open >= streams.perUserCap) {
+      noteRefusalReason(ctx.res, 'listen_streams_per_user');
       return sendModernError(
         ctx.res,
         429,

@@ -4,7 +4,7 @@ import type { Logger } from '../../shared/logger.js';
 import { SignInFailed, type OperatorAuth } from '../auth/operatorSignIn.js';
 import { grants } from '../auth/scopePolicy.js';
 import type { ManifoldGateway } from '../session/gatewayCore.js';
-import { noteSentError, sendRpcError } from './jsonRpcMessages.js';
+import { noteRefusalReason, noteSentError, sendRpcError } from './jsonRpcMessages.js';
 import type { GatewayState } from './middlewares.js';
 import type { CallRecorder } from '../observability/callRecorder.js';
 import type { GatewayMetrics } from '../observability/gatewayMetrics.js';
@@ -132,6 +132,7 @@ export function operatorRoutes(options: {
         // Signed in, but granted none of the page's scopes (or the user said no).
         const message = `${error.message} The status page is for operators and needs ${needed()}: sign in with an account that has one.`;
         noteSentError(ctx.res, { code: -32000, message });
+        noteRefusalReason(ctx.res, 'not_an_operator');
         return sendPage(ctx, 403, renderOperatorMessage('Not an operator', `${escapeText(message)}${again}`), { 'Set-Cookie': clearedSignInCookie(secure) });
       }
       if (!(error instanceof SignInFailed)) logger.warn({ err: error }, 'operator page: sign-in failed');
@@ -204,6 +205,7 @@ export function operatorRoutes(options: {
       const identity = ctx.state.identity;
       if (!identity || !mayOperate(identity.scopes)) {
         const message = `Forbidden: ${ctx.path} is for operators and needs ${needed()}.`;
+        noteRefusalReason(ctx.res, 'not_an_operator');
         if (ctx.state.operatorSession !== undefined || (ctx.method === 'GET' && wantsHtml(ctx.req))) {
           const signOutForm = ctx.state.operatorSession ? signOutButton(ctx.state.operatorSession) : '';
           noteSentError(ctx.res, { code: -32000, message });
@@ -239,6 +241,7 @@ const FORGED_FORM = 'This form did not come from the status page (its CSRF token
 
 function refuseForgedForm(ctx: Context): void {
   noteSentError(ctx.res, { code: -32000, message: FORGED_FORM });
+  noteRefusalReason(ctx.res, 'csrf_token');
   sendPage(ctx, 403, renderOperatorMessage('Request refused', FORGED_FORM));
 }
 

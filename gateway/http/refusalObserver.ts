@@ -1,32 +1,23 @@
 import type { RefusalLog } from '../observability/refusalLog.js';
-import { sentErrorOf } from './jsonRpcMessages.js';
+import { refusalReasonOf, sentErrorOf } from './jsonRpcMessages.js';
 import type { GatewayMiddleware } from './middlewares.js';
 
-/** Stable reasons for the per-user caps, which answer 429 with a message rather than a named limit. */
-const CAP_REASONS: ReadonlyArray<[RegExp, string]> = [
-  [/^Too many open sessions/, 'sessions_per_user'],
-  [/^Too many open listen streams/, 'listen_streams_per_user'],
-];
-
-/** Why a 401, 403 or 429 was sent, as a bounded label. */
-export function refusalReason(status: 401 | 403 | 429, challenge: string, error: { message: string; data?: unknown } | undefined): string {
-  const message = error?.message ?? '';
+/**
+ * Why a 401, 403 or 429 was sent, as a bounded label: from the challenge (RFC 6750 error codes),
+ * else the reason its sender noted (noteRefusalReason), else a rate limit's name; never from the
+ * message text.
+ */
+export function refusalReason(status: 401 | 403 | 429, challenge: string, noted: string | undefined, data: unknown): string {
   if (status === 401) {
     if (challenge.includes('error="invalid_token"')) return 'invalid_token';
     if (challenge.includes('error="invalid_request"')) return 'malformed_token';
-    return 'missing_token';
+    return noted ?? 'missing_token';
   }
-  if (status === 403) {
-    if (challenge.includes('insufficient_scope')) return 'insufficient_scope';
-    if (message.startsWith('Origin ')) return 'origin_not_allowed';
-    if (message.startsWith('Host ')) return 'host_not_allowed';
-    if (message.includes('is for operators')) return 'not_an_operator';
-    if (message.includes('CSRF token')) return 'csrf_token';
-    return 'forbidden';
-  }
-  const limit = (error?.data as { limit?: unknown } | undefined)?.limit;
-  if (typeof limit === 'string' && /^[a-z0-9_]{1,64}$/.test(limit)) return limit;
-  return CAP_REASONS.find(([pattern]) => pattern.test(message))?.[1] ?? 'rate_limited';
+  if (challenge.includes('error="insufficient_scope"')) return 'insufficient_scope';
+  if (noted) return noted;
+  if (status === 403) return 'forbidden';
+  const limit = (data as { limit?: unknown } | undefined)?.limit;
+  return typeof limit === 'string' && /^[a-z0-9_]{1,64}$/.test(limit) ? limit : 'rate_limited';
 }
 
 /**
@@ -50,7 +41,7 @@ export function observeRefusals(
     const namespace = named !== undefined && namespaces.isKnown(named) ? named : tool ? namespaces.ofTool(tool) : undefined;
     refusals.record({
       status,
-      reason: refusalReason(status, challenge, error),
+      reason: refusalReason(status, challenge, refusalReasonOf(ctx.res), error?.data),
       ...(namespace ? { namespace } : {}),
       ...(ctx.state.identity ? { user: ctx.state.identity.user } : {}),
       request: `${ctx.method} ${ctx.path}${tool ? ` tools/call ${tool}` : typeof body?.method === 'string' ? ` ${body.method}` : ''}`,

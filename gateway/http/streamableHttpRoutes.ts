@@ -4,7 +4,7 @@ import type { CatalogView } from '../catalog/upstreamCatalog.js';
 import type { ManifoldGateway } from '../session/gatewayCore.js';
 import type { ScopeGate } from './scopeGate.js';
 import type { ClientSession } from '../session/clientSession.js';
-import { parseMessages, requestIdOf, sendRpcError } from './jsonRpcMessages.js';
+import { noteRefusalReason, parseMessages, requestIdOf, sendRpcError } from './jsonRpcMessages.js';
 import type { GatewayState } from './middlewares.js';
 import { acceptsAll, isJsonContentType } from './mediaTypes.js';
 import { paramsProblemOf } from './sessionParams.js';
@@ -56,6 +56,7 @@ export class StreamableHttpRoutes {
       const cap = this.gateway.config.limits.perUser.sessions;
       if (open >= cap) {
         const idleMinutes = Math.round(this.gateway.config.http.sessionIdleTimeoutMs / 60_000);
+        noteRefusalReason(res, 'sessions_per_user');
         return sendRpcError(
           res,
           429,

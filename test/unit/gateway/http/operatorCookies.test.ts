@@ -40,15 +40,16 @@ describe('the operator page cookies', () => {
 });
 
 describe('refusal reasons', () => {
-  it('names 401s by their challenge, 403s by their cause and 429s by their limit', () => {
-    expect(refusalReason(401, 'Bearer resource_metadata="x"', undefined)).toBe('missing_token');
-    expect(refusalReason(401, 'Bearer error="invalid_token"', undefined)).toBe('invalid_token');
-    expect(refusalReason(403, 'Bearer error="insufficient_scope", scope="pm:write"', undefined)).toBe('insufficient_scope');
-    expect(refusalReason(403, '', { message: 'Origin "https://x" is not allowed.' })).toBe('origin_not_allowed');
-    expect(refusalReason(403, '', { message: 'Forbidden: / is for operators and needs …' })).toBe('not_an_operator');
-    expect(refusalReason(429, '', { message: 'Rate limit', data: { limit: 'user_requests' } })).toBe('user_requests');
-    expect(refusalReason(429, '', { message: 'Too many open sessions: you have 100' })).toBe('sessions_per_user');
+  it('names 401s by their challenge, 403s by their challenge or the reason their sender noted, and 429s by their limit', () => {
+    expect(refusalReason(401, 'Bearer resource_metadata="x"', undefined, undefined)).toBe('missing_token');
+    expect(refusalReason(401, 'Bearer error="invalid_token"', undefined, undefined)).toBe('invalid_token');
+    expect(refusalReason(403, 'Bearer error="insufficient_scope", scope="pm:write"', undefined, undefined)).toBe('insufficient_scope');
+    expect(refusalReason(403, '', 'origin_not_allowed', undefined)).toBe('origin_not_allowed');
+    expect(refusalReason(403, '', 'not_an_operator', undefined)).toBe('not_an_operator');
+    expect(refusalReason(403, '', undefined, undefined)).toBe('forbidden');
+    expect(refusalReason(429, '', undefined, { limit: 'user_requests' })).toBe('user_requests');
+    expect(refusalReason(429, '', 'sessions_per_user', undefined)).toBe('sessions_per_user');
     // A label is never taken from a client's text.
-    expect(refusalReason(429, '', { message: 'x', data: { limit: 'Robert"); DROP' } })).toBe('rate_limited');
+    expect(refusalReason(429, '', undefined, { limit: 'Robert"); DROP' })).toBe('rate_limited');
   });
 });
