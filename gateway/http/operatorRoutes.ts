@@ -1,5 +1,6 @@
 import type { Middleware, ParameterizedContext } from 'koa';
 import { isLoopbackHost } from '../../shared/config.js';
+import { escapeHtml } from '../../shared/html.js';
 import type { Logger } from '../../shared/logger.js';
 import { SignInFailed, type OperatorAuth } from '../auth/operatorSignIn.js';
 import { grants } from '../auth/scopePolicy.js';
@@ -133,11 +134,11 @@ export function operatorRoutes(options: {
         const message = `${error.message} The status page is for operators and needs ${needed()}: sign in with an account that has one.`;
         noteSentError(ctx.res, { code: -32000, message });
         noteRefusalReason(ctx.res, 'not_an_operator');
-        return sendPage(ctx, 403, renderOperatorMessage('Not an operator', `${escapeText(message)}${again}`), { 'Set-Cookie': clearedSignInCookie(secure) });
+        return sendPage(ctx, 403, renderOperatorMessage('Not an operator', `${escapeHtml(message)}${again}`), { 'Set-Cookie': clearedSignInCookie(secure) });
       }
       if (!(error instanceof SignInFailed)) logger.warn({ err: error }, 'operator page: sign-in failed');
       const reason = error instanceof SignInFailed ? error.message : 'The authorization server could not be reached.';
-      sendPage(ctx, 400, renderOperatorMessage('Sign-in failed', `${escapeText(reason)}${again}`), { 'Set-Cookie': clearedSignInCookie(secure) });
+      sendPage(ctx, 400, renderOperatorMessage('Sign-in failed', `${escapeHtml(reason)}${again}`), { 'Set-Cookie': clearedSignInCookie(secure) });
     }
   };
 
@@ -173,7 +174,7 @@ export function operatorRoutes(options: {
     if (browser && auth?.signIn) return sendPage(ctx, 303, '', { Location: signInLocation(ctx.path) });
     if (browser && auth?.signInUnavailable) {
       noteSentError(ctx.res, { code: -32001, message: auth.signInUnavailable });
-      return sendPage(ctx, 401, renderOperatorMessage('Sign-in required', escapeText(auth.signInUnavailable)));
+      return sendPage(ctx, 401, renderOperatorMessage('Sign-in required', escapeHtml(auth.signInUnavailable)));
     }
     return next();
   };
@@ -212,7 +213,7 @@ export function operatorRoutes(options: {
           return sendPage(
             ctx,
             403,
-            renderOperatorMessage('Not an operator', `Signed in as ${escapeText(identity?.user ?? 'nobody')}. ${escapeText(message)}${signOutForm}`),
+            renderOperatorMessage('Not an operator', `Signed in as ${escapeHtml(identity?.user ?? 'nobody')}. ${escapeHtml(message)}${signOutForm}`),
           );
         }
         ctx.respond = false;
@@ -247,10 +248,6 @@ function refuseForgedForm(ctx: Context): void {
 
 function signOutButton(session: string): string {
   return `<form method="post" action="${SIGN_OUT_PATH}"><input type="hidden" name="csrf" value="${csrfTokenFor(session)}"><button type="submit">Sign out</button></form>`;
-}
-
-function escapeText(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 /**

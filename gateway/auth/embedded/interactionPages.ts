@@ -1,14 +1,11 @@
 import { createHash } from 'node:crypto';
+import { escapeHtml } from '../../../shared/html.js';
 import type { ScopeWording } from './scopeWording.js';
 
 /**
  * The sign-in and consent pages: server-rendered, no scripts, no external assets. Every
  * value that a user or a registering client controls goes through `escapeHtml`.
  */
-
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 const STYLE = `
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f4f5f7;color:#1d2330;margin:0;padding:40px 16px}
