@@ -16,16 +16,11 @@ const SIGN_IN_SECONDS = 600;
 /** The paths that accept the session cookie, and where a sign-in may return to. */
 export const OPERATOR_PAGES: ReadonlySet<string> = new Set(['/', '/metrics']);
 
-export function readCookie(req: IncomingMessage, name: string): string | undefined {
-  const header = req.headers.cookie;
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const at = part.indexOf('=');
-    if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim() || undefined;
-  }
-  return undefined;
-}
-
+/**
+ * Cookies are read with Koa's `ctx.cookies.get`; they are written here, because Koa's `set`
+ * refuses a Secure cookie on a request it did not see over TLS, which is every request behind a
+ * TLS-terminating proxy.
+ */
 function cookie(name: string, value: string, options: { path: string; maxAgeSeconds: number; secure: boolean; sameSite: 'Strict' | 'Lax' }): string {
   return [
     `${name}=${value}`,
@@ -55,8 +50,8 @@ export function clearedSignInCookie(secure: boolean): string {
   return cookie(SIGN_IN_COOKIE, '', { path: CALLBACK_PATH, maxAgeSeconds: 0, secure, sameSite: 'Lax' });
 }
 
-export function readPendingSignIn(req: IncomingMessage): PendingSignIn | undefined {
-  const value = readCookie(req, SIGN_IN_COOKIE);
+/** The pending sign-in the sign-in cookie holds (its value as `ctx.cookies.get(SIGN_IN_COOKIE)` reads it). */
+export function readPendingSignIn(value: string | undefined): PendingSignIn | undefined {
   if (!value) return undefined;
   try {
     const parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as Partial<PendingSignIn>;

@@ -17,11 +17,11 @@ import {
   clearedSignInCookie,
   csrfTokenFor,
   csrfTokenMatches,
-  readCookie,
   readPendingSignIn,
   safeReturnPath,
   SESSION_COOKIE,
   sessionCookie,
+  SIGN_IN_COOKIE,
   signInCookie,
   wantsHtml,
 } from './operatorCookies.js';
@@ -115,7 +115,7 @@ export function operatorRoutes(options: {
   const completeSignIn = async (ctx: Context): Promise<void> => {
     if (!auth?.signIn)
       return sendPage(ctx, 404, renderOperatorMessage('Browser sign-in is not available', auth?.signInUnavailable ?? 'This gateway does not use OAuth.'));
-    const pending = readPendingSignIn(ctx.req);
+    const pending = readPendingSignIn(ctx.cookies.get(SIGN_IN_COOKIE));
     const again = `<p><a href="${SIGN_IN_PATH}">Sign in again</a></p>`;
     if (!pending)
       return sendPage(ctx, 400, renderOperatorMessage('Sign-in expired', `This sign-in was started more than ten minutes ago, or in another browser.${again}`));
@@ -144,7 +144,7 @@ export function operatorRoutes(options: {
 
   /** POST /operator/sign-out (the page's button, with its CSRF token). */
   const signOut = async (ctx: Context): Promise<void> => {
-    const token = readCookie(ctx.req, SESSION_COOKIE);
+    const token = ctx.cookies.get(SESSION_COOKIE);
     const form = await readForm(ctx, 4096);
     if (token && !csrfTokenMatches(token, form?.get('csrf') ?? null)) return refuseForgedForm(ctx);
     sendPage(ctx, 200, renderOperatorMessage('Signed out', `<p><a href="${SIGN_IN_PATH}">Sign in again</a></p>`), {
@@ -158,7 +158,7 @@ export function operatorRoutes(options: {
    */
   const cookieAuthentication = async (ctx: Context, next: () => Promise<unknown>): Promise<unknown> => {
     const browser = ctx.method === 'GET' && wantsHtml(ctx.req);
-    const token = readCookie(ctx.req, SESSION_COOKIE);
+    const token = ctx.cookies.get(SESSION_COOKIE);
     if (token && auth) {
       ctx.req.headers.authorization = `Bearer ${token}`;
       const outcome = await auth.authenticator.authenticate(ctx.req, ctx.path);
