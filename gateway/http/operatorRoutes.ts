@@ -98,10 +98,12 @@ export function operatorRoutes(options: {
   const needed = (): string => (operatorScopes.length > 0 ? operatorScopes.join(' or ') : 'an admin scope (<namespace>:admin)');
   const signInLocation = (returnTo: string): string => `${SIGN_IN_PATH}?return=${encodeURIComponent(returnTo)}`;
 
+  const signInUnavailable = (ctx: Context): void =>
+    sendPage(ctx, 404, renderOperatorMessage('Browser sign-in is not available', escapeHtml(auth?.signInUnavailable ?? 'This gateway does not use OAuth.')));
+
   /** GET /operator/sign-in: off to the authorization server, with PKCE and state in a short-lived cookie. */
   const beginSignIn = async (ctx: Context): Promise<void> => {
-    if (!auth?.signIn)
-      return sendPage(ctx, 404, renderOperatorMessage('Browser sign-in is not available', auth?.signInUnavailable ?? 'This gateway does not use OAuth.'));
+    if (!auth?.signIn) return signInUnavailable(ctx);
     try {
       const { location, pending } = await auth.signIn.begin(safeReturnPath(ctx.query.return as string | undefined));
       sendPage(ctx, 303, '', { Location: location, 'Set-Cookie': signInCookie(pending, secure) });
@@ -113,8 +115,7 @@ export function operatorRoutes(options: {
 
   /** GET /operator/callback: the code for a token, the token in the session cookie, then back to the page. */
   const completeSignIn = async (ctx: Context): Promise<void> => {
-    if (!auth?.signIn)
-      return sendPage(ctx, 404, renderOperatorMessage('Browser sign-in is not available', auth?.signInUnavailable ?? 'This gateway does not use OAuth.'));
+    if (!auth?.signIn) return signInUnavailable(ctx);
     const pending = readPendingSignIn(ctx.cookies.get(SIGN_IN_COOKIE));
     const again = `<p><a href="${SIGN_IN_PATH}">Sign in again</a></p>`;
     if (!pending)
