@@ -222,23 +222,31 @@ class RefreshingClient extends RegisteredClient {
   }
 }
 
+/**
+ * A v1 client turned away without a token, signed in through the browser with what it was told
+ * to ask for, connected again, and holding a task it created (and may not delete yet).
+ */
+async function signedInV1(provider: RegisteredClient, name: string, title: string) {
+  const first = new V1StreamableHTTPClientTransport(new URL(gateway.url), { authProvider: provider });
+  await expect(new V1Client({ name, version: '1.0.0' }).connect(first)).rejects.toBeInstanceOf(V1UnauthorizedError);
+  const asked = gatewayScopes(sorted(provider.authorizationUrl?.searchParams.get('scope')));
+  const browser = new Browser(gateway.base);
+  const signIn = await authorizeInBrowser(browser, provider.authorizationUrl!, { login: 'grace', passwords: [PASSWORD], redirectUri: REDIRECT_URI });
+  await first.finishAuth(signIn.callback.searchParams.get('code') ?? '');
+  const transport = new V1StreamableHTTPClientTransport(new URL(gateway.url), { authProvider: provider });
+  const client = new V1Client({ name, version: '1.0.0' });
+  await client.connect(transport);
+  const created = await client.callTool({ name: 'pm__create_task', arguments: { title } });
+  return { browser, transport, client, asked, id: (created.structuredContent as { task: { id: string } }).task.id };
+}
+
 describe('the SDK v1 client with dynamic registration', () => {
   it('holding a refresh token, steps up through the browser: the refresh after a refused call answers invalid_grant', async () => {
     const provider = new RefreshingClient();
-    const first = new V1StreamableHTTPClientTransport(new URL(gateway.url), { authProvider: provider });
-    await expect(new V1Client({ name: 'journey-v1-refresh', version: '1.0.0' }).connect(first)).rejects.toBeInstanceOf(V1UnauthorizedError);
-    const browser = new Browser(gateway.base);
-    const signIn = await authorizeInBrowser(browser, provider.authorizationUrl!, { login: 'grace', passwords: [PASSWORD], redirectUri: REDIRECT_URI });
-    await first.finishAuth(signIn.callback.searchParams.get('code') ?? '');
+    const { browser, transport, client, id } = await signedInV1(provider, 'journey-v1-refresh', 'Delete me after a refresh-free step-up');
     expect(provider.stored?.refresh_token).toBeTruthy();
     const held = tokenScopes(provider.stored?.access_token);
     expect(held).toEqual(DEFAULT_SCOPES);
-
-    const transport = new V1StreamableHTTPClientTransport(new URL(gateway.url), { authProvider: provider });
-    const client = new V1Client({ name: 'journey-v1-refresh', version: '1.0.0' });
-    await client.connect(transport);
-    const created = await client.callTool({ name: 'pm__create_task', arguments: { title: 'Delete me after a refresh-free step-up' } });
-    const id = (created.structuredContent as { task: { id: string } }).task.id;
 
     // Refused for pm:admin: the client refreshes, is told invalid_grant, drops its tokens and
     // goes to the browser asking for what it holds and the missing scope.
@@ -270,22 +278,11 @@ describe('the SDK v1 client with dynamic registration', () => {
 
   it('gets the least-privilege default, no admin, and steps up to exactly the scope a call needs', async () => {
     const provider = new RegisteredClient();
-    const first = new V1StreamableHTTPClientTransport(new URL(gateway.url), { authProvider: provider });
-    await expect(new V1Client({ name: 'journey-v1', version: '1.0.0' }).connect(first)).rejects.toBeInstanceOf(V1UnauthorizedError);
+    const { browser, transport, client, id, asked } = await signedInV1(provider, 'journey-v1', 'Delete me too');
     expect(provider.information?.client_id).toMatch(/^[\w-]+$/);
-    expect(gatewayScopes(sorted(provider.authorizationUrl?.searchParams.get('scope')))).toEqual(DEFAULT_SCOPES);
-
-    const browser = new Browser(gateway.base);
-    const signIn = await authorizeInBrowser(browser, provider.authorizationUrl!, { login: 'grace', passwords: [PASSWORD], redirectUri: REDIRECT_URI });
-    await first.finishAuth(signIn.callback.searchParams.get('code') ?? '');
+    expect(asked).toEqual(DEFAULT_SCOPES);
     expect(tokenScopes(provider.stored?.access_token)).toEqual(DEFAULT_SCOPES);
-
-    const transport = new V1StreamableHTTPClientTransport(new URL(gateway.url), { authProvider: provider });
-    const client = new V1Client({ name: 'journey-v1', version: '1.0.0' });
-    await client.connect(transport);
     expect((await client.listTools()).tools.map((t) => t.name)).not.toContain('pm__delete_task');
-    const created = await client.callTool({ name: 'pm__create_task', arguments: { title: 'Delete me too' } });
-    const id = (created.structuredContent as { task: { id: string } }).task.id;
 
     const held = tokenScopes(provider.stored?.access_token);
     // What each revision's client is told (MCP authorization, scope challenge handling): a 2025

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LEGACY_V1 } from '../support/eraClients.js';
 import { waitFor } from '../support/waitFor.js';
+import type { HttpServerProcess } from '../support/processes.js';
 import { connectHttp, copyFixtureTree, startHttpProcess, subscribe } from './helpers.js';
 
 /** A user of its own, so that using up its file watches touches no other test. */
@@ -63,17 +64,21 @@ describe('the docs watcher when file events are not available', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
+  /** Edit `file` under a running server and wait until a client subscribed to it hears so. */
+  const editAndHear = async (server: HttpServerProcess, root: string, file: string, addition: string): Promise<void> => {
+    cleanups.push(() => server.stop());
+    const { client, notifications } = await connectHttp(server.url, LEGACY_V1);
+    cleanups.push(() => client.close());
+    cleanups.push(await subscribe(client, `docs://${file}`));
+    await appendFile(path.join(root, file), addition);
+    await waitFor(`resources/updated for ${file}`, () => notifications.updated.includes(`docs://${file}`));
+  };
+
   it('polls the tree when DOCS_WATCH_POLL is set, and a subscriber hears about an edit', async () => {
     const tree = await copyFixtureTree();
     cleanups.push(tree.remove);
     const server = await startHttpProcess({ DOCS_ROOT: tree.root, DOCS_WATCH_POLL: 'true', DOCS_WATCH_POLL_INTERVAL_MS: '100' });
-    cleanups.push(() => server.stop());
-    const { client, notifications } = await connectHttp(server.url, LEGACY_V1);
-    cleanups.push(() => client.close());
-    cleanups.push(await subscribe(client, 'docs://README.md'));
-
-    await appendFile(path.join(tree.root, 'README.md'), '\nPolled line.\n');
-    await waitFor('resources/updated for README.md', () => notifications.updated.includes('docs://README.md'));
+    await editAndHear(server, tree.root, 'README.md', '\nPolled line.\n');
     expect(server.stderr()).toMatch(/"mode":"polling"[^\n]*watching docs for changes/);
   });
 
@@ -88,13 +93,7 @@ describe('the docs watcher when file events are not available', () => {
       { DOCS_ROOT: tree.root, MANIFOLD_DATA_DIR: tree.dataDir, DOCS_WATCH_POLL_INTERVAL_MS: '100', HOME: tree.dataDir },
       NOBODY,
     );
-    cleanups.push(() => server.stop());
-    const { client, notifications } = await connectHttp(server.url, LEGACY_V1);
-    cleanups.push(() => client.close());
-    cleanups.push(await subscribe(client, 'docs://guides/installing.md'));
-
-    await appendFile(path.join(tree.root, 'guides/installing.md'), '\n## Uninstalling\n\nRun `npm uninstall --global acme-widgets`.\n');
-    await waitFor('resources/updated for the edited document', () => notifications.updated.includes('docs://guides/installing.md'));
+    await editAndHear(server, tree.root, 'guides/installing.md', '\n## Uninstalling\n\nRun `npm uninstall --global acme-widgets`.\n');
     const warning = server
       .stderr()
       .split('\n')

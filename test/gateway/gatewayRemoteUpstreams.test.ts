@@ -1,19 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/privateServices.js';
 import { startHttpServer, tempDir, type HttpServerProcess } from '../support/processes.js';
 import { connect, EVERYTHING_BIN, startGateway, waitReady, type RunningGateway } from './harness.js';
 import { waitFor } from '../support/waitFor.js';
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 describe('remote upstreams', () => {
   const data = tempDir('remote-upstream');

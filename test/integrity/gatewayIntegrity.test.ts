@@ -116,7 +116,7 @@ describe("no upstream can shadow another's tool", () => {
 
 describe('approving a withheld tool on the status page', () => {
   it('lists the change with its diff and approves it with one click in a browser', async () => {
-    const { chromium } = await import('playwright-core');
+    const { launchChromium } = await import('../support/chromium.js');
     const { TestIssuer } = await import('../support/testIssuer.js');
     const issuer = await new TestIssuer().start();
     const dataDir = mkdtempSync(join(tmpdir(), 'manifold-integrity-page-'));
@@ -128,10 +128,7 @@ describe('approving a withheld tool on the status page', () => {
     await waitReady(first);
     await first.stop();
     const gateway = await startGateway(config(' Changed.'), { env: { MANIFOLD_DATA_DIR: dataDir } });
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const browser = await launchChromium();
     try {
       await waitReady(gateway);
       const token = await issuer.accessToken(gateway.url, { sub: 'operator', scope: 'poor:admin' });

@@ -1,20 +1,12 @@
-import { createServer } from 'node:net';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/privateServices.js';
+import { launchChromium } from '../support/chromium.js';
 import { hashPassword } from '../../gateway/auth/embedded/passwords.js';
 import { startGateway, waitReady, type RunningGateway } from '../gateway/harness.js';
 import { policyFixture } from './productionSupport.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PASSWORD = 'root-signs-in-elsewhere';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /**
  * The operator page of a gateway whose tokens come from an external issuer: here another
@@ -62,10 +54,7 @@ describe('the operator page signed in through an external issuer', () => {
       observability: { statusPage: { signIn: { clientId } } },
     });
     await waitReady(gateway);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

@@ -1,13 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/chromium.js';
 import { TestIssuer } from '../support/testIssuer.js';
 import { startGateway, waitReady, type RunningGateway } from '../gateway/harness.js';
 import { call, connectWithToken, policyFixture, text } from './productionSupport.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 describe('operators: per-user cache keys, authenticated /metrics and the status page in Chromium', () => {
   let issuer: TestIssuer;
@@ -22,10 +21,7 @@ describe('operators: per-user cache keys, authenticated /metrics and the status 
     gateway = await startGateway({ auth: { mode: 'oauth', issuer: issuer.issuer }, upstreams: [policyFixture('fx')] }, { env: { MANIFOLD_DATA_DIR: dataDir } });
     await waitReady(gateway);
     adminToken = await issuer.accessToken(gateway.url, { sub: 'root', scope: 'fx:admin' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

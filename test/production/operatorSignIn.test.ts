@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/chromium.js';
 import { hashPassword } from '../../gateway/auth/embedded/passwords.js';
 import { ROOT } from '../support/processes.js';
 import { startWorkflowEnvironment, type WorkflowEnvironment } from '../workflows/workflowHarness.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Where the screenshot of the signed-in page is kept (CI prints the path). */
 export const ARTIFACTS = join(ROOT, 'test-artifacts');
 const PASSWORDS = { root: 'root-operates-the-gateway', ada: 'ada-only-reads-tasks' };
@@ -32,10 +32,7 @@ describe('the operator page in a browser, signed in through the login form', () 
         },
       },
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
