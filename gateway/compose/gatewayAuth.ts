@@ -142,11 +142,17 @@ export async function setUpGatewayAuth(config: GatewayConfig, options: GatewayAu
   };
 }
 
+/** Where the operator page's sign-in comes back to, and how long it lasts; undefined when browser sign-in is off. */
+function operatorSignInOf(config: GatewayConfig, publicUrl: string): { redirectUri: string; sessionSeconds: number } | undefined {
+  const page = config.observability.statusPage;
+  if (!page.enabled || !page.signIn.enabled) return undefined;
+  return { redirectUri: `${publicUrl}${OPERATOR_CALLBACK_PATH}`, sessionSeconds: page.signIn.sessionMinutes * 60 };
+}
+
 /** The built-in operator client of the embedded server, when the page's browser sign-in is on. */
 function operatorConsoleOf(config: GatewayConfig, publicUrl: string): Pick<EmbeddedAuthServerOptions, 'operatorConsole'> {
-  const page = config.observability.statusPage;
-  if (!page.enabled || !page.signIn.enabled) return {};
-  return { operatorConsole: { redirectUri: `${publicUrl}${OPERATOR_CALLBACK_PATH}`, tokenTtlSeconds: page.signIn.sessionMinutes * 60 } };
+  const signIn = operatorSignInOf(config, publicUrl);
+  return signIn ? { operatorConsole: { redirectUri: signIn.redirectUri, tokenTtlSeconds: signIn.sessionSeconds } } : {};
 }
 
 /**
@@ -158,19 +164,21 @@ function operatorAuthOf(
   options: GatewayAuthOptions & { authenticator: Authenticator; resource: string; embeddedIssuer: string | undefined },
 ): OperatorAuth {
   const page = config.observability.statusPage;
+  const signIn = operatorSignInOf(config, options.publicUrl);
   const base = { authenticator: options.authenticator, publicUrl: options.publicUrl, sessionSeconds: page.signIn.sessionMinutes * 60 };
-  if (!page.enabled || !page.signIn.enabled) {
+  if (!signIn) {
     return { ...base, signInUnavailable: "Browser sign-in is off (observability.statusPage.signIn.enabled). Send an operator's bearer token instead." };
   }
-  const redirectUri = `${options.publicUrl}${OPERATOR_CALLBACK_PATH}`;
+  const { redirectUri } = signIn;
   const scopes = page.scopes.length > 0 ? page.scopes : config.upstreams.map((u) => `${u.namespace}:admin`);
   const issuer = options.embeddedIssuer;
   if (issuer !== undefined) {
     // The embedded server's endpoints are on this process's own listener.
     const local = options.localUrl;
+    const publicOrigin = new URL(options.publicUrl).origin;
     const toLocal: typeof fetch = (input, init) => {
       const url = new URL(input instanceof Request ? input.url : String(input));
-      if (local && url.origin === new URL(options.publicUrl).origin) return fetch(new URL(`${url.pathname}${url.search}`, local), init);
+      if (local && url.origin === publicOrigin) return fetch(new URL(`${url.pathname}${url.search}`, local), init);
       return fetch(input, init);
     };
     return {

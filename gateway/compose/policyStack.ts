@@ -36,8 +36,6 @@ export interface PolicyStack {
   counters: RateLimitStore;
   /** Rate limits on requests other than tools/call, when rate limits apply. */
   requestLimiter: RequestLimiter | undefined;
-  /** Refused requests (401, 403, 429): the status page's list and their metric. */
-  refusals: RefusalLog;
   /** The HTTP routes for operators, once the gateway and its authentication exist. */
   routes(gateway: ManifoldGateway, auth: OperatorAuth | undefined): OperatorRoutes;
   close(): Promise<void>;
@@ -123,7 +121,6 @@ export function createPolicyStack(
     metrics,
     recorder,
     audit,
-    refusals,
     routes(gateway, auth) {
       attached = gateway;
       return operatorRoutes({
